@@ -1,0 +1,73 @@
+"""The user's settings: which model, which device, and the defaults for memorizing and asking.
+
+Stored as JSON in the data folder so the GUI and the command line share them. Unknown keys in
+the file are ignored (a newer version may have written them) and missing keys take defaults,
+so an old settings file never stops the app from starting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from locas_engine.paths import data_home
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    model: str = "default"  # "default" (embedded SmolLM2-135M), a HF model folder or a .gguf file
+    device: str = "auto"  # auto picks CUDA, then Apple MPS, then CPU
+    # Memorization defaults (see docs/benchmarks.md for the sweep that chose them).
+    rank: int = 64  # memory width r: 3*L*d*r extra parameters (3.3M on the default model)
+    init: str = "topk"  # activation-guided cloning, the paper's best initializer
+    lr: float = 4e-3
+    chunk: int = 256  # tokens trained on per step
+    context: int = 256  # preceding tokens that condition a chunk but are not trained on
+    steps: int = 1  # optimizer steps per chunk
+    layers: str = "all"  # "all" or a range such as "15-29"
+    checkpoint_every: int = 8  # chunks between checkpoints: the most a crash can lose
+    # Answer defaults.
+    passages: int = 4
+    max_new_tokens: int = 200
+    use_memory: bool = True
+    use_retrieval: bool = True
+
+
+def settings_path() -> Path:
+    return data_home() / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the settings file, falling back to defaults for anything missing or unreadable."""
+    path = path or settings_path()
+    if not path.exists():
+        return Settings()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("Settings file %s could not be read (%s); using defaults.", path, exc)
+        return Settings()
+    known = {f.name: f.type for f in fields(Settings)}
+    values = {k: v for k, v in raw.items() if k in known}
+    defaults = Settings()
+    for key, value in list(values.items()):
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int):
+            values[key] = float(value)
+        elif not isinstance(value, expected):
+            log.warning("Ignoring setting %s=%r: expected %s.", key, value, expected.__name__)
+            del values[key]
+    return Settings(**values)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    """Write atomically so a crash mid-write never leaves a truncated settings file."""
+    path = path or settings_path()
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(asdict(settings), indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
