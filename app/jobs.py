@@ -1,0 +1,374 @@
+"""The two things a user asks of Locas Reader: memorize documents, and answer a question.
+
+Both are plain functions over a Session, so the command line calls them directly and the GUI's
+engine worker calls them on its thread. They report through callbacks and obey a JobControl,
+which is the only thing another thread touches while a job runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from locas_engine import (
+    MemorizeSettings,
+    Memorizer,
+    MemoryConfig,
+    MemoryMismatchError,
+    Progress,
+    attach_memory,
+    save_memory,
+    stream_generate,
+)
+
+from app.errors import JobError
+from app.library import Passage
+from app.prompts import build_messages
+from app.session import Session
+
+__all__ = [
+    "Answer", "AnswerRequest", "JobControl", "JobError", "MemorizeEvent", "MemorizeOutcome",
+    "MemorizeRequest", "run_answer", "run_memorize",
+]
+
+
+class JobControl:
+    """Pause, resume and cancel for a running job, safe to call from any thread."""
+
+    def __init__(self) -> None:
+        self._cancel = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()  # a paused job must wake up to notice the cancel
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self, timeout: float) -> None:
+        self._running.wait(timeout)
+
+
+# -- memorize --------------------------------------------------------------------------------
+
+@dataclass
+class MemorizeRequest:
+    """Which documents go into which memory; None settings fall back to the user's defaults."""
+
+    document_ids: Sequence[int]
+    memory: str
+    rank: int | None = None
+    init: str | None = None
+    lr: float | None = None
+    chunk: int | None = None
+    context: int | None = None
+    steps: int | None = None
+    layers: str | None = None
+    checkpoint_every: int | None = None
+
+
+@dataclass
+class MemorizeEvent:
+    memory: str
+    phase: str  # loading | tokenizing | memorizing | paused | done | cancelled | failed
+    tokens_done: int = 0
+    tokens_total: int = 0
+    ppl: float | None = None
+    tokens_per_s: float | None = None
+    eta_s: float | None = None
+    message: str = ""
+
+
+@dataclass
+class MemorizeOutcome:
+    memory: str
+    completed: bool
+    tokens_done: int
+    tokens_total: int
+    ppl: float | None
+    path: Path
+
+
+MEMORY_SETTING_KEYS = ("rank", "init", "lr", "chunk", "context", "steps", "layers", "checkpoint_every")
+
+
+def _effective_settings(session: Session, request: MemorizeRequest, stored: dict | None) -> dict:
+    """Request overrides, then what the memory was made with, then the user's defaults."""
+    defaults = session.settings
+    merged = {key: getattr(defaults, key) for key in MEMORY_SETTING_KEYS}
+    if stored:
+        merged.update({k: v for k, v in stored.items() if k in MEMORY_SETTING_KEYS})
+    overrides = {k: getattr(request, k) for k in MEMORY_SETTING_KEYS if getattr(request, k) is not None}
+    if stored:  # a memory's shape is fixed once made
+        for fixed in ("rank", "init", "layers"):
+            if fixed in overrides and overrides[fixed] != stored.get(fixed):
+                raise JobError(
+                    f"Memory '{request.memory}' was made with {fixed}={stored.get(fixed)}; "
+                    f"it cannot change to {overrides[fixed]}. Use a new memory name instead."
+                )
+    merged.update(overrides)
+    return merged
+
+
+def parse_layers(spec: str, n_layers: int) -> list[int] | None:
+    """'all' -> None (every layer); '15-29' or '0,2,4' -> the listed layer indices."""
+    spec = (spec or "all").strip().lower()
+    if spec == "all":
+        return None
+    layers: set[int] = set()
+    try:
+        for part in spec.split(","):
+            if "-" in part:
+                lo, hi = part.split("-", 1)
+                layers.update(range(int(lo), int(hi) + 1))
+            else:
+                layers.add(int(part))
+    except ValueError as exc:
+        raise JobError(f"The layer choice '{spec}' is not 'all', a range like 15-29 or a list like 0,2,4.") from exc
+    bad = sorted(i for i in layers if not 0 <= i < n_layers)
+    if bad:
+        raise JobError(f"The model has layers 0-{n_layers - 1}; {bad} do not exist.")
+    return sorted(layers)
+
+
+def document_token_ids(session: Session, document_id: int) -> list[int]:
+    """The tokens a document is memorized as: its sections in order, each under its title."""
+    tokenizer = session.backbone().tokenizer
+    text = session.library.document_text(document_id)
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def _stream_signature(token_ids: Sequence[int]) -> str:
+    return hashlib.sha256(str(list(token_ids)).encode()).hexdigest()[:16]
+
+
+def run_memorize(
+    session: Session,
+    request: MemorizeRequest,
+    on_event: Callable[[MemorizeEvent], None] | None = None,
+    control: JobControl | None = None,
+    between_chunks: Callable[[], None] | None = None,
+) -> MemorizeOutcome:
+    """Memorize the requested documents into the named memory, new or existing (continual).
+
+    Progress is checkpointed next to the memory file, so a cancel, a crash or a killed process
+    loses at most one checkpoint interval, and running the same request again (or `resume`)
+    continues from the checkpoint.
+    """
+    library = session.library
+    control = control or JobControl()
+    name = request.memory.strip()
+    if not name:
+        raise JobError("A memory needs a name.")
+
+    def emit(phase: str, **kw) -> None:
+        if on_event is not None:
+            on_event(MemorizeEvent(memory=name, phase=phase, **kw))
+
+    for doc_id in request.document_ids:
+        if library.get_document(doc_id) is None:
+            raise JobError(f"There is no document with id {doc_id}. See 'locas list' for the ids.")
+
+    row = library.get_memory(name)
+    settings = _effective_settings(session, request, row["settings"] if row else None)
+    if row is None:
+        library.create_memory(name, path=str(session.memory_path(name)), settings=settings)
+        row = library.get_memory(name)
+    else:
+        library.update_memory(name, settings=settings)
+    for doc_id in request.document_ids:
+        library.add_memory_source(name, doc_id)  # no-op when the memory already holds it
+    pending = [s for s in library.memory_sources(name) if s["status"] == "pending"]
+    path = Path(row["path"])
+    try:
+        emit("loading", message=f"Loading the model ({session.settings.model})")
+        backbone = session.backbone()
+        if row.get("backbone_fingerprint") and row["backbone_fingerprint"] != backbone.fingerprint:
+            raise JobError(
+                f"Memory '{name}' was made for the model '{row.get('backbone')}', not the one loaded "
+                f"now ('{backbone.name}'). Switch the model in the settings, or use a new memory name."
+            )
+        library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint)
+
+        emit("tokenizing", message="Reading the documents")
+        streams = {s["document_id"]: document_token_ids(session, s["document_id"]) for s in pending}
+        for s in pending:
+            library.update_memory_source(name, s["document_id"], tokens=len(streams[s["document_id"]]))
+        token_ids = [t for s in pending for t in streams[s["document_id"]]]
+        if not pending:
+            emit("done", message="Nothing new to memorize: the memory already holds these documents.")
+            return MemorizeOutcome(name, True, 0, 0, None, path)
+        if not token_ids:
+            raise JobError("The documents hold no text to memorize.")
+
+        memory = session.attached(name)
+        if memory is None and path.with_suffix(".safetensors").exists():
+            memory = session.memory(name)
+        if memory is None:
+            config = MemoryConfig(
+                rank=settings["rank"], init=settings["init"],
+                layers=parse_layers(settings["layers"], backbone.model.config.num_hidden_layers),
+            )
+            memory = attach_memory(backbone, config, name=name)
+            session.adopt(name, memory)
+
+        signature = _stream_signature(token_ids)
+        checkpoint = path.with_suffix(".ckpt")
+        resume = checkpoint.exists() and row.get("stream") == signature
+        if checkpoint.exists() and not resume:
+            checkpoint.unlink()
+        library.update_memory(name, status="running", stream=signature, pid=os.getpid(),
+                              tokens_total=len(token_ids), message="")
+
+        def on_progress(p: Progress) -> None:
+            library.update_memory(name, tokens_done=p.tokens_done, ppl=p.ppl)
+            emit("memorizing", tokens_done=p.tokens_done, tokens_total=p.tokens_total,
+                 ppl=p.ppl, tokens_per_s=p.tokens_per_s, eta_s=p.eta_s)
+
+        def between() -> None:
+            if control.paused:
+                library.update_memory(name, status="paused")
+                emit("paused", message="Paused")
+                while control.paused and not control.cancelled:
+                    if between_chunks is not None:
+                        between_chunks()  # questions are still served while paused
+                    control.wait_while_paused(0.05)
+                library.update_memory(name, status="running")
+            if between_chunks is not None:
+                between_chunks()
+
+        memorizer = Memorizer(backbone, memory, MemorizeSettings(
+            chunk=settings["chunk"], context=settings["context"], steps=settings["steps"],
+            lr=settings["lr"], checkpoint_every=settings["checkpoint_every"],
+        ))
+        with session.only_memories([name]):  # train this memory alone
+            result = memorizer.run(
+                token_ids, progress=on_progress, should_stop=lambda: control.cancelled,
+                between_chunks=between, checkpoint_path=checkpoint, resume=resume,
+            )
+        if not result.completed:
+            library.update_memory(name, status="interrupted", tokens_done=result.tokens_done,
+                                  message=f"Stopped; run 'locas resume {name}' to continue.")
+            emit("cancelled", tokens_done=result.tokens_done, tokens_total=len(token_ids),
+                 ppl=result.ppl, message=f"Stopped. Run 'locas resume {name}' to continue.")
+            return MemorizeOutcome(name, False, result.tokens_done, len(token_ids), result.ppl, path)
+
+        sources = [
+            {"document_id": s["document_id"], "title": library.get_document(s["document_id"])["title"],
+             "tokens": len(streams[s["document_id"]])}
+            for s in pending
+        ]
+        save_memory(memory, path, extra_metadata={"sources_added": sources, "settings": settings})
+        for s in pending:
+            library.update_memory_source(name, s["document_id"], status="done")
+        checkpoint.unlink(missing_ok=True)
+        library.update_memory(name, status="done", tokens_done=len(token_ids), ppl=result.ppl,
+                              message="", stream=None)
+        emit("done", tokens_done=len(token_ids), tokens_total=len(token_ids), ppl=result.ppl,
+             message=f"Memorized {len(token_ids):,} tokens into '{name}'.")
+        return MemorizeOutcome(name, True, len(token_ids), len(token_ids), result.ppl, path)
+    except JobError as exc:
+        library.update_memory(name, status="failed", message=str(exc))
+        emit("failed", message=str(exc))
+        raise
+    except MemoryMismatchError as exc:
+        library.update_memory(name, status="failed", message=str(exc))
+        emit("failed", message=str(exc))
+        raise JobError(str(exc)) from exc
+    except Exception as exc:
+        message = f"Memorizing failed: {exc}"
+        library.update_memory(name, status="failed", message=message)
+        emit("failed", message=message)
+        raise
+
+
+def resume_request(session: Session, name: str) -> MemorizeRequest:
+    """The request that continues an interrupted (or failed) memory where it stopped."""
+    row = session.library.get_memory(name)
+    if row is None:
+        raise JobError(f"There is no memory named '{name}'. See 'locas memories' for the list.")
+    pending = [s["document_id"] for s in session.library.memory_sources(name) if s["status"] == "pending"]
+    if not pending:
+        raise JobError(f"Memory '{name}' has nothing left to memorize.")
+    return MemorizeRequest(document_ids=pending, memory=name)
+
+
+# -- answer ----------------------------------------------------------------------------------
+
+@dataclass
+class AnswerRequest:
+    question: str
+    memories: Sequence[str] = ()
+    use_memory: bool = True
+    use_retrieval: bool = True
+    passages: int = 4
+    max_new_tokens: int = 200
+    document_ids: Sequence[int] | None = None  # retrieval scope; default: the memories' documents
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Passage] = field(default_factory=list)
+    memories: list[str] = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def run_answer(
+    session: Session,
+    request: AnswerRequest,
+    on_token: Callable[[str], None] | None = None,
+    control: JobControl | None = None,
+) -> Answer:
+    """Retrieve passages, build the prompt, stream the answer with the chosen memories on."""
+    question = request.question.strip()
+    if not question:
+        raise JobError("Type a question first.")
+    started = time.perf_counter()
+    library = session.library
+    scope = request.document_ids
+    if scope is None and request.memories:
+        scope = sorted({s["document_id"] for name in request.memories for s in library.memory_sources(name)
+                        if s["status"] != "deleted"})
+    citations: list[Passage] = []
+    if request.use_retrieval and request.passages > 0:
+        citations = library.search(question, document_ids=scope, limit=request.passages)
+    messages = build_messages(question, [p.text for p in citations])
+    backbone = session.backbone()
+    names = list(request.memories) if request.use_memory else []
+    pieces: list[str] = []
+    with session.only_memories(names):
+        for piece in stream_generate(backbone, messages, max_new_tokens=request.max_new_tokens,
+                                     should_stop=(lambda: control.cancelled) if control else None):
+            pieces.append(piece)
+            if on_token is not None:
+                on_token(piece)
+    options = {"use_memory": request.use_memory, "use_retrieval": request.use_retrieval,
+               "passages": request.passages, "max_new_tokens": request.max_new_tokens}
+    answer = Answer(question=question, text="".join(pieces).strip(), citations=citations,
+                    memories=names, options=options, seconds=time.perf_counter() - started)
+    library.add_history(
+        memory=names[0] if len(names) == 1 else None, question=question, answer=answer.text,
+        citations=[asdict(p) for p in citations], options={**options, "memories": names},
+    )
+    return answer

@@ -1,0 +1,25 @@
+"""The chat prompt that turns a question (and, optionally, retrieved passages) into messages.
+
+Small models follow short, plain instructions best, so the system line is one sentence and the
+passages are numbered, letting the answer refer to them as [1], [2] like the citations shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+SYSTEM = "You are a helpful reading assistant. Answer briefly and only with facts you know from the text."
+SYSTEM_WITH_PASSAGES = (
+    "You are a helpful reading assistant. Answer briefly, using the numbered passages when they help."
+)
+
+
+def build_messages(question: str, passages: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Messages for the tokenizer's chat template; passages go in the user turn, before the question."""
+    if not passages:
+        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
+    numbered = "\n\n".join(f"[{i}] {text.strip()}" for i, text in enumerate(passages, 1))
+    return [
+        {"role": "system", "content": SYSTEM_WITH_PASSAGES},
+        {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"},
+    ]

@@ -1,0 +1,133 @@
+"""One open library plus the model that answers from it.
+
+A Session is what the CLI and the GUI's engine worker hold: the Library, the Settings, the
+backbone (loaded lazily, once, because loading costs seconds) and the memories attached to it.
+It is not thread-safe by design: exactly one thread (the CLI's main thread, or the GUI's engine
+worker) owns a Session and everything that touches the model goes through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from locas_engine import Backbone, LocasMemory, detach_memory, load_backbone, load_memory
+from locas_engine.paths import memories_dir
+
+from app.errors import JobError
+from app.library import Library
+from app.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+class Session:
+    def __init__(self, library: Library | None = None, settings: Settings | None = None) -> None:
+        self.library = library or Library()
+        self.settings = settings or load_settings()
+        self._backbone: Backbone | None = None
+        self._backbone_key: tuple[str, str] | None = None
+        self._memories: dict[str, LocasMemory] = {}  # attached to the current backbone
+        self.mark_stale_jobs_interrupted()
+
+    # -- the model ---------------------------------------------------------------------------
+    def backbone(self) -> Backbone:
+        """The configured model, loaded on first use and again only if the settings change."""
+        key = (self.settings.model, self.settings.device)
+        if self._backbone is None or self._backbone_key != key:
+            self.close_model()
+            try:
+                self._backbone = load_backbone(self.settings.model, device=self.settings.device)
+            except FileNotFoundError as exc:
+                raise JobError(
+                    f"The model '{self.settings.model}' could not be found ({exc}). "
+                    "Choose another model in the settings."
+                ) from exc
+            self._backbone_key = key
+        return self._backbone
+
+    def close_model(self) -> None:
+        """Forget the model and every memory attached to it (frees their memory)."""
+        if self._backbone is not None:
+            for memory in self._memories.values():
+                detach_memory(self._backbone, memory)
+        self._memories.clear()
+        self._backbone = None
+        self._backbone_key = None
+
+    # -- memories ----------------------------------------------------------------------------
+    def memory_path(self, name: str) -> Path:
+        """Where a new memory's files go: a file-system-safe form of its name."""
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "memory"
+        return memories_dir() / slug
+
+    def attached(self, name: str) -> LocasMemory | None:
+        return self._memories.get(name)
+
+    def adopt(self, name: str, memory: LocasMemory) -> None:
+        """Record a memory that a job attached, so later questions reuse it."""
+        self._memories[name] = memory
+
+    def memory(self, name: str) -> LocasMemory:
+        """The named memory, attached to the backbone (loaded from its file if not yet)."""
+        if name in self._memories:
+            return self._memories[name]
+        row = self.library.get_memory(name)
+        if row is None:
+            raise JobError(f"There is no memory named '{name}'. See 'locas memories' for the list.")
+        path = Path(row["path"]) if row.get("path") else None
+        if path is None or not path.with_suffix(".safetensors").exists():
+            raise JobError(
+                f"The file of memory '{name}' is missing ({path}). Memorize its documents again "
+                "or delete the memory."
+            )
+        memory = load_memory(self.backbone(), path, name=name)  # raises MemoryMismatchError
+        self._memories[name] = memory
+        return memory
+
+    def unload_memory(self, name: str) -> None:
+        memory = self._memories.pop(name, None)
+        if memory is not None and self._backbone is not None:
+            detach_memory(self._backbone, memory)
+
+    @contextlib.contextmanager
+    def only_memories(self, names: Iterable[str]) -> Iterator[list[LocasMemory]]:
+        """Switch on exactly the named memories for the duration (the others stay attached, off)."""
+        wanted = [self.memory(n) for n in names]
+        wanted_ids = {id(m) for m in wanted}
+        previous = {name: m.enabled for name, m in self._memories.items()}
+        for memory in self._memories.values():
+            memory.enabled = id(memory) in wanted_ids
+        try:
+            yield wanted
+        finally:
+            for name, enabled in previous.items():
+                if name in self._memories:
+                    self._memories[name].enabled = enabled
+
+    # -- crash recovery ----------------------------------------------------------------------
+    def mark_stale_jobs_interrupted(self) -> None:
+        """A memory left 'running' by a process that is gone was interrupted: say so, so it can resume."""
+        for row in self.library.list_memories():
+            if row["status"] in ("running", "paused", "queued"):
+                pid = row.get("pid")
+                if pid and pid != os.getpid() and _process_alive(pid):
+                    continue
+                if pid == os.getpid():
+                    continue
+                self.library.update_memory(row["name"], status="interrupted",
+                                           message="Stopped before it finished; resume to continue.")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
