@@ -1,0 +1,235 @@
+"""Command-line commands for memories: memorize, resume, ask, and managing the memory files."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import Iterator
+
+from app.errors import JobError
+from app.jobs import (
+    AnswerRequest,
+    JobControl,
+    MemorizeEvent,
+    MemorizeRequest,
+    resume_request,
+    run_answer,
+    run_memorize,
+)
+from app.memories import delete_memory, export_memory, memory_summary, rename_memory
+from app.session import Session
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("memorize", help="memorize library documents into a memory")
+    p.add_argument("doc_ids", nargs="+", type=int, metavar="DOC_ID")
+    p.add_argument("--memory", help="memory name (default: the first document's title)")
+    p.add_argument("--rank", type=int, help="memory width r (default 64)")
+    p.add_argument("--init", choices=["topk", "bottomk", "random", "gaussian"])
+    p.add_argument("--lr", type=float, help="AdamW learning rate")
+    p.add_argument("--chunk", type=int, help="tokens per training chunk")
+    p.add_argument("--context", type=int, help="preceding tokens that condition a chunk")
+    p.add_argument("--steps", type=int, help="optimizer steps per chunk")
+    p.add_argument("--layers", help="'all' or a range such as 15-29")
+    _model_flags(p)
+    p.set_defaults(func=cmd_memorize)
+
+    p = sub.add_parser("resume", help="continue an interrupted memorization")
+    p.add_argument("name")
+    _model_flags(p)
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("ask", help="ask a question, answered with a memory attached")
+    p.add_argument("question")
+    p.add_argument("--memory", action="append", default=[], help="memory name (repeat for several)")
+    p.add_argument("--no-memory", action="store_true", help="answer without the memory")
+    p.add_argument("--no-retrieval", action="store_true", help="answer without retrieved passages")
+    p.add_argument("--passages", type=int, help="passages to retrieve (default 4)")
+    p.add_argument("--max-new-tokens", type=int)
+    _model_flags(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("memories", help="list memories")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_memories)
+
+    p = sub.add_parser("memory", help="rename, delete, export or show a memory")
+    msub = p.add_subparsers(dest="action", required=True)
+    q = msub.add_parser("show", help="sources, settings and perplexity curve")
+    q.add_argument("name")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_memory_show)
+    q = msub.add_parser("rename")
+    q.add_argument("name")
+    q.add_argument("new_name")
+    q.set_defaults(func=cmd_memory_rename)
+    q = msub.add_parser("delete")
+    q.add_argument("name")
+    q.set_defaults(func=cmd_memory_delete)
+    q = msub.add_parser("export", help="copy the memory file, or export a merged model folder")
+    q.add_argument("name")
+    q.add_argument("dest", nargs="?", help="file path for the memory (.safetensors + .json)")
+    q.add_argument("--merged", metavar="DIR", help="write a merged Hugging Face model folder")
+    _model_flags(q)
+    q.set_defaults(func=cmd_memory_export)
+
+
+def _model_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="'default', a model folder or a .gguf file")
+    p.add_argument("--device", help="auto, cpu, cuda or mps")
+
+
+def _session(args: argparse.Namespace) -> Session:
+    session = Session()
+    if getattr(args, "model", None):
+        session.settings.model = args.model
+    if getattr(args, "device", None):
+        session.settings.device = args.device
+    return session
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(control: JobControl) -> Iterator[None]:
+    """First Ctrl-C asks the job to stop cleanly (it checkpoints); a second one aborts."""
+    def handler(signum, frame):
+        if control.cancelled:
+            raise KeyboardInterrupt
+        print("\nStopping after the current step (Ctrl-C again to abort)...", file=sys.stderr)
+        control.cancel()
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread (e.g. called from a test thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _ProgressPrinter:
+    """A one-line progress bar with tokens/s, perplexity and ETA (tqdm when on a terminal)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, ev: MemorizeEvent) -> None:
+        from tqdm import tqdm
+
+        if ev.phase == "memorizing":
+            if self.bar is None:
+                self.bar = tqdm(total=ev.tokens_total, unit="tok", unit_scale=True,
+                                desc=f"Memorizing '{ev.memory}'", file=sys.stderr)
+            self.bar.update(ev.tokens_done - self.bar.n)
+            self.bar.set_postfix(ppl=f"{ev.ppl:.2f}" if ev.ppl else "-")
+        elif ev.phase in ("done", "cancelled", "failed"):
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+            if ev.message:
+                print(ev.message, file=sys.stderr if ev.phase != "done" else sys.stdout)
+        elif ev.message:
+            print(ev.message + "...", file=sys.stderr)
+
+
+def _memorize(session: Session, request: MemorizeRequest) -> int:
+    control = JobControl()
+    with _ctrl_c_cancels(control):
+        outcome = run_memorize(session, request, on_event=_ProgressPrinter(), control=control)
+    return 0 if outcome.completed else 130
+
+
+def cmd_memorize(args: argparse.Namespace) -> int:
+    session = _session(args)
+    name = args.memory
+    if not name:
+        doc = session.library.get_document(args.doc_ids[0])
+        if doc is None:
+            raise JobError(f"There is no document with id {args.doc_ids[0]}. See 'locas list' for the ids.")
+        name = doc["title"]
+    request = MemorizeRequest(document_ids=args.doc_ids, memory=name, rank=args.rank, init=args.init,
+                              lr=args.lr, chunk=args.chunk, context=args.context, steps=args.steps,
+                              layers=args.layers)
+    return _memorize(session, request)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    session = _session(args)
+    return _memorize(session, resume_request(session, args.name))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    session = _session(args)
+    s = session.settings
+    request = AnswerRequest(
+        question=args.question, memories=args.memory, use_memory=not args.no_memory,
+        use_retrieval=not args.no_retrieval,
+        passages=args.passages if args.passages is not None else s.passages,
+        max_new_tokens=args.max_new_tokens or s.max_new_tokens,
+    )
+    answer = run_answer(session, request, on_token=lambda piece: print(piece, end="", flush=True))
+    print()
+    if answer.citations:
+        print("\nPassages:")
+        for i, p in enumerate(answer.citations, 1):
+            snippet = " ".join(p.text.split())[:160]
+            print(f"  [{i}] {p.document_title} — {p.section_title} (doc {p.document_id}, "
+                  f"section {p.section_id}, at {p.position}): {snippet}")
+    return 0
+
+
+def cmd_memories(args: argparse.Namespace) -> int:
+    session = Session()
+    rows = [memory_summary(session.library, row["name"]) for row in session.library.list_memories()]
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if not rows:
+        print("No memories yet. Import a document, then: locas memorize DOC_ID --memory NAME")
+        return 0
+    for r in rows:
+        progress = f"{r['tokens_done']:,}/{r['tokens_total']:,} tokens" if r["tokens_total"] else "-"
+        ppl = f"ppl {r['ppl']:.2f}" if r.get("ppl") else ""
+        print(f"{r['name']:<30} {r['status']:<12} {progress:<24} {ppl}  {len(r['sources'])} document(s)")
+    return 0
+
+
+def cmd_memory_show(args: argparse.Namespace) -> int:
+    summary = memory_summary(Session().library, args.name)
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+        return 0
+    print(f"{summary['name']}: {summary['status']} {summary.get('message') or ''}".rstrip())
+    print(f"  model: {summary.get('backbone') or '-'}")
+    print("  settings: " + ", ".join(f"{k}={v}" for k, v in (summary.get("settings") or {}).items()))
+    for s in summary["sources"]:
+        print(f"  source: [{s['document_id']}] {s['title']} ({s['tokens'] or '?'} tokens, {s['status']})")
+    curve = summary.get("curve") or []
+    if curve:
+        print("  perplexity: " + "  ".join(f"{t:,}:{p:.2f}" for t, p in curve[:: max(1, len(curve) // 8)]))
+    return 0
+
+
+def cmd_memory_rename(args: argparse.Namespace) -> int:
+    rename_memory(Session().library, args.name, args.new_name)
+    print(f"Renamed '{args.name}' to '{args.new_name}'.")
+    return 0
+
+
+def cmd_memory_delete(args: argparse.Namespace) -> int:
+    delete_memory(Session().library, args.name)
+    print(f"Deleted memory '{args.name}' and its file.")
+    return 0
+
+
+def cmd_memory_export(args: argparse.Namespace) -> int:
+    if not args.dest and not args.merged:
+        raise JobError("Say where to export: a file path, or --merged DIR for a merged model folder.")
+    written = export_memory(_session(args), args.name, dest=args.dest, merged_dir=args.merged)
+    for path in written:
+        print(f"Wrote {path}")
+    return 0

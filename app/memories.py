@@ -1,0 +1,83 @@
+"""Managing memories as things a user owns: show, rename, delete, export.
+
+Shared by the command line and the GUI. Files and library rows change together, and a delete
+keeps nothing half-done: the row goes only after its files are gone.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from locas_engine import export_merged, read_memory_metadata
+
+from app.errors import JobError
+from app.library import Library
+from app.session import Session
+
+MEMORY_SUFFIXES = (".safetensors", ".json", ".ckpt")
+
+
+def _row(library: Library, name: str) -> dict:
+    row = library.get_memory(name)
+    if row is None:
+        raise JobError(f"There is no memory named '{name}'. See 'locas memories' for the list.")
+    return row
+
+
+def memory_summary(library: Library, name: str) -> dict:
+    """Everything a person wants to see about a memory: status, settings, sources, curve."""
+    row = _row(library, name)
+    sources = []
+    for s in library.memory_sources(name):
+        doc = library.get_document(s["document_id"])
+        sources.append({**s, "title": doc["title"] if doc else "(deleted document)"})
+    curve: list = []
+    path = Path(row["path"]) if row.get("path") else None
+    if path is not None and path.with_suffix(".json").exists():
+        curve = read_memory_metadata(path).get("ppl_curve", [])
+    return {**row, "sources": sources, "curve": curve}
+
+
+def rename_memory(library: Library, name: str, new_name: str) -> None:
+    """Only the display name changes; the file keeps its path so nothing can be lost mid-rename."""
+    new_name = new_name.strip()
+    if not new_name:
+        raise JobError("A memory needs a name.")
+    _row(library, name)
+    if library.get_memory(new_name) is not None:
+        raise JobError(f"A memory named '{new_name}' already exists; choose another name.")
+    library.rename_memory(name, new_name)
+
+
+def delete_memory(library: Library, name: str) -> None:
+    row = _row(library, name)
+    if row.get("path"):
+        for suffix in MEMORY_SUFFIXES:
+            Path(row["path"]).with_suffix(suffix).unlink(missing_ok=True)
+    library.delete_memory(name)
+
+
+def export_memory(session: Session, name: str, dest: str | None = None,
+                  merged_dir: str | None = None) -> list[Path]:
+    """Copy the memory's files to dest, and/or write a merged model folder; returns what was written."""
+    row = _row(session.library, name)
+    source = Path(row["path"])
+    if not source.with_suffix(".safetensors").exists():
+        raise JobError(f"Memory '{name}' has no finished file yet ({row['status']}); memorize it first.")
+    written: list[Path] = []
+    if dest:
+        target = Path(dest).expanduser()
+        if target.suffix in (".safetensors", ".json"):
+            target = target.with_suffix("")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in (".safetensors", ".json"):
+            shutil.copyfile(source.with_suffix(suffix), target.with_suffix(suffix))
+            written.append(target.with_suffix(suffix))
+    if merged_dir:
+        folder = Path(merged_dir).expanduser()
+        if folder.exists() and any(folder.iterdir()):
+            raise JobError(f"The folder {folder} is not empty; choose an empty or new folder.")
+        export_merged(session.backbone(), session.memory(name), folder)
+        written.append(folder)
+    return written
