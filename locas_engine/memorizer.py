@@ -1,0 +1,301 @@
+"""Memorize a token stream into a Locas memory: score each chunk, then train on it.
+
+The stream is cut into chunks of ``chunk`` tokens; each chunk is conditioned on up to
+``context`` preceding tokens, which the loss ignores. Per chunk the memory takes ``steps``
+AdamW steps on the chunk's next-token loss, and is clipped after each. The forward pass of the
+chunk's first step, made before any update on that chunk, is also its online score (the
+"surprise"), so scoring costs no extra pass. Logits are computed for the chunk's positions only
+(``logits_to_keep``): the context costs no lm_head.
+
+``chunk_spans`` and ``chunk_loss`` are shared with the benchmark, so every method there follows
+exactly the same protocol.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbone import Backbone
+from .init import initialize_memory
+from .memory import LocasMemory
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class MemorizeSettings:
+    """How a stream is memorized; defaults follow the method page and the first CPU probes."""
+
+    chunk: int = 256  # tokens trained on per chunk
+    context: int = 256  # preceding tokens that condition a chunk (not trained on)
+    steps: int = 1  # optimizer steps per chunk; the first step's forward is the chunk's score
+    lr: float = 4e-3  # AdamW learning rate (paper, Qwen3-1.7B)
+    weight_decay: float = 0.0  # the memory is norm-clipped already; decay would erase it
+    betas: tuple[float, float] = (0.9, 0.999)
+    checkpoint_every: int = 8  # chunks between checkpoints (a crash loses at most this many)
+    autocast: bool | None = None  # bf16 autocast; None = on CUDA only
+    seed: int = 0
+
+
+@dataclass
+class Progress:
+    """Reported once per finished chunk."""
+
+    tokens_done: int
+    tokens_total: int
+    chunk_index: int
+    chunks_total: int
+    loss: float  # the chunk's score (mean NLL before training on it)
+    ppl: float  # running online perplexity over all chunks scored so far
+    tokens_per_s: float
+    eta_s: float
+
+
+@dataclass
+class MemorizeResult:
+    completed: bool  # False when should_stop ended the run early
+    tokens_done: int
+    ppl: float  # online perplexity over the scored tokens
+    curve: list[tuple[int, float]] = field(default_factory=list)  # (tokens_done, running ppl)
+    tokens_total: int = 0
+    seconds: float = 0.0
+
+
+# --- the protocol, shared with the benchmark ----------------------------------------------
+def chunk_spans(n_tokens: int, chunk: int, context: int) -> list[tuple[int, int, int]]:
+    """(context_start, start, end) for every chunk of a stream of ``n_tokens``."""
+    assert chunk > 0 and context >= 0, f"bad chunking chunk={chunk} context={context}"
+    spans = []
+    for start in range(0, n_tokens, chunk):
+        end = min(start + chunk, n_tokens)
+        if end - max(start, 1) <= 0:
+            continue  # a lone first token has nothing to predict it
+        spans.append((max(0, start - context), start, end))
+    return spans
+
+
+def chunk_loss(model: nn.Module, ids: torch.Tensor, span: tuple[int, int, int]) -> tuple[torch.Tensor, int]:
+    """Mean next-token NLL of the chunk's tokens given the context; logits only for the chunk.
+
+    ``ids``: the whole stream, 1-D on the model's device. Returns (loss, tokens scored).
+    """
+    c0, start, end = span
+    first = max(start, 1)  # first target token (token 0 of the stream has no predictor)
+    n = end - first
+    x = ids[c0:end].unsqueeze(0)  # (1, T)
+    out = model(input_ids=x, use_cache=False, logits_to_keep=n + 1)
+    logits = out.logits[0, :-1]  # (n, vocab): positions first-1 .. end-2
+    targets = ids[first:end]  # (n,)
+    return F.cross_entropy(logits.float(), targets), n
+
+
+def autocast_context(device: torch.device, enabled: bool | None):
+    """bf16 autocast on CUDA (the method's mixed precision); nothing elsewhere by default."""
+    use = device.type == "cuda" if enabled is None else enabled
+    if not use:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def as_token_tensor(tokens: str | Iterable[int] | torch.Tensor, tokenizer=None) -> torch.Tensor:
+    """A 1-D CPU long tensor from ids, a tensor, or text (tokenized without special tokens)."""
+    if isinstance(tokens, str):
+        assert tokenizer is not None, "text needs a tokenizer"
+        tokens = tokenizer(tokens, add_special_tokens=False)["input_ids"]
+    if isinstance(tokens, torch.Tensor):
+        return tokens.detach().reshape(-1).to("cpu", torch.long)
+    return torch.tensor(list(tokens), dtype=torch.long)
+
+
+def _stream_signature(ids: torch.Tensor) -> str:
+    return hashlib.sha256(ids.numpy().tobytes()).hexdigest()
+
+
+# --- the memorizer ---------------------------------------------------------------------------
+class Memorizer:
+    """Trains one attached memory on a token stream (one stream per ``run``)."""
+
+    def __init__(self, backbone: Backbone, memory: LocasMemory,
+                 settings: MemorizeSettings | None = None) -> None:
+        assert memory.name in backbone.memories, f"memory '{memory.name}' is not attached"
+        self.backbone = backbone
+        self.memory = memory
+        self.settings = settings or MemorizeSettings()
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        s = self.settings
+        return torch.optim.AdamW(self.memory.parameters(), lr=s.lr, betas=s.betas,
+                                 weight_decay=s.weight_decay)
+
+    def run(
+        self,
+        token_ids: str | Sequence[int] | torch.Tensor,
+        progress: Callable[[Progress], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        between_chunks: Callable[[], None] | None = None,
+        checkpoint_path: str | os.PathLike | None = None,
+        resume: bool = True,
+        source: str | None = None,
+    ) -> MemorizeResult:
+        """Memorize ``token_ids`` (ids, a 1-D tensor, or text to tokenize).
+
+        ``should_stop`` is checked before every optimizer step; a stop before a chunk's first
+        step leaves the memory exactly at a chunk boundary (and checkpoints it), a stop between
+        a chunk's steps leaves that chunk partly trained and uncounted. ``between_chunks`` runs
+        between two chunks (pause, serve questions). With ``checkpoint_path``, state is saved
+        atomically every ``checkpoint_every`` chunks, and ``resume`` continues from it.
+        """
+        s, mem, bb = self.settings, self.memory, self.backbone
+        ids = as_token_tensor(token_ids, bb.tokenizer)  # (N,) on CPU
+        spans = chunk_spans(ids.numel(), s.chunk, s.context)
+        signature = _stream_signature(ids)
+        opt = self._optimizer()
+        next_chunk, nll_sum, n_scored, curve = 0, 0.0, 0, []
+        ckpt = Path(checkpoint_path) if checkpoint_path else None
+        if ckpt is not None and resume and ckpt.is_file():
+            next_chunk, nll_sum, n_scored, curve = self._restore(ckpt, opt, signature)
+        ids_dev = ids.to(bb.device)  # (N,)
+        base_tokens = sum(int(src.get("tokens", 0)) for src in mem.sources)
+
+        def state_for(position: int) -> dict:
+            return self._checkpoint_state(opt, signature, position, nll_sum, n_scored, curve)
+
+        t0, tokens_this_run, completed = time.perf_counter(), 0, True
+        frozen = [p for p in bb.model.parameters() if p.requires_grad]
+        for p in frozen:
+            p.requires_grad_(False)  # backbone never trains, and backward stops early
+        was_enabled, mem.enabled = mem.enabled, True
+        try:
+            for ci in range(next_chunk, len(spans)):
+                span = spans[ci]
+                if not mem.initialized:
+                    initialize_memory(bb, mem, ids[span[1]:span[2]])
+                score, n = self._train_chunk(opt, ids_dev, span, should_stop)
+                if score is None:  # stopped
+                    completed = False
+                    if n == 0 and ckpt is not None:  # clean chunk boundary: save it
+                        _atomic_save(state_for(ci), ckpt)
+                    break
+                nll_sum += score * n
+                n_scored += n
+                ppl = math.exp(nll_sum / n_scored)
+                curve.append((base_tokens + span[2], ppl))
+                tokens_this_run += span[2] - span[1]
+                if ckpt is not None and ((ci + 1) % s.checkpoint_every == 0 or ci + 1 == len(spans)):
+                    _atomic_save(state_for(ci + 1), ckpt)
+                if progress is not None:
+                    elapsed = time.perf_counter() - t0
+                    tps = tokens_this_run / max(elapsed, 1e-9)
+                    progress(Progress(
+                        tokens_done=span[2], tokens_total=ids.numel(), chunk_index=ci,
+                        chunks_total=len(spans), loss=score, ppl=ppl, tokens_per_s=tps,
+                        eta_s=(ids.numel() - span[2]) / max(tps, 1e-9),
+                    ))
+                if between_chunks is not None and ci + 1 < len(spans):
+                    between_chunks()
+        finally:
+            mem.enabled = was_enabled
+            for p in frozen:
+                p.requires_grad_(True)
+        done = spans[len(curve) - 1][2] if curve else 0
+        if completed:
+            done = ids.numel()
+            mem.sources.append({"name": source or "text", "tokens": int(ids.numel())})
+            mem.curve.extend(curve)
+            mem.training_info = {k: v for k, v in asdict(s).items() if k != "autocast"}
+        return MemorizeResult(
+            completed=completed, tokens_done=done,
+            ppl=math.exp(nll_sum / n_scored) if n_scored else float("nan"),
+            curve=list(curve), tokens_total=int(ids.numel()),
+            seconds=time.perf_counter() - t0,
+        )
+
+    def _train_chunk(self, opt: torch.optim.Optimizer, ids: torch.Tensor,
+                     span: tuple[int, int, int],
+                     should_stop: Callable[[], bool] | None) -> tuple[float | None, int]:
+        """``steps`` optimizer steps on one chunk. Returns (score, n) where score is the mean NLL
+        of the first step's forward over n tokens; (None, steps_taken) if ``should_stop`` fired."""
+        s, mem, bb = self.settings, self.memory, self.backbone
+        score = None
+        n = 0
+        for step in range(s.steps):
+            if should_stop is not None and should_stop():
+                return None, step
+            with autocast_context(bb.device, s.autocast):
+                loss, n = chunk_loss(bb.model, ids, span)
+            if step == 0:
+                score = loss.detach()
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            if mem.config.clip:
+                mem.clip_()
+        return float(score), n  # one sync per chunk, for the running perplexity
+
+    # --- checkpoints -----------------------------------------------------------------------
+    def _checkpoint_state(self, opt, signature, position, nll_sum, n_scored, curve) -> dict:
+        mem = self.memory
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "stream": signature,
+            "settings": {k: v for k, v in asdict(self.settings).items() if k != "autocast"},
+            "memory": {k: v.detach().cpu().clone() for k, v in mem.state_dict().items()},
+            "initialized": mem.initialized,
+            "init": mem.config.init,
+            "optimizer": opt.state_dict(),
+            "next_chunk": position,
+            "nll_sum": nll_sum,
+            "n_scored": n_scored,
+            "curve": [list(c) for c in curve],
+            "rng": torch.get_rng_state(),
+        }
+
+    def _restore(self, path: Path, opt, signature: str):
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"The checkpoint {path} was written by another version of Locas.")
+        if state["stream"] != signature:
+            raise ValueError(
+                f"The checkpoint {path} belongs to a different text; delete it or resume the "
+                "text it was made for."
+            )
+        ours = {k: v for k, v in asdict(self.settings).items() if k != "autocast"}
+        theirs = state["settings"]
+        changed = [k for k in ("chunk", "context", "steps") if ours[k] != theirs.get(k)]
+        if changed:
+            raise ValueError(
+                f"The checkpoint {path} was made with other settings ({', '.join(changed)}); "
+                "resume with the same settings or start over."
+            )
+        self.memory.load_state_dict(state["memory"])
+        self.memory.initialized = bool(state["initialized"])
+        self.memory.config.init = state["init"]
+        opt.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["rng"])
+        curve = [tuple(c) for c in state["curve"]]
+        return int(state["next_chunk"]), float(state["nll_sum"]), int(state["n_scored"]), curve
+
+
+def _atomic_save(state: dict, path: Path) -> None:
+    """Write to a temp file in the same folder, then rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
