@@ -1,0 +1,297 @@
+"""The library tree on the left of the main window: documents, then memories.
+
+The view shows plain row objects (`DocumentRow`, `MemoryRow`) that the controller builds from the
+library; it never queries the database itself. User actions leave as signals carrying an id or a
+memory name, so the same view works in tests with hand-made rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QWidget,
+)
+
+from app.ui.resources import icon, kind_icon
+from app.ui.widgets import fmt_size, fmt_tokens
+
+KIND_ROLE = Qt.ItemDataRole.UserRole  # "document" | "memory" | "group"
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1  # document id (int) or memory name (str)
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2  # float 0..1 while work runs, else None
+
+COLUMNS = ["Title", "Author", "Size", "Memory", "Progress"]
+COL_TITLE, COL_AUTHOR, COL_SIZE, COL_STATUS, COL_PROGRESS = range(5)
+
+STATUS_TEXT = {
+    "queued": "queued",
+    "running": "memorizing",
+    "paused": "paused",
+    "interrupted": "interrupted",
+    "done": "ready",
+    "failed": "failed",
+    "cancelled": "stopped",
+}
+
+
+@dataclass
+class DocumentRow:
+    id: int
+    title: str
+    kind: str = "book"
+    authors: list[str] = field(default_factory=list)
+    characters: int = 0
+    memories: list[str] = field(default_factory=list)  # memories that hold this document
+
+
+@dataclass
+class MemoryRow:
+    name: str
+    status: str = "done"
+    tokens_done: int = 0
+    tokens_total: int = 0
+    sources: list[str] = field(default_factory=list)  # document titles, in memorization order
+    message: str = ""
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction done while the memory is being (or was being) built; None once finished."""
+        if self.status in ("done",) or not self.tokens_total:
+            return None
+        return max(0.0, min(1.0, self.tokens_done / self.tokens_total))
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Paints a progress bar in the Progress column for rows with running work."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        value = index.data(PROGRESS_ROLE)
+        if value is None:
+            super().paint(painter, option, index)
+            return
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)
+        bar.minimum, bar.maximum = 0, 1000
+        bar.progress = int(value * 1000)
+        bar.text = f"{value * 100:.0f}%"
+        bar.textVisible = True
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
+
+
+class LibraryView(QTreeWidget):
+    """Documents and memories with kind icon, title, author, size, memory status and progress."""
+
+    memorize_requested = Signal(list)  # [document ids]
+    open_document_requested = Signal(int)
+    rename_document_requested = Signal(int)
+    delete_document_requested = Signal(int)
+    rename_memory_requested = Signal(str)
+    delete_memory_requested = Signal(str)
+    export_memory_requested = Signal(str)
+    export_model_requested = Signal(str)
+    memory_details_requested = Signal(str)
+    memory_progress_requested = Signal(str)
+    resume_memory_requested = Signal(str)
+    memory_activated = Signal(str)  # pick this memory in the question panel
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("libraryView")
+        self.setColumnCount(len(COLUMNS))
+        self.setHeaderLabels(COLUMNS)
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._context_menu)
+        self.itemDoubleClicked.connect(self._double_clicked)
+        self.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self))
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
+        for col in (COL_AUTHOR, COL_SIZE, COL_STATUS):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_PROGRESS, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(COL_PROGRESS, 90)
+
+        self._docs_group = self._group("Documents")
+        self._mems_group = self._group("Memories")
+        self._doc_items: dict[int, QTreeWidgetItem] = {}
+        self._mem_items: dict[str, QTreeWidgetItem] = {}
+
+    # -- filling ------------------------------------------------------------------------------
+    def _group(self, title: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(self, [title])
+        item.setData(0, KIND_ROLE, "group")
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        font = item.font(0)
+        font.setBold(True)
+        item.setFont(0, font)
+        item.setFirstColumnSpanned(True)
+        item.setExpanded(True)
+        return item
+
+    def set_rows(self, documents: list[DocumentRow], memories: list[MemoryRow]) -> None:
+        """Replace the content, keeping the selection where the same items still exist."""
+        selected = {(i.data(0, KIND_ROLE), i.data(0, KEY_ROLE)) for i in self.selectedItems()}
+        self._docs_group.takeChildren()
+        self._mems_group.takeChildren()
+        self._doc_items.clear()
+        self._mem_items.clear()
+        for doc in documents:
+            self.upsert_document(doc)
+        for mem in memories:
+            self.upsert_memory(mem)
+        for kind, key in selected:
+            item = (self._doc_items if kind == "document" else self._mem_items).get(key)
+            if item is not None:
+                item.setSelected(True)
+        self._update_group_titles()
+
+    def upsert_document(self, doc: DocumentRow) -> QTreeWidgetItem:
+        """Add or refresh one document row (used to show an import at once)."""
+        item = self._doc_items.get(doc.id)
+        if item is None:
+            item = QTreeWidgetItem(self._docs_group)
+            self._doc_items[doc.id] = item
+        item.setData(0, KIND_ROLE, "document")
+        item.setData(0, KEY_ROLE, doc.id)
+        item.setIcon(COL_TITLE, kind_icon(doc.kind))
+        item.setText(COL_TITLE, doc.title)
+        item.setToolTip(COL_TITLE, f"{doc.title}\n{doc.kind}")
+        item.setText(COL_AUTHOR, ", ".join(doc.authors))
+        item.setText(COL_SIZE, fmt_size(doc.characters))
+        item.setText(COL_STATUS, ", ".join(doc.memories) if doc.memories else "not memorized")
+        item.setForeground(COL_STATUS, QColor("#374151" if doc.memories else "#9aa3b2"))
+        self._update_group_titles()
+        return item
+
+    def upsert_memory(self, mem: MemoryRow) -> QTreeWidgetItem:
+        item = self._mem_items.get(mem.name)
+        if item is None:
+            item = QTreeWidgetItem(self._mems_group)
+            self._mem_items[mem.name] = item
+        item.setData(0, KIND_ROLE, "memory")
+        item.setData(0, KEY_ROLE, mem.name)
+        item.setIcon(COL_TITLE, kind_icon("memory"))
+        item.setText(COL_TITLE, mem.name)
+        item.setToolTip(COL_TITLE, "Sources: " + (", ".join(mem.sources) or "none yet"))
+        item.setText(COL_AUTHOR, "")
+        item.setText(COL_SIZE, fmt_tokens(mem.tokens_total or None))
+        item.setText(COL_STATUS, STATUS_TEXT.get(mem.status, mem.status))
+        if mem.message:
+            item.setToolTip(COL_STATUS, mem.message)
+        item.setData(COL_PROGRESS, PROGRESS_ROLE, mem.progress)
+        self._update_group_titles()
+        return item
+
+    def update_progress(self, name: str, status: str, tokens_done: int, tokens_total: int) -> None:
+        """Cheap per-chunk refresh of one memory row's status and bar (no full reload)."""
+        item = self._mem_items.get(name)
+        if item is None:
+            item = self.upsert_memory(MemoryRow(name=name, status=status))
+        item.setText(COL_STATUS, STATUS_TEXT.get(status, status))
+        if tokens_total:
+            item.setText(COL_SIZE, fmt_tokens(tokens_total))
+        done = status == "done" or not tokens_total
+        item.setData(COL_PROGRESS, PROGRESS_ROLE,
+                     None if done else max(0.0, min(1.0, tokens_done / tokens_total)))
+
+    def _update_group_titles(self) -> None:
+        self._docs_group.setText(0, f"Documents ({self._docs_group.childCount()})")
+        self._mems_group.setText(0, f"Memories ({self._mems_group.childCount()})")
+
+    # -- queries ------------------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        return not self._doc_items and not self._mem_items
+
+    def document_ids(self) -> list[int]:
+        return list(self._doc_items)
+
+    def memory_names(self) -> list[str]:
+        return list(self._mem_items)
+
+    def document_item(self, doc_id: int) -> QTreeWidgetItem | None:
+        return self._doc_items.get(doc_id)
+
+    def memory_item(self, name: str) -> QTreeWidgetItem | None:
+        return self._mem_items.get(name)
+
+    def selected_document_ids(self) -> list[int]:
+        return [i.data(0, KEY_ROLE) for i in self.selectedItems() if i.data(0, KIND_ROLE) == "document"]
+
+    def selected_memory(self) -> str | None:
+        for item in self.selectedItems():
+            if item.data(0, KIND_ROLE) == "memory":
+                return item.data(0, KEY_ROLE)
+        return None
+
+    # -- actions ------------------------------------------------------------------------------
+    def context_menu_for(self, item: QTreeWidgetItem | None) -> QMenu | None:
+        """Build (not show) the context menu of an item; separated so tests can trigger actions."""
+        if item is None:
+            return None
+        kind, key = item.data(0, KIND_ROLE), item.data(0, KEY_ROLE)
+        menu = QMenu(self)
+        if kind == "document":
+            ids = self.selected_document_ids() if item.isSelected() else [key]
+            ids = ids or [key]
+            label = "Memorize…" if len(ids) == 1 else f"Memorize {len(ids)} documents…"
+            _add(menu, label, lambda: self.memorize_requested.emit(ids), icon("memory"))
+            _add(menu, "Read", lambda: self.open_document_requested.emit(key), icon("book"))
+            menu.addSeparator()
+            _add(menu, "Rename…", lambda: self.rename_document_requested.emit(key))
+            _add(menu, "Delete…", lambda: self.delete_document_requested.emit(key))
+        elif kind == "memory":
+            status = (item.text(COL_STATUS) or "").lower()
+            _add(menu, "Ask this memory", lambda: self.memory_activated.emit(key), icon("ask"))
+            if status in ("memorizing", "paused", "queued"):
+                _add(menu, "Show progress…", lambda: self.memory_progress_requested.emit(key))
+            if status in ("interrupted", "stopped", "failed"):
+                _add(menu, "Resume memorizing", lambda: self.resume_memory_requested.emit(key),
+                     icon("play"))
+            _add(menu, "Sources, settings and curve…", lambda: self.memory_details_requested.emit(key))
+            menu.addSeparator()
+            _add(menu, "Export memory file…", lambda: self.export_memory_requested.emit(key))
+            _add(menu, "Export merged model folder…", lambda: self.export_model_requested.emit(key))
+            menu.addSeparator()
+            _add(menu, "Rename…", lambda: self.rename_memory_requested.emit(key))
+            _add(menu, "Delete…", lambda: self.delete_memory_requested.emit(key))
+        else:
+            return None
+        return menu
+
+    def _context_menu(self, pos: QPoint) -> None:
+        menu = self.context_menu_for(self.itemAt(pos))
+        if menu is not None:
+            menu.exec(self.viewport().mapToGlobal(pos))
+
+    def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        kind, key = item.data(0, KIND_ROLE), item.data(0, KEY_ROLE)
+        if kind == "memory":
+            self.memory_activated.emit(key)
+        elif kind == "document":
+            self.open_document_requested.emit(key)
+
+
+def _add(menu: QMenu, text: str, slot, qicon=None) -> QAction:
+    action = menu.addAction(text)
+    if qicon is not None:
+        action.setIcon(qicon)
+    action.triggered.connect(slot)
+    return action

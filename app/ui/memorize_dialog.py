@@ -1,0 +1,311 @@
+"""The Memorize dialog: pick a memory and settings, then watch the job run.
+
+Page one chooses a new or an existing memory and the settings (advanced ones folded away); page
+two shows the running job: a progress bar, tokens/s, ETA, a live perplexity curve and pause /
+resume / stop. The dialog only shows events and emits the user's wishes as signals; the main
+window owns the job, so closing this dialog leaves the memorization running in the background.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.jobs import MemorizeEvent, MemorizeRequest
+from app.settings import Settings
+from app.ui.plot import PerplexityPlot
+from app.ui.resources import icon
+from app.ui.settings_dialog import INITS
+from app.ui.widgets import CollapsibleSection, fmt_eta
+
+PHASE_TEXT = {
+    "queued": "Waiting for the engine…",
+    "loading": "Loading the model…",
+    "tokenizing": "Reading the documents…",
+    "memorizing": "Memorizing",
+    "paused": "Paused",
+    "done": "Done",
+    "cancelled": "Stopped (progress saved; resume later)",
+    "failed": "Failed",
+}
+
+
+def suggest_memory_name(titles: list[str], taken: list[str]) -> str:
+    """A readable default name from the first title that does not clash with an existing memory."""
+    base = (titles[0] if titles else "memory").strip()[:40] or "memory"
+    if len(titles) > 1:
+        base += f" +{len(titles) - 1}"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base} ({n})", n + 1
+    return name
+
+
+class MemorizeDialog(QDialog):
+    start_requested = Signal(object)  # MemorizeRequest
+    pause_requested = Signal(str)
+    resume_requested = Signal(str)
+    cancel_requested = Signal(str)
+
+    def __init__(self, document_ids: list[int], titles: list[str], memories: list[str],
+                 defaults: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Memorize")
+        self.setWindowIcon(icon("memory"))
+        self.document_ids = list(document_ids)
+        self.memory_name: str | None = None
+        self._paused = False
+        self._finished = False
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._setup_page(titles, memories, defaults))
+        self.pages.addWidget(self._progress_page())
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.pages)
+        self.resize(520, 460)
+
+    # -- page one: what and how -----------------------------------------------------------------
+    def _setup_page(self, titles: list[str], memories: list[str], d: Settings) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("<b>Documents</b>"))
+        docs = QListWidget()
+        docs.addItems(titles)
+        docs.setMaximumHeight(80)
+        layout.addWidget(docs)
+
+        target = QGroupBox("Into which memory")
+        form = QFormLayout(target)
+        self.new_memory = QRadioButton("A new memory named")
+        self.existing_memory = QRadioButton("Add to an existing memory")
+        group = QButtonGroup(self)
+        group.addButton(self.new_memory)
+        group.addButton(self.existing_memory)
+        self.new_name = QLineEdit(suggest_memory_name(titles, memories))
+        self.existing_name = QComboBox()
+        self.existing_name.addItems(memories)
+        form.addRow(self.new_memory, self.new_name)
+        form.addRow(self.existing_memory, self.existing_name)
+        self.new_memory.setChecked(True)
+        self.existing_memory.setEnabled(bool(memories))
+        self.new_memory.toggled.connect(self._sync_target)
+        layout.addWidget(target)
+
+        settings_box = QGroupBox("Settings")
+        sl = QVBoxLayout(settings_box)
+        basic = QFormLayout()
+        self.rank = QSpinBox()
+        self.rank.setRange(1, 4096)
+        self.rank.setValue(d.rank)
+        self.rank.setToolTip("Memory width: a wider memory holds more and costs more")
+        basic.addRow("Memory size (rank):", self.rank)
+        sl.addLayout(basic)
+        self.advanced = CollapsibleSection("Advanced settings")
+        adv = QFormLayout()
+        self.init = QComboBox()
+        self.init.addItems(INITS)
+        self.init.setCurrentText(d.init)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(1e-5, 1.0)
+        self.lr.setSingleStep(1e-3)
+        self.lr.setValue(d.lr)
+        self.chunk = _spin(8, 8192, d.chunk)
+        self.context = _spin(0, 8192, d.context)
+        self.steps = _spin(1, 64, d.steps)
+        self.checkpoint_every = _spin(1, 10_000, d.checkpoint_every)
+        self.layers = QLineEdit(d.layers)
+        adv.addRow("Initializer:", self.init)
+        adv.addRow("Learning rate:", self.lr)
+        adv.addRow("Chunk (tokens):", self.chunk)
+        adv.addRow("Context (tokens):", self.context)
+        adv.addRow("Steps per chunk:", self.steps)
+        adv.addRow("Checkpoint every (chunks):", self.checkpoint_every)
+        adv.addRow("Layers:", self.layers)
+        self.advanced.set_content_layout(adv)
+        sl.addWidget(self.advanced)
+        layout.addWidget(settings_box)
+        layout.addStretch(1)
+
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        cancel = QPushButton("Cancel")
+        cancel.clicked.connect(self.reject)
+        self.start_button = QPushButton(icon("play"), "Start")
+        self.start_button.setObjectName("primary")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.start_button)
+        layout.addLayout(buttons)
+        self._sync_target()
+        return page
+
+    def _sync_target(self) -> None:
+        new = self.new_memory.isChecked()
+        self.new_name.setEnabled(new)
+        self.existing_name.setEnabled(not new)
+        # An existing memory's shape is fixed; only the training settings may change.
+        self.rank.setEnabled(new)
+        self.init.setEnabled(new)
+        self.layers.setEnabled(new)
+
+    def request(self) -> MemorizeRequest:
+        """The MemorizeRequest the current choices describe."""
+        new = self.new_memory.isChecked()
+        name = (self.new_name.text() if new else self.existing_name.currentText()).strip()
+        return MemorizeRequest(
+            document_ids=self.document_ids,
+            memory=name,
+            rank=self.rank.value() if new else None,
+            init=self.init.currentText() if new else None,
+            layers=(self.layers.text().strip() or "all") if new else None,
+            lr=float(self.lr.value()),
+            chunk=self.chunk.value(),
+            context=self.context.value(),
+            steps=self.steps.value(),
+            checkpoint_every=self.checkpoint_every.value(),
+        )
+
+    def start(self) -> None:
+        request = self.request()
+        if not request.memory:
+            self.new_name.setFocus()
+            self.new_name.setPlaceholderText("Give the memory a name")
+            return
+        self.show_progress(request.memory)
+        self.start_requested.emit(request)
+
+    # -- page two: progress ---------------------------------------------------------------------
+    def _progress_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.title_label = QLabel()
+        self.title_label.setObjectName("sectionTitle")
+        self.phase_label = QLabel(PHASE_TEXT["queued"])
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        stats = QHBoxLayout()
+        self.tokens_label = QLabel("")
+        self.speed_label = QLabel("")
+        self.eta_label = QLabel("")
+        for w in (self.tokens_label, self.speed_label, self.eta_label):
+            stats.addWidget(w)
+        stats.addStretch(1)
+        self.plot = PerplexityPlot()
+        self.message_label = QLabel("")
+        self.message_label.setWordWrap(True)
+        buttons = QHBoxLayout()
+        self.pause_button = QPushButton(icon("pause"), "Pause")
+        self.cancel_button = QPushButton(icon("stop"), "Stop")
+        self.cancel_button.setToolTip("Stop and keep a checkpoint: the memory can be resumed later")
+        self.close_button = QPushButton("Run in background")
+        self.close_button.setToolTip("Close this window; the memorization goes on")
+        self.pause_button.clicked.connect(self._toggle_pause)
+        self.cancel_button.clicked.connect(self._cancel)
+        self.close_button.clicked.connect(self.accept)
+        buttons.addWidget(self.pause_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.phase_label)
+        layout.addWidget(self.progress)
+        layout.addLayout(stats)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.message_label)
+        layout.addLayout(buttons)
+        return page
+
+    def show_progress(self, memory: str, curve: list[tuple[float, float]] | None = None) -> None:
+        """Switch to the progress page for ``memory`` (also used to reopen a running job)."""
+        self.memory_name = memory
+        self.setWindowTitle(f"Memorizing into “{memory}”")
+        self.title_label.setText(f"Memory “{memory}”")
+        if curve:
+            self.plot.set_points(curve)
+        self.pages.setCurrentIndex(1)
+
+    def apply_event(self, event: MemorizeEvent) -> None:
+        """Show one worker event (called on the GUI thread by the main window)."""
+        if event.memory != self.memory_name:
+            return
+        self.phase_label.setText(PHASE_TEXT.get(event.phase, event.phase))
+        if event.tokens_total:
+            self.progress.setValue(int(1000 * event.tokens_done / event.tokens_total))
+            self.plot.set_x_max(event.tokens_total)
+            self.tokens_label.setText(f"{event.tokens_done:,} / {event.tokens_total:,} tokens")
+        if event.tokens_per_s:
+            self.speed_label.setText(f"{event.tokens_per_s:,.0f} tokens/s")
+        if event.phase == "memorizing":
+            self.eta_label.setText(f"ETA {fmt_eta(event.eta_s)}" if event.eta_s is not None else "")
+            if event.ppl is not None:
+                self.plot.add_point(event.tokens_done, event.ppl)
+        if event.message:
+            self.message_label.setText(event.message)
+        if event.phase == "paused":
+            self._set_paused(True)
+        elif event.phase == "memorizing" and self._paused:
+            self._set_paused(False)
+        if event.phase in ("done", "cancelled", "failed"):
+            self._finished = True
+            self.eta_label.setText("")
+            self.pause_button.setEnabled(False)
+            self.cancel_button.setEnabled(False)
+            self.close_button.setText("Close")
+            if event.phase == "done":
+                self.progress.setValue(1000)
+
+    def is_finished(self) -> bool:
+        return self._finished
+
+    def _toggle_pause(self) -> None:
+        if self.memory_name is None:
+            return
+        if self._paused:
+            self.resume_requested.emit(self.memory_name)
+            self._set_paused(False)
+        else:
+            self.pause_requested.emit(self.memory_name)
+            self._set_paused(True)
+            self.phase_label.setText("Pausing after this chunk…")
+
+    def _set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setIcon(icon("play" if paused else "pause"))
+
+    def _cancel(self) -> None:
+        if self.memory_name is not None:
+            self.cancel_requested.emit(self.memory_name)
+            self.phase_label.setText("Stopping after this chunk (saving a checkpoint)…")
+            self.cancel_button.setEnabled(False)
+
+
+def _spin(lo: int, hi: int, value: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(lo, hi)
+    box.setValue(value)
+    return box
+
+
+__all__ = ["MemorizeDialog", "suggest_memory_name"]

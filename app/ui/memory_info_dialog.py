@@ -1,0 +1,94 @@
+"""A memory's sources, settings and perplexity curve, as `app.memories.memory_summary` returns them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QListWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.library_view import STATUS_TEXT
+from app.ui.plot import PerplexityPlot
+from app.ui.resources import icon
+from app.ui.widgets import fmt_tokens
+
+
+def curve_points(curve: Any) -> list[tuple[float, float]]:
+    """Accept [(tokens, ppl)], [[tokens, ppl]] or [{"tokens":…, "ppl":…}] (stored JSON varies)."""
+    points: list[tuple[float, float]] = []
+    for entry in curve or []:
+        try:
+            if isinstance(entry, dict):
+                x = entry.get("tokens_done", entry.get("tokens", entry.get("x")))
+                y = entry.get("ppl", entry.get("y"))
+            else:
+                x, y = entry[0], entry[1]
+            points.append((float(x), float(y)))
+        except (TypeError, ValueError, IndexError, KeyError):
+            continue
+    return points
+
+
+class MemoryInfoDialog(QDialog):
+    def __init__(self, summary: dict, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        name = summary.get("name", "memory")
+        self.setWindowTitle(f"Memory “{name}”")
+        self.setWindowIcon(icon("memory"))
+        layout = QVBoxLayout(self)
+
+        facts = QFormLayout()
+        status = summary.get("status", "")
+        facts.addRow("Status:", QLabel(STATUS_TEXT.get(status, status)))
+        done, total = summary.get("tokens_done") or 0, summary.get("tokens_total") or 0
+        facts.addRow("Tokens:", QLabel(f"{done:,} of {total:,}" if total else fmt_tokens(done)))
+        if summary.get("ppl") is not None:
+            facts.addRow("Final perplexity:", QLabel(f"{summary['ppl']:.2f}"))
+        if summary.get("backbone"):
+            facts.addRow("Model:", QLabel(str(summary["backbone"])))
+        if summary.get("path"):
+            path = QLabel(str(summary["path"]))
+            path.setWordWrap(True)
+            facts.addRow("File:", path)
+        if summary.get("message"):
+            msg = QLabel(str(summary["message"]))
+            msg.setWordWrap(True)
+            facts.addRow("Note:", msg)
+        layout.addLayout(facts)
+
+        sources_box = QGroupBox("Sources (in the order memorized)")
+        sl = QVBoxLayout(sources_box)
+        self.sources = QListWidget()
+        for s in summary.get("sources", []):
+            tokens = f" — {s['tokens']:,} tokens" if s.get("tokens") else ""
+            state = "" if s.get("status") in (None, "done") else f" [{s['status']}]"
+            self.sources.addItem(f"{s.get('title', s.get('document_id'))}{tokens}{state}")
+        self.sources.setMaximumHeight(110)
+        sl.addWidget(self.sources)
+        layout.addWidget(sources_box)
+
+        settings_box = QGroupBox("Settings")
+        form = QFormLayout(settings_box)
+        for key, value in sorted((summary.get("settings") or {}).items()):
+            form.addRow(f"{key}:", QLabel(str(value)))
+        layout.addWidget(settings_box)
+
+        self.plot = PerplexityPlot(title="Perplexity while memorizing")
+        points = curve_points(summary.get("curve"))
+        self.plot.set_points(points)
+        if points:
+            self.plot.set_x_max(max(total, points[-1][0]))
+        layout.addWidget(self.plot, 1)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(520, 560)

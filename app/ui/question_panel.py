@@ -1,0 +1,308 @@
+"""The question panel on the right of the main window.
+
+Pick a memory, type a question, watch the answer stream in, then read the cited passages or the
+history of earlier questions. "Compare" shows the answer with and without the memory side by
+side. The panel holds no job logic: it emits what the user asked for and the main window feeds
+tokens and results back through `append_token` / `finish_answer`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.resources import icon
+
+NO_MEMORY = "(no memory: the plain model)"
+SINGLE, WITH, WITHOUT = "single", "with", "without"
+
+
+@dataclass
+class AskOptions:
+    """What the user asked for; the main window turns it into an `app.jobs.AnswerRequest`."""
+
+    question: str
+    memory: str | None
+    use_memory: bool
+    use_retrieval: bool
+
+
+def passage_title(passage: Any) -> str:
+    """'Book title · Chapter' for a citation, whatever optional fields the passage carries."""
+    parts = [getattr(passage, "document_title", None) or getattr(passage, "title", None),
+             getattr(passage, "section_title", None)]
+    return " · ".join(p for p in parts if p) or "passage"
+
+
+def passage_snippet(passage: Any, limit: int = 160) -> str:
+    text = " ".join(str(getattr(passage, "text", "")).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class AnswerView(QWidget):
+    """A titled read-only text area that grows as tokens stream in."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel(title)
+        self.title.setObjectName("sectionTitle")
+        self.text = QTextBrowser()
+        self.text.setObjectName("answerView")
+        self.text.setOpenLinks(False)
+        layout.addWidget(self.title)
+        layout.addWidget(self.text, 1)
+
+    def clear(self, placeholder: str = "") -> None:
+        self.text.clear()
+        self.text.setPlaceholderText(placeholder)
+
+    def append(self, piece: str) -> None:
+        """Insert at the end without re-laying-out the whole document (cheap per token)."""
+        cursor = self.text.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(piece)
+        self.text.setTextCursor(cursor)
+        self.text.ensureCursorVisible()
+
+    def set_text(self, text: str) -> None:
+        self.text.setPlainText(text)
+
+    def plain_text(self) -> str:
+        return self.text.toPlainText()
+
+
+class QuestionPanel(QWidget):
+    ask_requested = Signal(object)  # AskOptions
+    compare_requested = Signal(object)  # AskOptions (use_memory ignored: both are asked)
+    stop_requested = Signal()
+    memory_changed = Signal(object)  # memory name or None
+    passage_activated = Signal(object)  # the Passage object of a citation
+    history_activated = Signal(object)  # the history entry (dict)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Memory:"))
+        self.memory_combo = QComboBox()
+        self.memory_combo.setMinimumContentsLength(18)
+        self.memory_combo.addItem(icon("notes"), NO_MEMORY, None)
+        self.memory_combo.currentIndexChanged.connect(
+            lambda _i: self.memory_changed.emit(self.current_memory()))
+        top.addWidget(self.memory_combo, 1)
+        self.use_memory = QCheckBox("Memory on")
+        self.use_memory.setChecked(True)
+        self.use_memory.setToolTip("Answer with the memory switched on (off: the plain model)")
+        self.use_retrieval = QCheckBox("Retrieval on")
+        self.use_retrieval.setChecked(True)
+        self.use_retrieval.setToolTip("Also give the model passages found in the library")
+        top.addWidget(self.use_memory)
+        top.addWidget(self.use_retrieval)
+        layout.addLayout(top)
+
+        self.question = QPlainTextEdit()
+        self.question.setPlaceholderText("Ask a question about what you memorized…  (Ctrl+Enter)")
+        self.question.setMaximumHeight(70)
+        layout.addWidget(self.question)
+
+        buttons = QHBoxLayout()
+        self.ask_button = QPushButton(icon("ask"), "Ask")
+        self.ask_button.setObjectName("primary")
+        self.compare_button = QPushButton(icon("compare"), "Compare")
+        self.compare_button.setToolTip("Answer with and without the memory, side by side")
+        self.stop_button = QPushButton(icon("stop"), "Stop")
+        self.stop_button.setEnabled(False)
+        self.ask_button.clicked.connect(self._ask)
+        self.compare_button.clicked.connect(self._compare)
+        self.stop_button.clicked.connect(self.stop_requested.emit)
+        self.status = QLabel("")
+        self.status.setStyleSheet("color: #6b7280")
+        buttons.addWidget(self.ask_button)
+        buttons.addWidget(self.compare_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.status, 1)
+        layout.addLayout(buttons)
+        for seq in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(seq), self.question, activated=self._ask)
+
+        self.single = AnswerView("Answer")
+        self.with_view = AnswerView("With memory")
+        self.without_view = AnswerView("Without memory")
+        compare = QSplitter(Qt.Orientation.Horizontal)
+        compare.addWidget(self.with_view)
+        compare.addWidget(self.without_view)
+        self.answers = QStackedWidget()
+        self.answers.addWidget(self.single)
+        self.answers.addWidget(compare)
+
+        self.citations = QListWidget()
+        self.citations.setObjectName("citationList")
+        self.citations.setWordWrap(True)
+        self.citations.itemClicked.connect(self._citation_clicked)
+        self.history = QListWidget()
+        self.history.setWordWrap(True)
+        self.history.itemClicked.connect(self._history_clicked)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.citations, "Cited passages")
+        self.tabs.addTab(self.history, "History")
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.answers)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout.addWidget(split, 1)
+        self._views = {SINGLE: self.single, WITH: self.with_view, WITHOUT: self.without_view}
+        self._running: set[str] = set()
+        self.single.clear("The answer appears here, word by word.")
+
+    # -- memories -----------------------------------------------------------------------------
+    def set_memories(self, names: list[str], current: str | None = None) -> None:
+        """Refill the picker, keeping the current choice when it still exists."""
+        keep = current if current is not None else self.current_memory()
+        self.memory_combo.blockSignals(True)
+        self.memory_combo.clear()
+        self.memory_combo.addItem(icon("notes"), NO_MEMORY, None)
+        for name in names:
+            self.memory_combo.addItem(icon("memory"), name, name)
+        index = self.memory_combo.findData(keep) if keep else -1
+        if index < 0 and names and current is None and keep is None:
+            index = 1  # a fresh window picks the first memory: that is what people ask about
+        self.memory_combo.setCurrentIndex(max(index, 0))
+        self.memory_combo.blockSignals(False)
+        self.memory_changed.emit(self.current_memory())
+
+    def select_memory(self, name: str | None) -> None:
+        index = self.memory_combo.findData(name) if name else 0
+        if index >= 0:
+            self.memory_combo.setCurrentIndex(index)
+
+    def current_memory(self) -> str | None:
+        return self.memory_combo.currentData()
+
+    # -- asking -------------------------------------------------------------------------------
+    def options(self) -> AskOptions:
+        return AskOptions(
+            question=self.question.toPlainText().strip(),
+            memory=self.current_memory(),
+            use_memory=self.use_memory.isChecked(),
+            use_retrieval=self.use_retrieval.isChecked(),
+        )
+
+    def _ask(self) -> None:
+        opts = self.options()
+        if not opts.question or self._running:
+            return
+        self.answers.setCurrentIndex(0)
+        self.single.title.setText("Answer" + ("" if opts.memory and opts.use_memory else
+                                              " (plain model)"))
+        self.begin(SINGLE)
+        self.citations.clear()
+        self.ask_requested.emit(opts)
+
+    def _compare(self) -> None:
+        opts = self.options()
+        if not opts.question or self._running:
+            return
+        self.answers.setCurrentIndex(1)
+        self.begin(WITH)
+        self.begin(WITHOUT)
+        self.citations.clear()
+        self.compare_requested.emit(opts)
+
+    def begin(self, slot: str) -> None:
+        self._views[slot].clear("Thinking…")
+        self._running.add(slot)
+        self._sync_buttons()
+
+    def append_token(self, slot: str, piece: str) -> None:
+        self._views[slot].append(piece)
+
+    def finish_answer(self, slot: str, answer: Any) -> None:
+        """Show the final text (tidier than the stream) and, once, the citations."""
+        self._running.discard(slot)
+        view = self._views[slot]
+        if getattr(answer, "text", None):
+            view.set_text(answer.text)
+        if slot in (SINGLE, WITH) or self.citations.count() == 0:
+            self.set_citations(getattr(answer, "citations", []) or [])
+        seconds = getattr(answer, "seconds", 0.0)
+        self.status.setText(f"Answered in {seconds:.1f} s" if seconds else "")
+        self._sync_buttons()
+
+    def fail_answer(self, slot: str, message: str) -> None:
+        self._running.discard(slot)
+        self._views[slot].set_text(message)
+        self.status.setText("")
+        self._sync_buttons()
+
+    def is_answering(self) -> bool:
+        return bool(self._running)
+
+    def answer_text(self, slot: str = SINGLE) -> str:
+        return self._views[slot].plain_text()
+
+    def set_waiting_message(self, text: str) -> None:
+        self.status.setText(text)
+
+    def _sync_buttons(self) -> None:
+        busy = bool(self._running)
+        self.ask_button.setEnabled(not busy)
+        self.compare_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        if busy:
+            self.status.setText("Answering…")
+
+    # -- citations and history ----------------------------------------------------------------
+    def set_citations(self, passages: list[Any]) -> None:
+        self.citations.clear()
+        for i, passage in enumerate(passages, 1):
+            item = QListWidgetItem(f"[{i}] {passage_title(passage)}\n{passage_snippet(passage)}")
+            item.setData(Qt.ItemDataRole.UserRole, passage)
+            item.setIcon(icon("book"))
+            item.setToolTip("Click to read this passage in context")
+            self.citations.addItem(item)
+        self.tabs.setTabText(0, f"Cited passages ({len(passages)})")
+
+    def set_history(self, entries: list[dict]) -> None:
+        """Earlier questions to this memory, newest first."""
+        self.history.clear()
+        for entry in entries:
+            answer = " ".join(str(entry.get("answer", "")).split())
+            item = QListWidgetItem(f"Q: {entry.get('question', '')}\nA: {answer[:200]}")
+            item.setData(Qt.ItemDataRole.UserRole, entry)
+            self.history.addItem(item)
+        self.tabs.setTabText(1, f"History ({len(entries)})")
+
+    def _citation_clicked(self, item: QListWidgetItem) -> None:
+        self.passage_activated.emit(item.data(Qt.ItemDataRole.UserRole))
+
+    def _history_clicked(self, item: QListWidgetItem) -> None:
+        entry = item.data(Qt.ItemDataRole.UserRole)
+        self.answers.setCurrentIndex(0)
+        self.question.setPlainText(entry.get("question", ""))
+        self.single.title.setText("Answer (from history)")
+        self.single.set_text(str(entry.get("answer", "")))
+        self.history_activated.emit(entry)

@@ -1,0 +1,79 @@
+"""Small reusable widgets and formatting helpers shared by the windows and dialogs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLayout, QToolButton, QVBoxLayout, QWidget
+
+
+class CollapsibleSection(QWidget):
+    """A titled arrow button that shows or hides its content: advanced settings stay folded away."""
+
+    def __init__(self, title: str, parent: QWidget | None = None, expanded: bool = False) -> None:
+        super().__init__(parent)
+        self.toggle = QToolButton(text=title, checkable=True, checked=expanded)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setAutoRaise(True)
+        self.content = QWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.content)
+        self.toggle.toggled.connect(self._apply)
+        self._apply(expanded)
+
+    def set_content_layout(self, layout: QLayout) -> None:
+        self.content.setLayout(layout)
+
+    def is_expanded(self) -> bool:
+        return self.toggle.isChecked()
+
+    def set_expanded(self, expanded: bool) -> None:
+        self.toggle.setChecked(expanded)
+
+    def _apply(self, expanded: bool) -> None:
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        self.content.setVisible(expanded)
+
+
+def fmt_size(characters: int | None) -> str:
+    """Characters as a reader-friendly size: '12k chars', '1.3M chars'."""
+    if not characters:
+        return ""
+    if characters >= 1_000_000:
+        return f"{characters / 1_000_000:.1f}M chars"
+    if characters >= 1000:
+        return f"{characters / 1000:.0f}k chars"
+    return f"{characters} chars"
+
+
+def fmt_tokens(n: int | None) -> str:
+    if n is None:
+        return ""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M tokens"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k tokens"
+    return f"{n} tokens"
+
+
+def fmt_eta(seconds: float | None) -> str:
+    """Seconds left as '1 h 05 min', '3 min 20 s', '12 s'; empty when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return ""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s} s"
+
+
+def fmt_bytes(n: int | None) -> str:
+    if not n:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
