@@ -1,0 +1,63 @@
+"""The one shape every importer returns, whatever the file format.
+
+Keeping a single plain-data `Document` lets the library, the memorizer and the GUI ignore where a
+text came from: a book chapter and a chat session are both a titled `Section` of text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+KINDS = ("book", "chat", "notes")
+
+
+class ImportFailed(Exception):
+    """A file could not be imported; ``str()`` is one sentence naming the file and the cause.
+
+    The GUI and the command line show the message as is, so it must read well to a person who
+    does not know what an EPUB spine or a JSON key is.
+    """
+
+    def __init__(self, path: str | Path, cause: str) -> None:
+        self.path = Path(path)
+        self.cause = cause.rstrip(".")
+        super().__init__(f"Could not import {self.path.name}: {self.cause}.")
+
+
+@dataclass
+class Section:
+    """A titled run of text: a chapter, a web page, a PDF, one chat session."""
+
+    title: str
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Document:
+    """An imported file: metadata plus its ordered sections of clean text."""
+
+    title: str
+    authors: list[str]
+    language: str | None
+    kind: str  # one of KINDS: "book" | "chat" | "notes"
+    source_path: str
+    content_hash: str
+    sections: list[Section]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        assert self.kind in KINDS, f"kind must be one of {KINDS}, got {self.kind!r}"
+
+    @property
+    def characters(self) -> int:
+        """Total characters of section text (what the CLI and GUI report as size)."""
+        return sum(len(s.text) for s in self.sections)
+
+
+def content_hash(data: bytes) -> str:
+    """SHA-256 of the raw file bytes: the same file imported twice is recognised as such."""
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,609 @@
+"""The reader's library: one SQLite file holding documents, their text, the search index,
+memories and the questions asked.
+
+Why SQLite through sqlite-utils: a single file a person can back up, transactions so a failed
+import never leaves half a book behind, and FTS5 for passage search without another service.
+Every write that belongs together runs in one ``db.atomic()`` block. The schema is versioned by a
+``migrations`` table so later releases can evolve it in place.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from locas_engine.paths import data_home
+
+from .document import Document, Section
+from .passages import fts_query, passage_spans
+
+MEMORY_STATUSES = ("queued", "running", "paused", "interrupted", "done", "failed")
+SOURCE_STATUSES = ("pending", "running", "done", "deleted")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# --- records handed to callers --------------------------------------------------------------
+
+@dataclass
+class DocumentInfo:
+    """A stored document without its text (what lists and the CLI show)."""
+
+    id: int
+    title: str
+    authors: list[str]
+    language: str | None
+    kind: str
+    source_path: str
+    content_hash: str
+    sections: int
+    characters: int
+    created: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    duplicate: bool = False  # set by add_document when the same content was already stored
+
+
+@dataclass
+class SectionInfo:
+    id: int
+    document_id: int
+    position: int
+    title: str
+    characters: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Passage:
+    """A search hit, precise enough to cite and to open in context.
+
+    ``start``/``end`` are character offsets into the section's text (``Library.section_text``);
+    ``index`` is the passage's order within the section.
+    """
+
+    document_id: int
+    document_title: str
+    section_id: int
+    section_title: str
+    section_position: int
+    index: int
+    start: int
+    end: int
+    text: str
+    snippet: str
+    score: float
+
+
+@dataclass
+class Chunk:
+    """A run of tokens to memorize; text plus its token count under one tokenizer."""
+
+    text: str
+    tokens: int
+    section_id: int | None = None
+    start: int | None = None  # char offset in the section, when the chunk lies in one
+    position: int = 0
+    id: int | None = None
+
+
+# --- schema -----------------------------------------------------------------------------------
+
+def _migration_1(db: Database) -> None:
+    """Initial schema."""
+    db.executescript(
+        """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            authors TEXT NOT NULL DEFAULT '[]',
+            language TEXT,
+            kind TEXT NOT NULL,
+            source_path TEXT,
+            content_hash TEXT NOT NULL UNIQUE,
+            sections INTEGER NOT NULL DEFAULT 0,
+            characters INTEGER NOT NULL DEFAULT 0,
+            meta TEXT NOT NULL DEFAULT '{}',
+            created TEXT NOT NULL
+        );
+        CREATE TABLE sections (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            position INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL,
+            characters INTEGER NOT NULL,
+            meta TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX sections_document ON sections(document_id, position);
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            section_id INTEGER REFERENCES sections(id),
+            tokenizer TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            start INTEGER,
+            text TEXT NOT NULL,
+            tokens INTEGER NOT NULL
+        );
+        CREATE INDEX chunks_document ON chunks(document_id, tokenizer, position);
+        CREATE VIRTUAL TABLE passages USING fts5(
+            text, section_title,
+            document_id UNINDEXED, section_id UNINDEXED, idx UNINDEXED,
+            start UNINDEXED, "end" UNINDEXED,
+            tokenize = 'porter unicode61 remove_diacritics 2'
+        );
+        CREATE TABLE memories (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            backbone TEXT NOT NULL,
+            path TEXT,
+            settings TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'queued',
+            message TEXT,
+            tokens_done INTEGER NOT NULL DEFAULT 0,
+            tokens_total INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE TABLE memory_sources (
+            id INTEGER PRIMARY KEY,
+            memory_id INTEGER NOT NULL REFERENCES memories(id),
+            document_id INTEGER,
+            document_title TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending'
+        );
+        CREATE INDEX memory_sources_memory ON memory_sources(memory_id, position);
+        CREATE INDEX memory_sources_document ON memory_sources(document_id);
+        CREATE TABLE qa_history (
+            id INTEGER PRIMARY KEY,
+            memory_id INTEGER,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            citations TEXT NOT NULL DEFAULT '[]',
+            options TEXT NOT NULL DEFAULT '{}',
+            created TEXT NOT NULL
+        );
+        CREATE INDEX qa_history_memory ON qa_history(memory_id, id);
+        """
+    )
+
+
+# (version, name, function). Append only; never edit a released migration.
+MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
+    (1, "initial schema", _migration_1),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class LibraryError(Exception):
+    """A library operation was refused; the message is a sentence for the user."""
+
+
+class Library:
+    """Documents, sections, chunks, the passage index, memories and Q&A history.
+
+    Safe to share between the GUI thread and the engine worker: every public method holds one
+    lock, and the connection is opened with ``check_same_thread=False``.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else data_home() / "library.db"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        self.db = Database(conn)
+        self._lock = threading.RLock()
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.enable_wal()
+        self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- schema ---------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._lock:
+            if "migrations" not in self.db.table_names():
+                self.db.execute(
+                    "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)"
+                )
+            done = {row["version"] for row in self.db.query("SELECT version FROM migrations")}
+            newer = [v for v in done if v > SCHEMA_VERSION]
+            if newer:
+                raise LibraryError(
+                    f"The library at {self.path} was written by a newer Locas Reader (schema {max(newer)}); "
+                    "please update the app."
+                )
+            for version, name, migrate in MIGRATIONS:
+                if version in done:
+                    continue
+                with self.db.atomic():
+                    migrate(self.db)
+                    self.db.execute(
+                        "INSERT INTO migrations (version, name, applied) VALUES (?, ?, ?)", [version, name, _now()]
+                    )
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            row = next(self.db.query("SELECT MAX(version) AS v FROM migrations"))
+            return int(row["v"] or 0)
+
+    @contextmanager
+    def _write(self) -> Iterator[Database]:
+        with self._lock, self.db.atomic():
+            yield self.db
+
+    def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db.query(sql, list(params)))
+
+    # --- documents ------------------------------------------------------------------------
+
+    def add_document(self, doc: Document) -> DocumentInfo:
+        """Store a Document (sections + index) in one transaction; same content returns the old one."""
+        existing = self.find_by_hash(doc.content_hash)
+        if existing is not None:
+            existing.duplicate = True
+            return existing
+        if not doc.sections:
+            raise LibraryError(f"{doc.title} has no sections to store.")
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO documents (title, authors, language, kind, source_path, content_hash, sections, "
+                "characters, meta, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [doc.title, json.dumps(doc.authors), doc.language, doc.kind, doc.source_path, doc.content_hash,
+                 len(doc.sections), doc.characters, json.dumps(doc.meta, ensure_ascii=False), _now()],
+            )
+            document_id = cursor.lastrowid
+            for position, section in enumerate(doc.sections):
+                self._insert_section(db, document_id, position, section)
+        info = self.get_document(document_id)
+        assert info is not None
+        return info
+
+    def _insert_section(self, db: Database, document_id: int, position: int, section: Section) -> None:
+        cursor = db.execute(
+            "INSERT INTO sections (document_id, position, title, text, characters, meta) VALUES (?, ?, ?, ?, ?, ?)",
+            [document_id, position, section.title, section.text, len(section.text),
+             json.dumps(section.meta, ensure_ascii=False)],
+        )
+        section_id = cursor.lastrowid
+        rows = [
+            (section.text[start:end], section.title, document_id, section_id, idx, start, end)
+            for idx, (start, end) in enumerate(passage_spans(section.text))
+        ]
+        db.conn.executemany(
+            'INSERT INTO passages (text, section_title, document_id, section_id, idx, start, "end") '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    def import_file(self, path: str | Path, max_size: int | None = None) -> DocumentInfo:
+        """Import a file (raises ImportFailed, leaving the library untouched, on bad input)."""
+        from .importers import import_file
+
+        return self.add_document(import_file(path, max_size=max_size))
+
+    def _document_info(self, row: dict[str, Any]) -> DocumentInfo:
+        return DocumentInfo(
+            id=row["id"], title=row["title"], authors=json.loads(row["authors"]), language=row["language"],
+            kind=row["kind"], source_path=row["source_path"], content_hash=row["content_hash"],
+            sections=row["sections"], characters=row["characters"], created=row["created"],
+            meta=json.loads(row["meta"]),
+        )
+
+    def find_by_hash(self, content_hash: str) -> DocumentInfo | None:
+        rows = self._rows("SELECT * FROM documents WHERE content_hash = ?", [content_hash])
+        return self._document_info(rows[0]) if rows else None
+
+    def get_document(self, document_id: int) -> DocumentInfo | None:
+        rows = self._rows("SELECT * FROM documents WHERE id = ?", [document_id])
+        return self._document_info(rows[0]) if rows else None
+
+    def list_documents(self) -> list[DocumentInfo]:
+        return [self._document_info(r) for r in self._rows("SELECT * FROM documents ORDER BY id")]
+
+    def sections(self, document_id: int) -> list[SectionInfo]:
+        rows = self._rows(
+            "SELECT id, document_id, position, title, characters, meta FROM sections "
+            "WHERE document_id = ? ORDER BY position",
+            [document_id],
+        )
+        return [SectionInfo(r["id"], r["document_id"], r["position"], r["title"], r["characters"],
+                            json.loads(r["meta"])) for r in rows]
+
+    def section_text(self, section_id: int) -> str:
+        rows = self._rows("SELECT text FROM sections WHERE id = ?", [section_id])
+        if not rows:
+            raise LibraryError(f"There is no section {section_id} in the library.")
+        return rows[0]["text"]
+
+    def load_document(self, document_id: int) -> Document:
+        """The stored Document with its full section text (what a memorize job reads)."""
+        info = self.get_document(document_id)
+        if info is None:
+            raise LibraryError(f"There is no document {document_id} in the library.")
+        rows = self._rows("SELECT title, text, meta FROM sections WHERE document_id = ? ORDER BY position",
+                          [document_id])
+        return Document(
+            title=info.title, authors=info.authors, language=info.language, kind=info.kind,
+            source_path=info.source_path, content_hash=info.content_hash,
+            sections=[Section(r["title"], r["text"], json.loads(r["meta"])) for r in rows], meta=info.meta,
+        )
+
+    def delete_document(self, document_id: int) -> DocumentInfo:
+        """Remove a document, its sections, chunks and index rows; memories keep a 'deleted' mark."""
+        info = self.get_document(document_id)
+        if info is None:
+            raise LibraryError(f"There is no document {document_id} in the library.")
+        with self._write() as db:
+            db.execute("DELETE FROM passages WHERE document_id = ?", [document_id])
+            db.execute("DELETE FROM chunks WHERE document_id = ?", [document_id])
+            db.execute("DELETE FROM sections WHERE document_id = ?", [document_id])
+            db.execute("DELETE FROM documents WHERE id = ?", [document_id])
+            db.execute(
+                "UPDATE memory_sources SET status = 'deleted' WHERE document_id = ?",
+                [document_id],
+            )
+        return info
+
+    # --- search ---------------------------------------------------------------------------
+
+    def search(self, query: str, document_ids: Iterable[int] | None = None, limit: int = 10) -> list[Passage]:
+        """Passages ranked by bm25: all terms first, any term when that finds nothing.
+
+        Text in double quotes is matched as a phrase; punctuation never raises a syntax error.
+        """
+        for any_term in (False, True):
+            match = fts_query(query, any_term=any_term)
+            if match is None:
+                return []
+            hits = self._search(match, document_ids, limit)
+            if hits or any_term:
+                return hits
+        return []
+
+    def _search(self, match: str, document_ids: Iterable[int] | None, limit: int) -> list[Passage]:
+        sql = (
+            "SELECT p.document_id, d.title AS document_title, p.section_id, p.section_title, s.position, "
+            'p.idx, p.start, p."end", p.text, '
+            "snippet(passages, 0, '[', ']', '…', 24) AS snippet, bm25(passages, 1.0, 0.3) AS score "
+            "FROM passages p JOIN documents d ON d.id = p.document_id JOIN sections s ON s.id = p.section_id "
+            "WHERE passages MATCH ?"
+        )
+        params: list[Any] = [match]
+        if document_ids is not None:
+            ids = [int(i) for i in document_ids]
+            if not ids:
+                return []
+            sql += f" AND p.document_id IN ({', '.join('?' * len(ids))})"
+            params += ids
+        sql += " ORDER BY score LIMIT ?"
+        params.append(int(limit))
+        return [
+            Passage(r["document_id"], r["document_title"], r["section_id"], r["section_title"], r["position"],
+                    r["idx"], r["start"], r["end"], r["text"], r["snippet"], r["score"])
+            for r in self._rows(sql, params)
+        ]
+
+    # --- chunks ---------------------------------------------------------------------------
+
+    def store_chunks(self, document_id: int, tokenizer: str, chunks: Iterable[Chunk]) -> int:
+        """Replace the document's chunks for ``tokenizer``; returns the total token count."""
+        if self.get_document(document_id) is None:
+            raise LibraryError(f"There is no document {document_id} in the library.")
+        total = 0
+        with self._write() as db:
+            db.execute("DELETE FROM chunks WHERE document_id = ? AND tokenizer = ?", [document_id, tokenizer])
+            rows = []
+            for position, chunk in enumerate(chunks):
+                rows.append((document_id, chunk.section_id, tokenizer, position, chunk.start, chunk.text, chunk.tokens))
+                total += chunk.tokens
+            db.conn.executemany(
+                "INSERT INTO chunks (document_id, section_id, tokenizer, position, start, text, tokens) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return total
+
+    def chunks(self, document_id: int, tokenizer: str) -> list[Chunk]:
+        """Stored chunks in order (empty when the document was never chunked for this tokenizer)."""
+        rows = self._rows(
+            "SELECT * FROM chunks WHERE document_id = ? AND tokenizer = ? ORDER BY position", [document_id, tokenizer]
+        )
+        return [Chunk(r["text"], r["tokens"], r["section_id"], r["start"], r["position"], r["id"]) for r in rows]
+
+    def token_count(self, document_id: int, tokenizer: str) -> int | None:
+        rows = self._rows(
+            "SELECT COUNT(*) AS n, SUM(tokens) AS t FROM chunks WHERE document_id = ? AND tokenizer = ?",
+            [document_id, tokenizer],
+        )
+        return int(rows[0]["t"]) if rows[0]["n"] else None
+
+    # --- memories -------------------------------------------------------------------------
+
+    def create_memory(self, name: str, backbone: str, path: str | None = None,
+                      settings: dict[str, Any] | None = None, status: str = "queued") -> dict[str, Any]:
+        name = name.strip()
+        if not name:
+            raise LibraryError("A memory needs a name.")
+        self._check_status(status)
+        if self._rows("SELECT id FROM memories WHERE name = ?", [name]):
+            raise LibraryError(f"A memory named {name!r} already exists; choose another name.")
+        now = _now()
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO memories (name, backbone, path, settings, status, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [name, backbone, path, json.dumps(settings or {}, sort_keys=True), status, now, now],
+            )
+        return self.get_memory(cursor.lastrowid)
+
+    def _memory(self, row: dict[str, Any]) -> dict[str, Any]:
+        memory = dict(row)
+        memory["settings"] = json.loads(memory["settings"])
+        deleted = self._rows(
+            "SELECT COUNT(*) AS n FROM memory_sources WHERE memory_id = ? AND status = 'deleted'", [row["id"]]
+        )
+        memory["has_deleted_sources"] = bool(deleted[0]["n"])
+        return memory
+
+    def get_memory(self, memory_id: int) -> dict[str, Any]:
+        rows = self._rows("SELECT * FROM memories WHERE id = ?", [memory_id])
+        if not rows:
+            raise LibraryError(f"There is no memory {memory_id} in the library.")
+        return self._memory(rows[0])
+
+    def find_memory(self, name: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM memories WHERE name = ?", [name])
+        return self._memory(rows[0]) if rows else None
+
+    def list_memories(self, status: str | None = None) -> list[dict[str, Any]]:
+        if status:
+            rows = self._rows("SELECT * FROM memories WHERE status = ? ORDER BY id", [status])
+        else:
+            rows = self._rows("SELECT * FROM memories ORDER BY id")
+        return [self._memory(r) for r in rows]
+
+    @staticmethod
+    def _check_status(status: str) -> None:
+        if status not in MEMORY_STATUSES:
+            raise LibraryError(f"{status!r} is not a memory status (use one of {', '.join(MEMORY_STATUSES)}).")
+
+    _MEMORY_FIELDS = {"backbone", "path", "settings", "status", "message", "tokens_done", "tokens_total"}
+
+    def update_memory(self, memory_id: int, **fields: Any) -> dict[str, Any]:
+        """Set any of status, message, tokens_done, tokens_total, path, settings, backbone."""
+        unknown = set(fields) - self._MEMORY_FIELDS
+        if unknown:
+            raise TypeError(f"update_memory() got unknown fields: {sorted(unknown)}")
+        if "status" in fields:
+            self._check_status(fields["status"])
+        if "settings" in fields:
+            fields["settings"] = json.dumps(fields["settings"] or {}, sort_keys=True)
+        self.get_memory(memory_id)
+        fields["updated"] = _now()
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        with self._write() as db:
+            db.execute(f"UPDATE memories SET {assignments} WHERE id = ?", [*fields.values(), memory_id])
+        return self.get_memory(memory_id)
+
+    def rename_memory(self, memory_id: int, name: str) -> dict[str, Any]:
+        name = name.strip()
+        if not name:
+            raise LibraryError("A memory needs a name.")
+        other = self.find_memory(name)
+        if other is not None and other["id"] != memory_id:
+            raise LibraryError(f"A memory named {name!r} already exists; choose another name.")
+        self.get_memory(memory_id)
+        with self._write() as db:
+            db.execute("UPDATE memories SET name = ?, updated = ? WHERE id = ?", [name, _now(), memory_id])
+        return self.get_memory(memory_id)
+
+    def delete_memory(self, memory_id: int) -> dict[str, Any]:
+        """Remove the memory's rows (its file is the caller's to delete); history keeps the Q&A."""
+        memory = self.get_memory(memory_id)
+        with self._write() as db:
+            db.execute("DELETE FROM memory_sources WHERE memory_id = ?", [memory_id])
+            db.execute("UPDATE qa_history SET memory_id = NULL WHERE memory_id = ?", [memory_id])
+            db.execute("DELETE FROM memories WHERE id = ?", [memory_id])
+        return memory
+
+    def add_memory_source(self, memory_id: int, document_id: int, tokens: int = 0,
+                          status: str = "pending") -> dict[str, Any]:
+        """Append a document to the memory's ordered sources."""
+        self.get_memory(memory_id)
+        doc = self.get_document(document_id)
+        if doc is None:
+            raise LibraryError(f"There is no document {document_id} in the library.")
+        if status not in SOURCE_STATUSES:
+            raise LibraryError(f"{status!r} is not a source status (use one of {', '.join(SOURCE_STATUSES)}).")
+        with self._write() as db:
+            row = next(db.query("SELECT COALESCE(MAX(position) + 1, 0) AS p FROM memory_sources WHERE memory_id = ?",
+                                [memory_id]))
+            cursor = db.execute(
+                "INSERT INTO memory_sources (memory_id, document_id, document_title, position, tokens, status) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [memory_id, document_id, doc.title, row["p"], tokens, status],
+            )
+        return self._rows("SELECT * FROM memory_sources WHERE id = ?", [cursor.lastrowid])[0]
+
+    def update_memory_source(self, source_id: int, **fields: Any) -> None:
+        """Set tokens and/or status of one memory source."""
+        unknown = set(fields) - {"tokens", "status"}
+        if unknown:
+            raise TypeError(f"update_memory_source() got unknown fields: {sorted(unknown)}")
+        if fields.get("status", "pending") not in SOURCE_STATUSES:
+            raise LibraryError(f"{fields['status']!r} is not a source status.")
+        if fields:
+            with self._write() as db:
+                db.execute(f"UPDATE memory_sources SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+                           [*fields.values(), source_id])
+
+    def memory_sources(self, memory_id: int) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM memory_sources WHERE memory_id = ? ORDER BY position", [memory_id])
+
+    # --- question and answer history --------------------------------------------------------
+
+    def add_history(self, question: str, answer: str, memory_id: int | None = None,
+                    citations: list[Any] | None = None, options: dict[str, Any] | None = None) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO qa_history (memory_id, question, answer, citations, options, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [memory_id, question, answer, json.dumps(citations or [], ensure_ascii=False, default=_jsonable),
+                 json.dumps(options or {}, sort_keys=True, default=_jsonable), _now()],
+            )
+        return cursor.lastrowid
+
+    def history(self, memory_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Questions and answers, oldest first (all memories when memory_id is None)."""
+        sql, params = "SELECT * FROM qa_history", []
+        if memory_id is not None:
+            sql += " WHERE memory_id = ?"
+            params.append(memory_id)
+        sql += " ORDER BY id"
+        rows = self._rows(sql, params)
+        if limit is not None:
+            rows = rows[-limit:]
+        for r in rows:
+            r["citations"] = json.loads(r["citations"])
+            r["options"] = json.loads(r["options"])
+        return rows
+
+    # --- diagnostics ----------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        """Row count per table (tests use it to prove a failed import changed nothing)."""
+        tables = ["documents", "sections", "chunks", "passages", "memories", "memory_sources", "qa_history"]
+        return {t: self._rows(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"] for t in tables}
+
+
+def _jsonable(value: Any) -> Any:
+    """Passages and other dataclasses stored in history as plain dicts."""
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    return str(value)
