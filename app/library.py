@@ -36,8 +36,28 @@ def _now() -> str:
 
 # --- records handed to callers --------------------------------------------------------------
 
+class _Record:
+    """Dataclass records also read like dicts (``doc["title"]``, ``doc.get("kind")``), so code
+    written against plain rows and code using attributes both work."""
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+    def keys(self) -> list[str]:
+        return list(self.__dataclass_fields__)  # type: ignore[attr-defined]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in self.__dataclass_fields__  # type: ignore[attr-defined]
+
+
 @dataclass
-class DocumentInfo:
+class DocumentInfo(_Record):
     """A stored document without its text (what lists and the CLI show)."""
 
     id: int
@@ -51,11 +71,11 @@ class DocumentInfo:
     characters: int
     created: str
     meta: dict[str, Any] = field(default_factory=dict)
-    duplicate: bool = False  # set by add_document when the same content was already stored
+    duplicate: bool = False  # set by import_file when the same content was already stored
 
 
 @dataclass
-class SectionInfo:
+class SectionInfo(_Record):
     id: int
     document_id: int
     position: int
@@ -65,7 +85,7 @@ class SectionInfo:
 
 
 @dataclass
-class Passage:
+class Passage(_Record):
     """A search hit, precise enough to cite and to open in context.
 
     ``start``/``end`` are character offsets into the section's text (``Library.section_text``);
@@ -146,13 +166,17 @@ def _migration_1(db: Database) -> None:
         CREATE TABLE memories (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
-            backbone TEXT NOT NULL,
+            backbone TEXT,
+            backbone_fingerprint TEXT,
             path TEXT,
             settings TEXT NOT NULL DEFAULT '{}',
             status TEXT NOT NULL DEFAULT 'queued',
             message TEXT,
             tokens_done INTEGER NOT NULL DEFAULT 0,
             tokens_total INTEGER NOT NULL DEFAULT 0,
+            ppl REAL,
+            stream TEXT,
+            pid INTEGER,
             created TEXT NOT NULL,
             updated TEXT NOT NULL
         );
@@ -260,12 +284,14 @@ class Library:
 
     # --- documents ------------------------------------------------------------------------
 
-    def add_document(self, doc: Document) -> DocumentInfo:
-        """Store a Document (sections + index) in one transaction; same content returns the old one."""
+    def add_document(self, doc: Document) -> int:
+        """Store a Document (sections + index) in one transaction and return its id.
+
+        The same content (same hash) already stored returns the existing id: no duplicate.
+        """
         existing = self.find_by_hash(doc.content_hash)
         if existing is not None:
-            existing.duplicate = True
-            return existing
+            return existing.id
         if not doc.sections:
             raise LibraryError(f"{doc.title} has no sections to store.")
         with self._write() as db:
@@ -278,9 +304,7 @@ class Library:
             document_id = cursor.lastrowid
             for position, section in enumerate(doc.sections):
                 self._insert_section(db, document_id, position, section)
-        info = self.get_document(document_id)
-        assert info is not None
-        return info
+        return document_id
 
     def _insert_section(self, db: Database, document_id: int, position: int, section: Section) -> None:
         cursor = db.execute(
@@ -303,7 +327,14 @@ class Library:
         """Import a file (raises ImportFailed, leaving the library untouched, on bad input)."""
         from .importers import import_file
 
-        return self.add_document(import_file(path, max_size=max_size))
+        doc = import_file(path, max_size=max_size)
+        existing = self.find_by_hash(doc.content_hash)
+        if existing is not None:
+            existing.duplicate = True
+            return existing
+        info = self.get_document(self.add_document(doc))
+        assert info is not None
+        return info
 
     def _document_info(self, row: dict[str, Any]) -> DocumentInfo:
         return DocumentInfo(
@@ -351,6 +382,47 @@ class Library:
             source_path=info.source_path, content_hash=info.content_hash,
             sections=[Section(r["title"], r["text"], json.loads(r["meta"])) for r in rows], meta=info.meta,
         )
+
+    def document_text(self, document_id: int) -> str:
+        """The whole document as one text, each section under its title (what gets memorized)."""
+        doc = self.load_document(document_id)
+        return "\n\n".join(f"{s.title}\n\n{s.text}" if s.title else s.text for s in doc.sections)
+
+    def rename_document(self, document_id: int, title: str) -> DocumentInfo:
+        title = title.strip()
+        if not title:
+            raise LibraryError("A document needs a title.")
+        if self.get_document(document_id) is None:
+            raise LibraryError(f"There is no document {document_id} in the library.")
+        with self._write() as db:
+            db.execute("UPDATE documents SET title = ? WHERE id = ?", [title, document_id])
+            db.execute("UPDATE memory_sources SET document_title = ? WHERE document_id = ?", [title, document_id])
+        info = self.get_document(document_id)
+        assert info is not None
+        return info
+
+    def passage_context(self, passage: Passage | dict[str, Any]) -> dict[str, Any]:
+        """The section a passage (or a stored citation dict) comes from, with the passage's offsets."""
+        get = passage.get
+        section_id = get("section_id")
+        rows = self._rows(
+            "SELECT s.id, s.document_id, s.position, s.title, s.text, d.title AS document_title "
+            "FROM sections s JOIN documents d ON d.id = s.document_id WHERE s.id = ?",
+            [section_id],
+        )
+        if not rows:
+            raise LibraryError("The passage's document is no longer in the library.")
+        r = rows[0]
+        return {"document_id": r["document_id"], "document_title": r["document_title"], "section_id": r["id"],
+                "section_title": r["title"], "section_position": r["position"], "text": r["text"],
+                "start": get("start"), "end": get("end")}
+
+    def document_context(self, document_id: int, position: int = 0) -> dict[str, Any]:
+        """One section of a document for reading (the first by default), in passage_context's shape."""
+        rows = self._rows("SELECT id FROM sections WHERE document_id = ? AND position = ?", [document_id, position])
+        if not rows:
+            raise LibraryError(f"There is no section {position} of document {document_id} in the library.")
+        return self.passage_context({"section_id": rows[0]["id"], "start": None, "end": None})
 
     def delete_document(self, document_id: int) -> DocumentInfo:
         """Remove a document, its sections, chunks and index rows; memories keep a 'deleted' mark."""
@@ -442,23 +514,22 @@ class Library:
         return int(rows[0]["t"]) if rows[0]["n"] else None
 
     # --- memories -------------------------------------------------------------------------
+    # A memory is addressed by its id or its (unique) name: the CLI and jobs speak names, the
+    # GUI may hold ids. Rows are plain dicts.
 
-    def create_memory(self, name: str, backbone: str, path: str | None = None,
-                      settings: dict[str, Any] | None = None, status: str = "queued") -> dict[str, Any]:
-        name = name.strip()
-        if not name:
-            raise LibraryError("A memory needs a name.")
-        self._check_status(status)
-        if self._rows("SELECT id FROM memories WHERE name = ?", [name]):
-            raise LibraryError(f"A memory named {name!r} already exists; choose another name.")
-        now = _now()
-        with self._write() as db:
-            cursor = db.execute(
-                "INSERT INTO memories (name, backbone, path, settings, status, created, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [name, backbone, path, json.dumps(settings or {}, sort_keys=True), status, now, now],
-            )
-        return self.get_memory(cursor.lastrowid)
+    _MEMORY_FIELDS = {"backbone", "backbone_fingerprint", "path", "settings", "status", "message",
+                      "tokens_done", "tokens_total", "ppl", "stream", "pid"}
+
+    def _memory_row(self, memory: int | str) -> dict[str, Any] | None:
+        column = "name" if isinstance(memory, str) else "id"
+        rows = self._rows(f"SELECT * FROM memories WHERE {column} = ?", [memory])
+        return rows[0] if rows else None
+
+    def _memory_id(self, memory: int | str) -> int:
+        row = self._memory_row(memory)
+        if row is None:
+            raise LibraryError(f"There is no memory {memory!r} in the library.")
+        return row["id"]
 
     def _memory(self, row: dict[str, Any]) -> dict[str, Any]:
         memory = dict(row)
@@ -469,15 +540,29 @@ class Library:
         memory["has_deleted_sources"] = bool(deleted[0]["n"])
         return memory
 
-    def get_memory(self, memory_id: int) -> dict[str, Any]:
-        rows = self._rows("SELECT * FROM memories WHERE id = ?", [memory_id])
-        if not rows:
-            raise LibraryError(f"There is no memory {memory_id} in the library.")
-        return self._memory(rows[0])
+    def create_memory(self, name: str, backbone: str | None = None, path: str | None = None,
+                      settings: dict[str, Any] | None = None, status: str = "queued") -> dict[str, Any]:
+        name = name.strip()
+        if not name:
+            raise LibraryError("A memory needs a name.")
+        self._check_status(status)
+        now = _now()
+        with self._write() as db:
+            if self._memory_row(name) is not None:
+                raise LibraryError(f"A memory named {name!r} already exists; choose another name.")
+            cursor = db.execute(
+                "INSERT INTO memories (name, backbone, path, settings, status, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [name, backbone, path, json.dumps(settings or {}, sort_keys=True), status, now, now],
+            )
+        memory = self.get_memory(cursor.lastrowid)
+        assert memory is not None
+        return memory
 
-    def find_memory(self, name: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM memories WHERE name = ?", [name])
-        return self._memory(rows[0]) if rows else None
+    def get_memory(self, memory: int | str) -> dict[str, Any] | None:
+        """The memory's row (by id or name), or None when there is none."""
+        row = self._memory_row(memory)
+        return self._memory(row) if row else None
 
     def list_memories(self, status: str | None = None) -> list[dict[str, Any]]:
         if status:
@@ -491,10 +576,9 @@ class Library:
         if status not in MEMORY_STATUSES:
             raise LibraryError(f"{status!r} is not a memory status (use one of {', '.join(MEMORY_STATUSES)}).")
 
-    _MEMORY_FIELDS = {"backbone", "path", "settings", "status", "message", "tokens_done", "tokens_total"}
-
-    def update_memory(self, memory_id: int, **fields: Any) -> dict[str, Any]:
-        """Set any of status, message, tokens_done, tokens_total, path, settings, backbone."""
+    def update_memory(self, memory: int | str, **fields: Any) -> dict[str, Any]:
+        """Set any of status, message, progress (tokens_done, tokens_total, ppl), path, settings,
+        backbone, backbone_fingerprint, stream, pid."""
         unknown = set(fields) - self._MEMORY_FIELDS
         if unknown:
             raise TypeError(f"update_memory() got unknown fields: {sorted(unknown)}")
@@ -502,46 +586,56 @@ class Library:
             self._check_status(fields["status"])
         if "settings" in fields:
             fields["settings"] = json.dumps(fields["settings"] or {}, sort_keys=True)
-        self.get_memory(memory_id)
+        memory_id = self._memory_id(memory)
         fields["updated"] = _now()
         assignments = ", ".join(f"{k} = ?" for k in fields)
         with self._write() as db:
             db.execute(f"UPDATE memories SET {assignments} WHERE id = ?", [*fields.values(), memory_id])
-        return self.get_memory(memory_id)
+        result = self.get_memory(memory_id)
+        assert result is not None
+        return result
 
-    def rename_memory(self, memory_id: int, name: str) -> dict[str, Any]:
-        name = name.strip()
-        if not name:
+    def rename_memory(self, memory: int | str, new_name: str) -> dict[str, Any]:
+        new_name = new_name.strip()
+        if not new_name:
             raise LibraryError("A memory needs a name.")
-        other = self.find_memory(name)
+        memory_id = self._memory_id(memory)
+        other = self._memory_row(new_name)
         if other is not None and other["id"] != memory_id:
-            raise LibraryError(f"A memory named {name!r} already exists; choose another name.")
-        self.get_memory(memory_id)
+            raise LibraryError(f"A memory named {new_name!r} already exists; choose another name.")
         with self._write() as db:
-            db.execute("UPDATE memories SET name = ?, updated = ? WHERE id = ?", [name, _now(), memory_id])
-        return self.get_memory(memory_id)
+            db.execute("UPDATE memories SET name = ?, updated = ? WHERE id = ?", [new_name, _now(), memory_id])
+        result = self.get_memory(memory_id)
+        assert result is not None
+        return result
 
-    def delete_memory(self, memory_id: int) -> dict[str, Any]:
-        """Remove the memory's rows (its file is the caller's to delete); history keeps the Q&A."""
-        memory = self.get_memory(memory_id)
+    def delete_memory(self, memory: int | str) -> dict[str, Any]:
+        """Remove the memory's rows (its files are the caller's to delete); history keeps the Q&A."""
+        row = self.get_memory(memory)
+        if row is None:
+            raise LibraryError(f"There is no memory {memory!r} in the library.")
         with self._write() as db:
-            db.execute("DELETE FROM memory_sources WHERE memory_id = ?", [memory_id])
-            db.execute("UPDATE qa_history SET memory_id = NULL WHERE memory_id = ?", [memory_id])
-            db.execute("DELETE FROM memories WHERE id = ?", [memory_id])
-        return memory
+            db.execute("DELETE FROM memory_sources WHERE memory_id = ?", [row["id"]])
+            db.execute("UPDATE qa_history SET memory_id = NULL WHERE memory_id = ?", [row["id"]])
+            db.execute("DELETE FROM memories WHERE id = ?", [row["id"]])
+        return row
 
-    def add_memory_source(self, memory_id: int, document_id: int, tokens: int = 0,
+    def add_memory_source(self, memory: int | str, document_id: int, tokens: int = 0,
                           status: str = "pending") -> dict[str, Any]:
-        """Append a document to the memory's ordered sources."""
-        self.get_memory(memory_id)
+        """Append a document to the memory's ordered sources (no-op when it already holds it)."""
+        memory_id = self._memory_id(memory)
         doc = self.get_document(document_id)
         if doc is None:
             raise LibraryError(f"There is no document {document_id} in the library.")
         if status not in SOURCE_STATUSES:
             raise LibraryError(f"{status!r} is not a source status (use one of {', '.join(SOURCE_STATUSES)}).")
         with self._write() as db:
-            row = next(db.query("SELECT COALESCE(MAX(position) + 1, 0) AS p FROM memory_sources WHERE memory_id = ?",
-                                [memory_id]))
+            held = list(db.query("SELECT * FROM memory_sources WHERE memory_id = ? AND document_id = ? "
+                                 "AND status != 'deleted'", [memory_id, document_id]))
+            if held:
+                return held[0]
+            row = next(db.query("SELECT COALESCE(MAX(position) + 1, 0) AS p FROM memory_sources "
+                                "WHERE memory_id = ?", [memory_id]))
             cursor = db.execute(
                 "INSERT INTO memory_sources (memory_id, document_id, document_title, position, tokens, status) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -549,25 +643,35 @@ class Library:
             )
         return self._rows("SELECT * FROM memory_sources WHERE id = ?", [cursor.lastrowid])[0]
 
-    def update_memory_source(self, source_id: int, **fields: Any) -> None:
-        """Set tokens and/or status of one memory source."""
+    def update_memory_source(self, memory: int | str, document_id: int, **fields: Any) -> None:
+        """Set tokens and/or status of the memory's source ``document_id``."""
         unknown = set(fields) - {"tokens", "status"}
         if unknown:
             raise TypeError(f"update_memory_source() got unknown fields: {sorted(unknown)}")
-        if fields.get("status", "pending") not in SOURCE_STATUSES:
+        if "status" in fields and fields["status"] not in SOURCE_STATUSES:
             raise LibraryError(f"{fields['status']!r} is not a source status.")
+        memory_id = self._memory_id(memory)
         if fields:
             with self._write() as db:
-                db.execute(f"UPDATE memory_sources SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
-                           [*fields.values(), source_id])
+                db.execute(
+                    f"UPDATE memory_sources SET {', '.join(f'{k} = ?' for k in fields)} "
+                    "WHERE memory_id = ? AND document_id = ? AND status != 'deleted'",
+                    [*fields.values(), memory_id, document_id],
+                )
 
-    def memory_sources(self, memory_id: int) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM memory_sources WHERE memory_id = ? ORDER BY position", [memory_id])
+    def memory_sources(self, memory: int | str) -> list[dict[str, Any]]:
+        """The memory's documents in memorizing order; status 'deleted' once a document is removed."""
+        row = self._memory_row(memory)
+        if row is None:
+            return []
+        return self._rows("SELECT * FROM memory_sources WHERE memory_id = ? ORDER BY position", [row["id"]])
 
     # --- question and answer history --------------------------------------------------------
 
-    def add_history(self, question: str, answer: str, memory_id: int | None = None,
+    def add_history(self, question: str, answer: str, memory: int | str | None = None,
                     citations: list[Any] | None = None, options: dict[str, Any] | None = None) -> int:
+        """Record a question and its answer (memory: the one memory used, or None)."""
+        memory_id = self._memory_id(memory) if memory is not None else None
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO qa_history (memory_id, question, answer, citations, options, created) "
@@ -577,20 +681,26 @@ class Library:
             )
         return cursor.lastrowid
 
-    def history(self, memory_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Questions and answers, oldest first (all memories when memory_id is None)."""
-        sql, params = "SELECT * FROM qa_history", []
-        if memory_id is not None:
-            sql += " WHERE memory_id = ?"
-            params.append(memory_id)
-        sql += " ORDER BY id"
+    def history(self, memory: int | str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Questions and answers, oldest first (all when memory is None; the last ``limit``)."""
+        sql = ("SELECT h.*, m.name AS memory FROM qa_history h LEFT JOIN memories m ON m.id = h.memory_id")
+        params: list[Any] = []
+        if memory is not None:
+            row = self._memory_row(memory)
+            if row is None:
+                return []
+            sql += " WHERE h.memory_id = ?"
+            params.append(row["id"])
+        sql += " ORDER BY h.id"
         rows = self._rows(sql, params)
         if limit is not None:
-            rows = rows[-limit:]
+            rows = rows[-limit:] if limit > 0 else []
         for r in rows:
             r["citations"] = json.loads(r["citations"])
             r["options"] = json.loads(r["options"])
         return rows
+
+    list_history = history
 
     # --- diagnostics ----------------------------------------------------------------------
 

@@ -1,0 +1,50 @@
+"""The ``locas`` command line: a thin argparse shell over the application core.
+
+Each command group lives in its own module under ``app.commands`` and exposes
+``register(subparsers)``; adding a group is one line in COMMAND_MODULES, so engineers working on
+different commands never edit the same lines. A subcommand sets ``func=handler`` with
+``set_defaults``; ``handler(args)`` returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# One line per command group (module path relative to the app package).
+COMMAND_MODULES = [
+    "app.commands.library",
+    "app.commands.memory",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="locas",
+        description="Locas Reader: import books and chat logs, memorize them, ask questions.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point for ``locas``; returns (and, as a script, exits with) the status code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "func", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
