@@ -1,0 +1,24 @@
+"""Locas engine: Locas-GLU parametric memories for local GLU language models.
+
+Load a backbone, attach / detach / merge memories, initialize them from the backbone's own
+weights and activations, memorize a token stream, save and load memories, and answer. No Qt,
+no database: usable from a script or a notebook. The public API is described in
+docs/engine-api.md.
+"""
+
+from .backbone import Backbone, backbone_from_model, load_backbone
+from .ffn import UnsupportedModelError, find_ffns
+from .generate import stream_generate
+from .init import initialize_memory
+from .memorizer import Memorizer, MemorizeResult, MemorizeSettings, Progress
+from .memory import LocasMemory, MemoryConfig, attach_memory, detach_memory
+from .merge import export_merged, merge_memory
+from .store import MemoryMismatchError, load_memory, read_memory_metadata, save_memory
+
+__all__ = [
+    "Backbone", "backbone_from_model", "load_backbone", "UnsupportedModelError", "find_ffns",
+    "stream_generate", "initialize_memory", "MemorizeResult", "MemorizeSettings", "Memorizer",
+    "Progress", "LocasMemory", "MemoryConfig", "attach_memory", "detach_memory",
+    "export_merged", "merge_memory", "MemoryMismatchError", "load_memory",
+    "read_memory_metadata", "save_memory",
+]

@@ -1,0 +1,66 @@
+"""Tiny random-weight models of every supported architecture, built from configs (no download)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import torch
+
+VOCAB = 96
+_COMMON = dict(
+    vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_hidden_layers=3,
+    num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+    pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False,
+)
+
+ARCHS = ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3"]
+
+
+def tiny_model(arch: str, seed: int = 0):
+    """A 3-layer random model of ``arch`` in fp32 on CPU."""
+    import transformers as tf
+
+    kw = dict(_COMMON)
+    if arch == "llama":
+        cfg = tf.LlamaConfig(**kw)
+    elif arch == "mistral":
+        cfg = tf.MistralConfig(**kw, sliding_window=None)
+    elif arch == "qwen2":
+        cfg = tf.Qwen2Config(**kw)
+    elif arch == "qwen3":
+        cfg = tf.Qwen3Config(**kw, head_dim=8)
+    elif arch == "gemma":
+        cfg = tf.GemmaConfig(**kw, head_dim=8, hidden_activation="gelu_pytorch_tanh")
+    elif arch == "gemma2":
+        cfg = tf.Gemma2Config(**kw, head_dim=8, sliding_window=16)
+    elif arch == "gemma3":
+        cfg = tf.Gemma3TextConfig(**kw, head_dim=8, sliding_window=16)
+    elif arch == "phi3":
+        cfg = tf.Phi3Config(**kw)
+    elif arch == "gpt2":
+        cfg = tf.GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=4, n_positions=256)
+    else:
+        raise ValueError(arch)
+    torch.manual_seed(seed)
+    model = tf.AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
+    # Larger-than-default weights so that memory effects are visible in the logits.
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.normal_(0, 0.15)
+    return model.eval()
+
+
+def weights_hash(model) -> str:
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def token_stream(n: int, seed: int = 0) -> torch.Tensor:
+    """A repetitive random stream (a repeated phrase) that a memory can learn quickly."""
+    g = torch.Generator().manual_seed(seed)
+    phrase = torch.randint(3, VOCAB, (40,), generator=g)
+    return phrase.repeat(n // 40 + 1)[:n]

@@ -1,0 +1,155 @@
+"""FFN discovery and the memory's attach / toggle / detach contract on every architecture."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from engine_helpers import tiny_model, weights_hash
+
+from locas_engine import (
+    MemoryConfig,
+    UnsupportedModelError,
+    attach_memory,
+    backbone_from_model,
+    detach_memory,
+    find_ffns,
+)
+
+X = torch.tensor([[5, 17, 33, 8, 61, 12, 90, 44, 3, 27]])
+
+
+def logits(bb):
+    with torch.no_grad():
+        return bb.model(input_ids=X).logits
+
+
+def test_finds_every_glu_ffn(tiny):
+    ffns = tiny.ffns
+    assert [f.index for f in ffns] == [0, 1, 2]
+    a = torch.randn(2, 5, 32)
+    for f in ffns:
+        assert f.gate_weight().shape == f.up_weight().shape == (48, 32)
+        assert f.down_weight().shape == (32, 48)
+        # The accessor's intermediate reproduces the module's own forward.
+        torch.testing.assert_close(f.module.down_proj(f.intermediate(a)), f.module(a))
+
+
+def test_gemma_uses_tanh_gelu():
+    for arch in ("gemma", "gemma2", "gemma3"):
+        act = find_ffns(tiny_model(arch))[0].act
+        x = torch.linspace(-3, 3, 11)
+        torch.testing.assert_close(act(x), torch.nn.functional.gelu(x, approximate="tanh"))
+
+
+def test_phi3_is_fused():
+    assert all(f.fused for f in find_ffns(tiny_model("phi3")))
+
+
+def test_gpt2_is_refused_with_what_was_found():
+    with pytest.raises(UnsupportedModelError, match="c_fc"):
+        find_ffns(tiny_model("gpt2"))
+
+
+def test_fresh_memory_changes_no_logit(tiny):
+    base = logits(tiny)
+    attach_memory(tiny, MemoryConfig(rank=8), name="m")
+    assert torch.equal(logits(tiny), base)
+
+
+def test_disable_and_detach_restore_exactly(tiny, randomize_values):
+    base = logits(tiny)
+    h = weights_hash(tiny.model)
+    mem = attach_memory(tiny, MemoryConfig(rank=8), name="m")
+    randomize_values(mem)
+    on = logits(tiny)
+    assert (on - base).abs().max() > 1e-3
+    with mem.disabled():
+        assert torch.equal(logits(tiny), base)
+    assert torch.equal(logits(tiny), on)
+    mem.enabled = False
+    assert torch.equal(logits(tiny), base)
+    mem.enabled = True
+    detach_memory(tiny, mem)
+    assert torch.equal(logits(tiny), base)
+    assert weights_hash(tiny.model) == h
+    assert set(tiny.model.state_dict()) == set(backbone_from_model(tiny.model).model.state_dict())
+
+
+def test_state_dict_untouched_by_attach(tiny_llama):
+    keys = list(tiny_llama.model.state_dict())
+    attach_memory(tiny_llama, MemoryConfig(rank=4), name="m")
+    assert list(tiny_llama.model.state_dict()) == keys
+
+
+def test_layer_subset_and_two_memories_add(tiny_llama, randomize_values):
+    bb = tiny_llama
+    base = logits(bb)
+    a = attach_memory(bb, MemoryConfig(rank=4, layers=[2]), name="a")
+    randomize_values(a, seed=1)
+    assert a.layers == [2]
+    assert a.num_parameters() == 3 * 1 * 32 * 4
+    b = attach_memory(bb, MemoryConfig(rank=4, layers=[2]), name="b")
+    randomize_values(b, seed=2)
+    # One layer only (the last): each memory's contribution to the FFN output adds up.
+    ffn = bb.ffns[2].module
+    seen = {}
+    handle = ffn.register_forward_hook(lambda m, i, o: seen.__setitem__("out", o))
+    logits(bb)
+    both = seen["out"]
+    with a.disabled():
+        logits(bb)
+        only_b = seen["out"]
+    with b.disabled():
+        logits(bb)
+        only_a = seen["out"]
+    with a.disabled(), b.disabled():
+        logits(bb)
+        none = seen["out"]
+    handle.remove()
+    torch.testing.assert_close(both - none, (only_a - none) + (only_b - none), atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="already attached"):
+        attach_memory(bb, MemoryConfig(rank=4), name="a")
+    detach_memory(bb, "a")
+    detach_memory(bb, b)
+    assert torch.equal(logits(bb), base)
+
+
+def test_bad_layer_is_refused_before_anything_changes(tiny_llama):
+    with pytest.raises(ValueError, match="layers 0 to 2"):
+        attach_memory(tiny_llama, MemoryConfig(rank=4, layers=[0, 7]), name="m")
+    assert tiny_llama.memories == {}
+    assert all(not f.module._forward_hooks for f in tiny_llama.ffns)
+
+
+def test_tau_follows_the_method(tiny):
+    mem = attach_memory(tiny, MemoryConfig(rank=8, tau_scale=2.0), name="m")
+    for f in tiny.ffns:
+        expected = f.down_weight().norm(dim=0).mean().item() / 8 * 2.0
+        assert mem.tau()[f.index] == pytest.approx(expected, rel=1e-6)
+
+
+def test_clipping_bounds_every_slot(tiny_llama):
+    mem = attach_memory(tiny_llama, MemoryConfig(rank=8), name="m")
+    with torch.no_grad():
+        for m in mem.per_layer.values():
+            m.G.mul_(5)
+            m.K.mul_(0.5)
+            m.V.normal_(0, 3)
+    small = mem.layer(0).K.detach().clone()
+    mem.clip_()
+    for m in mem.per_layer.values():
+        assert m.G.norm(dim=1).max() <= 1 + 1e-6
+        torch.testing.assert_close(m.G.norm(dim=1), torch.ones(8))
+        assert m.V.norm(dim=0).max() <= 1 + 1e-6
+    assert torch.equal(mem.layer(0).K, small)  # already inside the ball: untouched
+
+
+def test_memory_computes_in_input_dtype(tiny_llama, randomize_values):
+    bb = tiny_llama
+    bb.model.to(torch.bfloat16)
+    mem = attach_memory(bb, MemoryConfig(rank=4), name="m")
+    randomize_values(mem)
+    with torch.no_grad():
+        out = bb.model(input_ids=X).logits
+    assert out.dtype == torch.bfloat16
+    assert mem.layer(0).G.dtype == torch.float32
