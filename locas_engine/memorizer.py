@@ -80,9 +80,10 @@ def chunk_spans(n_tokens: int, chunk: int, context: int) -> list[tuple[int, int,
     spans = []
     for start in range(0, n_tokens, chunk):
         end = min(start + chunk, n_tokens)
-        if end - max(start, 1) <= 0:
-            continue  # a lone first token has nothing to predict it
-        spans.append((max(0, start - context), start, end))
+        c0 = max(0, start - context)
+        if end - max(start, c0 + 1) <= 0:
+            continue  # a lone token without context has nothing to predict it
+        spans.append((c0, start, end))
     return spans
 
 
@@ -92,7 +93,7 @@ def chunk_loss(model: nn.Module, ids: torch.Tensor, span: tuple[int, int, int]) 
     ``ids``: the whole stream, 1-D on the model's device. Returns (loss, tokens scored).
     """
     c0, start, end = span
-    first = max(start, 1)  # first target token (token 0 of the stream has no predictor)
+    first = max(start, c0 + 1)  # first target: a token with at least one token before it
     n = end - first
     x = ids[c0:end].unsqueeze(0)  # (1, T)
     out = model(input_ids=x, use_cache=False, logits_to_keep=n + 1)

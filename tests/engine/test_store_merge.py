@@ -1,0 +1,119 @@
+"""Saving / loading memories, refusing foreign backbones, merging and exporting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from engine_helpers import tiny_model, token_stream
+
+from locas_engine import (
+    Memorizer,
+    MemorizeSettings,
+    MemoryConfig,
+    MemoryMismatchError,
+    attach_memory,
+    backbone_from_model,
+    detach_memory,
+    export_merged,
+    load_memory,
+    merge_memory,
+    read_memory_metadata,
+    save_memory,
+)
+
+X = torch.tensor([[5, 17, 33, 8, 61, 12, 90, 44, 3, 27]])
+
+
+def logits(model):
+    with torch.no_grad():
+        return model(input_ids=X).logits
+
+
+def _trained(bb, layers=None, rank=8):
+    mem = attach_memory(bb, MemoryConfig(rank=rank, layers=layers), name="book")
+    Memorizer(bb, mem, MemorizeSettings(chunk=40, context=20, steps=2, lr=5e-2)).run(
+        token_stream(160), source="phrase")
+    return mem
+
+
+def test_save_load_roundtrip(tiny_llama, tmp_path):
+    bb = tiny_llama
+    mem = _trained(bb)
+    with_mem = logits(bb.model)
+    path = save_memory(mem, tmp_path / "book", extra_metadata={"note": "hi"})
+    assert path.name == "book.safetensors" and (tmp_path / "book.json").exists()
+    detach_memory(bb, mem)
+    meta = read_memory_metadata(tmp_path / "book")
+    assert meta["format_version"] == 1 and meta["rank"] == 8 and meta["layers"] == [0, 1, 2]
+    assert meta["backbone"]["fingerprint"] == bb.fingerprint
+    assert meta["sources"] == [{"name": "phrase", "tokens": 160}]
+    assert meta["lr"] == 5e-2 and meta["chunking"] == {"chunk": 40, "context": 20, "steps": 2}
+    assert len(meta["ppl_curve"]) == 4 and meta["initializer"] == "topk"
+    assert set(meta["tau"]) == {"0", "1", "2"} and meta["extra"] == {"note": "hi"}
+    assert meta["created"] and meta["updated"]
+    loaded = load_memory(bb, tmp_path / "book.safetensors", name="again")
+    assert loaded.name == "again" and loaded.initialized
+    assert loaded.sources == mem.sources
+    for i in mem.layers:
+        torch.testing.assert_close(loaded.layer(i).V, mem.layer(i).V, atol=1e-3, rtol=1e-3)
+        assert loaded.layer(i).tau == mem.layer(i).tau
+    torch.testing.assert_close(logits(bb.model), with_mem, atol=1e-3, rtol=1e-3)
+
+
+def test_loading_onto_another_backbone_is_refused(tiny_llama, tmp_path):
+    mem = _trained(tiny_llama)
+    save_memory(mem, tmp_path / "book")
+    other = backbone_from_model(tiny_model("llama", seed=7), name="other-llama")
+    with pytest.raises(MemoryMismatchError, match="made for the model 'tiny-llama'"):
+        load_memory(other, tmp_path / "book")
+    assert other.memories == {}
+
+
+def test_newer_format_is_refused(tiny_llama, tmp_path):
+    mem = _trained(tiny_llama)
+    save_memory(mem, tmp_path / "book")
+    meta = json.loads((tmp_path / "book.json").read_text())
+    meta["format_version"] = 99
+    (tmp_path / "book.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="newer Locas"):
+        read_memory_metadata(tmp_path / "book")
+
+
+def _randomize(mem, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in mem.per_layer.values():
+            for p in (m.G, m.K, m.V):
+                p.copy_(torch.randn(p.shape, generator=g))
+            m.tau.fill_(0.3)
+    mem.clip_()
+
+
+def test_merge_equals_attached(tiny):
+    mem = attach_memory(tiny, MemoryConfig(rank=8, layers=[0, 2]), name="m")
+    _randomize(mem)
+    attached = logits(tiny.model)
+    with mem.disabled():
+        base = logits(tiny.model)
+    assert (attached - base).abs().max() > 1e-3
+    merged = merge_memory(tiny, mem)
+    assert merged.config.intermediate_size == 48 + 8
+    assert (logits(merged) - attached).abs().max() <= 1e-4
+    # The backbone is left as it was, memory still attached and working.
+    assert tiny.model.config.intermediate_size == 48
+    assert torch.equal(logits(tiny.model), attached)
+
+
+def test_export_reloads_with_plain_transformers(tiny, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    mem = attach_memory(tiny, MemoryConfig(rank=4), name="m")
+    _randomize(mem)
+    attached = logits(tiny.model)
+    folder = export_merged(tiny, mem, tmp_path / "merged")
+    model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=torch.float32)
+    assert model.config.intermediate_size == 48 + 4
+    assert (logits(model) - attached).abs().max() <= 1e-4
+    assert json.loads((folder / "locas-merge.json").read_text())["merged_from"]["rank"] == 4
