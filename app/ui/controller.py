@@ -1,0 +1,343 @@
+"""The GUI's application controller: every core call the windows make goes through here.
+
+No widgets here. The controller owns the three ways work leaves the GUI thread and comes back:
+
+* the engine worker (via `EngineBridge`) for anything that touches the model: memorize, answer,
+  export a merged model, load the model;
+* the task manager for short file and database work (import a file, rename, delete);
+* a GUI-thread `Library` connection for light reads (the lists shown in the window).
+
+Windows connect to its signals and call its methods; tests can drive it without a window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.errors import JobError
+from app.jobs import AnswerRequest, JobControl, MemorizeEvent, MemorizeRequest, resume_request
+from app.library import Library
+from app.settings import Settings, load_settings, save_settings
+from app.ui.bridge import EngineBridge, user_message
+from app.ui.library_view import DocumentRow, MemoryRow
+from app.ui.taskman import TaskManager
+
+log = logging.getLogger(__name__)
+
+RUNNING = ("queued", "running", "paused")
+
+
+def _default_worker():
+    from app.worker import EngineWorker
+
+    return EngineWorker()
+
+
+class AppController(QObject):
+    library_changed = Signal()
+    document_imported = Signal(object)  # DocumentRow of the new document
+    import_failed = Signal(str)  # a sentence naming the file and the cause
+    memorize_event = Signal(object)  # MemorizeEvent
+    memorize_finished = Signal(object)  # MemorizeOutcome
+    memorize_failed = Signal(str, str)  # memory, message
+    model_loaded = Signal(str, str)  # model name, device
+    model_failed = Signal(str)
+    message = Signal(str)  # a short status-bar message
+    error = Signal(str, str)  # title, message for a message box
+
+    def __init__(self, worker_factory: Callable[[], Any] = _default_worker,
+                 settings: Settings | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings or load_settings()
+        # The worker first: its Session marks memories left running by a dead process as
+        # interrupted, and the GUI's first read should already see that.
+        self.worker = worker_factory()
+        self.library = Library()
+        self.bridge = EngineBridge(self.worker, self)
+        self.tasks = TaskManager(self)
+        self._task_local = threading.local()
+        self.controls: dict[str, JobControl] = {}  # running memorizations by memory name
+        self.answer_controls: dict[int, JobControl] = {}
+        self.model_name: str | None = None
+        self.model_device: str | None = None
+        self.bridge.memorize_event.connect(self._on_memorize_event)
+        self.bridge.memorize_finished.connect(self._on_memorize_finished)
+        self.bridge.memorize_failed.connect(self._on_memorize_failed)
+
+    # -- reads (GUI thread, light) ----------------------------------------------------------------
+    def rows(self) -> tuple[list[DocumentRow], list[MemoryRow]]:
+        """The library as view rows: documents with the memories holding them, then memories."""
+        documents = self.library.list_documents()
+        holders: dict[int, list[str]] = {}
+        mem_rows: list[MemoryRow] = []
+        titles = {d["id"]: d["title"] for d in documents}
+        for m in self.library.list_memories():
+            sources = self.library.memory_sources(m["name"])
+            for s in sources:
+                if s.get("status") != "deleted":
+                    holders.setdefault(s["document_id"], []).append(m["name"])
+            mem_rows.append(MemoryRow(
+                name=m["name"], status=m.get("status") or "done",
+                tokens_done=m.get("tokens_done") or 0, tokens_total=m.get("tokens_total") or 0,
+                sources=[titles.get(s["document_id"], s.get("document_title") or "(deleted)")
+                         for s in sources],
+                message=m.get("message") or "",
+            ))
+        doc_rows = [self._doc_row(d, holders.get(d["id"], [])) for d in documents]
+        return doc_rows, mem_rows
+
+    @staticmethod
+    def _doc_row(d: dict, memories: list[str]) -> DocumentRow:
+        authors = d.get("authors") or []
+        if isinstance(authors, str):
+            authors = [a for a in authors.split(";") if a] if authors else []
+        return DocumentRow(id=d["id"], title=d.get("title") or "(untitled)", kind=d.get("kind") or "book",
+                           authors=list(authors), characters=d.get("characters") or 0,
+                           memories=memories)
+
+    def document_titles(self, ids: list[int]) -> list[str]:
+        return [(self.library.get_document(i) or {}).get("title", f"#{i}") for i in ids]
+
+    def memory_names(self) -> list[str]:
+        return [m["name"] for m in self.library.list_memories()]
+
+    def ready_memory_names(self) -> list[str]:
+        """Memories a question can use: any with a saved file (done, or running on top of one)."""
+        return [m["name"] for m in self.library.list_memories()
+                if m.get("status") == "done" or Path(str(m.get("path"))).with_suffix(".safetensors").exists()]
+
+    def interrupted_memories(self) -> list[str]:
+        return [m["name"] for m in self.library.list_memories() if m.get("status") == "interrupted"]
+
+    def history(self, memory: str | None, limit: int = 50) -> list[dict]:
+        """Questions asked of this memory (or of the plain model when None), newest first."""
+        if memory is None:
+            entries = [h for h in self.library.history() if h.get("memory") is None][-limit:]
+        else:
+            entries = self.library.history(memory=memory, limit=limit)
+        return list(reversed(entries))
+
+    def memory_summary(self, name: str) -> dict:
+        from app.memories import memory_summary
+
+        return memory_summary(self.library, name)
+
+    def passage_context(self, passage: Any) -> dict:
+        """The section a cited passage comes from, for the 'read in context' dialog."""
+        return self.library.passage_context(passage)
+
+    # -- import (task thread) ---------------------------------------------------------------------
+    def _task_library(self) -> Library:
+        """The task thread's own Library: a SQLite connection belongs to the thread that opened it."""
+        lib = getattr(self._task_local, "library", None)
+        if lib is None:
+            lib = self._task_local.library = Library()
+        return lib
+
+    def _close_task_library(self) -> None:
+        lib = getattr(self._task_local, "library", None)
+        if lib is not None:
+            lib.close()
+            self._task_local.library = None
+
+    def import_files(self, paths: list[str]) -> None:
+        """Import each file in the background; each one appears as soon as it is in the library."""
+        for path in paths:
+            self.message.emit(f"Importing {Path(path).name}…")
+
+            def work(path: str = path) -> Any:
+                return self._task_library().import_file(path)
+
+            self.tasks.run(work, on_done=self._imported, on_error=self._import_error)
+
+    def _imported(self, info: Any) -> None:
+        self.document_imported.emit(self._doc_row(info, []))
+        if info.get("duplicate"):
+            self.message.emit(f"“{info.get('title')}” is already in the library.")
+        else:
+            self.message.emit(f"Imported “{info.get('title')}”.")
+
+    def _import_error(self, exc: BaseException) -> None:
+        self.import_failed.emit(user_message(exc))
+
+    # -- library management -----------------------------------------------------------------------
+    def _library_op(self, fn: Callable[[Library], Any], title: str, done: str | None = None,
+                    after: Callable[[], None] | None = None) -> None:
+        def ok(_result: Any) -> None:
+            if after is not None:
+                after()
+            self.library_changed.emit()
+            if done:
+                self.message.emit(done)
+
+        self.tasks.run(lambda: fn(self._task_library()), on_done=ok,
+                       on_error=lambda exc: self.error.emit(title, user_message(exc)))
+
+    def rename_document(self, doc_id: int, title: str) -> None:
+        self._library_op(lambda lib: lib.rename_document(doc_id, title), "Rename failed", "Renamed.")
+
+    def delete_document(self, doc_id: int) -> None:
+        self._library_op(lambda lib: lib.delete_document(doc_id), "Delete failed", "Deleted.")
+
+    def rename_memory(self, name: str, new_name: str) -> None:
+        from app.memories import rename_memory
+
+        if name in self.controls:
+            self.error.emit("Rename failed", f"“{name}” is being memorized; stop it first.")
+            return
+        # The worker may hold the memory attached under its old name: let it forget it.
+        self.bridge.call(lambda s: s.unload_memory(name))
+        self._library_op(lambda lib: rename_memory(lib, name, new_name), "Rename failed",
+                         f"Renamed “{name}” to “{new_name}”.")
+
+    def delete_memory(self, name: str) -> None:
+        from app.memories import delete_memory
+
+        if name in self.controls:
+            self.error.emit("Delete failed", f"“{name}” is being memorized; stop it first.")
+            return
+        self.bridge.call(lambda s: s.unload_memory(name))
+        self._library_op(lambda lib: delete_memory(lib, name), "Delete failed", f"Deleted “{name}”.")
+
+    def export_memory(self, name: str, dest: str | None = None, merged_dir: str | None = None,
+                      on_done: Callable[[list], None] | None = None) -> None:
+        """Copy the memory file, or write a merged model folder (needs the model: worker thread)."""
+        from app.memories import export_memory
+
+        what = "merged model" if merged_dir else "memory file"
+        if self.worker_busy():
+            self.message.emit(f"Export of the {what} starts when the running memorization ends.")
+        else:
+            self.message.emit(f"Exporting the {what}…")
+
+        def done(written: list) -> None:
+            self.message.emit(f"Exported {', '.join(str(p) for p in written)}")
+            if on_done is not None:
+                on_done(written)
+
+        self.bridge.call(lambda s: export_memory(s, name, dest=dest, merged_dir=merged_dir),
+                         on_done=done, on_error=lambda msg: self.error.emit("Export failed", msg))
+
+    # -- model and settings -------------------------------------------------------------------------
+    def load_model(self) -> None:
+        """Load the configured model on the worker now, so the first question does not wait."""
+        self.message.emit(f"Loading the model ({self.settings.model})…")
+
+        def loaded(info: tuple[str, str]) -> None:
+            self.model_name, self.model_device = info
+            self.model_loaded.emit(*info)
+            self.message.emit("Model ready.")
+
+        self.bridge.call(lambda s: (lambda bb: (bb.name, str(bb.device)))(s.backbone()),
+                         on_done=loaded, on_error=self.model_failed.emit)
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Save, and hand the worker's session the new settings (it reloads the model if needed)."""
+        old = self.settings
+        self.settings = settings
+        save_settings(settings)
+        new = dataclasses.replace(settings)
+        self.bridge.call(lambda s: setattr(s, "settings", new))
+        if (old.model, old.device) != (settings.model, settings.device):
+            self.model_name = self.model_device = None
+            self.load_model()
+
+    # -- memorize -----------------------------------------------------------------------------------
+    def memorize(self, request: MemorizeRequest) -> JobControl:
+        name = request.memory
+        control = self.bridge.memorize(request)
+        self.controls[name] = control
+        self._on_memorize_event(MemorizeEvent(memory=name, phase="queued",
+                                              message="Waiting for the engine…"))
+        return control
+
+    def resume_memory(self, name: str) -> None:
+        """Continue an interrupted memory from its checkpoint."""
+        self.message.emit(f"Resuming “{name}”…")
+        self.bridge.call(lambda s: resume_request(s, name), on_done=self.memorize,
+                         on_error=lambda msg: self.error.emit("Cannot resume", msg))
+
+    def pause(self, name: str) -> None:
+        if name in self.controls:
+            self.controls[name].pause()
+
+    def resume(self, name: str) -> None:
+        if name in self.controls:
+            self.controls[name].resume()
+
+    def cancel(self, name: str) -> None:
+        if name in self.controls:
+            self.controls[name].cancel()
+
+    def running_memories(self) -> list[str]:
+        return list(self.controls)
+
+    def worker_busy(self) -> bool:
+        return bool(self.controls)
+
+    def _on_memorize_event(self, event: MemorizeEvent) -> None:
+        self.memorize_event.emit(event)
+
+    def _on_memorize_finished(self, outcome: Any) -> None:
+        self.controls.pop(outcome.memory, None)
+        self.memorize_finished.emit(outcome)
+        self.library_changed.emit()
+
+    def _on_memorize_failed(self, name: str, message: str) -> None:
+        self.controls.pop(name, None)
+        self.memorize_failed.emit(name, message)
+        self.library_changed.emit()
+
+    # -- answer -------------------------------------------------------------------------------------
+    def answer_request(self, question: str, memory: str | None, use_memory: bool,
+                       use_retrieval: bool) -> AnswerRequest:
+        return AnswerRequest(
+            question=question, memories=[memory] if memory else [], use_memory=use_memory,
+            use_retrieval=use_retrieval, passages=self.settings.passages,
+            max_new_tokens=self.settings.max_new_tokens,
+        )
+
+    def ask(self, request: AnswerRequest) -> int:
+        ticket, control = self.bridge.ask(request)
+        self.answer_controls[ticket] = control
+        return ticket
+
+    def stop_answers(self) -> None:
+        for control in self.answer_controls.values():
+            control.cancel()
+
+    def answer_done(self, ticket: int) -> None:
+        self.answer_controls.pop(ticket, None)
+
+    # -- shutdown -----------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop running work (a memorization saves a checkpoint as it stops) and close connections."""
+        for control in list(self.controls.values()) + list(self.answer_controls.values()):
+            control.cancel()
+        try:
+            self.worker.shutdown()
+        finally:
+            self.tasks.run(self._close_task_library)
+            self.tasks.shutdown()
+            self.library.close()
+
+
+def process_memory_mb() -> float | None:
+    """Resident memory of this process in MB (Linux /proc; None elsewhere, shown as blank)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+__all__ = ["AppController", "JobError", "process_memory_mb"]

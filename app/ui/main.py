@@ -1,0 +1,38 @@
+"""`locas-reader`: open the desktop app."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from app.ui.resources import icon, stylesheet
+
+
+def create_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication with the app's name, icon and style (reused if one already exists)."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("Locas Reader")
+    app.setOrganizationName("Locas")
+    app.setWindowIcon(icon("app"))
+    qss = stylesheet()
+    if qss:
+        app.setStyleSheet(qss)
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(argv)
+    # Imported after the QApplication exists: the controller starts the engine worker thread.
+    from app.ui.controller import AppController
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(AppController())
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,505 @@
+"""The main window: library on the left, question panel on the right, status bar below.
+
+Everything here is presentation and wiring: user actions go to `AppController`, whose signals
+(always delivered on the GUI thread) update the widgets. No model, tokenizer or database code.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.jobs import MemorizeEvent
+from app.ui.controller import AppController, process_memory_mb
+from app.ui.library_view import LibraryView
+from app.ui.memorize_dialog import MemorizeDialog
+from app.ui.memory_info_dialog import MemoryInfoDialog
+from app.ui.passage_dialog import PassageDialog
+from app.ui.question_panel import SINGLE, WITH, WITHOUT, AskOptions, QuestionPanel
+from app.ui.resources import icon, pixmap
+from app.ui.settings_dialog import SettingsDialog
+
+log = logging.getLogger(__name__)
+
+IMPORT_FILTERS = ";;".join([
+    "All supported files (*.epub *.txt *.text *.md *.markdown *.html *.htm *.xhtml *.pdf *.json)",
+    "EPUB books (*.epub)",
+    "Plain text (*.txt *.text)",
+    "Markdown (*.md *.markdown)",
+    "Web pages (*.html *.htm *.xhtml)",
+    "PDF documents (*.pdf)",
+    "Chat exports (*.json *.txt)",
+    "All files (*)",
+])
+EMPTY_HINT = ("Your library is empty: drop a book or a chat log here, "
+              "or choose File ▸ Import (Ctrl+O).")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: AppController, preload_model: bool = True,
+                 offer_resume: bool = True) -> None:
+        super().__init__()
+        self.controller = controller
+        self.setWindowTitle("Locas Reader")
+        self.setWindowIcon(icon("app"))
+        self.setAcceptDrops(True)
+        self.resize(1200, 760)
+        self.memorize_dialogs: dict[str, MemorizeDialog] = {}
+        self._curves: dict[str, list[tuple[float, float]]] = {}
+        self._slots: dict[int, str] = {}  # answer ticket -> panel slot
+        self._closing = False
+
+        self._build_central()
+        self._build_menus()
+        self._build_status_bar()
+        self._connect()
+        self.refresh()
+        if preload_model:
+            QTimer.singleShot(0, controller.load_model)
+        if offer_resume:
+            QTimer.singleShot(0, self.offer_resume)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build_central(self) -> None:
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(6, 6, 0, 6)
+        bar = QHBoxLayout()
+        title = QLabel("Library")
+        title.setObjectName("sectionTitle")
+        self.import_button = QPushButton(icon("import"), "Import…")
+        self.memorize_button = QPushButton(icon("memory"), "Memorize…")
+        self.memorize_button.setToolTip("Memorize the selected documents")
+        bar.addWidget(title)
+        bar.addStretch(1)
+        bar.addWidget(self.import_button)
+        bar.addWidget(self.memorize_button)
+        ll.addLayout(bar)
+        self.library_view = LibraryView()
+        self.empty_hint = QLabel(EMPTY_HINT)
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.left_stack = QStackedWidget()
+        self.left_stack.addWidget(self.empty_hint)
+        self.left_stack.addWidget(self.library_view)
+        ll.addWidget(self.left_stack, 1)
+
+        self.question_panel = QuestionPanel()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.question_panel)
+        split.setStretchFactor(0, 5)
+        split.setStretchFactor(1, 4)
+        split.setSizes([660, 540])
+        self.setCentralWidget(split)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.import_action = _action(self, "&Import…", self.import_dialog, QKeySequence.StandardKey.Open,
+                                     icon("import"))
+        self.memorize_action = _action(self, "&Memorize Selected…", self.memorize_selected, "Ctrl+M",
+                                       icon("memory"))
+        self.quit_action = _action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        file_menu.addAction(self.import_action)
+        file_menu.addAction(self.memorize_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self.settings_action = _action(self, "&Settings…", self.open_settings,
+                                       QKeySequence.StandardKey.Preferences)
+        if self.settings_action.shortcut().isEmpty():
+            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        edit_menu.addAction(self.settings_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = _action(self, "&About Locas Reader", self.about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        help_menu.addAction(self.about_action)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.model_label = QLabel("Model: not loaded")
+        self.device_label = QLabel("Device: –")
+        self.memory_label = QLabel("Memory: none")
+        self.ram_label = QLabel("")
+        for w in (self.model_label, self.device_label, self.memory_label, self.ram_label):
+            sb.addPermanentWidget(w)
+        self._ram_timer = QTimer(self)
+        self._ram_timer.timeout.connect(self._update_ram)
+        self._ram_timer.start(2000)
+        self._update_ram()
+
+    def _connect(self) -> None:
+        c, lv, qp = self.controller, self.library_view, self.question_panel
+        self.import_button.clicked.connect(self.import_dialog)
+        self.memorize_button.clicked.connect(self.memorize_selected)
+        c.library_changed.connect(self.refresh)
+        c.document_imported.connect(self._on_imported)
+        c.import_failed.connect(lambda msg: self.show_error("Import failed", msg))
+        c.error.connect(self.show_error)
+        c.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        c.memorize_event.connect(self._on_memorize_event)
+        c.memorize_failed.connect(lambda name, msg: self.show_error(f"Memorizing “{name}” failed", msg))
+        c.model_loaded.connect(self._on_model_loaded)
+        c.model_failed.connect(self._on_model_failed)
+        c.bridge.answer_token.connect(self._on_answer_token)
+        c.bridge.answer_finished.connect(self._on_answer_finished)
+        c.bridge.answer_failed.connect(self._on_answer_failed)
+
+        lv.memorize_requested.connect(self.memorize_documents)
+        lv.open_document_requested.connect(self.read_document)
+        lv.rename_document_requested.connect(self.rename_document)
+        lv.delete_document_requested.connect(self.delete_document)
+        lv.rename_memory_requested.connect(self.rename_memory)
+        lv.delete_memory_requested.connect(self.delete_memory)
+        lv.export_memory_requested.connect(self.export_memory)
+        lv.export_model_requested.connect(self.export_model)
+        lv.memory_details_requested.connect(self.show_memory_details)
+        lv.memory_progress_requested.connect(self.show_progress)
+        lv.resume_memory_requested.connect(self.controller.resume_memory)
+        lv.memory_activated.connect(qp.select_memory)
+
+        qp.ask_requested.connect(self.ask)
+        qp.compare_requested.connect(self.compare)
+        qp.stop_requested.connect(c.stop_answers)
+        qp.memory_changed.connect(self._on_memory_changed)
+        qp.passage_activated.connect(self.open_passage)
+
+    # -- library --------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload the library lists (cheap reads) and the memory picker."""
+        docs, mems = self.controller.rows()
+        self.library_view.set_rows(docs, mems)
+        self.left_stack.setCurrentIndex(1 if (docs or mems) else 0)
+        self.question_panel.set_memories([m.name for m in mems])
+
+    def _on_imported(self, row: Any) -> None:
+        self.library_view.upsert_document(row)
+        self.left_stack.setCurrentIndex(1)
+        item = self.library_view.document_item(row.id)
+        if item is not None:
+            self.library_view.clearSelection()
+            item.setSelected(True)
+            self.library_view.scrollToItem(item)
+
+    def import_dialog(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import books and chat logs", "", IMPORT_FILTERS)
+        if paths:
+            self.controller.import_files(list(paths))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt naming)
+        if _local_files(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if _local_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt naming)
+        paths = _local_files(event.mimeData())
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.controller.import_files(paths)
+
+    def show_error(self, title: str, message: str) -> None:
+        """A readable message box (messages are sentences from the core, never tracebacks)."""
+        QMessageBox.warning(self, title, message)
+
+    def rename_document(self, doc_id: int) -> None:
+        old = self.controller.document_titles([doc_id])[0]
+        title, ok = QInputDialog.getText(self, "Rename document", "Title:", text=old)
+        if ok and title.strip() and title.strip() != old:
+            self.controller.rename_document(doc_id, title.strip())
+
+    def delete_document(self, doc_id: int) -> None:
+        title = self.controller.document_titles([doc_id])[0]
+        if _confirm(self, "Delete document",
+                    f"Delete “{title}” from the library? Memories made from it keep what they learned."):
+            self.controller.delete_document(doc_id)
+
+    def rename_memory(self, name: str) -> None:
+        new, ok = QInputDialog.getText(self, "Rename memory", "Name:", text=name)
+        if ok and new.strip() and new.strip() != name:
+            self.controller.rename_memory(name, new.strip())
+
+    def delete_memory(self, name: str) -> None:
+        if _confirm(self, "Delete memory",
+                    f"Delete the memory “{name}” and its file? This cannot be undone."):
+            self.controller.delete_memory(name)
+
+    def export_memory(self, name: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export memory file", f"{name}.safetensors",
+                                              "Locas memory (*.safetensors)")
+        if path:
+            self.controller.export_memory(name, dest=path)
+
+    def export_model(self, name: str) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export merged model into an empty folder")
+        if folder:
+            self.controller.export_memory(name, merged_dir=folder)
+
+    def show_memory_details(self, name: str) -> None:
+        try:
+            summary = self.controller.memory_summary(name)
+        except Exception as exc:  # noqa: BLE001 - shown as a sentence
+            from app.ui.bridge import user_message
+
+            self.show_error("Memory", user_message(exc))
+            return
+        MemoryInfoDialog(summary, self).exec()
+
+    def read_document(self, doc_id: int) -> None:
+        """Open the document's first section (the passage dialog doubles as a reader)."""
+        try:
+            ctx = self.controller.library.document_context(doc_id)
+        except Exception:  # noqa: BLE001 - reading is a convenience; never crash
+            log.debug("no document context", exc_info=True)
+            return
+        PassageDialog(ctx.get("document_title", ""), ctx.get("section_title", ""), ctx.get("text", ""),
+                      "", parent=self).exec()
+
+    # -- memorize -------------------------------------------------------------------------------
+    def memorize_selected(self) -> None:
+        ids = self.library_view.selected_document_ids()
+        if not ids:
+            ids = self.library_view.document_ids()[:1] if len(self.library_view.document_ids()) == 1 else []
+        if not ids:
+            QMessageBox.information(self, "Memorize", "Select one or more documents in the library first.")
+            return
+        self.memorize_documents(ids)
+
+    def memorize_documents(self, ids: list[int]) -> MemorizeDialog:
+        dialog = MemorizeDialog(ids, self.controller.document_titles(ids), self.controller.memory_names(),
+                                self.controller.settings, self)
+        dialog.start_requested.connect(lambda request: self._start_memorize(dialog, request))
+        dialog.pause_requested.connect(self.controller.pause)
+        dialog.resume_requested.connect(self.controller.resume)
+        dialog.cancel_requested.connect(self.controller.cancel)
+        dialog.setModal(False)
+        dialog.show()
+        return dialog
+
+    def _start_memorize(self, dialog: MemorizeDialog, request: Any) -> None:
+        if request.memory in self.controller.controls:
+            self.show_error("Memorize", f"“{request.memory}” is already being memorized.")
+            dialog.reject()
+            return
+        self.memorize_dialogs[request.memory] = dialog
+        self._curves[request.memory] = []
+        self.controller.memorize(request)
+        self.refresh()
+
+    def show_progress(self, name: str) -> MemorizeDialog:
+        dialog = self.memorize_dialogs.get(name)
+        if dialog is None:
+            dialog = MemorizeDialog([], [], [], self.controller.settings, self)
+            dialog.pause_requested.connect(self.controller.pause)
+            dialog.resume_requested.connect(self.controller.resume)
+            dialog.cancel_requested.connect(self.controller.cancel)
+            dialog.show_progress(name, self._curves.get(name))
+            self.memorize_dialogs[name] = dialog
+        dialog.show()
+        dialog.raise_()
+        return dialog
+
+    def _on_memorize_event(self, event: MemorizeEvent) -> None:
+        status = {"memorizing": "running", "loading": "running", "tokenizing": "running",
+                  "cancelled": "interrupted"}.get(event.phase, event.phase)
+        self.library_view.update_progress(event.memory, status, event.tokens_done, event.tokens_total)
+        if event.phase == "memorizing" and event.ppl is not None:
+            self._curves.setdefault(event.memory, []).append((event.tokens_done, event.ppl))
+        dialog = self.memorize_dialogs.get(event.memory)
+        if dialog is not None:
+            dialog.apply_event(event)
+        if event.phase == "memorizing" and event.tokens_total:
+            pct = 100 * event.tokens_done / event.tokens_total
+            self.statusBar().showMessage(f"Memorizing “{event.memory}”: {pct:.0f}%", 4000)
+        elif event.message:
+            self.statusBar().showMessage(event.message, 6000)
+        if event.phase in ("done", "cancelled", "failed"):
+            QTimer.singleShot(0, self.refresh)
+
+    def offer_resume(self) -> None:
+        """On start: memorizations interrupted last time (app closed, crash) can continue."""
+        names = self.controller.interrupted_memories()
+        if not names:
+            return
+        listing = ", ".join(f"“{n}”" for n in names)
+        answer = QMessageBox.question(
+            self, "Resume memorizing?",
+            f"Memorizing {listing} stopped before it finished. Resume from the last checkpoint now?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            for name in names:
+                self.controller.resume_memory(name)
+
+    # -- questions ------------------------------------------------------------------------------
+    def ask(self, options: AskOptions) -> None:
+        request = self.controller.answer_request(options.question, options.memory, options.use_memory,
+                                                 options.use_retrieval)
+        self._submit_answer(request, SINGLE)
+
+    def compare(self, options: AskOptions) -> None:
+        with_req = self.controller.answer_request(options.question, options.memory, True,
+                                                  options.use_retrieval)
+        without_req = self.controller.answer_request(options.question, options.memory, False,
+                                                     options.use_retrieval)
+        self._submit_answer(with_req, WITH)
+        self._submit_answer(without_req, WITHOUT)
+
+    def _submit_answer(self, request: Any, slot: str) -> None:
+        ticket = self.controller.ask(request)
+        self._slots[ticket] = slot
+        if self.controller.worker_busy():
+            self.question_panel.set_waiting_message("Answering between memorization chunks…")
+
+    def _on_answer_token(self, ticket: int, piece: str) -> None:
+        slot = self._slots.get(ticket)
+        if slot is not None:
+            self.question_panel.append_token(slot, piece)
+
+    def _on_answer_finished(self, ticket: int, answer: Any) -> None:
+        slot = self._slots.pop(ticket, None)
+        self.controller.answer_done(ticket)
+        if slot is not None:
+            self.question_panel.finish_answer(slot, answer)
+        self._load_history()
+
+    def _on_answer_failed(self, ticket: int, message: str) -> None:
+        slot = self._slots.pop(ticket, None)
+        self.controller.answer_done(ticket)
+        if slot is not None:
+            self.question_panel.fail_answer(slot, message)
+
+    def _on_memory_changed(self, name: str | None) -> None:
+        self.memory_label.setText(f"Memory: {name}" if name else "Memory: none")
+        self._load_history()
+
+    def _load_history(self) -> None:
+        try:
+            entries = self.controller.history(self.question_panel.current_memory())
+        except Exception:  # noqa: BLE001 - history is secondary; never block asking
+            log.debug("history unavailable", exc_info=True)
+            entries = []
+        self.question_panel.set_history(entries)
+
+    def open_passage(self, passage: Any) -> PassageDialog | None:
+        try:
+            ctx = self.controller.passage_context(passage)
+        except Exception as exc:  # noqa: BLE001
+            from app.ui.bridge import user_message
+
+            self.show_error("Passage", user_message(exc))
+            return None
+        dialog = PassageDialog(ctx.get("document_title", ""), ctx.get("section_title", ""),
+                               ctx.get("text", ""), getattr(passage, "text", ""),
+                               ctx.get("start"), ctx.get("end"), parent=self)
+        dialog.setModal(False)
+        dialog.show()
+        self._passage_dialog = dialog
+        return dialog
+
+    # -- model, settings, about ---------------------------------------------------------------
+    def _on_model_loaded(self, name: str, device: str) -> None:
+        self.model_label.setText(f"Model: {name}")
+        self.device_label.setText(f"Device: {device}")
+
+    def _on_model_failed(self, message: str) -> None:
+        self.model_label.setText("Model: failed to load")
+        self.show_error("The model could not be loaded", message)
+
+    def _update_ram(self) -> None:
+        mb = process_memory_mb()
+        self.ram_label.setText(f"RAM: {mb / 1000:.2f} GB" if mb and mb >= 1000 else
+                               f"RAM: {mb:.0f} MB" if mb else "")
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.controller.settings, self)
+        dialog.accepted.connect(lambda: self.controller.apply_settings(dialog.result_settings()))
+        dialog.open()
+        return dialog
+
+    def about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("About Locas Reader")
+        box.setIconPixmap(pixmap("app", 64))
+        box.setText(
+            "<b>Locas Reader</b><br>A reading assistant that memorizes your books and chat logs into "
+            "a small Locas-GLU memory of a local language model, then answers questions about them."
+            "<br><br>Everything stays on this computer."
+        )
+        box.exec()
+
+    # -- closing --------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+        running = self.controller.running_memories()
+        if running and not self._closing:
+            listing = ", ".join(f"“{n}”" for n in running)
+            answer = QMessageBox.question(
+                self, "Stop memorizing?",
+                f"{listing} is still being memorized. Stop now? Progress is saved and you can resume "
+                "it next time.",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self._closing = True
+        self.statusBar().showMessage("Saving progress and stopping…")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            self.controller.shutdown()
+        finally:
+            QApplication.restoreOverrideCursor()
+        for dialog in self.memorize_dialogs.values():
+            dialog.close()
+        event.accept()
+
+
+def _local_files(mime) -> list[str]:
+    if mime is None or not mime.hasUrls():
+        return []
+    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
+
+
+def _action(parent: QWidget, text: str, slot, shortcut=None, qicon=None) -> QAction:
+    action = QAction(text, parent)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    if qicon is not None:
+        action.setIcon(qicon)
+    action.triggered.connect(slot)
+    parent.addAction(action)
+    return action
+
+
+def _confirm(parent: QWidget, title: str, text: str) -> bool:
+    answer = QMessageBox.question(parent, title, text,
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
+

@@ -1,0 +1,112 @@
+"""Widget-level tests: no model, no library; each widget alone, offscreen."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("PySide6")
+pytestmark = pytest.mark.qt
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from app.jobs import MemorizeEvent  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from app.ui.library_view import DocumentRow, LibraryView, MemoryRow  # noqa: E402
+from app.ui.memorize_dialog import MemorizeDialog, suggest_memory_name  # noqa: E402
+from app.ui.passage_dialog import PassageDialog, locate  # noqa: E402
+from app.ui.plot import PerplexityPlot  # noqa: E402
+from app.ui.resources import asset_path, icon, stylesheet  # noqa: E402
+from app.ui.settings_dialog import SettingsDialog  # noqa: E402
+from app.ui.widgets import fmt_eta, fmt_size  # noqa: E402
+
+
+def test_assets_found_from_source_tree_and_bundle(tmp_path, monkeypatch, qapp):
+    assert asset_path("icons/book.svg").exists()
+    for name in ("book", "chat", "notes", "memory", "app"):
+        assert not icon(name).isNull(), name
+    assert "libraryView" in stylesheet()
+    # A PyInstaller bundle unpacks assets under sys._MEIPASS: that root is searched first.
+    (tmp_path / "assets" / "icons").mkdir(parents=True)
+    (tmp_path / "assets" / "icons" / "only-in-bundle.svg").write_text("<svg/>")
+    monkeypatch.setattr("sys._MEIPASS", str(tmp_path), raising=False)
+    assert asset_path("icons/only-in-bundle.svg") == tmp_path / "assets" / "icons" / "only-in-bundle.svg"
+
+
+def test_plot_draws_points_and_skips_nan(qtbot):
+    plot = PerplexityPlot()
+    qtbot.addWidget(plot)
+    plot.resize(300, 160)
+    plot.add_point(64, 40.0)
+    plot.add_point(128, float("nan"))
+    plot.add_point(192, 25.0)
+    assert plot.points() == [(64.0, 40.0), (192.0, 25.0)]
+    image = plot.grab().toImage()
+    assert image.width() == 300  # painted without error
+
+
+def test_formatting_helpers():
+    assert fmt_eta(75) == "1 min 15 s"
+    assert fmt_eta(None) == ""
+    assert fmt_size(12_000) == "12k chars"
+
+
+def test_settings_dialog_round_trip(qtbot):
+    dialog = SettingsDialog(Settings(model="/models/x.gguf", device="cpu", rank=16))
+    qtbot.addWidget(dialog)
+    assert dialog.local_model.isChecked() and dialog.model_path.text() == "/models/x.gguf"
+    assert not dialog.advanced.is_expanded()  # advanced settings are folded away
+    dialog.default_model.setChecked(True)
+    dialog.rank.setValue(8)
+    dialog.chunk.setValue(64)
+    result = dialog.result_settings()
+    assert (result.model, result.device, result.rank, result.chunk) == ("default", "cpu", 8, 64)
+
+
+def test_library_view_rows_progress_and_menu(qtbot):
+    view = LibraryView()
+    qtbot.addWidget(view)
+    assert view.is_empty()
+    view.set_rows([DocumentRow(1, "Alice", "book", ["L. Carroll"], 150_000)],
+                  [MemoryRow("alice", "running", 100, 400)])
+    item = view.memory_item("alice")
+    assert item.text(3) == "memorizing"
+    assert item.data(4, Qt.ItemDataRole.UserRole + 2) == pytest.approx(0.25)
+    view.update_progress("alice", "done", 400, 400)
+    assert view.memory_item("alice").text(3) == "ready"
+    assert view.memory_item("alice").data(4, Qt.ItemDataRole.UserRole + 2) is None
+    menu = view.context_menu_for(view.document_item(1))
+    with qtbot.waitSignal(view.memorize_requested) as sig:
+        next(a for a in menu.actions() if a.text().startswith("Memorize")).trigger()
+    assert sig.args == [[1]]
+
+
+def test_memorize_dialog_request_and_progress(qtbot):
+    dialog = MemorizeDialog([3], ["Alice"], ["Alice"], Settings(rank=8, chunk=64))
+    qtbot.addWidget(dialog)
+    assert dialog.new_name.text() == "Alice (2)"  # never clashes with an existing memory
+    assert not dialog.advanced.is_expanded()
+    with qtbot.waitSignal(dialog.start_requested) as sig:
+        dialog.start_button.click()
+    request = sig.args[0]
+    assert (request.memory, request.rank, request.chunk, list(request.document_ids)) == ("Alice (2)", 8, 64, [3])
+    dialog.apply_event(MemorizeEvent("Alice (2)", "memorizing", 64, 256, ppl=30.0, tokens_per_s=120, eta_s=2))
+    assert dialog.progress.value() == 250
+    assert "120 tokens/s" in dialog.speed_label.text() and "ETA 2 s" in dialog.eta_label.text()
+    assert dialog.plot.points() == [(64.0, 30.0)]
+    with qtbot.waitSignal(dialog.pause_requested):
+        dialog.pause_button.click()
+    assert dialog.pause_button.text() == "Resume"
+    with qtbot.waitSignal(dialog.cancel_requested):
+        dialog.cancel_button.click()
+    assert suggest_memory_name(["A", "B"], []) == "A +1"
+
+
+def test_passage_dialog_highlights_passage(qtbot):
+    text = "First paragraph.\n\nThe cat   sat on\nthe mat.\n\nLast one."
+    assert locate(text, "The cat sat on the mat.") == (18, 43)
+    dialog = PassageDialog("Book", "Chapter 1", text, "The cat sat on the mat.")
+    qtbot.addWidget(dialog)
+    assert dialog.highlighted_text() == "The cat   sat on\nthe mat."
+    dialog2 = PassageDialog("Book", "Ch", text, "ignored", start=0, end=5)
+    qtbot.addWidget(dialog2)
+    assert dialog2.highlighted_text() == "First"
