@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from ..document import Document, ImportFailed
@@ -84,13 +85,14 @@ def detect_format(path: Path, data: bytes) -> str:
             raise ImportFailed(path, f"the file is not a valid {ext[1:].upper()} file ({exc})") from exc
         raise ImportFailed(path, "the file format is not supported") from exc
     head = text.lstrip()[:2000]
-    if head[:1] in "[{" and (ext == ".json" or ext not in _HTML_EXT | _MARKDOWN_EXT):
-        return "json"
+    # "[5/12/23, 2:03 PM] Ann: ..." (a WhatsApp line) also starts with "[": JSON arrays here hold
+    # objects, arrays or strings.
+    if ext == ".json" or head.startswith("{") or re.match(r'\[\s*[\[{"\]]', head):
+        if ext not in _HTML_EXT | _MARKDOWN_EXT:
+            return "json"
     lowered = head.lower()
     if ext in _HTML_EXT or lowered.startswith(("<!doctype html", "<html", "<?xml")) or "<body" in lowered[:2000]:
         return "html"
-    if ext == ".json":
-        return "json"
     if whatsapp_lines(text) >= 2:
         return "whatsapp"
     hits, lines, speakers = transcript_lines(text)

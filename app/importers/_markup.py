@@ -20,6 +20,7 @@ from ._encoding import decode_text
 SKIP_TAGS = {
     "script", "style", "head", "noscript", "template", "svg", "math", "iframe", "object",
     "embed", "canvas", "audio", "video", "button", "select", "input", "textarea", "title",
+    "nav",  # site menus and in-page tables of contents: links, not text
 }
 BLOCK_TAGS = {
     "p", "div", "section", "article", "aside", "header", "footer", "main", "nav", "blockquote",

@@ -272,17 +272,26 @@ def import_telegram(path: Path, data: bytes, obj: dict) -> Document:
 
 # --- WhatsApp exported chat ----------------------------------------------------------------
 
-_WA_LINE = re.compile(
-    r"^\u200e?\[?(?P<date>\d{1,4}[./-]\d{1,2}[./-]\d{1,4}),?\s+"
-    r"(?P<time>\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)(?:[\s\u202f\u00a0]*(?P<ampm>[AaPp]\.?\s?[Mm]\.?))?\]?"
-    r"\s*(?:[-–~]\s*)?(?P<rest>.*)$"
-)
+_WA_DATE = r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}"
+_WA_TIME = r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?"
+_WA_AMPM = r"(?:[\s\u202f\u00a0]*([AaPp]\.?\s?[Mm]\.?))?"
+# iOS: "[12/05/2023, 14:03:22] Name: text"; Android: "12/05/2023, 14:03 - Name: text".
+_WA_IOS = re.compile(rf"^\u200e?\[({_WA_DATE}),\s({_WA_TIME}){_WA_AMPM}\]\s(.*)$")
+_WA_ANDROID = re.compile(rf"^\u200e?({_WA_DATE}),?\s({_WA_TIME}){_WA_AMPM}\s[-\u2013]\s(.*)$")
+
+
+def _wa_match(line: str) -> tuple[str, str, str | None, str] | None:
+    """(date, time, am/pm, rest) of a WhatsApp message or system line."""
+    m = _WA_IOS.match(line) or _WA_ANDROID.match(line)
+    return (m.group(1), m.group(2), m.group(3), m.group(4)) if m else None
+
+
 _WA_SPEAKER = re.compile(r"^(?P<speaker>[^:]{1,60}?):\s(?P<text>.*)$")
 
 
 def whatsapp_lines(text: str) -> int:
     """How many lines look like a WhatsApp message header (used by format detection)."""
-    return sum(1 for line in text.split("\n")[:200] if (m := _WA_LINE.match(line)) and _WA_SPEAKER.match(m.group("rest")))
+    return sum(1 for line in text.split("\n")[:200] if (m := _wa_match(line)) and _WA_SPEAKER.match(m[3]))
 
 
 def _wa_date_order(dates: list[tuple[int, int, int]], twelve_hour: bool) -> str:
@@ -299,11 +308,11 @@ def _wa_date_order(dates: list[tuple[int, int, int]], twelve_hour: bool) -> str:
 def import_whatsapp(path: Path, data: bytes, text: str) -> Document:
     raw: list[tuple[tuple[int, int, int], str, str | None, str, str]] = []
     for line in text.split("\n"):
-        m = _WA_LINE.match(line)
-        s = _WA_SPEAKER.match(m.group("rest")) if m else None
+        m = _wa_match(line)
+        s = _WA_SPEAKER.match(m[3]) if m else None
         if m and s:
-            nums = tuple(int(x) for x in re.split(r"[./-]", m.group("date")))
-            raw.append((nums, m.group("time"), m.group("ampm"), s.group("speaker").strip(), s.group("text")))
+            nums = tuple(int(x) for x in re.split(r"[./-]", m[0]))
+            raw.append((nums, m[1], m[2], s.group("speaker").strip(), s.group("text")))
         elif m:
             continue  # system line ("Messages are end-to-end encrypted", "X joined")
         elif raw and line.strip():

@@ -86,11 +86,11 @@ def _skip_reason(item, root: etree._Element, blocks: list[Block]) -> str | None:
     """Why a spine page is not book text (None when it is)."""
     name = item.get_name().lower()
     text = " ".join(b.text for b in blocks if b.kind != "anchor")
-    if not text.strip():
-        return "empty"
     types = " ".join(el.get("epub:type", "") for el in root.iter() if isinstance(el.tag, str))
     if "cover" in types.split() or ("cover" in name and len(text) < 500):
         return "cover"
+    if not text.strip():
+        return "empty"
     if "toc" in types.split() or "copyright-page" in types:
         return "toc" if "toc" in types.split() else "copyright"
     if "copyright" in name or (len(text) < 2000 and len(_COPYRIGHT.findall(text)) >= 2):

@@ -38,7 +38,7 @@ def import_html(path: Path, data: bytes) -> Document:
     blocks = html_blocks(root)
     heading = next((b.text for b in blocks if b.kind == "h1"), None)
     title = page_title(root) or heading or path.stem
-    sections = _split_at_headings(blocks, heading or title)
+    sections = _split_at_headings(blocks, title)
     if not sections:
         raise ImportFailed(path, "the page contains no readable text")
     author = root.xpath("string(//meta[@name='author']/@content)").strip()
