@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
         self.memorize_action = _action(self, "&Memorize Selected…", self.memorize_selected, "Ctrl+M",
                                        icon("memory"))
         self.quit_action = _action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        if self.quit_action.shortcut().isEmpty():  # no platform standard (Windows, offscreen)
+            self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         file_menu.addAction(self.import_action)
         file_menu.addAction(self.memorize_action)

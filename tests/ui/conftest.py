@@ -1,0 +1,116 @@
+"""Fixtures for the GUI tests: an offscreen main window on a fresh library, and message boxes
+that record what they would have shown instead of blocking the test on a modal dialog."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+STORY = """CHAPTER ONE
+
+The lighthouse keeper of Port Annick was a woman named Maren Solberg, and she had kept the light
+for thirty-one winters. Every evening she climbed the one hundred and twelve steps with a can of
+whale oil and a brass key that her grandfather had cut in Bergen. The ships that passed the
+point knew her lamp by its rhythm: two long flashes and one short, repeated until dawn.
+
+In the spring of the year the harbour froze late, a boy called Tobias arrived on the mail boat
+with a letter for her. The letter said that the lighthouse would be fitted with an electric lamp
+and that her services would no longer be required after the feast of Saint John.
+
+CHAPTER TWO
+
+Maren read the letter twice and then folded it into the pocket of her blue wool coat. She taught
+Tobias how to trim a wick, how to polish the great lens with vinegar and newspaper, and how to
+count the seconds between flashes by saying the names of the islands: Skarv, Lunde, Vikholmen.
+When the engineers came in June, they found the lamp already dark and the brass key hanging on a
+nail by the door, with a note that said only: the light is yours now, keep it honest.
+"""
+
+NOTES = """# Garden notes
+
+The quince tree by the north wall was planted by Ada Lindqvist in the autumn of 1987.
+It fruits every second year; the jelly recipe uses lemon peel and a pinch of cardamom.
+"""
+
+
+@pytest.fixture
+def story_file(tmp_path) -> Path:
+    path = tmp_path / "lighthouse.txt"
+    path.write_text(STORY, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def notes_file(tmp_path) -> Path:
+    path = tmp_path / "garden.md"
+    path.write_text(NOTES, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def small_settings():
+    """Settings that make the real model memorize the story in seconds on a CPU."""
+    from app.settings import Settings, save_settings
+
+    settings = Settings(rank=8, chunk=64, context=64, steps=1, lr=4e-3, checkpoint_every=1,
+                        max_new_tokens=12, passages=2, device="cpu")
+    save_settings(settings)  # the engine worker's Session reads them from the data folder
+    return settings
+
+
+class Boxes:
+    """Stands in for QMessageBox's static functions: records each call, answers `answer`."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+        self.answer = QMessageBox.StandardButton.Yes
+
+    def install(self, monkeypatch) -> None:
+        for kind in ("warning", "critical", "information", "question"):
+            monkeypatch.setattr(QMessageBox, kind, self._recorder(kind))
+
+    def _recorder(self, kind: str):
+        def record(parent, title, text, *args, **kwargs):
+            self.calls.append((kind, title, text))
+            return self.answer if kind == "question" else QMessageBox.StandardButton.Ok
+
+        return staticmethod(record)
+
+    def of(self, kind: str) -> list[tuple[str, str, str]]:
+        return [c for c in self.calls if c[0] == kind]
+
+
+@pytest.fixture(autouse=True)
+def boxes(monkeypatch) -> Boxes:
+    """Every test: message boxes never block (a modal box offscreen would hang the run)."""
+    b = Boxes()
+    b.install(monkeypatch)
+    return b
+
+
+def make_window(qtbot, preload_model: bool = False, offer_resume: bool = False):
+    from app.ui.controller import AppController
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(AppController(), preload_model=preload_model, offer_resume=offer_resume)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+@pytest.fixture
+def window(qtbot, small_settings, boxes):
+    """The main window on an empty library, engine worker running, model not yet loaded."""
+    w = make_window(qtbot)
+    yield w
+    if not w._closing:
+        boxes.answer = QMessageBox.StandardButton.Yes
+        w.close()
