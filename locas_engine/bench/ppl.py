@@ -1,0 +1,268 @@
+"""Online-perplexity benchmark: score each chunk, then train on it, over the first N tokens.
+
+    python -m locas_engine.bench.ppl --file book.epub --tokens 16384 --methods none locas templora
+
+Methods, all on the same chunk / context protocol (locas_engine.memorizer.chunk_spans and
+chunk_loss):
+  none      context truncation: each chunk scored given ``context`` preceding tokens, no training
+  locas     a Locas-GLU memory trained by the engine's own Memorizer (the product's code path)
+  templora  TempLoRA: a peft LoRA on q,k,v,o,gate,up,down trained the same way
+List-valued flags (--lr, --rank, --init, --steps, --layers, --tau-scale, --lora-rank,
+--lora-lr) run every combination. ``rel_time`` is relative to ``none`` in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from ..backbone import Backbone, load_backbone
+from ..memorizer import Memorizer, MemorizeSettings, autocast_context, chunk_loss, chunk_spans
+from ..memory import MemoryConfig, attach_memory, detach_memory
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+# --- input -----------------------------------------------------------------------------------
+def read_text(path: Path) -> str:
+    """Plain text of a .txt / .md file or an .epub (spine order, one line per block)."""
+    if path.suffix.lower() != ".epub":
+        return path.read_text(encoding="utf-8", errors="replace")
+    import ebooklib
+    from bs4 import BeautifulSoup
+    from ebooklib import epub
+
+    book = epub.read_epub(str(path), options={"ignore_ncx": True})
+    parts = []
+    for item_id, _linear in book.spine:
+        item = book.get_item_with_id(item_id)
+        if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT:
+            continue
+        soup = BeautifulSoup(item.get_content(), "html.parser")
+        for tag in soup(["script", "style"]):
+            tag.decompose()
+        text = soup.get_text("\n")
+        lines = [" ".join(line.split()) for line in text.splitlines()]
+        parts.append("\n".join(line for line in lines if line))
+    return "\n\n".join(p for p in parts if p)
+
+
+def first_tokens(backbone: Backbone, text: str, n: int) -> torch.Tensor:
+    """The first ``n`` token ids of ``text`` (tokenizes only a prefix of a long book)."""
+    tok = backbone.tokenizer
+    chars = n * 8
+    while True:
+        ids = tok(text[:chars], add_special_tokens=False)["input_ids"]
+        if len(ids) > n or chars >= len(text):
+            return torch.tensor(ids[:n], dtype=torch.long)
+        chars *= 2
+
+
+def parse_layers(spec: str, num_layers: int) -> list[int] | None:
+    """``all`` -> None; ``15-29`` / ``0,4,8-11`` -> sorted layer list."""
+    if spec in ("all", ""):
+        return None
+    layers: set[int] = set()
+    for part in spec.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            layers.update(range(int(lo), int(hi) + 1))
+        else:
+            layers.add(int(part))
+    bad = [i for i in layers if not 0 <= i < num_layers]
+    if bad:
+        raise SystemExit(f"--layers {spec}: the model has layers 0 to {num_layers - 1}.")
+    return sorted(layers)
+
+
+# --- methods ---------------------------------------------------------------------------------
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _progress_every(n_chunks: int):
+    step = max(1, n_chunks // 8)
+
+    def show(i: int, ppl: float, tps: float, label: str) -> None:
+        if (i + 1) % step == 0 or i + 1 == n_chunks:
+            _log(f"  [{label}] chunk {i + 1}/{n_chunks}  ppl {ppl:.3f}  {tps:.0f} tok/s")
+
+    return show
+
+
+@torch.no_grad()
+def run_none(bb: Backbone, ids: torch.Tensor, chunk: int, context: int) -> dict:
+    spans = chunk_spans(ids.numel(), chunk, context)
+    dev_ids = ids.to(bb.device)
+    show = _progress_every(len(spans))
+    nll = torch.zeros((), device=bb.device, dtype=torch.float64)
+    n_total = 0
+    t0 = time.perf_counter()
+    for i, span in enumerate(spans):
+        with autocast_context(bb.device, None):
+            loss, n = chunk_loss(bb.model, dev_ids, span)
+        nll += loss.double() * n
+        n_total += n
+        show(i, math.exp(nll.item() / n_total), span[2] / (time.perf_counter() - t0), "none")
+    seconds = time.perf_counter() - t0
+    return {"method": "none", "init": None, "rank": 0, "lr": None,
+            "ppl": math.exp(nll.item() / n_total), "extra_params": 0, "seconds": seconds}
+
+
+def run_locas(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, init: str,
+              rank: int, lr: float, steps: int, layers: str, tau_scale: float, clip: bool,
+              seed: int) -> dict:
+    config = MemoryConfig(rank=rank, layers=parse_layers(layers, bb.num_layers), init=init,
+                          tau_scale=tau_scale, clip=clip, seed=seed)
+    mem = attach_memory(bb, config, name="bench")
+    settings = MemorizeSettings(chunk=chunk, context=context, steps=steps, lr=lr, seed=seed)
+    n_chunks = len(chunk_spans(ids.numel(), chunk, context))
+    show = _progress_every(n_chunks)
+    try:
+        t0 = time.perf_counter()
+        result = Memorizer(bb, mem, settings).run(
+            ids, progress=lambda p: show(p.chunk_index, p.ppl, p.tokens_per_s, "locas"))
+        seconds = time.perf_counter() - t0
+        extra = mem.num_parameters()
+    finally:
+        detach_memory(bb, mem)
+    return {"method": "locas", "init": init, "rank": rank, "lr": lr, "ppl": result.ppl,
+            "extra_params": extra, "seconds": seconds, "steps": steps, "layers": layers,
+            "tau_scale": tau_scale, "clip": clip}
+
+
+def run_templora(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, rank: int,
+                 lr: float, steps: int, alpha: float | None, seed: int) -> dict:
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(seed)
+    targets = sorted({name.rsplit(".", 1)[-1] for name, _ in bb.model.named_modules()}
+                     & set(LORA_TARGETS + ["qkv_proj", "gate_up_proj"]))
+    lora = LoraConfig(r=rank, lora_alpha=alpha if alpha is not None else rank,
+                      lora_dropout=0.0, target_modules=targets, bias="none")
+    model = get_peft_model(copy.deepcopy(bb.model), lora)  # the backbone stays untouched
+    model.eval()  # no dropout anywhere; LoRA weights still train
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
+    spans = chunk_spans(ids.numel(), chunk, context)
+    dev_ids = ids.to(bb.device)
+    show = _progress_every(len(spans))
+    nll, n_total = 0.0, 0
+    t0 = time.perf_counter()
+    for i, span in enumerate(spans):
+        for step in range(steps):
+            with autocast_context(bb.device, None):
+                loss, n = chunk_loss(model, dev_ids, span)
+            if step == 0:
+                score = loss.detach()
+            loss.backward()
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+        nll += float(score) * n
+        n_total += n
+        show(i, math.exp(nll / n_total), span[2] / (time.perf_counter() - t0), "templora")
+    seconds = time.perf_counter() - t0
+    extra = sum(p.numel() for p in params)
+    del model, opt
+    return {"method": "templora", "init": None, "rank": rank, "lr": lr,
+            "ppl": math.exp(nll / n_total), "extra_params": extra, "seconds": seconds,
+            "steps": steps, "lora_alpha": alpha if alpha is not None else rank}
+
+
+# --- driver ----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m locas_engine.bench.ppl", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--file", required=True, type=Path, help=".txt/.md or .epub")
+    p.add_argument("--model", default="default", help="'default', a HF folder or a .gguf file")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--tokens", type=int, default=16384, help="first N tokens of the file")
+    p.add_argument("--chunk", type=int, default=256)
+    p.add_argument("--context", type=int, default=256)
+    p.add_argument("--methods", nargs="+", default=["none", "locas", "templora"],
+                   choices=["none", "locas", "templora"])
+    p.add_argument("--init", nargs="+", default=["topk"],
+                   choices=["topk", "bottomk", "random", "gaussian"])
+    p.add_argument("--rank", nargs="+", type=int, default=[64])
+    p.add_argument("--lr", nargs="+", type=float, default=[4e-3], help="Locas learning rate(s)")
+    p.add_argument("--steps", nargs="+", type=int, default=[1], help="optimizer steps per chunk")
+    p.add_argument("--layers", nargs="+", default=["all"], help="'all', '15-29', '0,4,8-11'")
+    p.add_argument("--tau-scale", nargs="+", type=float, default=[1.0])
+    p.add_argument("--no-clip", action="store_true", help="disable weight-norm clipping")
+    p.add_argument("--lora-rank", nargs="+", type=int, default=[64])
+    p.add_argument("--lora-lr", nargs="+", type=float, default=[1e-3])
+    p.add_argument("--lora-alpha", type=float, default=None, help="default: = LoRA rank")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, default=None, help="write the results here")
+    return p
+
+
+def format_table(results: list[dict]) -> str:
+    base = next((r["ppl"] for r in results if r["method"] == "none"), None)
+    head = (f"{'method':<9} {'init':<8} {'rank':>4} {'lr':>8} {'steps':>5} {'layers':<7} "
+            f"{'tau':>4} {'ppl':>8} {'vs none':>8} {'params':>10} {'sec':>8} {'tok/s':>7} "
+            f"{'rel_time':>8}")
+    lines = [head, "-" * len(head)]
+    for r in results:
+        delta = f"{100 * (r['ppl'] / base - 1):+.1f}%" if base else "-"
+        lines.append(
+            f"{r['method']:<9} {r['init'] or '-':<8} {r['rank']:>4} "
+            f"{(format(r['lr'], '.0e') if r['lr'] else '-'):>8} {r.get('steps', '-'):>5} "
+            f"{r.get('layers', '-'):<7} {r.get('tau_scale', '-'):>4} {r['ppl']:>8.3f} "
+            f"{delta:>8} {r['extra_params']:>10,} {r['seconds']:>8.1f} "
+            f"{r['tokens_per_s']:>7.1f} "
+            f"{(format(r['rel_time'], '.2f') if r['rel_time'] is not None else '-'):>8}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
+    bb = load_backbone(args.model, device=args.device)
+    ids = first_tokens(bb, read_text(args.file), args.tokens)
+    n = ids.numel()
+    _log(f"{bb.name} on {bb.device} ({bb.dtype}); {n} tokens of {args.file.name}; "
+         f"chunk {args.chunk}, context {args.context}")
+    with torch.no_grad():  # warm-up, so the first timed method does not pay for it
+        chunk_loss(bb.model, ids.to(bb.device), chunk_spans(n, args.chunk, args.context)[0])
+    results: list[dict] = []
+    for method in args.methods:
+        if method == "none":
+            _log("none")
+            results.append(run_none(bb, ids, args.chunk, args.context))
+        elif method == "locas":
+            grid = itertools.product(args.init, args.rank, args.lr, args.steps, args.layers,
+                                     args.tau_scale)
+            for init, rank, lr, steps, layers, tau in grid:
+                _log(f"locas init={init} rank={rank} lr={lr} steps={steps} layers={layers} tau={tau}")
+                results.append(run_locas(bb, ids, args.chunk, args.context, init=init, rank=rank,
+                                         lr=lr, steps=steps, layers=layers, tau_scale=tau,
+                                         clip=not args.no_clip, seed=args.seed))
+        else:
+            for rank, lr, steps in itertools.product(args.lora_rank, args.lora_lr, args.steps):
+                _log(f"templora rank={rank} lr={lr} steps={steps}")
+                results.append(run_templora(bb, ids, args.chunk, args.context, rank=rank, lr=lr,
+                                            steps=steps, alpha=args.lora_alpha, seed=args.seed))
+    none_s = next((r["seconds"] for r in results if r["method"] == "none"), None)
+    for r in results:
+        r["tokens_per_s"] = n / r["seconds"]
+        r["rel_time"] = r["seconds"] / none_s if none_s else None
+    report = {"model": bb.name, "tokens": n, "chunk": args.chunk, "context": args.context,
+              "results": results, "file": str(args.file), "device": str(bb.device),
+              "dtype": str(bb.dtype).replace("torch.", ""), "argv": sys.argv[1:] if argv is None else argv}
+    print(format_table(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1))
+    return report
+
+
+if __name__ == "__main__":
+    main()
