@@ -15,9 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from app.errors import JobError
+from app.library import Passage
+from app.prompts import build_messages
+from app.session import Session
 from locas_engine import (
-    MemorizeSettings,
     Memorizer,
+    MemorizeSettings,
     MemoryConfig,
     MemoryMismatchError,
     Progress,
@@ -25,11 +29,6 @@ from locas_engine import (
     save_memory,
     stream_generate,
 )
-
-from app.errors import JobError
-from app.library import Passage
-from app.prompts import build_messages
-from app.session import Session
 
 __all__ = [
     "Answer", "AnswerRequest", "JobControl", "JobError", "MemorizeEvent", "MemorizeOutcome",
@@ -190,7 +189,9 @@ def run_memorize(
     row = library.get_memory(name)
     settings = _effective_settings(session, request, row["settings"] if row else None)
     if row is None:
-        library.create_memory(name, path=str(session.memory_path(name)), settings=settings)
+        memory_id = library.create_memory(name, settings=settings)["id"]
+        # The id keeps two names that slug alike ("A B", "A-B") from sharing a file.
+        library.update_memory(memory_id, path=str(session.memory_path(f"{memory_id}-{name}")))
         row = library.get_memory(name)
     else:
         library.update_memory(name, settings=settings)
@@ -212,11 +213,11 @@ def run_memorize(
         streams = {s["document_id"]: document_token_ids(session, s["document_id"]) for s in pending}
         for s in pending:
             library.update_memory_source(name, s["document_id"], tokens=len(streams[s["document_id"]]))
-        token_ids = [t for s in pending for t in streams[s["document_id"]]]
+        total = sum(len(t) for t in streams.values())
         if not pending:
             emit("done", message="Nothing new to memorize: the memory already holds these documents.")
             return MemorizeOutcome(name, True, 0, 0, None, path)
-        if not token_ids:
+        if total == 0:
             raise JobError("The documents hold no text to memorize.")
 
         memory = session.attached(name)
@@ -225,66 +226,61 @@ def run_memorize(
         if memory is None:
             config = MemoryConfig(
                 rank=settings["rank"], init=settings["init"],
-                layers=parse_layers(settings["layers"], backbone.model.config.num_hidden_layers),
+                layers=parse_layers(settings["layers"], backbone.num_layers),
             )
             memory = attach_memory(backbone, config, name=name)
             session.adopt(name, memory)
-
-        signature = _stream_signature(token_ids)
-        checkpoint = path.with_suffix(".ckpt")
-        resume = checkpoint.exists() and row.get("stream") == signature
-        if checkpoint.exists() and not resume:
-            checkpoint.unlink()
-        library.update_memory(name, status="running", stream=signature, pid=os.getpid(),
-                              tokens_total=len(token_ids), message="")
-
-        def on_progress(p: Progress) -> None:
-            library.update_memory(name, tokens_done=p.tokens_done, ppl=p.ppl)
-            emit("memorizing", tokens_done=p.tokens_done, tokens_total=p.tokens_total,
-                 ppl=p.ppl, tokens_per_s=p.tokens_per_s, eta_s=p.eta_s)
-
-        def between() -> None:
-            if control.paused:
-                library.update_memory(name, status="paused")
-                emit("paused", message="Paused")
-                while control.paused and not control.cancelled:
-                    if between_chunks is not None:
-                        between_chunks()  # questions are still served while paused
-                    control.wait_while_paused(0.05)
-                library.update_memory(name, status="running")
-            if between_chunks is not None:
-                between_chunks()
 
         memorizer = Memorizer(backbone, memory, MemorizeSettings(
             chunk=settings["chunk"], context=settings["context"], steps=settings["steps"],
             lr=settings["lr"], checkpoint_every=settings["checkpoint_every"],
         ))
-        with session.only_memories([name]):  # train this memory alone
-            result = memorizer.run(
-                token_ids, progress=on_progress, should_stop=lambda: control.cancelled,
-                between_chunks=between, checkpoint_path=checkpoint, resume=resume,
-            )
-        if not result.completed:
-            library.update_memory(name, status="interrupted", tokens_done=result.tokens_done,
-                                  message=f"Stopped; run 'locas resume {name}' to continue.")
-            emit("cancelled", tokens_done=result.tokens_done, tokens_total=len(token_ids),
-                 ppl=result.ppl, message=f"Stopped. Run 'locas resume {name}' to continue.")
-            return MemorizeOutcome(name, False, result.tokens_done, len(token_ids), result.ppl, path)
+        library.update_memory(name, status="running", pid=os.getpid(), tokens_total=total,
+                              tokens_done=0, message="")
+        checkpoint = path.with_suffix(".ckpt")
+        done_before = 0  # tokens of the documents finished in this run
+        result = None
+        for source in pending:
+            doc_id = source["document_id"]
+            token_ids = streams[doc_id]
+            title = library.get_document(doc_id)["title"]
+            # The checkpoint belongs to one document's token stream; any other stream starts over.
+            signature = _stream_signature(token_ids)
+            resume = checkpoint.exists() and row.get("stream") == signature
+            if checkpoint.exists() and not resume:
+                checkpoint.unlink()
+            library.update_memory(name, stream=signature)
+            row = {**row, "stream": signature}
 
-        sources = [
-            {"document_id": s["document_id"], "title": library.get_document(s["document_id"])["title"],
-             "tokens": len(streams[s["document_id"]])}
-            for s in pending
-        ]
-        save_memory(memory, path, extra_metadata={"sources_added": sources, "settings": settings})
-        for s in pending:
-            library.update_memory_source(name, s["document_id"], status="done")
-        checkpoint.unlink(missing_ok=True)
-        library.update_memory(name, status="done", tokens_done=len(token_ids), ppl=result.ppl,
-                              message="", stream=None)
-        emit("done", tokens_done=len(token_ids), tokens_total=len(token_ids), ppl=result.ppl,
-             message=f"Memorized {len(token_ids):,} tokens into '{name}'.")
-        return MemorizeOutcome(name, True, len(token_ids), len(token_ids), result.ppl, path)
+            def on_progress(p: Progress, offset: int = done_before) -> None:
+                library.update_memory(name, tokens_done=offset + p.tokens_done, ppl=p.ppl)
+                emit("memorizing", tokens_done=offset + p.tokens_done, tokens_total=total,
+                     ppl=p.ppl, tokens_per_s=p.tokens_per_s,
+                     eta_s=(total - offset - p.tokens_done) / max(p.tokens_per_s, 1e-9))
+
+            with session.only_memories([name]):  # train this memory alone
+                result = memorizer.run(
+                    token_ids, progress=on_progress, should_stop=lambda: control.cancelled,
+                    between_chunks=lambda: _between_chunks(library, name, control, emit, between_chunks),
+                    checkpoint_path=checkpoint, resume=resume, source=title,
+                )
+            if not result.completed:
+                done = done_before + result.tokens_done
+                library.update_memory(name, status="interrupted", tokens_done=done,
+                                      message=f"Stopped; run 'locas resume {name}' to continue.")
+                emit("cancelled", tokens_done=done, tokens_total=total, ppl=result.ppl,
+                     message=f"Stopped. Run 'locas resume {name}' to continue.")
+                return MemorizeOutcome(name, False, done, total, result.ppl, path)
+            save_memory(memory, path, extra_metadata={"settings": settings,
+                                                      "library_document_ids": [doc_id]})
+            library.update_memory_source(name, doc_id, status="done")
+            checkpoint.unlink(missing_ok=True)
+            done_before += len(token_ids)
+        ppl = result.ppl if result else None
+        library.update_memory(name, status="done", tokens_done=total, ppl=ppl, message="", stream=None)
+        emit("done", tokens_done=total, tokens_total=total, ppl=ppl,
+             message=f"Memorized {total:,} tokens into '{name}'.")
+        return MemorizeOutcome(name, True, total, total, ppl, path)
     except JobError as exc:
         library.update_memory(name, status="failed", message=str(exc))
         emit("failed", message=str(exc))
@@ -298,6 +294,20 @@ def run_memorize(
         library.update_memory(name, status="failed", message=message)
         emit("failed", message=message)
         raise
+
+
+def _between_chunks(library, name: str, control: JobControl, emit, serve: Callable[[], None] | None) -> None:
+    """Between two chunks: hold while paused (still serving questions), then serve waiting ones."""
+    if control.paused:
+        library.update_memory(name, status="paused")
+        emit("paused", message="Paused")
+        while control.paused and not control.cancelled:
+            if serve is not None:
+                serve()
+            control.wait_while_paused(0.05)
+        library.update_memory(name, status="running")
+    if serve is not None:
+        serve()
 
 
 def resume_request(session: Session, name: str) -> MemorizeRequest:

@@ -9,11 +9,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from locas_engine import export_merged, read_memory_metadata
-
 from app.errors import JobError
 from app.library import Library
 from app.session import Session
+from locas_engine import export_merged, read_memory_metadata
 
 MEMORY_SUFFIXES = (".safetensors", ".json", ".ckpt")
 

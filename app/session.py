@@ -15,12 +15,11 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from locas_engine import Backbone, LocasMemory, detach_memory, load_backbone, load_memory
-from locas_engine.paths import memories_dir
-
 from app.errors import JobError
 from app.library import Library
 from app.settings import Settings, load_settings
+from locas_engine import Backbone, LocasMemory, detach_memory, load_backbone, load_memory
+from locas_engine.paths import memories_dir
 
 log = logging.getLogger(__name__)
 

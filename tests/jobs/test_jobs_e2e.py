@@ -1,0 +1,137 @@
+"""End to end on the real default model: import, memorize, ask, cancel/resume, kill/resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from app.errors import JobError
+from app.importers import import_file
+from app.jobs import (
+    AnswerRequest,
+    JobControl,
+    MemorizeRequest,
+    resume_request,
+    run_answer,
+    run_memorize,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _import(session, path: Path) -> int:
+    return session.library.add_document(import_file(path))
+
+
+def _tensors(session, name: str) -> dict[str, torch.Tensor]:
+    row = session.library.get_memory(name)
+    return load_file(str(Path(row["path"]).with_suffix(".safetensors")))
+
+
+def test_memorize_then_ask_streams_and_cites(session, story_file):
+    doc_id = _import(session, story_file)
+    events = []
+    outcome = run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory="story"),
+                           on_event=events.append)
+    assert outcome.completed and outcome.tokens_done == outcome.tokens_total > 200
+    phases = [e.phase for e in events]
+    assert phases.count("memorizing") >= 3 and phases[-1] == "done"
+    row = session.library.get_memory("story")
+    assert row["status"] == "done" and row["tokens_done"] == outcome.tokens_total
+    assert [s["status"] for s in session.library.memory_sources("story")] == ["done"]
+
+    pieces: list[str] = []
+    answer = run_answer(session, AnswerRequest(question="Who kept the lighthouse light?",
+                                               memories=["story"], passages=2, max_new_tokens=12),
+                        on_token=pieces.append)
+    assert len(pieces) >= 2 and "".join(pieces).strip() == answer.text
+    assert answer.citations and all(c.document_id == doc_id for c in answer.citations)
+    assert any("lighthouse" in c.text.lower() for c in answer.citations)
+    history = session.library.history()
+    assert history and history[0]["question"] == "Who kept the lighthouse light?"
+
+
+def test_cancel_then_resume_equals_uninterrupted(session, story_file):
+    doc_id = _import(session, story_file)
+    run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory="straight"))
+
+    control = JobControl()
+
+    def cancel_after_two_chunks(ev):
+        if ev.phase == "memorizing" and ev.tokens_done >= 128:
+            control.cancel()
+
+    outcome = run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory="interrupted"),
+                           on_event=cancel_after_two_chunks, control=control)
+    assert not outcome.completed
+    assert session.library.get_memory("interrupted")["status"] == "interrupted"
+    session.unload_memory("interrupted")  # as if the app had been restarted
+    outcome = run_memorize(session, resume_request(session, "interrupted"))
+    assert outcome.completed
+    a, b = _tensors(session, "straight"), _tensors(session, "interrupted")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=0)
+
+
+def test_killed_process_resumes_from_checkpoint(session, story_file, locas_home):
+    from app.settings import save_settings
+
+    doc_id = _import(session, story_file)
+    session.library.close()
+    save_settings(session.settings)  # checkpoint after every chunk, in the child process too
+    env = {**os.environ, "LOCAS_HOME": str(locas_home)}
+    cmd = [sys.executable, "-m", "app.cli", "memorize", str(doc_id), "--memory", "killed",
+           "--rank", "8", "--chunk", "32", "--context", "32"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    checkpoint = None
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        found = list((locas_home / "memories").glob("*killed.ckpt"))
+        if found:
+            checkpoint = found[0]
+            break
+        time.sleep(0.2)
+    assert checkpoint is not None, proc.communicate()[1].decode()[-2000:]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    from app.library import Library
+    from app.session import Session
+
+    fresh = Session(library=Library(), settings=session.settings)
+    row = fresh.library.get_memory("killed")
+    assert row["status"] == "interrupted"
+    assert [d["id"] for d in fresh.library.list_documents()] == [doc_id]
+    resumed = subprocess.run([sys.executable, "-m", "app.cli", "resume", "killed"], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    fresh.library.close()
+    fresh = Session(library=Library(), settings=session.settings)
+    assert fresh.library.get_memory("killed")["status"] == "done"
+    fresh.library.close()
+
+
+def test_missing_memory_file_is_a_clear_error(session, story_file):
+    doc_id = _import(session, story_file)
+    run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory="gone"))
+    session.unload_memory("gone")
+    Path(session.library.get_memory("gone")["path"]).with_suffix(".safetensors").unlink()
+    with pytest.raises(JobError, match="missing"):
+        run_answer(session, AnswerRequest(question="Who?", memories=["gone"], max_new_tokens=2))
+
+
+def test_memory_for_another_model_is_refused(session, story_file):
+    doc_id = _import(session, story_file)
+    run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory="other"))
+    session.library.update_memory("other", backbone="SomeOtherModel", backbone_fingerprint="0" * 64)
+    with pytest.raises(JobError, match="made for the model"):
+        run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory="other"))
