@@ -109,11 +109,6 @@ class AppController(QObject):
     def memory_names(self) -> list[str]:
         return [m["name"] for m in self.library.list_memories()]
 
-    def ready_memory_names(self) -> list[str]:
-        """Memories a question can use: any with a saved file (done, or running on top of one)."""
-        return [m["name"] for m in self.library.list_memories()
-                if m.get("status") == "done" or Path(str(m.get("path"))).with_suffix(".safetensors").exists()]
-
     def interrupted_memories(self) -> list[str]:
         return [m["name"] for m in self.library.list_memories() if m.get("status") == "interrupted"]
 

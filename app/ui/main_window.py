@@ -184,11 +184,14 @@ class MainWindow(QMainWindow):
         qp.compare_requested.connect(self.compare)
         qp.stop_requested.connect(c.stop_answers)
         qp.memory_changed.connect(self._on_memory_changed)
+        qp.use_memory.toggled.connect(lambda _on: self._update_memory_label())
         qp.passage_activated.connect(self.open_passage)
 
     # -- library --------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Reload the library lists (cheap reads) and the memory picker."""
+        if self._closing:  # late queued signals after shutdown: the library is closed
+            return
         docs, mems = self.controller.rows()
         self.library_view.set_rows(docs, mems)
         self.left_stack.setCurrentIndex(1 if (docs or mems) else 0)
@@ -328,6 +331,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _on_memorize_event(self, event: MemorizeEvent) -> None:
+        if self._closing:
+            return
         status = {"memorizing": "running", "loading": "running", "tokenizing": "running",
                   "cancelled": "interrupted"}.get(event.phase, event.phase)
         self.library_view.update_progress(event.memory, status, event.tokens_done, event.tokens_total)
@@ -397,11 +402,22 @@ class MainWindow(QMainWindow):
         if slot is not None:
             self.question_panel.fail_answer(slot, message)
 
-    def _on_memory_changed(self, name: str | None) -> None:
-        self.memory_label.setText(f"Memory: {name}" if name else "Memory: none")
+    def _on_memory_changed(self, _name: str | None) -> None:
+        self._update_memory_label()
         self._load_history()
 
+    def _update_memory_label(self) -> None:
+        """The status bar names the memory questions will use, and whether it is switched on."""
+        name = self.question_panel.current_memory()
+        if not name:
+            self.memory_label.setText("Memory: none")
+        else:
+            off = "" if self.question_panel.use_memory.isChecked() else " (off)"
+            self.memory_label.setText(f"Memory: {name}{off}")
+
     def _load_history(self) -> None:
+        if self._closing:
+            return
         try:
             entries = self.controller.history(self.question_panel.current_memory())
         except Exception:  # noqa: BLE001 - history is secondary; never block asking
