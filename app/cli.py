@@ -39,8 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    from app.errors import UserError
+    from locas_engine.ffn import UnsupportedModelError
+    from locas_engine.store import MemoryMismatchError
+
     try:
         return int(handler(args) or 0)
+    except (UserError, UnsupportedModelError, MemoryMismatchError) as exc:
+        print(f"locas: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130

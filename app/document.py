@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.errors import UserError
+
 KINDS = ("book", "chat", "notes")
 
 
-class ImportFailed(Exception):
+class ImportFailed(UserError):
     """A file could not be imported; ``str()`` is one sentence naming the file and the cause.
 
     The GUI and the command line show the message as is, so it must read well to a person who

@@ -24,6 +24,7 @@ from sqlite_utils import Database
 from locas_engine.paths import data_home
 
 from .document import Document, Section
+from .errors import UserError
 from .passages import fts_query, passage_spans
 
 MEMORY_STATUSES = ("queued", "running", "paused", "interrupted", "done", "failed")
@@ -212,7 +213,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-class LibraryError(Exception):
+class LibraryError(UserError):
     """A library operation was refused; the message is a sentence for the user."""
 
 
