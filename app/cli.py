@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="locas",
         description="Locas Reader: import books and chat logs, memorize them, ask questions.",
     )
+    parser.add_argument("--self-test", action="store_true",
+                        help="import a sample, memorize it and answer a question, offline; exit 0 if all works")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -33,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for ``locas``; returns (and, as a script, exits with) the status code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["--self-test"]:  # before the command modules import anything heavy
+        from app.selftest import main as self_test
+
+        return self_test(args_list[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "func", None)

@@ -23,6 +23,11 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)[1:]  # argv, like sys.argv, has argv[0]
+    if args[:1] == ["--self-test"]:  # headless: no QApplication, no display needed
+        from app.selftest import main as self_test
+
+        return self_test(args[1:])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = create_app(argv)
     # Imported after the QApplication exists: the controller starts the engine worker thread.
