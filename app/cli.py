@@ -17,6 +17,7 @@ from collections.abc import Sequence
 COMMAND_MODULES = [
     "app.commands.library",
     "app.commands.memory",
+    "app.commands.notes",
 ]
 
 

@@ -63,3 +63,9 @@ class Document:
 def content_hash(data: bytes) -> str:
     """SHA-256 of the raw file bytes: the same file imported twice is recognised as such."""
     return hashlib.sha256(data).hexdigest()
+
+
+def section_hash(title: str, text: str) -> str:
+    """SHA-256 of a section as it is memorized (title above text): tells a changed note from an
+    untouched one, and which version of a note a memory holds."""
+    return hashlib.sha256(f"{title}\n\n{text}".encode()).hexdigest()

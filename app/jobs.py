@@ -11,7 +11,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -82,6 +82,9 @@ class MemorizeRequest:
     steps: int | None = None
     layers: str | None = None
     checkpoint_every: int | None = None
+    # Only these sections of a document (new or changed notes: continual memorization). The plan
+    # is stored in the library, so a resume of the job memorizes the same sections.
+    section_ids: Mapping[int, Sequence[int]] | None = None
 
 
 @dataclass
@@ -155,6 +158,23 @@ def document_token_ids(session: Session, document_id: int) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
+def section_token_ids(session: Session, document_id: int, section_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each section tokenized on its own, as it is memorized (title above text, a blank line after).
+
+    Tokenizing per section makes token counts add up: memorizing some notes of a folder costs
+    exactly the sum of their counts.
+    """
+    tokenizer = session.backbone().tokenizer
+    wanted = set(section_ids)
+    doc = session.library.sections(document_id)
+    out = {}
+    for info in doc:
+        if info.id in wanted:
+            text = f"{info.title}\n\n{session.library.section_text(info.id)}\n\n"
+            out[info.id] = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return out
+
+
 def _stream_signature(token_ids: Sequence[int]) -> str:
     return hashlib.sha256(str(list(token_ids)).encode()).hexdigest()[:16]
 
@@ -197,6 +217,8 @@ def run_memorize(
         library.update_memory(name, settings=settings)
     for doc_id in request.document_ids:
         library.add_memory_source(name, doc_id)  # no-op when the memory already holds it
+    for doc_id, section_ids in (request.section_ids or {}).items():
+        library.set_pending_sections(name, doc_id, section_ids)
     pending = [s for s in library.memory_sources(name) if s["status"] == "pending"]
     path = Path(row["path"])
     try:
@@ -210,14 +232,17 @@ def run_memorize(
         library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint)
 
         emit("tokenizing", message="Reading the documents")
-        streams = {s["document_id"]: document_token_ids(session, s["document_id"]) for s in pending}
+        plans = {s["document_id"]: library.pending_sections(name, s["document_id"]) for s in pending}
+        parts = {d: section_token_ids(session, d, ids) for d, ids in plans.items() if ids is not None}
+        streams = {d: [t for ids in parts[d].values() for t in ids] if d in parts
+                   else document_token_ids(session, d) for d in plans}
         for s in pending:
             library.update_memory_source(name, s["document_id"], tokens=len(streams[s["document_id"]]))
         total = sum(len(t) for t in streams.values())
         if not pending:
             emit("done", message="Nothing new to memorize: the memory already holds these documents.")
             return MemorizeOutcome(name, True, 0, 0, None, path)
-        if total == 0:
+        if total == 0 and not parts:
             raise JobError("The documents hold no text to memorize.")
 
         memory = session.attached(name)
@@ -244,6 +269,9 @@ def run_memorize(
             doc_id = source["document_id"]
             token_ids = streams[doc_id]
             title = library.get_document(doc_id)["title"]
+            if not token_ids:  # planned notes that were edited or deleted before this run
+                _held(session, name, doc_id, parts.get(doc_id, {}))
+                continue
             # The checkpoint belongs to one document's token stream; any other stream starts over.
             signature = _stream_signature(token_ids)
             resume = checkpoint.exists() and row.get("stream") == signature
@@ -274,6 +302,7 @@ def run_memorize(
             save_memory(memory, path, extra_metadata={"settings": settings,
                                                       "library_document_ids": [doc_id]})
             library.update_memory_source(name, doc_id, status="done")
+            _held(session, name, doc_id, parts.get(doc_id))
             checkpoint.unlink(missing_ok=True)
             done_before += len(token_ids)
         ppl = result.ppl if result else None
@@ -294,6 +323,15 @@ def run_memorize(
         library.update_memory(name, status="failed", message=message)
         emit("failed", message=message)
         raise
+
+
+def _held(session: Session, name: str, doc_id: int, parts: dict[int, list[int]] | None) -> None:
+    """Record which section versions the memory now holds (all sections when no plan was set)."""
+    library = session.library
+    if parts is None:
+        parts = section_token_ids(session, doc_id, [s.id for s in library.sections(doc_id)])
+    library.update_memory_source(name, doc_id, status="done")
+    library.mark_sections_held(name, doc_id, {sid: len(ids) for sid, ids in parts.items()})
 
 
 def _between_chunks(library, name: str, control: JobControl, emit, serve: Callable[[], None] | None) -> None:

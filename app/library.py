@@ -21,9 +21,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from locas_engine.paths import data_home
+from locas_engine.paths import data_home, private_dir, private_file
 
-from .document import Document, Section
+from .document import Document, Section, section_hash
 from .errors import UserError
 from .passages import fts_query, passage_spans
 
@@ -118,6 +118,31 @@ class Chunk:
     id: int | None = None
 
 
+@dataclass
+class NoteChange(_Record):
+    """One note that a sync added, changed or deleted."""
+
+    section_id: int
+    path: str
+    title: str
+
+
+@dataclass
+class NotesSync(_Record):
+    """What ``Library.sync_notes`` did to a notes document."""
+
+    document_id: int
+    created: bool = False
+    added: list[NoteChange] = field(default_factory=list)
+    changed: list[NoteChange] = field(default_factory=list)
+    deleted: list[NoteChange] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changes(self) -> int:
+        return len(self.added) + len(self.changed) + len(self.deleted)
+
+
 # --- schema -----------------------------------------------------------------------------------
 
 def _migration_1(db: Database) -> None:
@@ -206,9 +231,35 @@ def _migration_1(db: Database) -> None:
     )
 
 
+def _migration_2(db: Database) -> None:
+    """Which version (hash) of which section each memory holds: continual memorization of notes.
+
+    A row is 'pending' while a job is to memorize that section and 'done' once the memory holds
+    it; rows outlive the section, so a deleted or edited note is known to be still in the memory.
+    """
+    db.executescript(
+        """
+        CREATE TABLE memory_sections (
+            id INTEGER PRIMARY KEY,
+            memory_id INTEGER NOT NULL REFERENCES memories(id),
+            document_id INTEGER NOT NULL,
+            section_hash TEXT NOT NULL,
+            path TEXT,
+            title TEXT NOT NULL,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending',
+            updated TEXT NOT NULL,
+            UNIQUE (memory_id, document_id, section_hash, status)
+        );
+        CREATE INDEX memory_sections_memory ON memory_sections(memory_id, document_id);
+        """
+    )
+
+
 # (version, name, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "initial schema", _migration_1),
+    (2, "memory sections", _migration_2),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -226,7 +277,8 @@ class Library:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_home() / "library.db"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)  # before SQLite opens it: its -wal and -shm copy these permissions
         conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self.db = Database(conn)
         self._lock = threading.RLock()
@@ -307,13 +359,18 @@ class Library:
                 self._insert_section(db, document_id, position, section)
         return document_id
 
-    def _insert_section(self, db: Database, document_id: int, position: int, section: Section) -> None:
+    def _insert_section(self, db: Database, document_id: int, position: int, section: Section) -> int:
         cursor = db.execute(
             "INSERT INTO sections (document_id, position, title, text, characters, meta) VALUES (?, ?, ?, ?, ?, ?)",
             [document_id, position, section.title, section.text, len(section.text),
              json.dumps(section.meta, ensure_ascii=False)],
         )
         section_id = cursor.lastrowid
+        self._index_section(db, document_id, section_id, section)
+        return section_id
+
+    def _index_section(self, db: Database, document_id: int, section_id: int, section: Section) -> None:
+        """The section's passages in the search index."""
         rows = [
             (section.text[start:end], section.title, document_id, section_id, idx, start, end)
             for idx, (start, end) in enumerate(passage_spans(section.text))
@@ -329,6 +386,12 @@ class Library:
         from .importers import import_file
 
         doc = import_file(path, max_size=max_size)
+        if doc.meta.get("format") == "notes-folder":  # a folder imported again is synced
+            synced = self.sync_notes(doc)
+            info = self.get_document(synced.document_id)
+            assert info is not None
+            info.duplicate = not synced.created and not synced.changes
+            return info
         existing = self.find_by_hash(doc.content_hash)
         if existing is not None:
             existing.duplicate = True
@@ -617,6 +680,7 @@ class Library:
             raise LibraryError(f"There is no memory {memory!r} in the library.")
         with self._write() as db:
             db.execute("DELETE FROM memory_sources WHERE memory_id = ?", [row["id"]])
+            db.execute("DELETE FROM memory_sections WHERE memory_id = ?", [row["id"]])
             db.execute("UPDATE qa_history SET memory_id = NULL WHERE memory_id = ?", [row["id"]])
             db.execute("DELETE FROM memories WHERE id = ?", [row["id"]])
         return row
@@ -666,6 +730,149 @@ class Library:
         if row is None:
             return []
         return self._rows("SELECT * FROM memory_sources WHERE memory_id = ? ORDER BY position", [row["id"]])
+
+    # --- notes folders: sync, and which note versions a memory holds -------------------------
+
+    def find_notes_folder(self, source_path: str) -> DocumentInfo | None:
+        """The notes document imported from ``source_path`` (a resolved folder path), if any."""
+        rows = self._rows("SELECT * FROM documents WHERE kind = 'notes' AND source_path = ? ORDER BY id",
+                          [source_path])
+        return self._document_info(rows[0]) if rows else None
+
+    def _note_rows(self, document_id: int) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT id, position, title, text, meta FROM sections WHERE document_id = ? ORDER BY position",
+                          [document_id])
+        for r in rows:
+            r["meta"] = json.loads(r["meta"])
+            r["path"] = r["meta"].get("path") or f"#{r['position']}"
+            r["hash"] = r["meta"].get("hash") or section_hash(r["title"], r["text"])
+        return rows
+
+    def sync_notes(self, doc: Document) -> NotesSync:
+        """Bring the stored notes document from the same folder in step with ``doc``, in one transaction.
+
+        Notes are matched by their relative path and compared by content hash: a changed note
+        keeps its section id (citations and memory records still point at it) and gets new text
+        and index rows; new notes are inserted, deleted ones removed. The first import of a
+        folder simply stores it.
+        """
+        existing = self.find_notes_folder(doc.source_path)
+        if existing is None:
+            document_id = self.add_document(doc)
+            added = [NoteChange(s.id, s.meta.get("path", ""), s.title) for s in self.sections(document_id)]
+            return NotesSync(document_id, created=True, added=added)
+        document_id = existing.id
+        old = {r["path"]: r for r in self._note_rows(document_id)}
+        result = NotesSync(document_id)
+        with self._write() as db:
+            new_paths = {s.meta.get("path") for s in doc.sections}
+            gone = [r for path, r in old.items() if path not in new_paths]
+            for position, section in enumerate(doc.sections):
+                before = old.get(section.meta.get("path"))
+                meta = json.dumps(section.meta, ensure_ascii=False)
+                if before is None:
+                    section_id = self._insert_section(db, document_id, position, section)
+                    result.added.append(NoteChange(section_id, section.meta.get("path", ""), section.title))
+                elif before["hash"] != section.meta.get("hash"):
+                    db.execute("UPDATE sections SET position = ?, title = ?, text = ?, characters = ?, meta = ? "
+                               "WHERE id = ?",
+                               [position, section.title, section.text, len(section.text), meta, before["id"]])
+                    db.execute("DELETE FROM passages WHERE section_id = ?", [before["id"]])
+                    self._index_section(db, document_id, before["id"], section)
+                    result.changed.append(NoteChange(before["id"], before["path"], section.title))
+                else:
+                    db.execute("UPDATE sections SET position = ?, meta = ? WHERE id = ?", [position, meta, before["id"]])
+                    result.unchanged += 1
+            if result.changed or result.added or gone:
+                db.execute("DELETE FROM chunks WHERE document_id = ?", [document_id])  # token cache is stale
+            for r in gone:
+                db.execute("DELETE FROM passages WHERE section_id = ?", [r["id"]])
+                db.execute("DELETE FROM sections WHERE id = ?", [r["id"]])
+                result.deleted.append(NoteChange(r["id"], r["path"], r["title"]))
+            db.execute("UPDATE documents SET content_hash = ?, sections = ?, characters = ?, meta = ? WHERE id = ?",
+                       [doc.content_hash, len(doc.sections), doc.characters,
+                        json.dumps(doc.meta, ensure_ascii=False), document_id])
+        return result
+
+    def unheld_sections(self, memory: int | str, document_id: int) -> list[SectionInfo]:
+        """The document's sections whose current version the memory does not hold (new or changed notes)."""
+        memory_id = self._memory_id(memory)
+        held = {r["section_hash"] for r in self._rows(
+            "SELECT section_hash FROM memory_sections WHERE memory_id = ? AND document_id = ? AND status = 'done'",
+            [memory_id, document_id])}
+        ids = {r["id"] for r in self._note_rows(document_id) if r["hash"] not in held}
+        return [s for s in self.sections(document_id) if s.id in ids]
+
+    def set_pending_sections(self, memory: int | str, document_id: int, section_ids: Iterable[int]) -> None:
+        """Plan to memorize only these sections of the document into the memory (the next job
+        for it, or its resume, reads the plan with ``pending_sections``)."""
+        memory_id = self._memory_id(memory)
+        wanted = set(section_ids)
+        rows = [r for r in self._note_rows(document_id) if r["id"] in wanted]
+        self.add_memory_source(memory_id, document_id, status="pending")
+        with self._write() as db:
+            db.execute("DELETE FROM memory_sections WHERE memory_id = ? AND document_id = ? AND status = 'pending'",
+                       [memory_id, document_id])
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO memory_sections (memory_id, document_id, section_hash, path, title, status, "
+                "updated) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                [(memory_id, document_id, r["hash"], r["path"], r["title"], _now()) for r in rows],
+            )
+            db.execute("UPDATE memory_sources SET status = 'pending' WHERE memory_id = ? AND document_id = ? "
+                       "AND status != 'deleted'", [memory_id, document_id])
+
+    def pending_sections(self, memory: int | str, document_id: int) -> list[int] | None:
+        """Section ids planned by ``set_pending_sections``, in document order; None when there is
+        no plan (the whole document is to be memorized)."""
+        memory_id = self._memory_id(memory)
+        planned = {r["section_hash"] for r in self._rows(
+            "SELECT section_hash FROM memory_sections WHERE memory_id = ? AND document_id = ? AND status = 'pending'",
+            [memory_id, document_id])}
+        if not planned:
+            return None
+        return [r["id"] for r in self._note_rows(document_id) if r["hash"] in planned]
+
+    def mark_sections_held(self, memory: int | str, document_id: int, tokens: dict[int, int]) -> None:
+        """Record that the memory now holds these sections ({section id: tokens}); clears the plan."""
+        memory_id = self._memory_id(memory)
+        rows = [r for r in self._note_rows(document_id) if r["id"] in tokens]
+        with self._write() as db:
+            db.execute("DELETE FROM memory_sections WHERE memory_id = ? AND document_id = ? AND status = 'pending'",
+                       [memory_id, document_id])
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO memory_sections (memory_id, document_id, section_hash, path, title, tokens, "
+                "status, updated) VALUES (?, ?, ?, ?, ?, ?, 'done', ?)",
+                [(memory_id, document_id, r["hash"], r["path"], r["title"], tokens[r["id"]], _now()) for r in rows],
+            )
+
+    def held_sections(self, memory: int | str, document_id: int | None = None) -> list[dict[str, Any]]:
+        """The section versions the memory holds (path, title, section_hash, tokens), oldest first."""
+        memory_id = self._memory_id(memory)
+        sql = "SELECT * FROM memory_sections WHERE memory_id = ? AND status = 'done'"
+        params: list[Any] = [memory_id]
+        if document_id is not None:
+            sql += " AND document_id = ?"
+            params.append(document_id)
+        return self._rows(sql + " ORDER BY id", params)
+
+    def stale_sections(self, memory: int | str, document_id: int) -> list[dict[str, Any]]:
+        """Held versions no longer in the document: notes deleted since, or older versions of edited ones.
+
+        Each row gets ``deleted``: True when no note at that path exists any more.
+        """
+        current = self._note_rows(document_id)
+        hashes = {r["hash"] for r in current}
+        paths = {r["path"] for r in current}
+        stale = [r for r in self.held_sections(memory, document_id) if r["section_hash"] not in hashes]
+        for r in stale:
+            r["deleted"] = r["path"] not in paths
+        return stale
+
+    def memories_holding(self, document_id: int) -> list[dict[str, Any]]:
+        """The memories that hold (part of) the document."""
+        rows = self._rows("SELECT DISTINCT memory_id FROM memory_sources WHERE document_id = ? AND status != 'deleted' "
+                          "ORDER BY memory_id", [document_id])
+        return [m for m in (self.get_memory(r["memory_id"]) for r in rows) if m is not None]
 
     # --- question and answer history --------------------------------------------------------
 

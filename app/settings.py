@@ -13,7 +13,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from locas_engine.paths import data_home
+from locas_engine.paths import data_home, private_file
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,6 @@ def load_settings(path: Path | None = None) -> Settings:
 def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically so a crash mid-write never leaves a truncated settings file."""
     path = path or settings_path()
-    tmp = path.with_suffix(".json.tmp")
+    tmp = private_file(path.with_suffix(".json.tmp"))
     tmp.write_text(json.dumps(asdict(settings), indent=2, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)

@@ -29,6 +29,7 @@ from .chats import (
 )
 from .epub import import_epub
 from .html import import_html
+from .notes import import_notes
 from .pdf import import_pdf
 from .text import import_text
 
@@ -125,8 +126,18 @@ def _import_json(path: Path, data: bytes) -> Document:
 
 
 def import_file(path: str | os.PathLike, max_size: int | None = None) -> Document:
-    """Read ``path`` into a Document, or raise ImportFailed (never another exception type)."""
+    """Read ``path`` into a Document, or raise ImportFailed (never another exception type).
+
+    A folder is read as a folder of notes (one Document, a Section per note).
+    """
     path = Path(path).expanduser()
+    if path.is_dir():
+        try:
+            return import_notes(path)
+        except ImportFailed:
+            raise
+        except Exception as exc:  # as below: one sentence for the user, whatever went wrong
+            raise ImportFailed(path, f"an unexpected error occurred while reading the folder ({type(exc).__name__}: {exc})") from exc
     data = _read(path, max_size if max_size is not None else max_bytes())
     try:
         fmt = detect_format(path, data)
