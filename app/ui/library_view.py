@@ -124,7 +124,10 @@ class LibraryView(QTreeWidget):
         header = self.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
-        for col in (COL_AUTHOR, COL_SIZE, COL_STATUS):
+        # Authors can be long lists: a fixed, user-resizable width keeps the title readable.
+        header.setSectionResizeMode(COL_AUTHOR, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(COL_AUTHOR, 140)
+        for col in (COL_SIZE, COL_STATUS):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_PROGRESS, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(COL_PROGRESS, 90)
@@ -175,6 +178,7 @@ class LibraryView(QTreeWidget):
         item.setText(COL_TITLE, doc.title)
         item.setToolTip(COL_TITLE, f"{doc.title}\n{doc.kind}")
         item.setText(COL_AUTHOR, ", ".join(doc.authors))
+        item.setToolTip(COL_AUTHOR, ", ".join(doc.authors))
         item.setText(COL_SIZE, fmt_size(doc.characters))
         item.setText(COL_STATUS, ", ".join(doc.memories) if doc.memories else "not memorized")
         item.setForeground(COL_STATUS, QColor("#374151" if doc.memories else "#9aa3b2"))

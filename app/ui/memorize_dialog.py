@@ -262,6 +262,8 @@ class MemorizeDialog(QDialog):
                 self.plot.add_point(event.tokens_done, event.ppl)
         if event.message:
             self.message_label.setText(event.message)
+        elif event.phase == "memorizing":
+            self.message_label.setText("")  # "Reading the documents" is over
         if event.phase == "paused":
             self._set_paused(True)
         elif event.phase == "memorizing" and self._paused:
