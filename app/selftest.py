@@ -89,6 +89,7 @@ def go_offline() -> None:
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # keep the ✓/✗ lines readable
+    os.environ.setdefault("TQDM_DISABLE", "1")
     block_network()
 
 
