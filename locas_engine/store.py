@@ -3,6 +3,10 @@
 Tensors are stored in fp16: slot vectors are norm-clipped to <= 1, well inside fp16's range,
 and half the bytes keep r = 64 on the default model under 7 MB. The JSON names the backbone by
 fingerprint so a memory is never silently applied to a model it was not trained for.
+
+The JSON's ``method`` says which variant wrote the file: ``"locas-glu"`` (G, K, V, tau per
+layer) or ``"locas-mlp"`` (K, b, V and the slot count per layer; NL-SVD memories also keep the
+probe inputs their compression needs). Files from before the field existed are Locas-GLU.
 """
 
 from __future__ import annotations
@@ -19,9 +23,14 @@ from safetensors.torch import load_file, save_file
 
 from .backbone import Backbone
 from .memory import LocasMemory, MemoryConfig, attach
+from .mlp_memory import METHOD as MLP_METHOD
+from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp
 
 FORMAT_VERSION = 1
 KIND = "locas-glu-memory"
+MLP_KIND = "locas-mlp-memory"
+GLU_METHOD = "locas-glu"
+_KIND_METHOD = {KIND: GLU_METHOD, MLP_KIND: MLP_METHOD}
 _SUFFIXES = (".safetensors", ".json")
 
 
@@ -51,12 +60,14 @@ def _atomic_write(path: Path, write) -> None:
             os.remove(tmp)
 
 
-def save_memory(memory: LocasMemory, path: str | os.PathLike,
+def save_memory(memory: LocasMemory | LocasMLPMemory, path: str | os.PathLike,
                 extra_metadata: dict[str, Any] | None = None,
                 dtype: torch.dtype = torch.float16) -> Path:
     """Write the memory's tensors and metadata; returns the tensor file's path."""
     tensor_path, meta_path = memory_paths(path)
     tensor_path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(memory, LocasMLPMemory):
+        return _save_mlp(memory, tensor_path, meta_path, extra_metadata, dtype)
     tensors: dict[str, torch.Tensor] = {}
     for i in memory.layers:
         m = memory.layer(i)
@@ -64,17 +75,34 @@ def save_memory(memory: LocasMemory, path: str | os.PathLike,
         tensors[f"layers.{i}.K"] = m.K.detach().to("cpu", dtype).contiguous()  # (r, d)
         tensors[f"layers.{i}.V"] = m.V.detach().to("cpu", dtype).contiguous()  # (d, r)
         tensors[f"layers.{i}.tau"] = m.tau.detach().to("cpu", torch.float32).reshape(1)
-    previous = read_memory_metadata(meta_path) if meta_path.is_file() else {}
     meta = {
         "kind": KIND,
+        "method": GLU_METHOD,
+        **_common_metadata(memory, meta_path, extra_metadata, dtype),
+        "tau": {str(i): t for i, t in memory.tau().items()},
+        "initializer": memory.config.init,
+    }
+    _write_pair(tensor_path, meta_path, tensors, meta)
+    return tensor_path
+
+
+def _write_pair(tensor_path: Path, meta_path: Path, tensors: dict[str, torch.Tensor],
+                meta: dict[str, Any]) -> None:
+    _atomic_write(tensor_path, lambda tmp: save_file(tensors, tmp, metadata={"kind": meta["kind"]}))
+    _atomic_write(meta_path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, sort_keys=True)))
+
+
+def _common_metadata(memory: LocasMemory | LocasMLPMemory, meta_path: Path,
+                     extra_metadata: dict[str, Any] | None, dtype: torch.dtype) -> dict[str, Any]:
+    """The fields both variants share (names as in the Locas-GLU file)."""
+    previous = read_memory_metadata(meta_path) if meta_path.is_file() else {}
+    return {
         "format_version": FORMAT_VERSION,
         "name": memory.name,
         "backbone": {"name": memory.backbone_name, "fingerprint": memory.backbone_fingerprint},
         "hidden_size": memory.hidden_size,
         "layers": list(memory.layers),
         "rank": memory.rank,
-        "tau": {str(i): t for i, t in memory.tau().items()},
-        "initializer": memory.config.init,
         "config": memory.config.to_dict(),
         "lr": memory.training_info.get("lr"),
         "chunking": {k: memory.training_info.get(k) for k in ("chunk", "context", "steps")},
@@ -88,8 +116,30 @@ def save_memory(memory: LocasMemory, path: str | os.PathLike,
         "updated": _now(),
         "extra": extra_metadata or {},
     }
-    _atomic_write(tensor_path, lambda tmp: save_file(tensors, tmp, metadata={"kind": KIND}))
-    _atomic_write(meta_path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, sort_keys=True)))
+
+
+def _save_mlp(memory: LocasMLPMemory, tensor_path: Path, meta_path: Path,
+              extra_metadata: dict[str, Any] | None, dtype: torch.dtype) -> Path:
+    """Only the written slots are stored: a half-empty memory takes half the bytes."""
+    tensors: dict[str, torch.Tensor] = {}
+    keep_probes = memory.config.compress == "nlsvd"  # only NL-SVD ever reads them again
+    for i in memory.layers:
+        m = memory.layer(i)
+        n = m.n_used
+        tensors[f"layers.{i}.K"] = m.K[:n].detach().to("cpu", dtype).contiguous()  # (n, d)
+        tensors[f"layers.{i}.b"] = m.b[:n].detach().to("cpu", dtype).contiguous()  # (n,)
+        tensors[f"layers.{i}.V"] = m.V[:, :n].detach().to("cpu", dtype).contiguous()  # (d, n)
+        if keep_probes:
+            tensors[f"layers.{i}.probes"] = m.probes[:n].detach().to("cpu", dtype).contiguous()
+    meta = _common_metadata(memory, meta_path, extra_metadata, dtype)
+    meta.update({
+        "kind": MLP_KIND,
+        "method": MLP_METHOD,
+        "capacity": memory.capacity,
+        "used": {str(i): n for i, n in memory.used().items()},
+        "initializer": memory.config.init,
+    })
+    _write_pair(tensor_path, meta_path, tensors, meta)
     return tensor_path
 
 
@@ -99,8 +149,9 @@ def read_memory_metadata(path: str | os.PathLike) -> dict[str, Any]:
     if not meta_path.is_file():
         raise FileNotFoundError(f"No memory metadata at {meta_path}.")
     meta = json.loads(meta_path.read_text())
-    if meta.get("kind") != KIND or "format_version" not in meta:
+    if meta.get("kind") not in _KIND_METHOD or "format_version" not in meta:
         raise ValueError(f"{meta_path} is not a Locas memory file.")
+    meta.setdefault("method", _KIND_METHOD[meta["kind"]])  # files from before the field
     if meta["format_version"] > FORMAT_VERSION:
         raise ValueError(
             f"The memory {meta_path.name} was saved by a newer Locas (format "
@@ -110,7 +161,7 @@ def read_memory_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load_memory(backbone: Backbone, path: str | os.PathLike, name: str | None = None,
-                check_fingerprint: bool = True) -> LocasMemory:
+                check_fingerprint: bool = True) -> LocasMemory | LocasMLPMemory:
     """Load a saved memory and attach it to ``backbone``.
 
     Raises MemoryMismatchError when the memory was made for a different model: its slots would
@@ -131,6 +182,8 @@ def load_memory(backbone: Backbone, path: str | os.PathLike, name: str | None = 
             f"made for a model with hidden size {meta['hidden_size']} and at least "
             f"{max(meta['layers']) + 1} layers)."
         )
+    if meta["method"] == MLP_METHOD:
+        return _load_mlp(backbone, tensor_path, meta, name)
     cfg = dict(meta.get("config", {}))
     config = MemoryConfig(
         rank=meta["rank"], layers=meta["layers"], init=meta.get("initializer", "topk"),
@@ -152,4 +205,28 @@ def load_memory(backbone: Backbone, path: str | os.PathLike, name: str | None = 
     memory.curve = [tuple(c) for c in meta.get("ppl_curve", [])]
     memory.training_info = dict(meta.get("training", {}))
     attach(backbone, memory)
+    return memory
+
+
+def _load_mlp(backbone: Backbone, tensor_path: Path, meta: dict[str, Any],
+              name: str | None) -> LocasMLPMemory:
+    known = set(MLPMemoryConfig.__dataclass_fields__)
+    config = MLPMemoryConfig(**{k: v for k, v in meta.get("config", {}).items() if k in known})
+    config.layers = list(meta["layers"])
+    ffns = [backbone.mlp_ffns[i] for i in config.layers]
+    bb_meta = meta.get("backbone", {})
+    memory = LocasMLPMemory(name or meta.get("name", "memory"), config, ffns,
+                            bb_meta.get("name", ""), bb_meta.get("fingerprint", ""))
+    tensors = load_file(str(tensor_path))
+    for i in config.layers:
+        m = memory.layer(i)
+        K = tensors[f"layers.{i}.K"].float()  # (n, d)
+        probes = tensors.get(f"layers.{i}.probes")
+        probes = probes.float() if probes is not None else torch.zeros_like(K)
+        m.append_(K.to(m.K.device), tensors[f"layers.{i}.b"].float().to(m.K.device),
+                  tensors[f"layers.{i}.V"].float().to(m.K.device), probes.to(m.K.device))
+    memory.sources = list(meta.get("sources", []))
+    memory.curve = [tuple(c) for c in meta.get("ppl_curve", [])]
+    memory.training_info = dict(meta.get("training", {}))
+    attach_mlp(backbone, memory)
     return memory
