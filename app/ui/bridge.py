@@ -26,11 +26,9 @@ def user_message(exc: BaseException) -> str:
 
     Tracebacks go to the log, never to a message box.
     """
-    from app.document import ImportFailed
-    from app.errors import JobError
-    from app.library import LibraryError
+    from app.errors import UserError
 
-    if isinstance(exc, (JobError, ImportFailed, LibraryError)):
+    if isinstance(exc, UserError):
         return str(exc)
     log.error("unexpected error", exc_info=exc)
     text = str(exc).strip() or exc.__class__.__name__
