@@ -295,9 +295,9 @@ def run_memorize(
             if not result.completed:
                 done = done_before + result.tokens_done
                 library.update_memory(name, status="interrupted", tokens_done=done,
-                                      message=f"Stopped; run 'locas resume {name}' to continue.")
+                                      message=f"Stopped at {done:,} of {total:,} tokens; resume to continue.")
                 emit("cancelled", tokens_done=done, tokens_total=total, ppl=result.ppl,
-                     message=f"Stopped. Run 'locas resume {name}' to continue.")
+                     message=f"Stopped at {done:,} of {total:,} tokens; resume to continue.")
                 return MemorizeOutcome(name, False, done, total, result.ppl, path)
             save_memory(memory, path, extra_metadata={"settings": settings,
                                                       "library_document_ids": [doc_id]})

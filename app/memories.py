@@ -57,26 +57,33 @@ def delete_memory(library: Library, name: str) -> None:
     library.delete_memory(name)
 
 
-def export_memory(session: Session, name: str, dest: str | None = None,
-                  merged_dir: str | None = None) -> list[Path]:
-    """Copy the memory's files to dest, and/or write a merged model folder; returns what was written."""
-    row = _row(session.library, name)
-    source = Path(row["path"])
-    if not source.with_suffix(".safetensors").exists():
+def _finished_file(library: Library, name: str) -> Path:
+    row = _row(library, name)
+    source = Path(row["path"]) if row.get("path") else None
+    if source is None or not source.with_suffix(".safetensors").exists():
         raise JobError(f"Memory '{name}' has no finished file yet ({row['status']}); memorize it first.")
-    written: list[Path] = []
-    if dest:
-        target = Path(dest).expanduser()
-        if target.suffix in (".safetensors", ".json"):
-            target = target.with_suffix("")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in (".safetensors", ".json"):
-            shutil.copyfile(source.with_suffix(suffix), target.with_suffix(suffix))
-            written.append(target.with_suffix(suffix))
-    if merged_dir:
-        folder = Path(merged_dir).expanduser()
-        if folder.exists() and any(folder.iterdir()):
-            raise JobError(f"The folder {folder} is not empty; choose an empty or new folder.")
-        export_merged(session.backbone(), session.memory(name), folder)
-        written.append(folder)
+    return source
+
+
+def export_memory_file(library: Library, name: str, dest: str | Path) -> list[Path]:
+    """Copy the memory's tensors and metadata to dest (.safetensors + .json); no model needed."""
+    source = _finished_file(library, name)
+    target = Path(dest).expanduser()
+    if target.suffix in (".safetensors", ".json"):
+        target = target.with_suffix("")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix in (".safetensors", ".json"):
+        shutil.copyfile(source.with_suffix(suffix), target.with_suffix(suffix))
+        written.append(target.with_suffix(suffix))
     return written
+
+
+def export_merged_model(session: Session, name: str, folder: str | Path) -> Path:
+    """Write the model with the memory folded in, as a folder any transformers install can load."""
+    _finished_file(session.library, name)
+    folder = Path(folder).expanduser()
+    if folder.exists() and any(folder.iterdir()):
+        raise JobError(f"The folder {folder} is not empty; choose an empty or new folder.")
+    export_merged(session.backbone(), session.memory(name), folder)
+    return folder

@@ -19,7 +19,13 @@ from app.jobs import (
     run_answer,
     run_memorize,
 )
-from app.memories import delete_memory, export_memory, memory_summary, rename_memory
+from app.memories import (
+    delete_memory,
+    export_memory_file,
+    export_merged_model,
+    memory_summary,
+    rename_memory,
+)
 from app.session import Session
 
 
@@ -132,6 +138,8 @@ class _ProgressPrinter:
                 self.bar = None
             if ev.message:
                 print(ev.message, file=sys.stderr if ev.phase != "done" else sys.stdout)
+            if ev.phase == "cancelled":
+                print(f"Run: locas resume \"{ev.memory}\"", file=sys.stderr)
         elif ev.message:
             print(ev.message + "...", file=sys.stderr)
 
@@ -229,7 +237,10 @@ def cmd_memory_delete(args: argparse.Namespace) -> int:
 def cmd_memory_export(args: argparse.Namespace) -> int:
     if not args.dest and not args.merged:
         raise JobError("Say where to export: a file path, or --merged DIR for a merged model folder.")
-    written = export_memory(_session(args), args.name, dest=args.dest, merged_dir=args.merged)
+    session = _session(args)
+    written = export_memory_file(session.library, args.name, args.dest) if args.dest else []
+    if args.merged:
+        written.append(export_merged_model(session, args.name, args.merged))
     for path in written:
         print(f"Wrote {path}")
     return 0

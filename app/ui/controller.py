@@ -204,22 +204,25 @@ class AppController(QObject):
 
     def export_memory(self, name: str, dest: str | None = None, merged_dir: str | None = None,
                       on_done: Callable[[list], None] | None = None) -> None:
-        """Copy the memory file, or write a merged model folder (needs the model: worker thread)."""
-        from app.memories import export_memory
-
-        what = "merged model" if merged_dir else "memory file"
-        if self.worker_busy():
-            self.message.emit(f"Export of the {what} starts when the running memorization ends.")
-        else:
-            self.message.emit(f"Exporting the {what}…")
+        """Copy the memory file (a library task, runs at once), or write a merged model folder
+        (needs the model, so it runs on the engine worker, after any running memorization)."""
+        from app.memories import export_memory_file, export_merged_model
 
         def done(written: list) -> None:
             self.message.emit(f"Exported {', '.join(str(p) for p in written)}")
             if on_done is not None:
                 on_done(written)
 
-        self.bridge.call(lambda s: export_memory(s, name, dest=dest, merged_dir=merged_dir),
-                         on_done=done, on_error=lambda msg: self.error.emit("Export failed", msg))
+        if dest:
+            self.tasks.run(lambda: export_memory_file(self._task_library(), name, dest), on_done=done,
+                           on_error=lambda exc: self.error.emit("Export failed", user_message(exc)))
+        if merged_dir:
+            if self.worker_busy():
+                self.message.emit("Export of the merged model starts when the running memorization ends.")
+            else:
+                self.message.emit("Exporting the merged model…")
+            self.bridge.call(lambda s: [export_merged_model(s, name, merged_dir)], on_done=done,
+                             on_error=lambda msg: self.error.emit("Export failed", msg))
 
     # -- model and settings -------------------------------------------------------------------------
     def load_model(self) -> None:
