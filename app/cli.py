@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "app.commands.library",
     "app.commands.memory",
     "app.commands.notes",
+    "app.commands.bench",
 ]
 
 

@@ -20,6 +20,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -99,27 +100,35 @@ def _progress_every(n_chunks: int):
 
 
 @torch.no_grad()
-def run_none(bb: Backbone, ids: torch.Tensor, chunk: int, context: int) -> dict:
+def score_ppl(model: torch.nn.Module, device: torch.device, ids: torch.Tensor, chunk: int,
+              context: int, label: str = "none") -> float:
+    """Perplexity of ``ids`` under ``model`` on the chunk/context protocol, without training."""
     spans = chunk_spans(ids.numel(), chunk, context)
-    dev_ids = ids.to(bb.device)
+    dev_ids = ids.to(device)
     show = _progress_every(len(spans))
-    nll = torch.zeros((), device=bb.device, dtype=torch.float64)
+    nll = torch.zeros((), device=device, dtype=torch.float64)
     n_total = 0
     t0 = time.perf_counter()
     for i, span in enumerate(spans):
-        with autocast_context(bb.device, None):
-            loss, n = chunk_loss(bb.model, dev_ids, span)
+        with autocast_context(device, None):
+            loss, n = chunk_loss(model, dev_ids, span)
         nll += loss.double() * n
         n_total += n
-        show(i, math.exp(nll.item() / n_total), span[2] / (time.perf_counter() - t0), "none")
-    seconds = time.perf_counter() - t0
+        show(i, math.exp(nll.item() / n_total), span[2] / (time.perf_counter() - t0), label)
+    return math.exp(nll.item() / n_total)
+
+
+def run_none(bb: Backbone, ids: torch.Tensor, chunk: int, context: int) -> dict:
+    t0 = time.perf_counter()
+    ppl = score_ppl(bb.model, bb.device, ids, chunk, context)
     return {"method": "none", "init": None, "rank": 0, "lr": None,
-            "ppl": math.exp(nll.item() / n_total), "extra_params": 0, "seconds": seconds}
+            "ppl": ppl, "extra_params": 0, "seconds": time.perf_counter() - t0}
 
 
 def run_locas(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, init: str,
               rank: int, lr: float, steps: int, layers: str, tau_scale: float, clip: bool,
-              seed: int) -> dict:
+              seed: int, after: Callable[[torch.nn.Module], dict] | None = None) -> dict:
+    """``after(model)``, if given, runs on the memorized model (memory on) before it is detached."""
     config = MemoryConfig(rank=rank, layers=parse_layers(layers, bb.num_layers), init=init,
                           tau_scale=tau_scale, clip=clip, seed=seed)
     mem = attach_memory(bb, config, name="bench")
@@ -132,15 +141,18 @@ def run_locas(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, init
             ids, progress=lambda p: show(p.chunk_index, p.ppl, p.tokens_per_s, "locas"))
         seconds = time.perf_counter() - t0
         extra = mem.num_parameters()
+        measured = after(bb.model) if after is not None else {}
     finally:
         detach_memory(bb, mem)
     return {"method": "locas", "init": init, "rank": rank, "lr": lr, "ppl": result.ppl,
             "extra_params": extra, "seconds": seconds, "steps": steps, "layers": layers,
-            "tau_scale": tau_scale, "clip": clip}
+            "tau_scale": tau_scale, "clip": clip, **measured}
 
 
 def run_templora(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, rank: int,
-                 lr: float, steps: int, alpha: float | None, seed: int) -> dict:
+                 lr: float, steps: int, alpha: float | None, seed: int,
+                 after: Callable[[torch.nn.Module], dict] | None = None) -> dict:
+    """``after(model)``, if given, runs on the trained LoRA model before it is discarded."""
     from peft import LoraConfig, get_peft_model
 
     torch.manual_seed(seed)
@@ -171,10 +183,11 @@ def run_templora(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, r
         show(i, math.exp(nll / n_total), span[2] / (time.perf_counter() - t0), "templora")
     seconds = time.perf_counter() - t0
     extra = sum(p.numel() for p in params)
+    measured = after(model) if after is not None else {}
     del model, opt
     return {"method": "templora", "init": None, "rank": rank, "lr": lr,
             "ppl": math.exp(nll / n_total), "extra_params": extra, "seconds": seconds,
-            "steps": steps, "lora_alpha": alpha if alpha is not None else rank}
+            "steps": steps, "lora_alpha": alpha if alpha is not None else rank, **measured}
 
 
 # --- driver ----------------------------------------------------------------------------------
@@ -224,7 +237,11 @@ def format_table(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> dict:
+    """The benchmark for already-parsed flags (``locas bench ppl`` parses them itself)."""
     bb = load_backbone(args.model, device=args.device)
     ids = first_tokens(bb, read_text(args.file), args.tokens)
     n = ids.numel()
@@ -256,7 +273,7 @@ def main(argv: list[str] | None = None) -> dict:
         r["rel_time"] = r["seconds"] / none_s if none_s else None
     report = {"model": bb.name, "tokens": n, "chunk": args.chunk, "context": args.context,
               "results": results, "file": str(args.file), "device": str(bb.device),
-              "dtype": str(bb.dtype).replace("torch.", ""), "argv": sys.argv[1:] if argv is None else argv}
+              "dtype": str(bb.dtype).replace("torch.", ""), "argv": sys.argv[1:]}
     print(format_table(results))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""Benchmarks that need the application core (library, importers, jobs): QA and forgetting."""

@@ -1,0 +1,176 @@
+"""`locas bench qa`: question answering over LoCoMo chat logs, with and without memory.
+
+For each conversation: import it into a fresh library, memorize it, then answer its questions
+in each mode and score token-level F1 per category (1 multi-hop, 2 temporal, 3 open-domain,
+4 single-hop); category 5 (adversarial, unanswerable) is reported apart as the share of answers
+that abstain. Modes:
+  base              no context, no memory
+  retrieval         passages from the library's full-text index
+  memory            the memorized conversation, no passages
+  memory+retrieval  both
+  recent-context    the last tokens of the conversation that fit the window, no memory
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from app.bench.scoring import abstained, f1_score
+from app.prompts import build_messages
+
+MODES = ("base", "retrieval", "memory", "memory+retrieval", "recent-context")
+CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
+
+
+def load_questions(path: Path, per_category: int | None, seed: int) -> list[dict]:
+    """The file's QA list; optionally a fixed-seed sample of up to N questions per category."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    qa = data["qa"] if isinstance(data, dict) else data[0]["qa"]
+    if per_category is None:
+        return qa
+    rng = random.Random(seed)
+    by_cat: dict[int, list[dict]] = defaultdict(list)
+    for q in qa:
+        by_cat[q["category"]].append(q)
+    picked = []
+    for cat in sorted(by_cat):
+        items = by_cat[cat]
+        picked.extend(rng.sample(items, min(per_category, len(items))))
+    return picked
+
+
+def recent_context(session, document_id: int, budget_tokens: int) -> str:
+    """The last `budget_tokens` tokens of the document, as text."""
+    tokenizer = session.backbone().tokenizer
+    ids = tokenizer(session.library.document_text(document_id), add_special_tokens=False)["input_ids"]
+    return tokenizer.decode(ids[-budget_tokens:])
+
+
+def answer_once(session, question: str, mode: str, memory: str, document_id: int, args,
+                recent: str | None) -> str:
+    from app.jobs import AnswerRequest, run_answer
+    from locas_engine import stream_generate
+
+    if mode == "recent-context":
+        messages = build_messages(question, [recent])
+        with session.only_memories([]):
+            return "".join(stream_generate(session.backbone(), messages,
+                                           max_new_tokens=args.max_new_tokens)).strip()
+    request = AnswerRequest(
+        question=question, memories=[memory], use_memory=mode in ("memory", "memory+retrieval"),
+        use_retrieval=mode in ("retrieval", "memory+retrieval"), passages=args.passages,
+        max_new_tokens=args.max_new_tokens, document_ids=[document_id],
+    )
+    return run_answer(session, request).text
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    import os
+
+    from app.importers import import_file
+    from app.jobs import MemorizeRequest, run_memorize
+    from app.library import Library
+    from app.session import Session
+    from app.settings import Settings
+
+    home = Path(args.home or tempfile.mkdtemp(prefix="locas-bench-qa-"))
+    os.environ["LOCAS_HOME"] = str(home)
+    settings = Settings(model=args.model, device=args.device, rank=args.rank, lr=args.lr,
+                        chunk=args.chunk, context=args.context, steps=args.steps, layers=args.layers)
+    session = Session(library=Library(), settings=settings)
+    scores: dict[tuple[str, int], list[float]] = defaultdict(list)
+    conversations = []
+    for path in args.locomo:
+        started = time.perf_counter()
+        doc_id = session.library.add_document(import_file(path))
+        name = f"locomo-{Path(path).stem}"
+        outcome = run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory=name))
+        memorize_s = time.perf_counter() - started
+        questions = load_questions(Path(path), args.per_category, args.seed)
+        needs_recent = "recent-context" in args.modes
+        recent = recent_context(session, doc_id, args.window) if needs_recent else None
+        conversations.append({"file": str(path), "tokens": outcome.tokens_done, "memorize_s": memorize_s,
+                              "memorize_ppl": outcome.ppl, "questions": len(questions)})
+        for mode in args.modes:
+            t0 = time.perf_counter()
+            for q in questions:
+                prediction = answer_once(session, q["question"], mode, name, doc_id, args, recent)
+                cat = q["category"]
+                score = abstained(prediction) if cat == 5 else f1_score(prediction, str(q["answer"]))
+                scores[(mode, cat)].append(score)
+            print(f"  {Path(path).name} {mode:<17} {len(questions)} questions in "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+    results = []
+    for mode in args.modes:
+        for cat in sorted(CATEGORIES):
+            values = scores.get((mode, cat), [])
+            if values:
+                results.append({"mode": mode, "category": CATEGORIES[cat], "n": len(values),
+                                "f1": sum(values) / len(values)})
+        overall = [v for cat in (1, 2, 3, 4) for v in scores.get((mode, cat), [])]
+        if overall:
+            results.append({"mode": mode, "category": "overall", "n": len(overall),
+                            "f1": sum(overall) / len(overall)})
+    return {"model": session.backbone().name, "conversations": conversations,
+            "settings": {k: getattr(args, k) for k in ("rank", "lr", "chunk", "context", "steps",
+                                                       "layers", "passages", "max_new_tokens",
+                                                       "window", "per_category", "seed")},
+            "results": results}
+
+
+def print_table(report: dict) -> None:
+    modes = list(dict.fromkeys(r["mode"] for r in report["results"]))
+    cats = list(dict.fromkeys(r["category"] for r in report["results"]))
+    cell = {(r["mode"], r["category"]): r for r in report["results"]}
+    print(f"{'mode':<18}" + "".join(f"{c:>13}" for c in cats))
+    for m in modes:
+        row = "".join(f"{cell[(m, c)]['f1']:>9.3f} ({cell[(m, c)]['n']:>2})" if (m, c) in cell else f"{'-':>13}"
+                      for c in cats)
+        print(f"{m:<18}{row}")
+    print("(adversarial: share of answers that abstain; others: token F1; n in brackets)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="locas bench qa", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--locomo", nargs="+", required=True, type=Path, help="LoCoMo conversation JSON files")
+    p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    p.add_argument("--json", type=Path, help="write the report here")
+    p.add_argument("--model", default="default")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--rank", type=int, default=64)
+    p.add_argument("--lr", type=float, default=4e-3)
+    p.add_argument("--chunk", type=int, default=256)
+    p.add_argument("--context", type=int, default=256)
+    p.add_argument("--steps", type=int, default=1)
+    p.add_argument("--layers", default="all")
+    p.add_argument("--passages", type=int, default=4)
+    p.add_argument("--max-new-tokens", type=int, default=24)
+    p.add_argument("--window", type=int, default=1024, help="tokens of recent conversation (recent-context)")
+    p.add_argument("--per-category", type=int, default=None, help="sample up to N questions per category")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--home", help="data folder for the benchmark's library (default: a temp folder)")
+    return p
+
+
+def run(args: argparse.Namespace) -> dict:
+    report = evaluate(args)
+    print_table(report)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2))
+    return report
+
+
+def main(argv: list[str] | None = None) -> dict:
+    return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
