@@ -14,6 +14,7 @@ _COMMON = dict(
 )
 
 ARCHS = ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3"]
+MLP_ARCHS = ["gpt2", "opt", "gpt_neox"]  # classic two-layer MLP FFNs, for Locas-MLP
 
 
 def tiny_model(arch: str, seed: int = 0):
@@ -39,6 +40,23 @@ def tiny_model(arch: str, seed: int = 0):
         cfg = tf.Phi3Config(**kw)
     elif arch == "gpt2":
         cfg = tf.GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=4, n_positions=256)
+    elif arch == "opt":  # ReLU FFN on the decoder layer itself (fc1 / fc2)
+        cfg = tf.OPTConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, ffn_dim=48,
+                           num_attention_heads=4, max_position_embeddings=256,
+                           word_embed_proj_dim=32, pad_token_id=0, bos_token_id=1,
+                           eos_token_id=2)
+    elif arch == "gpt_neox":
+        cfg = tf.GPTNeoXConfig(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2,
+                               num_attention_heads=4, intermediate_size=48,
+                               max_position_embeddings=256, bos_token_id=1, eos_token_id=2)
+    elif arch == "gpt_neo":
+        cfg = tf.GPTNeoConfig(vocab_size=VOCAB, hidden_size=32, num_layers=2, num_heads=4,
+                              intermediate_size=48, max_position_embeddings=256,
+                              attention_types=[[["global", "local"], 1]], bos_token_id=1,
+                              eos_token_id=2)
+    elif arch == "bloom":
+        cfg = tf.BloomConfig(vocab_size=VOCAB, hidden_size=32, n_layer=2, n_head=4,
+                             bos_token_id=1, eos_token_id=2)
     else:
         raise ValueError(arch)
     torch.manual_seed(seed)
