@@ -106,13 +106,15 @@ def _memorize(bb, ids, settings, name="m", **kw):
 def test_memorizing_trains_only_the_memory_and_learns(tiny):
     h = weights_hash(tiny.model)
     ids = token_stream(320)
-    progress = []
+    progress, between = [], []
     mem, result = _memorize(tiny, ids, MemorizeSettings(chunk=40, context=40, steps=2, lr=2e-2),
-                            progress=progress.append, source="phrase")
+                            progress=progress.append, source="phrase",
+                            between_chunks=lambda: between.append(len(progress)))
     assert weights_hash(tiny.model) == h
     assert all(p.grad is None for p in tiny.model.parameters())
     assert result.completed and result.tokens_done == 320
     assert [p.chunk_index for p in progress] == list(range(8))
+    assert between == list(range(1, 8))  # after every chunk but the last
     assert progress[-1].tokens_done == 320 and progress[-1].eta_s == 0
     assert math.isclose(progress[-1].ppl, result.ppl)
     assert progress[-1].loss < progress[1].loss  # the repeated phrase gets easier
