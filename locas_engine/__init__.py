@@ -1,4 +1,5 @@
-"""Locas engine: Locas-GLU parametric memories for local GLU language models.
+"""Locas engine: Locas parametric memories for local language models (Locas-GLU for GLU
+FFNs such as LLaMA / Qwen / SmolLM, Locas-MLP for two-layer MLP FFNs such as GPT-2 / OPT).
 
 Load a backbone, attach / detach / merge memories, initialize them from the backbone's own
 weights and activations, memorize a token stream, save and load memories, and answer. No Qt,
@@ -13,12 +14,14 @@ from .init import initialize_memory
 from .memorizer import Memorizer, MemorizeResult, MemorizeSettings, Progress
 from .memory import LocasMemory, MemoryConfig, attach_memory, detach_memory
 from .merge import export_merged, merge_memory
+from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp_memory, write_tokens
 from .store import MemoryMismatchError, load_memory, read_memory_metadata, save_memory
 
 __all__ = [
     "Backbone", "backbone_from_model", "load_backbone", "UnsupportedModelError", "find_ffns",
     "stream_generate", "initialize_memory", "MemorizeResult", "MemorizeSettings", "Memorizer",
     "Progress", "LocasMemory", "MemoryConfig", "attach_memory", "detach_memory",
+    "LocasMLPMemory", "MLPMemoryConfig", "attach_mlp_memory", "write_tokens",
     "export_merged", "merge_memory", "MemoryMismatchError", "load_memory",
     "read_memory_metadata", "save_memory",
 ]

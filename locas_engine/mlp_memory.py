@@ -369,21 +369,24 @@ class LocasMLPMemory(nn.Module):
 
 # --- NL-SVD -----------------------------------------------------------------------------------
 def _pivoted_columns(H: torch.Tensor, r: int, tol: float = 1e-9) -> torch.Tensor:
-    """Indices of up to r columns of H (P, n) chosen by column-pivoted Gram-Schmidt (the pivots
-    of a pivoted QR): each pick is the column least explained by those already picked. Stops
-    early when the rest lie in their span (relative residual below ``tol``)."""
-    R = H.clone()  # (P, n) residual of every column after projecting out the picks
-    norms = R.pow(2).sum(dim=0)  # (n,)
-    floor = tol * float(norms.max()) if norms.numel() else 0.0
+    """Indices of up to r columns of H (P, n), picked as a column-pivoted QR would: each pick
+    is the column least explained by those already picked. Computed as a pivoted Cholesky of
+    the Gram matrix ``H^T H`` (same pivots, O(n r) work per pick instead of O(P n)); stops early
+    when the remaining columns lie in the span of the picks (relative residual below ``tol``)."""
+    n = H.shape[1]
+    G = H.T @ H  # (n, n)
+    residual = G.diagonal().clone()  # (n,) squared norm of each column's unexplained part
+    floor = tol * float(residual.max()) if n else 0.0
+    L = H.new_zeros(n, min(r, n))  # (n, r) Cholesky factor of the picked columns
     picked: list[int] = []
-    for _ in range(min(r, H.shape[1])):
-        j = int(torch.argmax(norms))
-        if float(norms[j]) <= floor:
+    for k in range(min(r, n)):
+        j = int(torch.argmax(residual))
+        if float(residual[j]) <= floor:
             break
-        q = R[:, j] / norms[j].sqrt()  # (P,)
-        R -= torch.outer(q, q @ R)
-        norms = R.pow(2).sum(dim=0)
-        norms[picked + [j]] = -1.0
+        col = (G[:, j] - L[:, :k] @ L[j, :k]) / residual[j].sqrt()  # (n,)
+        L[:, k] = col
+        residual -= col * col
+        residual[j] = float("-inf")  # never again
         picked.append(j)
     return torch.tensor(picked, dtype=torch.long)
 
@@ -415,7 +418,7 @@ def nlsvd_compress(K: torch.Tensor, b: torch.Tensor, V: torch.Tensor, probes: to
     if S.numel() == 0:
         empty = K.new_zeros(0, K.shape[1])
         return empty, b.new_zeros(0), V.new_zeros(V.shape[0], 0), S
-    X = torch.linalg.lstsq(H[:, S], Y, driver="gelsd").solution  # (r, d) refit values
+    X = torch.linalg.lstsq(H[:, S], Y, driver="gelsy").solution  # (r, d) refit values
     return Kd[S].to(dev, dt), bd[S].to(dev, dt), X.T.to(dev, dt), S
 
 

@@ -7,6 +7,9 @@ chunk_loss):
   none      context truncation: each chunk scored given ``context`` preceding tokens, no training
   locas     a Locas-GLU memory trained by the engine's own Memorizer (the product's code path)
   templora  TempLoRA: a peft LoRA on q,k,v,o,gate,up,down trained the same way
+  locas-mlp a Locas-MLP memory (two-layer MLP models: GPT-2, GPT-Neo, OPT, Pythia, BLOOM):
+            slots written from each chunk's gradients until --capacity, then backprop at --lr
+            (--compress backprop) or NL-SVD compression (--compress nlsvd)
 List-valued flags (--lr, --rank, --init, --steps, --layers, --tau-scale, --lora-rank,
 --lora-lr) run every combination. ``rel_time`` is relative to ``none`` in the same run.
 """
@@ -28,8 +31,13 @@ import torch
 from ..backbone import Backbone, load_backbone
 from ..memorizer import Memorizer, MemorizeSettings, autocast_context, chunk_loss, chunk_spans
 from ..memory import MemoryConfig, attach_memory, detach_memory
+from ..mlp_memory import MLPMemoryConfig, attach_mlp_memory
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# The same roles in two-layer-MLP models (GPT-2 / OPT / GPT-NeoX / BLOOM names), so TempLoRA
+# can be compared with Locas-MLP on them.
+MLP_LORA_TARGETS = ["c_attn", "c_proj", "c_fc", "out_proj", "fc1", "fc2", "query_key_value",
+                    "dense", "dense_h_to_4h", "dense_4h_to_h"]
 
 
 # --- input -----------------------------------------------------------------------------------
@@ -149,6 +157,30 @@ def run_locas(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, init
             "tau_scale": tau_scale, "clip": clip, **measured}
 
 
+def run_locas_mlp(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, capacity: int,
+                  epsilon: float, support: float, compress: str, lr: float, steps: int,
+                  layers: str, seed: int) -> dict:
+    """A Locas-MLP memory memorized by the engine's Memorizer (the product's code path)."""
+    config = MLPMemoryConfig(capacity=capacity, layers=parse_layers(layers, bb.num_layers),
+                             epsilon=epsilon, support=support, compress=compress, seed=seed)
+    mem = attach_mlp_memory(bb, config, name="bench")
+    settings = MemorizeSettings(chunk=chunk, context=context, steps=steps, lr=lr, seed=seed)
+    show = _progress_every(len(chunk_spans(ids.numel(), chunk, context)))
+    try:
+        t0 = time.perf_counter()
+        result = Memorizer(bb, mem, settings).run(
+            ids, progress=lambda p: show(p.chunk_index, p.ppl, p.tokens_per_s, "locas-mlp"))
+        seconds = time.perf_counter() - t0
+        extra = mem.num_parameters()
+        used = max(mem.used().values())
+    finally:
+        detach_memory(bb, mem)
+    return {"method": "locas-mlp", "init": compress, "rank": capacity, "lr": lr,
+            "ppl": result.ppl, "extra_params": extra, "seconds": seconds, "steps": steps,
+            "layers": layers, "epsilon": epsilon, "support": support, "compress": compress,
+            "slots_used": used}
+
+
 def run_templora(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, rank: int,
                  lr: float, steps: int, alpha: float | None, seed: int,
                  after: Callable[[torch.nn.Module], dict] | None = None) -> dict:
@@ -157,7 +189,7 @@ def run_templora(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, r
 
     torch.manual_seed(seed)
     targets = sorted({name.rsplit(".", 1)[-1] for name, _ in bb.model.named_modules()}
-                     & set(LORA_TARGETS + ["qkv_proj", "gate_up_proj"]))
+                     & set(LORA_TARGETS + ["qkv_proj", "gate_up_proj"] + MLP_LORA_TARGETS))
     lora = LoraConfig(r=rank, lora_alpha=alpha if alpha is not None else rank,
                       lora_dropout=0.0, target_modules=targets, bias="none")
     model = get_peft_model(copy.deepcopy(bb.model), lora)  # the backbone stays untouched
@@ -201,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk", type=int, default=256)
     p.add_argument("--context", type=int, default=256)
     p.add_argument("--methods", nargs="+", default=["none", "locas", "templora"],
-                   choices=["none", "locas", "templora"])
+                   choices=["none", "locas", "templora", "locas-mlp"])
     p.add_argument("--init", nargs="+", default=["topk"],
                    choices=["topk", "bottomk", "random", "gaussian"])
     p.add_argument("--rank", nargs="+", type=int, default=[64])
@@ -210,6 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", nargs="+", default=["all"], help="'all', '15-29', '0,4,8-11'")
     p.add_argument("--tau-scale", nargs="+", type=float, default=[1.0])
     p.add_argument("--no-clip", action="store_true", help="disable weight-norm clipping")
+    p.add_argument("--capacity", nargs="+", type=int, default=[1024],
+                   help="Locas-MLP slots per layer")
+    p.add_argument("--epsilon", nargs="+", type=float, default=[0.05],
+                   help="Locas-MLP write size (RMS of one token's write over all layers)")
+    p.add_argument("--support", nargs="+", type=float, default=[0.5],
+                   help="Locas-MLP slot locality gamma in [0, 1); 0 = the paper's relu(k.a)")
+    p.add_argument("--compress", nargs="+", default=["backprop"], choices=["backprop", "nlsvd"],
+                   help="Locas-MLP past capacity: train the slots, or compress with NL-SVD")
     p.add_argument("--lora-rank", nargs="+", type=int, default=[64])
     p.add_argument("--lora-lr", nargs="+", type=float, default=[1e-3])
     p.add_argument("--lora-alpha", type=float, default=None, help="default: = LoRA rank")
@@ -262,6 +302,16 @@ def run(args: argparse.Namespace) -> dict:
                 results.append(run_locas(bb, ids, args.chunk, args.context, init=init, rank=rank,
                                          lr=lr, steps=steps, layers=layers, tau_scale=tau,
                                          clip=not args.no_clip, seed=args.seed))
+        elif method == "locas-mlp":
+            grid = itertools.product(args.capacity, args.epsilon, args.support, args.compress,
+                                     args.lr, args.steps, args.layers)
+            for capacity, eps, support, compress, lr, steps, layers in grid:
+                _log(f"locas-mlp capacity={capacity} epsilon={eps} support={support} "
+                     f"compress={compress} lr={lr} steps={steps} layers={layers}")
+                results.append(run_locas_mlp(
+                    bb, ids, args.chunk, args.context, capacity=capacity, epsilon=eps,
+                    support=support, compress=compress, lr=lr, steps=steps, layers=layers,
+                    seed=args.seed))
         else:
             for rank, lr, steps in itertools.product(args.lora_rank, args.lora_lr, args.steps):
                 _log(f"templora rank={rank} lr={lr} steps={steps}")
