@@ -23,6 +23,7 @@ import socket
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -110,8 +111,9 @@ def sample_path() -> Path:
 class Report:
     """Runs the steps in order, prints ✓/✗ per step and skips the rest after a failure."""
 
-    def __init__(self, out: Any) -> None:
+    def __init__(self, out: Any, verbose: bool = False) -> None:
         self.out = out
+        self.verbose = verbose
         self.failed = False
 
     def say(self, line: str) -> None:
@@ -127,6 +129,8 @@ class Report:
         except Exception as exc:  # a self-test reports every failure, whatever its type
             self.failed = True
             self.say(f"  ✗ {title}: {type(exc).__name__}: {exc}")
+            if self.verbose:
+                traceback.print_exc(file=self.out)
             return
         self.say(f"  ✓ {title}: {detail} ({time.perf_counter() - started:.1f} s)")
 
@@ -143,11 +147,11 @@ def _output_stream() -> Any:
     return stream
 
 
-def run_self_test(keep: bool = False, out: Any = None) -> int:
+def run_self_test(keep: bool = False, verbose: bool = False, out: Any = None) -> int:
     """Run every step in a temporary data folder; 0 when all passed, 1 otherwise."""
     out = out or _output_stream()
     go_offline()
-    report = Report(out)
+    report = Report(out, verbose)
     home = Path(tempfile.mkdtemp(prefix="locas-selftest-"))
     previous_home = os.environ.get("LOCAS_HOME")
     os.environ["LOCAS_HOME"] = str(home)
@@ -242,8 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "in a temporary data folder; exit 0 only when every step works.",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
+    parser.add_argument("--verbose", action="store_true", help="print the traceback of a failure")
     args = parser.parse_args(argv)
-    return run_self_test(keep=args.keep)
+    return run_self_test(keep=args.keep, verbose=args.verbose)
 
 
 if __name__ == "__main__":
