@@ -61,7 +61,9 @@ class Session:
     # -- memories ----------------------------------------------------------------------------
     def memory_path(self, name: str) -> Path:
         """Where a new memory's files go: a file-system-safe form of its name."""
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "memory"
+        # No dots: the engine adds ".safetensors"/".json" to this stem, and Path.with_suffix
+        # (used for the checkpoint) would cut a name like "vol.2" short.
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "memory"
         return memories_dir() / slug
 
     def attached(self, name: str) -> LocasMemory | None:
