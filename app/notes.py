@@ -72,8 +72,8 @@ def sync_folder(session: Session, folder: str | Path) -> NotesSync:
 def notes_status(session: Session, memory: str, document_id: int) -> MemoryNotesStatus:
     """What ``update_notes_memory`` would memorize, and which removed notes the memory still holds."""
     library = session.library
-    if library.get_memory(memory) is None:
-        raise JobError(f"There is no memory named '{memory}'. See 'locas memories' for the list.")
+    if library.get_memory(memory) is None:  # a new memory lacks every note
+        return MemoryNotesStatus(memory=memory, to_memorize=library.sections(document_id))
     stale = library.stale_sections(memory, document_id)
     return MemoryNotesStatus(
         memory=memory,
@@ -85,7 +85,8 @@ def notes_status(session: Session, memory: str, document_id: int) -> MemoryNotes
 
 def update_notes_memory(session: Session, memory: str, document_id: int, on_event: EventCallback = None,
                         control: JobControl | None = None) -> MemorizeOutcome:
-    """Memorize only the notes the memory does not hold in their current version."""
+    """Memorize only the notes the memory does not hold in their current version (all of them
+    into a new memory, made with the user's default settings)."""
     library = session.library
     if library.get_document(document_id) is None:
         raise JobError(f"There is no document with id {document_id}. See 'locas list' for the ids.")

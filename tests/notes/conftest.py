@@ -59,3 +59,18 @@ def library():
     lib = Library()
     yield lib
     lib.close()
+
+
+def _edit(vault: Path) -> None:
+    """One note rewritten, one plain-text note revised, two deleted, one added in a new folder."""
+    (vault / "journal" / "note-01.md").write_text("# Changed\n\nA completely new body about violins.\n", encoding="utf-8")
+    (vault / "reading" / "quotes.txt").write_text("Quotes, revised.\n", encoding="utf-8")
+    (vault / "projects" / "work" / "note-03.md").unlink()
+    (vault / "Index.md").unlink()
+    (vault / "new-folder").mkdir()
+    (vault / "new-folder" / "fresh.md").write_text("# Fresh\n\nBrand new note about kites.\n", encoding="utf-8")
+
+
+@pytest.fixture
+def edit_vault():
+    return _edit

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 import pytest
 
@@ -50,22 +49,13 @@ def test_empty_and_noteless_folders_are_refused_in_one_sentence(tmp_path):
         import_file(pictures)
 
 
-def _edit(vault: Path) -> None:
-    (vault / "journal" / "note-01.md").write_text("# Changed\n\nA completely new body about violins.\n", encoding="utf-8")
-    (vault / "reading" / "quotes.txt").write_text("Quotes, revised.\n", encoding="utf-8")
-    (vault / "projects" / "work" / "note-03.md").unlink()
-    (vault / "Index.md").unlink()
-    (vault / "new-folder").mkdir()
-    (vault / "new-folder" / "fresh.md").write_text("# Fresh\n\nBrand new note about kites.\n", encoding="utf-8")
-
-
-def test_sync_finds_new_changed_and_deleted_notes(vault, library):
+def test_sync_finds_new_changed_and_deleted_notes(vault, library, edit_vault):
     first = library.import_file(vault)
     assert not first.duplicate and first.sections == 32
     again = library.import_file(vault)
     assert again.id == first.id and again.duplicate
     ids = {s.meta["path"]: s.id for s in library.sections(first.id)}
-    _edit(vault)
+    edit_vault(vault)
     from app.notes import sync_folder
     from app.session import Session
 
@@ -85,12 +75,12 @@ def test_sync_finds_new_changed_and_deleted_notes(vault, library):
     assert [s.position for s in library.sections(first.id)] == list(range(31))
 
 
-def test_a_failed_sync_changes_nothing(vault, library, monkeypatch):
+def test_a_failed_sync_changes_nothing(vault, library, monkeypatch, edit_vault):
     from app import library as library_module
 
     doc = library.import_file(vault)
     before = [(s.id, s.title) for s in library.sections(doc.id)], library.counts()
-    _edit(vault)
+    edit_vault(vault)
     real = library_module.Library._index_section
     calls = {"n": 0}
 
@@ -123,3 +113,28 @@ def test_library_settings_and_data_folder_are_private(locas_home, tmp_path, monk
         assert mode(home / name) == 0o600, name
     assert mode(settings_path()) == 0o600
     lib.close()
+
+
+def test_cli_sync_prints_changes_and_what_a_memory_still_holds(vault, capsys, edit_vault):
+    from app.cli import main
+    from app.library import Library
+
+    assert main(["sync", str(vault)]) == 0
+    assert "Imported vault as document 1: 32 notes." in capsys.readouterr().out
+    with Library() as lib:  # a memory that holds every note (as a finished memorize job records it)
+        lib.create_memory("mind", status="done")
+        lib.add_memory_source("mind", 1, status="done")
+        lib.mark_sections_held("mind", 1, {s.id: 10 for s in lib.sections(1)})
+    assert main(["sync", str(vault)]) == 0
+    out = capsys.readouterr().out
+    assert "is unchanged: 32 notes" in out and "holds every note in its current version" in out
+    edit_vault(vault)
+    assert main(["sync", str(vault)]) == 0
+    out = capsys.readouterr().out
+    assert "1 new, 2 changed, 2 deleted, 28 unchanged" in out and "new-folder/fresh.md" in out
+    assert "Memory 'mind' lacks 3 new or changed notes" in out
+    assert "still holds 2 deleted notes (Index.md, projects/work/note-03.md)" in out and "--rebuild" in out
+    assert main(["note", "Remember the milk"]) == 0
+    assert "Added the note to Quick notes" in capsys.readouterr().out
+    assert main(["sync", str(vault / "reading" / "quotes.txt")]) == 1
+    assert "it is a file, not a folder of notes" in capsys.readouterr().err
