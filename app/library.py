@@ -278,7 +278,10 @@ class Library:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_home() / "library.db"
         private_dir(self.path.parent)
-        private_file(self.path)  # before SQLite opens it: its -wal and -shm copy these permissions
+        # Before SQLite opens it: a new -wal and -shm copy these permissions; older ones are fixed.
+        for path in (self.path, self.path.with_name(self.path.name + "-wal"), self.path.with_name(self.path.name + "-shm")):
+            if path == self.path or path.exists():
+                private_file(path)
         conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self.db = Database(conn)
         self._lock = threading.RLock()
