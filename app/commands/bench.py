@@ -12,6 +12,7 @@ import importlib
 BENCHES = {
     "ppl": ("locas_engine.bench.ppl", "online perplexity: none / locas / templora"),
     "forget": ("locas_engine.bench.forget", "held-out perplexity after memorizing a book"),
+    "shelf": ("locas_engine.bench.shelf", "several book memories attached at once vs each alone"),
     "qa": ("app.bench.qa", "LoCoMo question answering in several modes"),
 }
 

@@ -1,0 +1,91 @@
+"""Shelf benchmark: do memories of different books compose when attached together?
+
+    python -m locas_engine.bench.shelf --books a.epub b.epub --tokens 4096 --json out.json
+
+Each book gets its own Locas-GLU memory (memorized alone). Then each book's memorized text is
+scored again (chunk/context protocol, no training) with: no memory, its own memory alone, and
+every memory attached at once. Each memory is an additive side FFN, so a shelf of memories
+should answer about each book about as well as that book's memory alone; the table shows how
+close it comes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..backbone import load_backbone
+from ..memorizer import Memorizer, MemorizeSettings
+from ..memory import MemoryConfig, attach_memory, detach_memory
+from .ppl import _log, first_tokens, parse_layers, read_text, score_ppl
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m locas_engine.bench.shelf", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--books", nargs="+", required=True, type=Path)
+    p.add_argument("--tokens", type=int, default=4096, help="first N tokens of each book")
+    p.add_argument("--model", default="default")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--chunk", type=int, default=256)
+    p.add_argument("--context", type=int, default=256)
+    p.add_argument("--rank", type=int, default=64)
+    p.add_argument("--lr", type=float, default=4e-3)
+    p.add_argument("--steps", type=int, default=1)
+    p.add_argument("--layers", default="all")
+    p.add_argument("--tau-scale", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, default=None)
+    return p
+
+
+def run(args: argparse.Namespace) -> dict:
+    bb = load_backbone(args.model, device=args.device)
+    texts = {path.name: first_tokens(bb, read_text(path), args.tokens) for path in args.books}
+    memories = {}
+    for i, (name, ids) in enumerate(texts.items()):
+        _log(f"memorizing {name} ({ids.numel()} tokens)")
+        config = MemoryConfig(rank=args.rank, layers=parse_layers(args.layers, bb.num_layers),
+                              tau_scale=args.tau_scale, seed=args.seed)
+        memory = attach_memory(bb, config, name=f"book{i}")
+        for other in memories.values():
+            other.enabled = False  # each memory learns its own book alone
+        Memorizer(bb, memory, MemorizeSettings(chunk=args.chunk, context=args.context,
+                                               steps=args.steps, lr=args.lr, seed=args.seed)).run(ids)
+        memories[name] = memory
+
+    def scored(enabled: set[str]) -> dict[str, float]:
+        for n, m in memories.items():
+            m.enabled = n in enabled
+        return {n: score_ppl(bb.model, bb.device, ids, args.chunk, args.context, n)
+                for n, ids in texts.items()}
+
+    rows = []
+    base = scored(set())
+    shelf = scored(set(memories))
+    for name in texts:
+        own = scored({name})[name]
+        rows.append({"book": name, "none": base[name], "own": own, "shelf": shelf[name],
+                     "shelf_vs_own_pct": 100.0 * (shelf[name] / own - 1.0)})
+    for memory in memories.values():
+        detach_memory(bb, memory)
+    print(f"{'book':<32}{'no memory':>11}{'own memory':>12}{'all memories':>14}{'shelf vs own':>14}")
+    for r in rows:
+        print(f"{r['book']:<32}{r['none']:>11.3f}{r['own']:>12.3f}{r['shelf']:>14.3f}"
+              f"{r['shelf_vs_own_pct']:>+13.2f}%")
+    report = {"model": bb.name, "tokens": args.tokens, "chunk": args.chunk, "context": args.context,
+              "rank": args.rank, "lr": args.lr, "results": rows, "argv": sys.argv[1:]}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1))
+    return report
+
+
+def main(argv: list[str] | None = None) -> dict:
+    return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

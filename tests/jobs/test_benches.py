@@ -1,0 +1,85 @@
+"""The benchmarks run end to end on tiny inputs and write the JSON their docs promise."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.bench.scoring import abstained, f1_score, normalize_answer
+
+
+def test_answer_normalization_and_f1():
+    assert normalize_answer("The  Lighthouse, at dawn!") == "lighthouse at dawn"
+    assert f1_score("7 May 2023", "7 May 2023") == 1.0
+    assert f1_score("on 7 May", "7 May 2023") == pytest.approx(2 * (2 / 3) * (2 / 3) / (4 / 3))
+    assert f1_score("Paris", "London") == 0.0
+    assert abstained("That is not mentioned in the conversation.") == 1.0
+    assert abstained("She ran a charity race.") == 0.0
+
+
+TINY_LOCOMO = {
+    "speaker_a": "Ana", "speaker_b": "Ben",
+    "session_1_date_time": "1:56 pm on 8 May, 2023",
+    "session_1": [
+        {"speaker": "Ana", "dia_id": "D1:1", "text": "I adopted a grey cat called Pebble last week."},
+        {"speaker": "Ben", "dia_id": "D1:2", "text": "Lovely! I started learning the cello."},
+    ],
+    "session_2_date_time": "10:00 am on 20 May, 2023",
+    "session_2": [
+        {"speaker": "Ana", "dia_id": "D2:1", "text": "Pebble knocked my violin off the shelf."},
+        {"speaker": "Ben", "dia_id": "D2:2", "text": "My cello teacher lives in Porto."},
+    ],
+    "qa": [
+        {"question": "What is the name of Ana's cat?", "answer": "Pebble", "evidence": ["D1:1"], "category": 4},
+        {"question": "When did Ana adopt her cat?", "answer": "early May 2023", "evidence": ["D1:1"], "category": 2},
+        {"question": "Where does Ben's cello teacher live?", "answer": "Porto", "evidence": ["D2:2"], "category": 1},
+        {"question": "What did Ben's dog eat?", "evidence": ["D2:2"], "category": 5, "adversarial_answer": "cake"},
+    ],
+}
+
+
+@pytest.mark.slow
+def test_qa_bench_reports_every_mode_and_category(tmp_path):
+    from app.bench import qa
+
+    path = tmp_path / "tiny-locomo.json"
+    path.write_text(json.dumps(TINY_LOCOMO))
+    out = tmp_path / "qa.json"
+    report = qa.main(["--locomo", str(path), "--json", str(out), "--rank", "8", "--chunk", "32",
+                      "--context", "32", "--max-new-tokens", "4", "--passages", "1",
+                      "--window", "64", "--home", str(tmp_path / "home")])
+    assert json.loads(out.read_text()) == report
+    modes = {r["mode"] for r in report["results"]}
+    assert modes == set(qa.MODES)
+    overall = [r for r in report["results"] if r["category"] == "overall"]
+    assert all(r["n"] == 3 and 0.0 <= r["f1"] <= 1.0 for r in overall)
+    assert {r["category"] for r in report["results"]} >= {"single-hop", "temporal", "multi-hop", "adversarial"}
+
+
+@pytest.mark.slow
+def test_ppl_forget_and_shelf_benches_write_json(tmp_path, shared_data):
+    from locas_engine.bench import forget, ppl, shelf
+
+    book = shared_data / "books" / "childrens-literature.epub"
+    other = shared_data / "books" / "accessible_epub_3.epub"
+    common = ["--chunk", "64", "--context", "64"]
+    report = ppl.main(["--file", str(book), "--tokens", "192", "--methods", "none", "locas", "templora",
+                       "--rank", "8", "--lora-rank", "4", "--json", str(tmp_path / "ppl.json"), *common])
+    assert {r["method"] for r in report["results"]} == {"none", "locas", "templora"}
+    for r in report["results"]:
+        assert {"method", "init", "rank", "lr", "ppl", "extra_params", "seconds", "tokens_per_s",
+                "rel_time"} <= r.keys()
+    assert report["results"][0]["rel_time"] == 1.0
+
+    report = forget.main(["--book", str(book), "--heldout", str(other), "--book-tokens", "128",
+                          "--heldout-tokens", "128", "--rank", "8", "--lora-rank", "4",
+                          "--json", str(tmp_path / "forget.json"), *common])
+    methods = [r["method"] for r in report["results"]]
+    assert methods == ["base", "locas", "templora"] and report["results"][0]["change_pct"] == 0.0
+
+    report = shelf.main(["--books", str(book), str(other), "--tokens", "128", "--rank", "8",
+                         "--json", str(tmp_path / "shelf.json"), *common])
+    assert len(report["results"]) == 2
+    for r in report["results"]:
+        assert r["own"] < r["none"]  # a memory lowers the perplexity of the text it memorized
