@@ -88,6 +88,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(f"Memory '{name}' still holds {len(state.deleted)} deleted notes ({paths}); "
                   f"run 'locas sync {args.folder} --rebuild \"{name}\"' to make it forget them.")
     if args.rebuild:
+        holders = [m["name"] for m in session.library.memories_holding(doc.id)]
+        if session.library.get_memory(args.rebuild) is not None and args.rebuild not in holders:
+            print(f"Memory '{args.rebuild}' was not made from this folder; choose a new name to memorize "
+                  "the folder into a new memory.", file=sys.stderr)
+            return 1
         if session.library.get_memory(args.rebuild) is None:  # a new memory: memorize the folder into it
             request = MemorizeRequest(document_ids=[doc.id], memory=args.rebuild)
             with _ctrl_c_cancels(control):

@@ -134,6 +134,10 @@ def test_cli_sync_prints_changes_and_what_a_memory_still_holds(vault, capsys, ed
     assert "1 new, 2 changed, 2 deleted, 28 unchanged" in out and "new-folder/fresh.md" in out
     assert "Memory 'mind' lacks 3 new or changed notes" in out
     assert "still holds 2 deleted notes (Index.md, projects/work/note-03.md)" in out and "--rebuild" in out
+    with Library() as lib:
+        lib.create_memory("books", status="done")
+    assert main(["sync", str(vault), "--rebuild", "books"]) == 1
+    assert "Memory 'books' was not made from this folder" in capsys.readouterr().err
     assert main(["note", "Remember the milk"]) == 0
     assert "Added the note to Quick notes" in capsys.readouterr().out
     assert main(["sync", str(vault / "reading" / "quotes.txt")]) == 1
