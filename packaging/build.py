@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -110,6 +111,28 @@ def offline_prefix() -> list[str]:
     return []
 
 
+def gui_starts(executable: Path, seconds: float = 20.0) -> None:
+    """Start the GUI offscreen in a scratch data folder and require it to still be running after
+    `seconds` (the self-test never opens a window, so this is what proves the Qt side works)."""
+    home = Path(tempfile.mkdtemp(prefix="locas-gui-check-"))
+    env = {**os.environ, "LOCAS_HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
+           "LOCAS_BLOCK_NETWORK": "1", "HF_HUB_OFFLINE": "1"}
+    print(f"$ QT_QPA_PLATFORM=offscreen {executable} (must still run after {seconds:.0f} s)", flush=True)
+    process = subprocess.Popen([str(executable)], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        process.communicate(timeout=30)
+        return
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    output = process.communicate()[0]
+    raise BuildError(f"The GUI exited after less than {seconds:.0f} s (status {process.returncode}): "
+                     f"{output[-2000:].strip()}")
+
+
 def self_test(executable: Path) -> float:
     """Run one executable's --self-test offline; returns its duration in seconds."""
     env = {**os.environ, "LOCAS_BLOCK_NETWORK": "1", "HF_HUB_OFFLINE": "1",
@@ -151,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_self_test:
             report["self_test_cli_s"] = round(self_test(app / f"locas{EXE_SUFFIX}"), 1)
             report["self_test_gui_s"] = round(self_test(app / f"{APP}{EXE_SUFFIX}"), 1)
-            print("Self-tests passed (locas and locas-reader, network blocked).")
+            gui_starts(app / f"{APP}{EXE_SUFFIX}")
+            print("Self-tests passed (locas and locas-reader, network blocked); the GUI starts.")
     except BuildError as exc:
         print(f"Build failed: {exc}", file=sys.stderr)
         return 1

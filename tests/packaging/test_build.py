@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -99,19 +100,26 @@ def test_build_refuses_cuda_without_a_cuda_torch(capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("LOCAS_BUILD_TEST") != "1",
-                    reason="the PyInstaller build takes over 20 minutes here; "
-                           "run it with LOCAS_BUILD_TEST=1 (see packaging/README.md)")
+@pytest.mark.skipif(os.environ.get("LOCAS_BUILD_TEST") == "0", reason="LOCAS_BUILD_TEST=0")
 def test_packaged_app_builds_and_passes_its_self_test(tmp_path):
-    """Build into a temporary folder; build.py checks the bundle and runs both self-tests."""
+    """Build into a temporary folder; build.py checks the bundle and runs both self-tests.
+
+    About 13 minutes of build plus two self-tests on the 2-core development machine (see
+    docs/benchmarks.md); LOCAS_BUILD_TEST=0 skips it.
+    """
+    pytest.importorskip("PyInstaller", reason="PyInstaller is not installed (pip install -e '.[package]')")
     report_file = tmp_path / "report.json"
-    result = subprocess.run(
-        [sys.executable, str(REPO / "packaging" / "build.py"), "--dist", str(tmp_path / "dist"),
-         "--work", str(tmp_path / "work"), "--json", str(report_file)],
-        cwd=REPO, env=_offline_env(tmp_path),
-        capture_output=True, text=True, timeout=7200,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    report = json.loads(report_file.read_text())
-    assert report["self_test_cli_s"] > 0 and report["self_test_gui_s"] > 0
-    assert (tmp_path / "dist" / "locas-reader" / f"locas{build.EXE_SUFFIX}").is_file()
+    dist = tmp_path / "dist"
+    try:
+        result = subprocess.run(
+            [sys.executable, str(REPO / "packaging" / "build.py"), "--dist", str(dist),
+             "--work", str(tmp_path / "work"), "--json", str(report_file)],
+            cwd=REPO, env=_offline_env(tmp_path), capture_output=True, text=True, timeout=3600,
+        )
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+        report = json.loads(report_file.read_text())
+        assert report["self_test_cli_s"] > 0 and report["self_test_gui_s"] > 0
+        assert (dist / "locas-reader" / f"locas{build.EXE_SUFFIX}").is_file()
+    finally:  # the bundle is over a GB: do not leave it in pytest's kept temp folders
+        shutil.rmtree(dist, ignore_errors=True)
+        shutil.rmtree(tmp_path / "work", ignore_errors=True)
