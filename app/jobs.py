@@ -254,7 +254,6 @@ def run_memorize(
                 layers=parse_layers(settings["layers"], backbone.num_layers),
             )
             memory = attach_memory(backbone, config, name=name)
-            session.adopt(name, memory)
 
         memorizer = Memorizer(backbone, memory, MemorizeSettings(
             chunk=settings["chunk"], context=settings["context"], steps=settings["steps"],

@@ -30,7 +30,6 @@ class Session:
         self.settings = settings or load_settings()
         self._backbone: Backbone | None = None
         self._backbone_key: tuple[str, str] | None = None
-        self._memories: dict[str, LocasMemory] = {}  # attached to the current backbone
         self.mark_stale_jobs_interrupted()
 
     # -- the model ---------------------------------------------------------------------------
@@ -52,9 +51,8 @@ class Session:
     def close_model(self) -> None:
         """Forget the model and every memory attached to it (frees their memory)."""
         if self._backbone is not None:
-            for memory in self._memories.values():
+            for memory in list(self._backbone.memories.values()):
                 detach_memory(self._backbone, memory)
-        self._memories.clear()
         self._backbone = None
         self._backbone_key = None
 
@@ -66,12 +64,13 @@ class Session:
         slug = re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "memory"
         return memories_dir() / slug
 
+    @property
+    def _memories(self) -> dict[str, LocasMemory]:
+        """Memories attached to the loaded model, by name (the backbone keeps the registry)."""
+        return self._backbone.memories if self._backbone is not None else {}
+
     def attached(self, name: str) -> LocasMemory | None:
         return self._memories.get(name)
-
-    def adopt(self, name: str, memory: LocasMemory) -> None:
-        """Record a memory that a job attached, so later questions reuse it."""
-        self._memories[name] = memory
 
     def memory(self, name: str) -> LocasMemory:
         """The named memory, attached to the backbone (loaded from its file if not yet)."""
@@ -86,14 +85,11 @@ class Session:
                 f"The file of memory '{name}' is missing ({path}). Memorize its documents again "
                 "or delete the memory."
             )
-        memory = load_memory(self.backbone(), path, name=name)  # raises MemoryMismatchError
-        self._memories[name] = memory
-        return memory
+        return load_memory(self.backbone(), path, name=name)  # raises MemoryMismatchError
 
     def unload_memory(self, name: str) -> None:
-        memory = self._memories.pop(name, None)
-        if memory is not None and self._backbone is not None:
-            detach_memory(self._backbone, memory)
+        if name in self._memories:
+            detach_memory(self._backbone, name)
 
     @contextlib.contextmanager
     def only_memories(self, names: Iterable[str]) -> Iterator[list[LocasMemory]]:
