@@ -26,6 +26,7 @@ from locas_engine import (
     MemoryMismatchError,
     Progress,
     attach_memory,
+    parse_layers,
     save_memory,
     stream_generate,
 )
@@ -130,25 +131,11 @@ def _effective_settings(session: Session, request: MemorizeRequest, stored: dict
     return merged
 
 
-def parse_layers(spec: str, n_layers: int) -> list[int] | None:
-    """'all' -> None (every layer); '15-29' or '0,2,4' -> the listed layer indices."""
-    spec = (spec or "all").strip().lower()
-    if spec == "all":
-        return None
-    layers: set[int] = set()
+def _layers(spec: str, num_layers: int) -> list[int] | None:
     try:
-        for part in spec.split(","):
-            if "-" in part:
-                lo, hi = part.split("-", 1)
-                layers.update(range(int(lo), int(hi) + 1))
-            else:
-                layers.add(int(part))
+        return parse_layers(spec, num_layers)
     except ValueError as exc:
-        raise JobError(f"The layer choice '{spec}' is not 'all', a range like 15-29 or a list like 0,2,4.") from exc
-    bad = sorted(i for i in layers if not 0 <= i < n_layers)
-    if bad:
-        raise JobError(f"The model has layers 0-{n_layers - 1}; {bad} do not exist.")
-    return sorted(layers)
+        raise JobError(str(exc)) from exc
 
 
 def document_token_ids(session: Session, document_id: int) -> list[int]:
@@ -251,7 +238,7 @@ def run_memorize(
         if memory is None:
             config = MemoryConfig(
                 rank=settings["rank"], init=settings["init"],
-                layers=parse_layers(settings["layers"], backbone.num_layers),
+                layers=_layers(settings["layers"], backbone.num_layers),
             )
             memory = attach_memory(backbone, config, name=name)
 

@@ -12,7 +12,7 @@ from .ffn import UnsupportedModelError, find_ffns
 from .generate import stream_generate
 from .init import initialize_memory
 from .memorizer import Memorizer, MemorizeResult, MemorizeSettings, Progress
-from .memory import LocasMemory, MemoryConfig, attach_memory, detach_memory
+from .memory import LocasMemory, MemoryConfig, attach_memory, detach_memory, parse_layers
 from .merge import export_merged, merge_memory
 from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp_memory, write_tokens
 from .store import MemoryMismatchError, load_memory, read_memory_metadata, save_memory
@@ -20,7 +20,7 @@ from .store import MemoryMismatchError, load_memory, read_memory_metadata, save_
 __all__ = [
     "Backbone", "backbone_from_model", "load_backbone", "UnsupportedModelError", "find_ffns",
     "stream_generate", "initialize_memory", "MemorizeResult", "MemorizeSettings", "Memorizer",
-    "Progress", "LocasMemory", "MemoryConfig", "attach_memory", "detach_memory",
+    "Progress", "LocasMemory", "MemoryConfig", "attach_memory", "detach_memory", "parse_layers",
     "LocasMLPMemory", "MLPMemoryConfig", "attach_mlp_memory", "write_tokens",
     "export_merged", "merge_memory", "MemoryMismatchError", "load_memory",
     "read_memory_metadata", "save_memory",

@@ -234,3 +234,30 @@ def param_count(config: MemoryConfig, backbone: Backbone) -> int:
     """3 * L * d * r for the layers the config selects."""
     layers = len(_choose_layers(backbone, config.layers))
     return 3 * layers * backbone.hidden_size * config.rank
+
+
+def parse_layers(spec: str | None, num_layers: int) -> list[int] | None:
+    """Which layers carry memory: ``all`` -> None (every layer); ``15-29`` / ``0,4,8-11`` -> a list.
+
+    Raises ValueError with a sentence for the user when the spec is malformed or names a layer
+    the model does not have.
+    """
+    spec = (spec or "all").strip().lower()
+    if spec == "all":
+        return None
+    layers: set[int] = set()
+    try:
+        for part in spec.split(","):
+            if "-" in part:
+                lo, hi = part.split("-", 1)
+                layers.update(range(int(lo), int(hi) + 1))
+            else:
+                layers.add(int(part))
+    except ValueError:
+        raise ValueError(
+            f"The layer choice '{spec}' is not 'all', a range like 15-29 or a list like 0,2,4."
+        ) from None
+    bad = sorted(i for i in layers if not 0 <= i < num_layers)
+    if bad or not layers:
+        raise ValueError(f"The model has layers 0-{num_layers - 1}; '{spec}' does not fit them.")
+    return sorted(layers)

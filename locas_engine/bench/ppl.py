@@ -30,7 +30,7 @@ import torch
 
 from ..backbone import Backbone, load_backbone
 from ..memorizer import Memorizer, MemorizeSettings, autocast_context, chunk_loss, chunk_spans
-from ..memory import MemoryConfig, attach_memory, detach_memory
+from ..memory import MemoryConfig, attach_memory, detach_memory, parse_layers
 from ..mlp_memory import MLPMemoryConfig, attach_mlp_memory
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -73,23 +73,6 @@ def first_tokens(backbone: Backbone, text: str, n: int) -> torch.Tensor:
         if len(ids) > n or chars >= len(text):
             return torch.tensor(ids[:n], dtype=torch.long)
         chars *= 2
-
-
-def parse_layers(spec: str, num_layers: int) -> list[int] | None:
-    """``all`` -> None; ``15-29`` / ``0,4,8-11`` -> sorted layer list."""
-    if spec in ("all", ""):
-        return None
-    layers: set[int] = set()
-    for part in spec.split(","):
-        if "-" in part:
-            lo, hi = part.split("-")
-            layers.update(range(int(lo), int(hi) + 1))
-        else:
-            layers.add(int(part))
-    bad = [i for i in layers if not 0 <= i < num_layers]
-    if bad:
-        raise SystemExit(f"--layers {spec}: the model has layers 0 to {num_layers - 1}.")
-    return sorted(layers)
 
 
 # --- methods ---------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ..backbone import load_backbone
 from ..memorizer import Memorizer, MemorizeSettings
-from ..memory import MemoryConfig, attach_memory, detach_memory
-from .ppl import _log, first_tokens, parse_layers, read_text, score_ppl
+from ..memory import MemoryConfig, attach_memory, detach_memory, parse_layers
+from .ppl import _log, first_tokens, read_text, score_ppl
 
 
 def build_parser() -> argparse.ArgumentParser:
