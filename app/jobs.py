@@ -82,6 +82,7 @@ class MemorizeRequest:
     context: int | None = None
     steps: int | None = None
     layers: str | None = None
+    tau_scale: float | None = None
     checkpoint_every: int | None = None
     # Only these sections of a document (new or changed notes: continual memorization). The plan
     # is stored in the library, so a resume of the job memorizes the same sections.
@@ -110,7 +111,8 @@ class MemorizeOutcome:
     path: Path
 
 
-MEMORY_SETTING_KEYS = ("rank", "init", "lr", "chunk", "context", "steps", "layers", "checkpoint_every")
+MEMORY_SETTING_KEYS = ("rank", "init", "tau_scale", "lr", "chunk", "context", "steps", "layers",
+                       "checkpoint_every")
 
 
 def _effective_settings(session: Session, request: MemorizeRequest, stored: dict | None) -> dict:
@@ -121,7 +123,7 @@ def _effective_settings(session: Session, request: MemorizeRequest, stored: dict
         merged.update({k: v for k, v in stored.items() if k in MEMORY_SETTING_KEYS})
     overrides = {k: getattr(request, k) for k in MEMORY_SETTING_KEYS if getattr(request, k) is not None}
     if stored:  # a memory's shape is fixed once made
-        for fixed in ("rank", "init", "layers"):
+        for fixed in ("rank", "init", "layers", "tau_scale"):
             if fixed in overrides and overrides[fixed] != stored.get(fixed):
                 raise JobError(
                     f"Memory '{request.memory}' was made with {fixed}={stored.get(fixed)}; "
@@ -237,7 +239,7 @@ def run_memorize(
             memory = session.memory(name)
         if memory is None:
             config = MemoryConfig(
-                rank=settings["rank"], init=settings["init"],
+                rank=settings["rank"], init=settings["init"], tau_scale=settings["tau_scale"],
                 layers=_layers(settings["layers"], backbone.num_layers),
             )
             memory = attach_memory(backbone, config, name=name)

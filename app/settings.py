@@ -25,6 +25,7 @@ class Settings:
     # Memorization defaults (see docs/benchmarks.md for the sweep that chose them).
     rank: int = 64  # memory width r: 3*L*d*r extra parameters (3.3M on the default model)
     init: str = "topk"  # activation-guided cloning, the paper's best initializer
+    tau_scale: float = 1.0  # multiplier on the method's output scale tau (docs/benchmarks.md)
     lr: float = 4e-3
     chunk: int = 256  # tokens trained on per step
     context: int = 256  # preceding tokens that condition a chunk but are not trained on

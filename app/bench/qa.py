@@ -82,7 +82,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     home = Path(args.home or tempfile.mkdtemp(prefix="locas-bench-qa-"))
     os.environ["LOCAS_HOME"] = str(home)
     settings = Settings(model=args.model, device=args.device, rank=args.rank, lr=args.lr,
-                        chunk=args.chunk, context=args.context, steps=args.steps, layers=args.layers)
+                        chunk=args.chunk, context=args.context, steps=args.steps, layers=args.layers,
+                        tau_scale=args.tau_scale)
     session = Session(library=Library(), settings=settings)
     scores: dict[tuple[str, int], list[float]] = defaultdict(list)
     conversations = []
@@ -118,7 +119,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             results.append({"mode": mode, "category": "overall", "n": len(overall),
                             "f1": sum(overall) / len(overall)})
     return {"model": session.backbone().name, "conversations": conversations,
-            "settings": {k: getattr(args, k) for k in ("rank", "lr", "chunk", "context", "steps",
+            "settings": {k: getattr(args, k) for k in ("rank", "lr", "tau_scale", "chunk", "context", "steps",
                                                        "layers", "passages", "max_new_tokens",
                                                        "window", "per_category", "seed")},
             "results": results}
@@ -137,6 +138,9 @@ def print_table(report: dict) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.settings import Settings
+
+    defaults = Settings()  # the benchmark memorizes with the app's own defaults unless told
     p = argparse.ArgumentParser(prog="locas bench qa", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--locomo", nargs="+", required=True, type=Path, help="LoCoMo conversation JSON files")
@@ -144,12 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the report here")
     p.add_argument("--model", default="default")
     p.add_argument("--device", default="auto")
-    p.add_argument("--rank", type=int, default=64)
-    p.add_argument("--lr", type=float, default=4e-3)
-    p.add_argument("--chunk", type=int, default=256)
-    p.add_argument("--context", type=int, default=256)
-    p.add_argument("--steps", type=int, default=1)
-    p.add_argument("--layers", default="all")
+    p.add_argument("--rank", type=int, default=defaults.rank)
+    p.add_argument("--lr", type=float, default=defaults.lr)
+    p.add_argument("--chunk", type=int, default=defaults.chunk)
+    p.add_argument("--context", type=int, default=defaults.context)
+    p.add_argument("--steps", type=int, default=defaults.steps)
+    p.add_argument("--layers", default=defaults.layers)
+    p.add_argument("--tau-scale", type=float, default=defaults.tau_scale)
     p.add_argument("--passages", type=int, default=4)
     p.add_argument("--max-new-tokens", type=int, default=24)
     p.add_argument("--window", type=int, default=1024, help="tokens of recent conversation (recent-context)")

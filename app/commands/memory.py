@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--context", type=int, help="preceding tokens that condition a chunk")
     p.add_argument("--steps", type=int, help="optimizer steps per chunk")
     p.add_argument("--layers", help="'all' or a range such as 15-29")
+    p.add_argument("--tau-scale", type=float, help="multiplier on the memory's output scale tau")
     _model_flags(p)
     p.set_defaults(func=cmd_memorize)
 
@@ -161,7 +162,7 @@ def cmd_memorize(args: argparse.Namespace) -> int:
         name = doc["title"]
     request = MemorizeRequest(document_ids=args.doc_ids, memory=name, rank=args.rank, init=args.init,
                               lr=args.lr, chunk=args.chunk, context=args.context, steps=args.steps,
-                              layers=args.layers)
+                              layers=args.layers, tau_scale=args.tau_scale)
     return _memorize(session, request)
 
 
