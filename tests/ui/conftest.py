@@ -13,14 +13,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
-from ui_helpers import NOTES, STORY, make_window  # noqa: E402
-
-
-@pytest.fixture
-def story_file(tmp_path) -> Path:
-    path = tmp_path / "lighthouse.txt"
-    path.write_text(STORY, encoding="utf-8")
-    return path
+from ui_helpers import NOTES, make_window  # noqa: E402
 
 
 @pytest.fixture
