@@ -346,7 +346,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Memorizing “{event.memory}”: {pct:.0f}%", 4000)
         elif event.message:
             self.statusBar().showMessage(event.message, 6000)
-        if event.phase in ("done", "cancelled", "failed"):
+        # "loading" comes right after the job created the memory's row: show the new memory in
+        # the library and the picker at once (questions to it are served between its chunks).
+        if event.phase in ("loading", "done", "cancelled", "failed"):
             QTimer.singleShot(0, self.refresh)
 
     def offer_resume(self) -> None:
