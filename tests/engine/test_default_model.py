@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 
@@ -42,14 +40,24 @@ def default_backbone(model_cache_home, tmp_path_factory):
         return load_backbone("default", device="cpu")
 
 
-def test_default_loads_from_the_package_and_then_from_the_cache(default_backbone):
+def test_default_loads_from_the_package_and_then_from_the_cache(default_backbone, monkeypatch):
     bb = default_backbone
     assert bb.name == "SmolLM2-135M-Instruct"
     assert bb.device.type == "cpu" and bb.dtype == torch.float32
     assert len(bb.ffns) == 30 and bb.hidden_size == 576
-    start = time.perf_counter()
+
+    # The second load must read the safetensors cache, never dequantize the GGUF again (that
+    # is what makes it fast; the time itself is measured in docs/benchmarks.md, not here).
+    import transformers
+
+    real = transformers.AutoModelForCausalLM.from_pretrained
+
+    def no_dequantizing(*args, **kwargs):
+        assert "gguf_file" not in kwargs, "the GGUF file was dequantized again, not read from the cache"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", no_dequantizing)
     again = load_backbone("default", device="cpu")
-    assert time.perf_counter() - start < 3.0
     assert again.fingerprint == bb.fingerprint
 
 
