@@ -163,6 +163,16 @@ class AppController(QObject):
     def _import_error(self, exc: BaseException) -> None:
         self.import_failed.emit(user_message(exc))
 
+    def quick_note(self, text: str, memory: str | None) -> None:
+        """Store a note and memorize it right away (on the engine worker: it needs the model)."""
+        from app.notes import add_quick_note
+
+        self.message.emit("Saving the note…" if memory is None else f"Memorizing the note into “{memory}”…")
+        self.bridge.call(lambda s: add_quick_note(s, text, memory=memory),
+                         on_done=lambda _note: (self.library_changed.emit(),
+                                                self.message.emit("Note saved.")),
+                         on_error=lambda msg: self.error.emit("Quick note failed", msg))
+
     # -- library management -----------------------------------------------------------------------
     def _library_op(self, fn: Callable[[Library], Any], title: str, done: str | None = None,
                     after: Callable[[], None] | None = None) -> None:

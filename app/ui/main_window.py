@@ -121,7 +121,12 @@ class MainWindow(QMainWindow):
         if self.quit_action.shortcut().isEmpty():  # no platform standard (Windows, offscreen)
             self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.import_folder_action = _action(self, "Import or Sync &Notes Folder…", self.import_notes_folder,
+                                            "Ctrl+Shift+O", icon("import"))
+        self.quick_note_action = _action(self, "&Quick Note…", self.quick_note, "Ctrl+N")
         file_menu.addAction(self.import_action)
+        file_menu.addAction(self.import_folder_action)
+        file_menu.addAction(self.quick_note_action)
         file_menu.addAction(self.memorize_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -210,6 +215,20 @@ class MainWindow(QMainWindow):
         paths, _ = QFileDialog.getOpenFileNames(self, "Import books and chat logs", "", IMPORT_FILTERS)
         if paths:
             self.controller.import_files(list(paths))
+
+    def import_notes_folder(self) -> None:
+        """A notes folder (an Obsidian or Logseq vault) is one document; importing it again syncs it."""
+        folder = QFileDialog.getExistingDirectory(self, "Import or sync a notes folder")
+        if folder:
+            self.controller.import_files([folder])
+
+    def quick_note(self) -> None:
+        """Type a note; it is stored in the library and memorized into the chosen memory at once."""
+        memory = self.question_panel.current_memory()
+        target = f"memorized into “{memory}”" if memory else "stored (choose a memory to memorize it)"
+        text, ok = QInputDialog.getMultiLineText(self, "Quick note", f"The note will be {target}:")
+        if ok and text.strip():
+            self.controller.quick_note(text.strip(), memory)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt naming)
         if _local_files(event.mimeData()):

@@ -127,3 +127,33 @@ def test_bad_model_path_in_settings_is_reported(window, qtbot, boxes, tmp_path):
     qtbot.waitUntil(lambda: bool(boxes.of("warning")), timeout=30_000)
     kind, title, text = boxes.of("warning")[0]
     assert "model" in title.lower() and "Traceback" not in text
+
+
+def test_notes_folder_imports_then_syncs_and_quick_note_is_stored(window, qtbot, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QInputDialog
+
+    from app.library import Library
+
+    vault = tmp_path / "vault"
+    (vault / "garden").mkdir(parents=True)
+    (vault / "garden" / "quince.md").write_text("# Quince\n\nPlanted by Ada in 1987.\n", encoding="utf-8")
+    (vault / "boat.md").write_text("# Boat\n\nThe boat is called Tern.\n", encoding="utf-8")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(vault)))
+    window.import_folder_action.trigger()
+    qtbot.waitUntil(lambda: len(window.library_view.document_ids()) == 1, timeout=10_000)
+    doc_id = window.library_view.document_ids()[0]
+
+    (vault / "boat.md").write_text("# Boat\n\nThe boat is called Little Tern.\n", encoding="utf-8")
+    (vault / "kitchen.md").write_text("# Kitchen\n\nThe oven runs hot.\n", encoding="utf-8")
+    window.import_folder_action.trigger()  # the same folder again: a sync, not a second document
+    library = Library()
+    qtbot.waitUntil(lambda: len(library.sections(doc_id)) == 3, timeout=10_000)
+    assert len(library.list_documents()) == 1
+    assert any("Little Tern" in library.section_text(s.id) for s in library.sections(doc_id))
+
+    monkeypatch.setattr(QInputDialog, "getMultiLineText",
+                        staticmethod(lambda *a, **k: ("Call Anna about the boat on Friday", True)))
+    window.quick_note_action.trigger()
+    qtbot.waitUntil(lambda: any("Call Anna" in p.text for p in library.search("Anna boat Friday")),
+                    timeout=30_000)
+    library.close()
