@@ -47,6 +47,7 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
     path.write_text(json.dumps(TINY_LOCOMO))
     out = tmp_path / "qa.json"
     report = qa.main(["--locomo", str(path), "--json", str(out), "--rank", "8", "--chunk", "32",
+                      "--lr", "4e-3", "--tau-scale", "1",
                       "--context", "32", "--max-new-tokens", "4", "--passages", "1",
                       "--window", "64", "--home", str(tmp_path / "home")])
     assert json.loads(out.read_text()) == report
