@@ -1,0 +1,78 @@
+"""Print the Markdown tables of docs/benchmarks.md from the benchmarks' JSON files.
+
+    python benchmarks/render_tables.py docs/bench-results/*.json
+
+Each benchmark writes JSON; this turns any of them into the table the docs show, so the figures
+in the docs are copied by a program, never by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def _pct(value: float, base: float) -> str:
+    return f"{100 * (value / base - 1):+.1f}%"
+
+
+def ppl_table(report: dict) -> str:
+    rows = report["results"]
+    none = next((r for r in rows if r["method"] == "none"), None)
+    out = ["| method | init | rank | lr | tau scale | layers | ppl | vs none | extra params | tok/s | time vs none |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        vs = _pct(r["ppl"], none["ppl"]) if none else "-"
+        rel = f"{r['rel_time']:.2f}x" if r.get("rel_time") else "-"
+        lr = f"{r['lr']:g}" if r.get("lr") else "-"
+        out.append(f"| {r['method']} | {r.get('init') or '-'} | {r['rank']} | {lr} | "
+                   f"{r.get('tau_scale', '-') if r['method'] == 'locas' else '-'} | "
+                   f"{r.get('layers', '-') if r['method'] == 'locas' else '-'} | {r['ppl']:.3f} | {vs} | "
+                   f"{r['extra_params']:,} | {r['tokens_per_s']:.0f} | {rel} |")
+    return "\n".join(out)
+
+
+def forget_table(report: dict) -> str:
+    out = ["| method | lr | book ppl (online) | held-out ppl | change |", "| --- | --- | --- | --- | --- |"]
+    for r in report["results"]:
+        book = f"{r['book_ppl']:.3f}" if r.get("book_ppl") else "-"
+        lr = f"{r['lr']:g}" if r.get("lr") else "-"
+        out.append(f"| {r['method']} | {lr} | {book} | {r['heldout_ppl']:.3f} | {r['change_pct']:+.2f}% |")
+    return "\n".join(out)
+
+
+def shelf_table(report: dict) -> str:
+    out = ["| book | no memory | own memory | all memories | all vs own |", "| --- | --- | --- | --- | --- |"]
+    for r in report["results"]:
+        out.append(f"| {r['book']} | {r['none']:.3f} | {r['own']:.3f} | {r['shelf']:.3f} | "
+                   f"{r['shelf_vs_own_pct']:+.2f}% |")
+    return "\n".join(out)
+
+
+def qa_table(report: dict) -> str:
+    cats = list(dict.fromkeys(r["category"] for r in report["results"]))
+    modes = list(dict.fromkeys(r["mode"] for r in report["results"]))
+    cell = {(r["mode"], r["category"]): r for r in report["results"]}
+    out = ["| mode | " + " | ".join(cats) + " |", "| --- |" + " --- |" * len(cats)]
+    for m in modes:
+        vals = [f"{cell[(m, c)]['f1']:.3f} (n={cell[(m, c)]['n']})" if (m, c) in cell else "-" for c in cats]
+        out.append(f"| {m} | " + " | ".join(vals) + " |")
+    return "\n".join(out)
+
+
+def render(path: Path) -> str:
+    report = json.loads(path.read_text())
+    rows = report.get("results", [])
+    if rows and "mode" in rows[0]:
+        return qa_table(report)
+    if rows and "heldout_ppl" in rows[0]:
+        return forget_table(report)
+    if rows and "shelf" in rows[0]:
+        return shelf_table(report)
+    return ppl_table(report)
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:]:
+        print(f"<!-- {name} -->\n{render(Path(name))}\n")
