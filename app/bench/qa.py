@@ -23,6 +23,7 @@ from pathlib import Path
 
 from app.bench.scoring import abstained, f1_score
 from app.prompts import build_messages
+from locas_engine.bench import write_report
 
 MODES = ("base", "retrieval", "memory", "memory+retrieval", "recent-context")
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
@@ -167,9 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> dict:
     report = evaluate(args)
     print_table(report)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2))
+    write_report(report, args.json)
     return report
 
 

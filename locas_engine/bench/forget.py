@@ -12,7 +12,6 @@ other things should not make the model worse at them.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import torch
 
 from ..backbone import load_backbone
+from . import write_report
 from .ppl import _log, first_tokens, read_text, run_locas, run_templora, score_ppl
 
 
@@ -85,9 +85,7 @@ def run(args: argparse.Namespace) -> dict:
     for r in rows:
         book_ppl = f"{r['book_ppl']:.3f}" if r["book_ppl"] else "-"
         print(f"{r['method']:<10}{book_ppl:>10}{r['heldout_ppl']:>14.3f}{r['change_pct']:>+8.2f}%")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=1))
+    write_report(report, args.json)
     return report
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import copy
 import itertools
-import json
 import math
 import sys
 import time
@@ -32,6 +31,7 @@ from ..backbone import Backbone, load_backbone
 from ..memorizer import Memorizer, MemorizeSettings, autocast_context, chunk_loss, chunk_spans
 from ..memory import MemoryConfig, attach_memory, detach_memory, parse_layers
 from ..mlp_memory import MLPMemoryConfig, attach_mlp_memory
+from . import write_report
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 # The same roles in two-layer-MLP models (GPT-2 / OPT / GPT-NeoX / BLOOM names), so TempLoRA
@@ -308,9 +308,7 @@ def run(args: argparse.Namespace) -> dict:
               "results": results, "file": str(args.file), "device": str(bb.device),
               "dtype": str(bb.dtype).replace("torch.", ""), "argv": sys.argv[1:]}
     print(format_table(results))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=1))
+    write_report(report, args.json)
     return report
 
 

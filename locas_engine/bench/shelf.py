@@ -12,13 +12,13 @@ close it comes.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from ..backbone import load_backbone
 from ..memorizer import Memorizer, MemorizeSettings
 from ..memory import MemoryConfig, attach_memory, detach_memory, parse_layers
+from . import write_report
 from .ppl import _log, first_tokens, read_text, score_ppl
 
 
@@ -77,9 +77,7 @@ def run(args: argparse.Namespace) -> dict:
               f"{r['shelf_vs_own_pct']:>+13.2f}%")
     report = {"model": bb.name, "tokens": args.tokens, "chunk": args.chunk, "context": args.context,
               "rank": args.rank, "lr": args.lr, "results": rows, "argv": sys.argv[1:]}
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=1))
+    write_report(report, args.json)
     return report
 
 
