@@ -71,7 +71,29 @@ class LayerMemory(nn.Module):
         return F.linear(h, self.V.to(dt)) * self.tau.to(dt)  # (..., d)
 
 
-class LocasMemory(nn.Module):
+class Switchable:
+    """What every kind of memory shares: hooks that make it ``attached``, and an ``enabled``
+    flag those hooks read, so a memory can be switched off without being detached."""
+
+    enabled: bool
+    _handles: list
+
+    @property
+    def attached(self) -> bool:
+        return bool(self._handles)
+
+    @contextlib.contextmanager
+    def disabled(self) -> Iterator[Switchable]:
+        """Run the backbone without this memory for a while, without detaching it."""
+        previous = self.enabled
+        self.enabled = False
+        try:
+            yield self
+        finally:
+            self.enabled = previous
+
+
+class LocasMemory(Switchable, nn.Module):
     """A named Locas-GLU memory over some layers of one backbone.
 
     Besides tensors it carries the bookkeeping that store.py saves: which backbone it was made
@@ -114,21 +136,6 @@ class LocasMemory(nn.Module):
     def num_parameters(self) -> int:
         """Trainable parameters: 3 * L * d * r."""
         return sum(p.numel() for p in self.parameters())
-
-    @property
-    def attached(self) -> bool:
-        return bool(self._handles)
-
-    # --- switching -----------------------------------------------------------------------
-    @contextlib.contextmanager
-    def disabled(self) -> Iterator[LocasMemory]:
-        """Run the backbone without this memory for a while, without detaching it."""
-        previous = self.enabled
-        self.enabled = False
-        try:
-            yield self
-        finally:
-            self.enabled = previous
 
     def _hook(self, index: int):
         mem = self.layer(index)

@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .ffn_mlp import MLPFFN, WIDTH_CONFIG_KEYS, find_mlp_ffns, is_conv1d
+from .memory import Switchable
 
 if TYPE_CHECKING:
     from .backbone import Backbone
@@ -170,7 +171,7 @@ class Capture:
     grads: dict[int, torch.Tensor] = field(default_factory=dict)  # layer -> (B, T, d)
 
 
-class LocasMLPMemory(nn.Module):
+class LocasMLPMemory(Switchable, nn.Module):
     """A named Locas-MLP memory over some layers of one backbone.
 
     Carries the same bookkeeping as :class:`locas_engine.memory.LocasMemory` (backbone name
@@ -237,21 +238,6 @@ class LocasMLPMemory(nn.Module):
         for m in self.per_layer.values():
             m.sync_used()
         return result
-
-    @property
-    def attached(self) -> bool:
-        return bool(self._handles)
-
-    # --- switching -----------------------------------------------------------------------
-    @contextlib.contextmanager
-    def disabled(self) -> Iterator[LocasMLPMemory]:
-        """Run the backbone without this memory for a while, without detaching it."""
-        previous = self.enabled
-        self.enabled = False
-        try:
-            yield self
-        finally:
-            self.enabled = previous
 
     @contextlib.contextmanager
     def capturing(self) -> Iterator[Capture]:
