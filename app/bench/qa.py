@@ -53,6 +53,26 @@ def recent_context(session, document_id: int, budget_tokens: int) -> str:
     return tokenizer.decode(ids[-budget_tokens:])
 
 
+def memorized_before(library, name: str, settings: dict) -> tuple[int, int, float | None] | None:
+    """(document id, tokens, final ppl) of a finished memory of that name in a reused ``--home``.
+
+    Memorizing a conversation takes most of the benchmark's time on a CPU, and memorization is
+    deterministic for fixed settings, so a rerun that only changes how questions are answered
+    can start from the memories an earlier run left in the same folder.
+    """
+    row = library.get_memory(name)
+    if row is None or row["status"] != "done":
+        return None
+    made_with = row["settings"]
+    if any(str(made_with.get(k)) != str(v) for k, v in settings.items()):
+        raise SystemExit(f"The memory '{name}' in this --home was made with other settings "
+                         f"({made_with}); use a fresh --home or the same settings.")
+    sources = [s for s in library.memory_sources(name) if s["status"] != "deleted"]
+    if len(sources) != 1:
+        return None
+    return sources[0]["document_id"], row["tokens_done"], row["ppl"]
+
+
 def answer_once(session, question: str, mode: str, memory: str, document_id: int, args,
                 recent: str | None) -> str:
     from app.jobs import AnswerRequest, run_answer
@@ -86,26 +106,40 @@ def evaluate(args: argparse.Namespace) -> dict:
                         chunk=args.chunk, context=args.context, steps=args.steps, layers=args.layers,
                         tau_scale=args.tau_scale)
     session = Session(library=Library(), settings=settings)
+    memorize_settings = {k: getattr(args, k) for k in ("rank", "lr", "chunk", "context", "steps",
+                                                       "layers", "tau_scale")}
     scores: dict[tuple[str, int], list[float]] = defaultdict(list)
     conversations = []
+    answers: list[dict] = []
     for path in args.locomo:
         started = time.perf_counter()
-        doc_id = session.library.add_document(import_file(path))
         name = f"locomo-{Path(path).stem}"
-        outcome = run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory=name))
+        reused = memorized_before(session.library, name, memorize_settings)
+        if reused is not None:
+            doc_id, tokens, ppl = reused
+            print(f"  {Path(path).name}: reusing memory '{name}' from {home}", flush=True)
+        else:
+            doc_id = session.library.add_document(import_file(path))
+            outcome = run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory=name))
+            tokens, ppl = outcome.tokens_done, outcome.ppl
         memorize_s = time.perf_counter() - started
         questions = load_questions(Path(path), args.per_category, args.seed)
         needs_recent = "recent-context" in args.modes
         recent = recent_context(session, doc_id, args.window) if needs_recent else None
-        conversations.append({"file": str(path), "tokens": outcome.tokens_done, "memorize_s": memorize_s,
-                              "memorize_ppl": outcome.ppl, "questions": len(questions)})
+        conversations.append({"file": str(path), "tokens": tokens, "memorize_s": memorize_s,
+                              "memorize_ppl": ppl, "reused_memory": reused is not None,
+                              "questions": len(questions)})
         for mode in args.modes:
             t0 = time.perf_counter()
             for q in questions:
                 prediction = answer_once(session, q["question"], mode, name, doc_id, args, recent)
                 cat = q["category"]
-                score = abstained(prediction) if cat == 5 else f1_score(prediction, str(q["answer"]))
+                reference = str(q.get("answer", q.get("adversarial_answer", "")))
+                score = abstained(prediction) if cat == 5 else f1_score(prediction, reference)
                 scores[(mode, cat)].append(score)
+                answers.append({"file": Path(path).name, "mode": mode, "category": CATEGORIES[cat],
+                                "question": q["question"], "reference": reference,
+                                "prediction": prediction, "score": score})
             print(f"  {Path(path).name} {mode:<17} {len(questions)} questions in "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
     results = []
@@ -123,7 +157,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             "settings": {k: getattr(args, k) for k in ("rank", "lr", "tau_scale", "chunk", "context", "steps",
                                                        "layers", "passages", "max_new_tokens",
                                                        "window", "per_category", "seed")},
-            "results": results}
+            "results": results, "answers": answers}
 
 
 def print_table(report: dict) -> None:
@@ -161,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=1024, help="tokens of recent conversation (recent-context)")
     p.add_argument("--per-category", type=int, default=None, help="sample up to N questions per category")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--home", help="data folder for the benchmark's library (default: a temp folder)")
+    p.add_argument("--home", help="data folder for the benchmark's library (default: a temp folder); "
+                   "memories a finished run left there are reused instead of memorized again")
     return p
 
 

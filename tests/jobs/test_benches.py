@@ -56,6 +56,26 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
     overall = [r for r in report["results"] if r["category"] == "overall"]
     assert all(r["n"] == 3 and 0.0 <= r["f1"] <= 1.0 for r in overall)
     assert {r["category"] for r in report["results"]} >= {"single-hop", "temporal", "multi-hop", "adversarial"}
+    # Every answer is kept for inspection, with the score it got.
+    assert len(report["answers"]) == 4 * len(qa.MODES)
+    first = report["answers"][0]
+    assert first["question"] == "What is the name of Ana's cat?" and first["reference"] == "Pebble"
+    assert first["score"] == pytest.approx(f1_score(first["prediction"], "Pebble"))
+    assert not report["conversations"][0]["reused_memory"]
+
+    # A second run in the same --home answers with the memory the first one made...
+    again = qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "8", "--chunk", "32",
+                     "--lr", "4e-3", "--tau-scale", "1", "--context", "32", "--max-new-tokens", "4",
+                     "--home", str(tmp_path / "home")])
+    assert again["conversations"][0]["reused_memory"]
+    assert again["conversations"][0]["tokens"] == report["conversations"][0]["tokens"]
+    memory_answers = [a["prediction"] for a in report["answers"] if a["mode"] == "memory"]
+    assert [a["prediction"] for a in again["answers"]] == memory_answers
+    # ...and refuses one made with other settings instead of silently mixing them.
+    with pytest.raises(SystemExit, match="other settings"):
+        qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "16", "--chunk", "32",
+                 "--lr", "4e-3", "--tau-scale", "1", "--context", "32", "--max-new-tokens", "4",
+                 "--home", str(tmp_path / "home")])
 
 
 @pytest.mark.slow
