@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from engine_helpers import token_stream, tiny_model, weights_hash
+from engine_helpers import tiny_model, token_stream, weights_hash
 
 from locas_engine import (
     Memorizer,
