@@ -25,8 +25,10 @@ from locas_engine import (
     MemoryConfig,
     MemoryMismatchError,
     Progress,
+    Route,
     attach_memory,
     parse_layers,
+    route_memories,
     save_memory,
     stream_generate,
 )
@@ -358,6 +360,7 @@ class AnswerRequest:
     passages: int = 4
     max_new_tokens: int = 200
     document_ids: Sequence[int] | None = None  # retrieval scope; default: the memories' documents
+    route: bool = True  # with several memories, answer with the one (or all) that best fits the question
 
 
 @dataclass
@@ -393,7 +396,16 @@ def run_answer(
     backbone = session.backbone()
     names = list(request.memories) if request.use_memory else []
     pieces: list[str] = []
-    with session.only_memories(names):
+    route: Route | None = None
+    with session.only_memories(names) as attached:
+        if request.route and len(names) > 1:
+            # The question and its best passage say which book it is about: switch on the memory
+            # that predicts them best (or all, when together they do better); see routing.py.
+            # Only the top passage: the lower-ranked ones often come from other books.
+            route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
+            for memory in attached:
+                memory.enabled = memory.name in route.memories
+            names = route.memories
         for piece in stream_generate(backbone, messages, max_new_tokens=request.max_new_tokens,
                                      should_stop=(lambda: control.cancelled) if control else None):
             pieces.append(piece)
@@ -401,6 +413,8 @@ def run_answer(
                 on_token(piece)
     options = {"use_memory": request.use_memory, "use_retrieval": request.use_retrieval,
                "passages": request.passages, "max_new_tokens": request.max_new_tokens}
+    if route is not None:
+        options["route"] = {"chosen": route.memories, "losses": route.losses}
     answer = Answer(question=question, text="".join(pieces).strip(), citations=citations,
                     memories=names, options=options, seconds=time.perf_counter() - started)
     library.add_history(

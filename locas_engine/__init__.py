@@ -15,6 +15,7 @@ from .memorizer import Memorizer, MemorizeResult, MemorizeSettings, Progress
 from .memory import LocasMemory, MemoryConfig, attach_memory, detach_memory, parse_layers
 from .merge import export_merged, merge_memory
 from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp_memory, write_tokens
+from .routing import Route, route_memories
 from .store import MemoryMismatchError, load_memory, read_memory_metadata, save_memory
 
 __all__ = [
@@ -23,5 +24,5 @@ __all__ = [
     "Progress", "LocasMemory", "MemoryConfig", "attach_memory", "detach_memory", "parse_layers",
     "LocasMLPMemory", "MLPMemoryConfig", "attach_mlp_memory", "write_tokens",
     "export_merged", "merge_memory", "MemoryMismatchError", "load_memory",
-    "read_memory_metadata", "save_memory",
+    "read_memory_metadata", "save_memory", "Route", "route_memories",
 ]

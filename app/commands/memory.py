@@ -56,6 +56,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-retrieval", action="store_true", help="answer without retrieved passages")
     p.add_argument("--passages", type=int, help="passages to retrieve (default 4)")
     p.add_argument("--max-new-tokens", type=int)
+    p.add_argument("--no-route", action="store_true",
+                   help="with several memories, keep them all on instead of answering with the "
+                        "one that best fits the question")
     _model_flags(p)
     p.set_defaults(func=cmd_ask)
 
@@ -178,10 +181,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         question=args.question, memories=args.memory, use_memory=not args.no_memory,
         use_retrieval=not args.no_retrieval,
         passages=args.passages if args.passages is not None else s.passages,
-        max_new_tokens=args.max_new_tokens or s.max_new_tokens,
+        max_new_tokens=args.max_new_tokens or s.max_new_tokens, route=not args.no_route,
     )
     answer = run_answer(session, request, on_token=lambda piece: print(piece, end="", flush=True))
     print()
+    if "route" in answer.options:
+        chosen = answer.memories
+        why = "the memory that best fits the question" if len(chosen) == 1 else "together they fit it best"
+        print(f"\n(answered with {', '.join(chosen)}: {why}; --no-route keeps them all on)")
     if answer.citations:
         print("\nPassages:")
         for i, p in enumerate(answer.citations, 1):

@@ -4,20 +4,25 @@
 
 Each book gets its own Locas-GLU memory (memorized alone). Then each book's memorized text is
 scored again (chunk/context protocol, no training) with: no memory, its own memory alone, and
-every memory attached at once. Each memory is an additive side FFN, so a shelf of memories
-should answer about each book about as well as that book's memory alone; the table shows how
-close it comes.
+every memory attached at once, and the shelf routed: before each chunk, the memory (or all of
+them) that best predicts the chunk's context is switched on (locas_engine.routing), the way a
+question's prompt picks the memory that answers it. The first chunk has no context to judge
+by and is scored with every memory on.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
+import torch
+
 from ..backbone import load_backbone
-from ..memorizer import Memorizer, MemorizeSettings
+from ..memorizer import Memorizer, MemorizeSettings, autocast_context, chunk_loss, chunk_spans
 from ..memory import MemoryConfig, attach_memory, detach_memory, parse_layers
+from ..routing import route_memories
 from . import write_report
 from .ppl import _log, first_tokens, read_text, score_ppl
 
@@ -62,19 +67,43 @@ def run(args: argparse.Namespace) -> dict:
         return {n: score_ppl(bb.model, bb.device, ids, args.chunk, args.context, n)
                 for n, ids in texts.items()}
 
+    @torch.no_grad()
+    def scored_routed(name: str, ids: torch.Tensor) -> tuple[float, float]:
+        """Perplexity with the routed shelf, and the share of chunks routed to the book's own memory."""
+        dev_ids = ids.to(bb.device)
+        names = [m.name for m in memories.values()]
+        nll, n_total, to_own, routed = 0.0, 0, 0, 0
+        for c0, start, end in chunk_spans(ids.numel(), args.chunk, args.context):
+            route = route_memories(bb, names, ids[c0:start])
+            for m in memories.values():
+                m.enabled = m.name in route.memories
+            if route.routed:
+                routed += 1
+                to_own += route.memories == [memories[name].name]
+            with autocast_context(bb.device, None):
+                loss, n = chunk_loss(bb.model, dev_ids, (c0, start, end))
+            nll += loss.item() * n
+            n_total += n
+        return math.exp(nll / n_total), to_own / max(routed, 1)
+
     rows = []
     base = scored(set())
     shelf = scored(set(memories))
-    for name in texts:
+    for name, ids in texts.items():
         own = scored({name})[name]
+        routed, to_own = scored_routed(name, ids)
         rows.append({"book": name, "none": base[name], "own": own, "shelf": shelf[name],
-                     "shelf_vs_own_pct": 100.0 * (shelf[name] / own - 1.0)})
+                     "shelf_vs_own_pct": 100.0 * (shelf[name] / own - 1.0),
+                     "routed": routed, "routed_vs_own_pct": 100.0 * (routed / own - 1.0),
+                     "routed_to_own": to_own})
     for memory in memories.values():
         detach_memory(bb, memory)
-    print(f"{'book':<32}{'no memory':>11}{'own memory':>12}{'all memories':>14}{'shelf vs own':>14}")
+    print(f"{'book':<32}{'no memory':>11}{'own memory':>12}{'all memories':>14}{'shelf vs own':>14}"
+          f"{'routed':>10}{'routed vs own':>15}{'to own':>8}")
     for r in rows:
         print(f"{r['book']:<32}{r['none']:>11.3f}{r['own']:>12.3f}{r['shelf']:>14.3f}"
-              f"{r['shelf_vs_own_pct']:>+13.2f}%")
+              f"{r['shelf_vs_own_pct']:>+13.2f}%{r['routed']:>10.3f}{r['routed_vs_own_pct']:>+14.2f}%"
+              f"{r['routed_to_own']:>8.0%}")
     report = {"model": bb.name, "tokens": args.tokens, "chunk": args.chunk, "context": args.context,
               "rank": args.rank, "lr": args.lr, "results": rows, "argv": sys.argv[1:]}
     write_report(report, args.json)

@@ -135,3 +135,48 @@ def test_memory_for_another_model_is_refused(session, story_file):
     session.library.update_memory("other", backbone="SomeOtherModel", backbone_fingerprint="0" * 64)
     with pytest.raises(JobError, match="made for the model"):
         run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory="other"))
+
+
+BEEKEEPING = """Notes from the apiary at Hollow Lane
+
+The colony in the third hive swarmed on a warm Tuesday in June. The bees gathered on the lowest
+branch of the pear tree, a brown cluster the size of a rugby ball, humming loudly. Our neighbour
+Idris brought a cardboard box and a white sheet, shook the branch once, and most of the swarm
+fell into the box. The queen must have been among them, because the stragglers marched inside
+within the hour, fanning their wings at the entrance to call the others home.
+
+We housed the swarm in a new hive with eleven frames of foundation wax. Idris said to feed them
+sugar syrup, one part sugar to one part water, for the first week, so that the workers could draw
+comb quickly. By August the new colony had filled nine frames with honey the colour of amber,
+tasting faintly of lime blossom and clover. We took forty pounds from it in September and left
+the rest for the bees to eat through the winter.
+"""
+
+
+def test_several_memories_answer_with_the_one_that_fits_the_question(session, story_file, tmp_path):
+    """A shelf of two memories: the question about the lighthouse is answered with its memory."""
+    bees_file = tmp_path / "apiary.txt"
+    bees_file.write_text(BEEKEEPING, encoding="utf-8")
+    strong = dict(lr=6e-3, tau_scale=64.0, steps=2)  # memories that clearly prefer their own text
+    for path, name in ((story_file, "lighthouse"), (bees_file, "apiary")):
+        doc_id = _import(session, path)
+        run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory=name, **strong))
+
+    shelf = ["lighthouse", "apiary"]
+    about_bees = run_answer(session, AnswerRequest(
+        question="What did Idris use to catch the swarm from the pear tree?", memories=shelf,
+        passages=2, max_new_tokens=4))
+    assert about_bees.options["route"]["chosen"] == ["apiary"] and about_bees.memories == ["apiary"]
+    about_light = run_answer(session, AnswerRequest(
+        question="How many steps did Maren climb to the lamp of the lighthouse?", memories=shelf,
+        passages=2, max_new_tokens=4))
+    assert about_light.options["route"]["chosen"] == ["lighthouse"]
+    losses = about_light.options["route"]["losses"]
+    assert losses["lighthouse"] < losses["apiary"] and set(losses) == {"lighthouse", "apiary", "all"}
+    # Routing switches memories on for one answer only; the shelf is left as it was.
+    assert all(session.memory(n).enabled for n in shelf)
+
+    unrouted = run_answer(session, AnswerRequest(
+        question="How many steps did Maren climb?", memories=shelf, passages=2,
+        max_new_tokens=2, route=False))
+    assert "route" not in unrouted.options and unrouted.memories == shelf

@@ -1,0 +1,59 @@
+"""Routing a shelf: the memory that best predicts a context is the one switched on for it."""
+
+from __future__ import annotations
+
+import pytest
+from engine_helpers import token_stream
+
+from locas_engine import (
+    Memorizer,
+    MemorizeSettings,
+    MemoryConfig,
+    attach_memory,
+    route_memories,
+)
+
+
+@pytest.fixture
+def shelf(tiny_llama):
+    """Two memories, each trained alone on its own repeated phrase."""
+    bb = tiny_llama
+    streams = {"a": token_stream(320, seed=11), "b": token_stream(320, seed=12)}
+    for name, stream in streams.items():
+        for other in bb.memories.values():
+            other.enabled = False
+        memory = attach_memory(bb, MemoryConfig(rank=16, tau_scale=16.0), name=name)
+        Memorizer(bb, memory, MemorizeSettings(chunk=32, context=32, lr=2e-2, steps=2)).run(stream)
+    for memory in bb.memories.values():
+        memory.enabled = True
+    return bb, streams
+
+
+def test_each_books_text_routes_to_its_own_memory(shelf):
+    bb, streams = shelf
+    for name, stream in streams.items():
+        route = route_memories(bb, ["a", "b"], stream[100:160])
+        assert route.routed and route.memories == [name]
+        assert set(route.losses) == {"a", "b", "all"}
+        assert route.losses[name] == min(route.losses.values())
+
+
+def test_routing_leaves_every_memory_as_it_was(shelf):
+    bb, streams = shelf
+    bb.memories["b"].enabled = False
+    route_memories(bb, ["a", "b"], streams["a"][:64])
+    assert bb.memories["a"].enabled and not bb.memories["b"].enabled
+
+
+def test_nothing_to_choose_means_no_routing(shelf):
+    bb, streams = shelf
+    one = route_memories(bb, ["a"], streams["b"][:64])
+    assert one.memories == ["a"] and not one.routed
+    no_context = route_memories(bb, ["a", "b"], streams["a"][:1])
+    assert no_context.memories == ["a", "b"] and not no_context.routed
+
+
+def test_unknown_memory_is_an_error(shelf):
+    bb, streams = shelf
+    with pytest.raises(ValueError, match="No memory named 'c'"):
+        route_memories(bb, ["a", "c"], streams["a"][:64])
