@@ -43,10 +43,16 @@ def forget_table(report: dict) -> str:
 
 
 def shelf_table(report: dict) -> str:
-    out = ["| book | no memory | own memory | all memories | all vs own |", "| --- | --- | --- | --- | --- |"]
+    routed = "routed" in report["results"][0]  # reports before routing existed lack the columns
+    head = "| book | no memory | own memory | all memories | all vs own |"
+    head += " routed | routed vs own | chunks routed to own |" if routed else ""
+    out = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in report["results"]:
-        out.append(f"| {r['book']} | {r['none']:.3f} | {r['own']:.3f} | {r['shelf']:.3f} | "
-                   f"{r['shelf_vs_own_pct']:+.2f}% |")
+        row = (f"| {r['book']} | {r['none']:.3f} | {r['own']:.3f} | {r['shelf']:.3f} | "
+               f"{r['shelf_vs_own_pct']:+.2f}% |")
+        if routed:
+            row += f" {r['routed']:.3f} | {r['routed_vs_own_pct']:+.2f}% | {r['routed_to_own']:.0%} |"
+        out.append(row)
     return "\n".join(out)
 
 

@@ -104,3 +104,5 @@ def test_ppl_forget_and_shelf_benches_write_json(tmp_path, shared_data):
     assert len(report["results"]) == 2
     for r in report["results"]:
         assert r["own"] < r["none"]  # a memory lowers the perplexity of the text it memorized
+        assert {"routed", "routed_vs_own_pct", "routed_to_own"} <= r.keys()
+        assert 0.0 <= r["routed_to_own"] <= 1.0 and r["routed"] > 0
