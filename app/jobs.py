@@ -397,15 +397,14 @@ def run_answer(
     names = list(request.memories) if request.use_memory else []
     pieces: list[str] = []
     route: Route | None = None
-    with session.only_memories(names) as attached:
-        if request.route and len(names) > 1:
-            # The question and its best passage say which book it is about: switch on the memory
-            # that predicts them best (or all, when together they do better); see routing.py.
-            # Only the top passage: the lower-ranked ones often come from other books.
+    if request.route and len(names) > 1:
+        # The question and its best passage say which book it is about: answer with the memory
+        # that predicts them best (or all, when together they do better); see routing.py.
+        # Only the top passage: the lower-ranked ones often come from other books.
+        with session.only_memories(names):  # attached, so that they can be judged
             route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
-            for memory in attached:
-                memory.enabled = memory.name in route.memories
-            names = route.memories
+        names = route.memories
+    with session.only_memories(names):
         for piece in stream_generate(backbone, messages, max_new_tokens=request.max_new_tokens,
                                      should_stop=(lambda: control.cancelled) if control else None):
             pieces.append(piece)

@@ -18,7 +18,14 @@ from pathlib import Path
 from app.errors import JobError
 from app.library import Library
 from app.settings import Settings, load_settings
-from locas_engine import Backbone, LocasMemory, detach_memory, load_backbone, load_memory
+from locas_engine import (
+    Backbone,
+    LocasMemory,
+    detach_memory,
+    load_backbone,
+    load_memory,
+    only_enabled,
+)
 from locas_engine.paths import memories_dir
 
 log = logging.getLogger(__name__)
@@ -94,17 +101,10 @@ class Session:
     @contextlib.contextmanager
     def only_memories(self, names: Iterable[str]) -> Iterator[list[LocasMemory]]:
         """Switch on exactly the named memories for the duration (the others stay attached, off)."""
-        wanted = [self.memory(n) for n in names]
-        wanted_ids = {id(m) for m in wanted}
-        previous = {name: m.enabled for name, m in self._memories.items()}
-        for memory in self._memories.values():
-            memory.enabled = id(memory) in wanted_ids
-        try:
+        names = list(names)
+        wanted = [self.memory(n) for n in names]  # loads and attaches any not yet attached
+        with only_enabled(self._memories, names):
             yield wanted
-        finally:
-            for name, enabled in previous.items():
-                if name in self._memories:
-                    self._memories[name].enabled = enabled
 
     # -- crash recovery ----------------------------------------------------------------------
     def mark_stale_jobs_interrupted(self) -> None:

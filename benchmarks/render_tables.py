@@ -44,9 +44,9 @@ def forget_table(report: dict) -> str:
 
 def shelf_table(report: dict) -> str:
     routed = "routed" in report["results"][0]  # reports before routing existed lack the columns
-    head = "| book | no memory | own memory | all memories | all vs own |"
-    head += " routed | routed vs own | chunks routed to own |" if routed else ""
-    out = [head, "|" + " --- |" * (head.count("|") - 1)]
+    columns = ["book", "no memory", "own memory", "all memories", "all vs own"]
+    columns += ["routed", "routed vs own", "chunks routed to own"] if routed else []
+    out = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for r in report["results"]:
         row = (f"| {r['book']} | {r['none']:.3f} | {r['own']:.3f} | {r['shelf']:.3f} | "
                f"{r['shelf_vs_own_pct']:+.2f}% |")

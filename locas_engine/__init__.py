@@ -12,7 +12,14 @@ from .ffn import UnsupportedModelError, find_ffns
 from .generate import stream_generate
 from .init import initialize_memory
 from .memorizer import Memorizer, MemorizeResult, MemorizeSettings, Progress
-from .memory import LocasMemory, MemoryConfig, attach_memory, detach_memory, parse_layers
+from .memory import (
+    LocasMemory,
+    MemoryConfig,
+    attach_memory,
+    detach_memory,
+    only_enabled,
+    parse_layers,
+)
 from .merge import export_merged, merge_memory
 from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp_memory, write_tokens
 from .routing import Route, route_memories
@@ -22,6 +29,7 @@ __all__ = [
     "Backbone", "backbone_from_model", "load_backbone", "UnsupportedModelError", "find_ffns",
     "stream_generate", "initialize_memory", "MemorizeResult", "MemorizeSettings", "Memorizer",
     "Progress", "LocasMemory", "MemoryConfig", "attach_memory", "detach_memory", "parse_layers",
+    "only_enabled",
     "LocasMLPMemory", "MLPMemoryConfig", "attach_mlp_memory", "write_tokens",
     "export_merged", "merge_memory", "MemoryMismatchError", "load_memory",
     "read_memory_metadata", "save_memory", "Route", "route_memories",

@@ -12,7 +12,7 @@ one backbone at once (their outputs add).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,24 @@ class Switchable:
             yield self
         finally:
             self.enabled = previous
+
+
+@contextlib.contextmanager
+def only_enabled(memories: Mapping[str, Switchable], names: Iterable[str]) -> Iterator[None]:
+    """Switch on exactly the named ones of ``memories`` (a backbone's registry) for a while.
+
+    The one way to choose which attached memories take part in a forward pass (answers, routing,
+    benchmarks); every memory's flag is put back afterwards, also on error.
+    """
+    on = set(names)
+    previous = [(memory, memory.enabled) for memory in memories.values()]
+    for name, memory in memories.items():
+        memory.enabled = name in on
+    try:
+        yield
+    finally:
+        for memory, enabled in previous:
+            memory.enabled = enabled
 
 
 class LocasMemory(Switchable, nn.Module):

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from .backbone import Backbone
 from .memorizer import as_token_tensor, autocast_context
+from .memory import only_enabled
 
 ALL = "all"
 
@@ -59,17 +60,10 @@ def route_memories(backbone: Backbone, names: Sequence[str], context: str | Sequ
     candidates: dict[str, set[str]] = {n: {n} for n in names}
     candidates[ALL] = set(names)
     x = ids.to(backbone.device).unsqueeze(0)  # (1, T)
-    previous = {n: m.enabled for n, m in backbone.memories.items()}
     losses: dict[str, float] = {}
-    try:
-        for key, on in candidates.items():
-            for n, m in backbone.memories.items():
-                m.enabled = n in on
-            with autocast_context(backbone.device, None):
-                logits = backbone.model(input_ids=x, use_cache=False).logits[0, :-1]  # (T-1, V)
-            losses[key] = F.cross_entropy(logits.float(), x[0, 1:]).item()
-    finally:
-        for n, enabled in previous.items():
-            backbone.memories[n].enabled = enabled
+    for key, on in candidates.items():
+        with only_enabled(backbone.memories, on), autocast_context(backbone.device, None):
+            logits = backbone.model(input_ids=x, use_cache=False).logits[0, :-1]  # (T-1, V)
+        losses[key] = F.cross_entropy(logits.float(), x[0, 1:]).item()
     best = min(losses, key=losses.get)
     return Route(memories=sorted(candidates[best], key=names.index), losses=losses)

@@ -26,6 +26,7 @@ from app.prompts import build_messages
 from locas_engine.bench import write_report
 
 MODES = ("base", "retrieval", "memory", "memory+retrieval", "recent-context")
+MEMORIZE_KEYS = ("rank", "lr", "tau_scale", "chunk", "context", "steps", "layers")  # flags = Settings fields
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 
 
@@ -102,12 +103,9 @@ def evaluate(args: argparse.Namespace) -> dict:
 
     home = Path(args.home or tempfile.mkdtemp(prefix="locas-bench-qa-"))
     os.environ["LOCAS_HOME"] = str(home)
-    settings = Settings(model=args.model, device=args.device, rank=args.rank, lr=args.lr,
-                        chunk=args.chunk, context=args.context, steps=args.steps, layers=args.layers,
-                        tau_scale=args.tau_scale)
+    memorize_settings = {k: getattr(args, k) for k in MEMORIZE_KEYS}
+    settings = Settings(model=args.model, device=args.device, **memorize_settings)
     session = Session(library=Library(), settings=settings)
-    memorize_settings = {k: getattr(args, k) for k in ("rank", "lr", "chunk", "context", "steps",
-                                                       "layers", "tau_scale")}
     scores: dict[tuple[str, int], list[float]] = defaultdict(list)
     conversations = []
     answers: list[dict] = []
@@ -154,8 +152,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             results.append({"mode": mode, "category": "overall", "n": len(overall),
                             "f1": sum(overall) / len(overall)})
     return {"model": session.backbone().name, "conversations": conversations,
-            "settings": {k: getattr(args, k) for k in ("rank", "lr", "tau_scale", "chunk", "context", "steps",
-                                                       "layers", "passages", "max_new_tokens",
+            "settings": {k: getattr(args, k) for k in (*MEMORIZE_KEYS, "passages", "max_new_tokens",
                                                        "window", "per_category", "seed")},
             "results": results, "answers": answers}
 

@@ -92,8 +92,12 @@ def _progress_every(n_chunks: int):
 
 @torch.no_grad()
 def score_ppl(model: torch.nn.Module, device: torch.device, ids: torch.Tensor, chunk: int,
-              context: int, label: str = "none") -> float:
-    """Perplexity of ``ids`` under ``model`` on the chunk/context protocol, without training."""
+              context: int, label: str = "none",
+              before_chunk: Callable[[tuple[int, int, int]], None] | None = None) -> float:
+    """Perplexity of ``ids`` under ``model`` on the chunk/context protocol, without training.
+
+    ``before_chunk(span)`` runs before each chunk is scored (the shelf benchmark routes there).
+    """
     spans = chunk_spans(ids.numel(), chunk, context)
     dev_ids = ids.to(device)
     show = _progress_every(len(spans))
@@ -101,6 +105,8 @@ def score_ppl(model: torch.nn.Module, device: torch.device, ids: torch.Tensor, c
     n_total = 0
     t0 = time.perf_counter()
     for i, span in enumerate(spans):
+        if before_chunk is not None:
+            before_chunk(span)
         with autocast_context(device, None):
             loss, n = chunk_loss(model, dev_ids, span)
         nll += loss.double() * n

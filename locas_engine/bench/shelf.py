@@ -13,15 +13,12 @@ by and is scored with every memory on.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
-import torch
-
 from ..backbone import load_backbone
-from ..memorizer import Memorizer, MemorizeSettings, autocast_context, chunk_loss, chunk_spans
-from ..memory import MemoryConfig, attach_memory, detach_memory, parse_layers
+from ..memorizer import Memorizer, MemorizeSettings
+from ..memory import MemoryConfig, attach_memory, detach_memory, only_enabled, parse_layers
 from ..routing import route_memories
 from . import write_report
 from .ppl import _log, first_tokens, read_text, score_ppl
@@ -55,45 +52,41 @@ def run(args: argparse.Namespace) -> dict:
         config = MemoryConfig(rank=args.rank, layers=parse_layers(args.layers, bb.num_layers),
                               tau_scale=args.tau_scale, seed=args.seed)
         memory = attach_memory(bb, config, name=f"book{i}")
-        for other in memories.values():
-            other.enabled = False  # each memory learns its own book alone
-        Memorizer(bb, memory, MemorizeSettings(chunk=args.chunk, context=args.context,
-                                               steps=args.steps, lr=args.lr, seed=args.seed)).run(ids)
+        with only_enabled(bb.memories, [memory.name]):  # each memory learns its own book alone
+            Memorizer(bb, memory, MemorizeSettings(chunk=args.chunk, context=args.context,
+                                                   steps=args.steps, lr=args.lr, seed=args.seed)).run(ids)
         memories[name] = memory
 
-    def scored(enabled: set[str]) -> dict[str, float]:
-        for n, m in memories.items():
-            m.enabled = n in enabled
-        return {n: score_ppl(bb.model, bb.device, ids, args.chunk, args.context, n)
-                for n, ids in texts.items()}
+    shelf = [m.name for m in memories.values()]
 
-    @torch.no_grad()
-    def scored_routed(name: str, ids: torch.Tensor) -> tuple[float, float]:
-        """Perplexity with the routed shelf, and the share of chunks routed to the book's own memory."""
-        dev_ids = ids.to(bb.device)
-        names = [m.name for m in memories.values()]
-        nll, n_total, to_own, routed = 0.0, 0, 0, 0
-        for c0, start, end in chunk_spans(ids.numel(), args.chunk, args.context):
-            route = route_memories(bb, names, ids[c0:start])
-            for m in memories.values():
-                m.enabled = m.name in route.memories
-            if route.routed:
-                routed += 1
-                to_own += route.memories == [memories[name].name]
-            with autocast_context(bb.device, None):
-                loss, n = chunk_loss(bb.model, dev_ids, (c0, start, end))
-            nll += loss.item() * n
-            n_total += n
-        return math.exp(nll / n_total), to_own / max(routed, 1)
+    def scored(name: str, on: list[str], before_chunk=None) -> float:
+        """Perplexity of one book's text with the named memories on."""
+        with only_enabled(bb.memories, on):
+            return score_ppl(bb.model, bb.device, texts[name], args.chunk, args.context, name,
+                             before_chunk)
+
+    def scored_routed(name: str) -> tuple[float, float]:
+        """Perplexity with the routed shelf, and the share of routed chunks that went to the
+        book's own memory."""
+        ids, own = texts[name], [memories[name].name]
+        went_own: list[bool] = []
+
+        def route(span: tuple[int, int, int]) -> None:
+            c0, start, _ = span
+            chosen = route_memories(bb, shelf, ids[c0:start])
+            for n in shelf:
+                bb.memories[n].enabled = n in chosen.memories
+            if chosen.routed:
+                went_own.append(chosen.memories == own)
+
+        return scored(name, shelf, before_chunk=route), sum(went_own) / max(len(went_own), 1)
 
     rows = []
-    base = scored(set())
-    shelf = scored(set(memories))
-    for name, ids in texts.items():
-        own = scored({name})[name]
-        routed, to_own = scored_routed(name, ids)
-        rows.append({"book": name, "none": base[name], "own": own, "shelf": shelf[name],
-                     "shelf_vs_own_pct": 100.0 * (shelf[name] / own - 1.0),
+    for name in texts:
+        none, own, all_on = scored(name, []), scored(name, [memories[name].name]), scored(name, shelf)
+        routed, to_own = scored_routed(name)
+        rows.append({"book": name, "none": none, "own": own, "shelf": all_on,
+                     "shelf_vs_own_pct": 100.0 * (all_on / own - 1.0),
                      "routed": routed, "routed_vs_own_pct": 100.0 * (routed / own - 1.0),
                      "routed_to_own": to_own})
     for memory in memories.values():
