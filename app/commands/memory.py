@@ -194,7 +194,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for i, p in enumerate(answer.citations, 1):
             snippet = " ".join(p.text.split())[:160]
             print(f"  [{i}] {p.document_title} — {p.section_title} (doc {p.document_id}, "
-                  f"section {p.section_id}, at {p.position}): {snippet}")
+                  f"section {p.section_id}, characters {p.start}-{p.end}): {snippet}")
     return 0
 
 

@@ -180,3 +180,20 @@ def test_several_memories_answer_with_the_one_that_fits_the_question(session, st
         question="How many steps did Maren climb?", memories=shelf, passages=2,
         max_new_tokens=2, route=False))
     assert "route" not in unrouted.options and unrouted.memories == shelf
+
+
+def test_cli_ask_streams_routes_and_lists_passages(story_file, tmp_path, capsys):
+    """`locas memorize` then `locas ask` with two memories, as README shows it."""
+    from app.cli import main
+
+    bees_file = tmp_path / "apiary.txt"
+    bees_file.write_text(BEEKEEPING, encoding="utf-8")
+    assert main(["import", str(story_file), str(bees_file)]) == 0
+    assert main(["memorize", "1", "--memory", "lighthouse", "--rank", "8"]) == 0
+    assert main(["memorize", "2", "--memory", "apiary", "--rank", "8"]) == 0
+    capsys.readouterr()
+    assert main(["ask", "--memory", "lighthouse", "--memory", "apiary", "--passages", "2",
+                 "--max-new-tokens", "4", "What did Idris use to catch the swarm?"]) == 0
+    out = capsys.readouterr().out
+    assert "(answered with " in out and "--no-route keeps them all on" in out
+    assert "Passages:" in out and "  [1] apiary" in out and "characters " in out
