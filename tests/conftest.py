@@ -63,7 +63,6 @@ nail by the door, with a note that said only: the light is yours now, keep it ho
 """
 
 
-
 @pytest.fixture
 def story_file(tmp_path) -> Path:
     path = tmp_path / "lighthouse.txt"
