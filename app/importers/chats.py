@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..document import Document, ImportFailed, Section, content_hash
+from .relative_dates import day_text, pin_relative_dates
 
 
 @dataclass
@@ -32,7 +33,7 @@ def format_when(when: datetime | None, has_time: bool = True, has_date: bool = T
     """'8 May 2023, 1:56 pm' (the LoCoMo style, readable to a small model)."""
     if when is None:
         return ""
-    date = f"{when.day} {when:%B} {when.year}"
+    date = day_text(when)
     hour = when.hour % 12 or 12
     clock = f"{hour}:{when:%M} {'am' if when.hour < 12 else 'pm'}"
     if not has_date:
@@ -41,11 +42,17 @@ def format_when(when: datetime | None, has_time: bool = True, has_date: bool = T
 
 
 def render(messages: Iterable[Message], has_date: bool = True) -> tuple[str, dict[str, int]]:
-    """Message lines plus where each referenced message starts (char offset)."""
+    """Message lines plus where each referenced message starts (char offset).
+
+    Relative dates in a dated message are pinned to the calendar ("yesterday [7 May 2023]"),
+    see relative_dates.py: a memory of the chat is asked about it long after "yesterday".
+    """
     lines, refs, offset = [], {}, 0
     for m in messages:
         stamp = m.stamp or format_when(m.when, m.has_time, has_date)
-        text = m.text.strip().replace("\n", " / ") if "\n" in m.text.strip() else m.text.strip()
+        text = m.text.strip().replace("\n", " / ")
+        if m.when is not None and has_date:
+            text = pin_relative_dates(text, m.when.date())
         line = f"[{stamp}] {m.speaker}: {text}" if stamp else f"{m.speaker}: {text}"
         if m.ref:
             refs[m.ref] = offset
