@@ -305,10 +305,10 @@ class AppController(QObject):
         self.library_changed.emit()
 
     # -- answer -------------------------------------------------------------------------------------
-    def answer_request(self, question: str, memory: str | None, use_memory: bool,
+    def answer_request(self, question: str, memories: list[str], use_memory: bool,
                        use_retrieval: bool) -> AnswerRequest:
         return AnswerRequest(
-            question=question, memories=[memory] if memory else [], use_memory=use_memory,
+            question=question, memories=list(memories), use_memory=use_memory,
             use_retrieval=use_retrieval, passages=self.settings.passages,
             max_new_tokens=self.settings.max_new_tokens,
         )

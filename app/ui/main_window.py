@@ -387,14 +387,14 @@ class MainWindow(QMainWindow):
 
     # -- questions ------------------------------------------------------------------------------
     def ask(self, options: AskOptions) -> None:
-        request = self.controller.answer_request(options.question, options.memory, options.use_memory,
+        request = self.controller.answer_request(options.question, options.memories, options.use_memory,
                                                  options.use_retrieval)
         self._submit_answer(request, SINGLE)
 
     def compare(self, options: AskOptions) -> None:
-        with_req = self.controller.answer_request(options.question, options.memory, True,
+        with_req = self.controller.answer_request(options.question, options.memories, True,
                                                   options.use_retrieval)
-        without_req = self.controller.answer_request(options.question, options.memory, False,
+        without_req = self.controller.answer_request(options.question, options.memories, False,
                                                      options.use_retrieval)
         self._submit_answer(with_req, WITH)
         self._submit_answer(without_req, WITHOUT)
@@ -429,12 +429,13 @@ class MainWindow(QMainWindow):
 
     def _update_memory_label(self) -> None:
         """The status bar names the memory questions will use, and whether it is switched on."""
-        name = self.question_panel.current_memory()
-        if not name:
+        names = self.question_panel.current_memories()
+        if not names:
             self.memory_label.setText("Memory: none")
         else:
             off = "" if self.question_panel.use_memory.isChecked() else " (off)"
-            self.memory_label.setText(f"Memory: {name}{off}")
+            which = names[0] if len(names) == 1 else f"all {len(names)}, routed"
+            self.memory_label.setText(f"Memory: {which}{off}")
 
     def _load_history(self) -> None:
         if self._closing:

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.ui.resources import icon
 
 NO_MEMORY = "(no memory: the plain model)"
+ALL_MEMORIES = "All memories (each question goes to the one that fits it)"
 SINGLE, WITH, WITHOUT = "single", "with", "without"
 
 
@@ -41,7 +42,7 @@ class AskOptions:
     """What the user asked for; the main window turns it into an `app.jobs.AnswerRequest`."""
 
     question: str
-    memory: str | None
+    memories: list[str]  # empty: the plain model; several: the answer job routes among them
     use_memory: bool
     use_retrieval: bool
 
@@ -180,15 +181,22 @@ class QuestionPanel(QWidget):
 
     # -- memories -----------------------------------------------------------------------------
     def set_memories(self, names: list[str], current: str | None = None) -> None:
-        """Refill the picker, keeping the current choice when it still exists."""
+        """Refill the picker, keeping the current choice (a memory, or all of them) when it still exists."""
         keep = current if current is not None else self.current_memory()
+        keep_all = current is None and isinstance(self.memory_combo.currentData(), tuple)
         self.memory_combo.blockSignals(True)
         self.memory_combo.clear()
         self.memory_combo.addItem(icon("notes"), NO_MEMORY, None)
         for name in names:
             self.memory_combo.addItem(icon("memory"), name, name)
+        if len(names) > 1:
+            # A shelf: every memory attached, and the answer job picks per question (routing.py).
+            # The item holds the names as a tuple, which no single memory's name can equal.
+            self.memory_combo.addItem(icon("memory"), ALL_MEMORIES, tuple(names))
         index = self.memory_combo.findData(keep) if keep else -1
-        if index < 0 and names and current is None and keep is None:
+        if keep_all and len(names) > 1:
+            index = self.memory_combo.count() - 1
+        elif index < 0 and names and current is None and keep is None and not keep_all:
             index = 1  # a fresh window picks the first memory: that is what people ask about
         self.memory_combo.setCurrentIndex(max(index, 0))
         self.memory_combo.blockSignals(False)
@@ -199,14 +207,28 @@ class QuestionPanel(QWidget):
         if index >= 0:
             self.memory_combo.setCurrentIndex(index)
 
+    def select_all_memories(self) -> bool:
+        """Pick the shelf item; False when fewer than two memories exist."""
+        index = self.memory_combo.findText(ALL_MEMORIES)
+        if index >= 0:
+            self.memory_combo.setCurrentIndex(index)
+        return index >= 0
+
     def current_memory(self) -> str | None:
-        return self.memory_combo.currentData()
+        """The one memory picked; None for the plain model or for all memories."""
+        data = self.memory_combo.currentData()
+        return data if isinstance(data, str) else None
+
+    def current_memories(self) -> list[str]:
+        """The memories a question will be asked with: none, one, or the whole shelf."""
+        data = self.memory_combo.currentData()
+        return list(data) if isinstance(data, tuple) else [data] if data else []
 
     # -- asking -------------------------------------------------------------------------------
     def options(self) -> AskOptions:
         return AskOptions(
             question=self.question.toPlainText().strip(),
-            memory=self.current_memory(),
+            memories=self.current_memories(),
             use_memory=self.use_memory.isChecked(),
             use_retrieval=self.use_retrieval.isChecked(),
         )
@@ -216,7 +238,7 @@ class QuestionPanel(QWidget):
         if not opts.question or self._running:
             return
         self.answers.setCurrentIndex(0)
-        self.single.title.setText("Answer" + ("" if opts.memory and opts.use_memory else
+        self.single.title.setText("Answer" + ("" if opts.memories and opts.use_memory else
                                               " (plain model)"))
         self.begin(SINGLE)
         self.citations.clear()
@@ -249,7 +271,10 @@ class QuestionPanel(QWidget):
         if slot in (SINGLE, WITH) or self.citations.count() == 0:
             self.set_citations(getattr(answer, "citations", []) or [])
         seconds = getattr(answer, "seconds", 0.0)
-        self.status.setText(f"Answered in {seconds:.1f} s" if seconds else "")
+        status = f"Answered in {seconds:.1f} s" if seconds else ""
+        if (getattr(answer, "options", None) or {}).get("route"):
+            status += f" with “{', '.join(answer.memories)}”, the memory that fit the question best"
+        self.status.setText(status)
         self._sync_buttons()
 
     def fail_answer(self, slot: str, message: str) -> None:

@@ -110,3 +110,37 @@ def test_passage_dialog_highlights_passage(qtbot):
     dialog2 = PassageDialog("Book", "Ch", text, "ignored", start=0, end=5)
     qtbot.addWidget(dialog2)
     assert dialog2.highlighted_text() == "First"
+
+
+def test_question_panel_offers_the_whole_shelf(qtbot):
+    """With two or more memories the picker offers all of them; the answer job routes per question."""
+    from types import SimpleNamespace
+
+    from app.ui.question_panel import ALL_MEMORIES, SINGLE, QuestionPanel
+
+    panel = QuestionPanel()
+    qtbot.addWidget(panel)
+    panel.set_memories(["lighthouse"])
+    assert panel.memory_combo.findText(ALL_MEMORIES) < 0  # one memory is no shelf
+    assert not panel.select_all_memories()
+
+    panel.set_memories(["lighthouse", "apiary"])
+    assert panel.current_memories() == ["lighthouse"]  # still the first memory, as before
+    changed = []
+    panel.memory_changed.connect(changed.append)
+    assert panel.select_all_memories()
+    assert panel.current_memories() == ["lighthouse", "apiary"]
+    assert panel.current_memory() is None and changed == [None]  # history: all questions
+    panel.question.setPlainText("What did Idris use to catch the swarm?")
+    assert panel.options().memories == ["lighthouse", "apiary"]
+
+    panel.set_memories(["lighthouse", "apiary", "orchard"])  # a refill keeps the shelf, grown
+    assert panel.current_memories() == ["lighthouse", "apiary", "orchard"]
+    panel.set_memories(["apiary"])  # the shelf is gone: back to the plain model, not a guess
+    assert panel.current_memories() == []
+
+    panel.begin(SINGLE)
+    routed = SimpleNamespace(text="A straw skep.", citations=[], seconds=1.5, memories=["apiary"],
+                             options={"route": {"chosen": ["apiary"], "losses": {}}})
+    panel.finish_answer(SINGLE, routed)
+    assert "“apiary”" in panel.status.text() and panel.answer_text(SINGLE) == "A straw skep."
