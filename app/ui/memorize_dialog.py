@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDialog,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
-    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -31,10 +29,10 @@ from PySide6.QtWidgets import (
 
 from app.jobs import MemorizeEvent, MemorizeRequest
 from app.settings import Settings
+from app.ui.memorize_form import SHAPE_FIELDS, MemorizeSettingsForm
 from app.ui.plot import PerplexityPlot
 from app.ui.resources import icon
-from app.ui.settings_dialog import INITS
-from app.ui.widgets import CollapsibleSection, fmt_eta
+from app.ui.widgets import fmt_eta
 
 PHASE_TEXT = {
     "queued": "Waiting for the engine…",
@@ -91,6 +89,7 @@ class MemorizeDialog(QDialog):
         docs.setMaximumHeight(80)
         layout.addWidget(docs)
 
+        self.form = MemorizeSettingsForm(d)
         target = QGroupBox("Into which memory")
         form = QFormLayout(target)
         self.new_memory = QRadioButton("A new memory named")
@@ -109,38 +108,7 @@ class MemorizeDialog(QDialog):
         layout.addWidget(target)
 
         settings_box = QGroupBox("Settings")
-        sl = QVBoxLayout(settings_box)
-        basic = QFormLayout()
-        self.rank = QSpinBox()
-        self.rank.setRange(1, 4096)
-        self.rank.setValue(d.rank)
-        self.rank.setToolTip("Memory width: a wider memory holds more and costs more")
-        basic.addRow("Memory size (rank):", self.rank)
-        sl.addLayout(basic)
-        self.advanced = CollapsibleSection("Advanced settings")
-        adv = QFormLayout()
-        self.init = QComboBox()
-        self.init.addItems(INITS)
-        self.init.setCurrentText(d.init)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
-        self.lr.setSingleStep(1e-3)
-        self.lr.setValue(d.lr)
-        self.chunk = _spin(8, 8192, d.chunk)
-        self.context = _spin(0, 8192, d.context)
-        self.steps = _spin(1, 64, d.steps)
-        self.checkpoint_every = _spin(1, 10_000, d.checkpoint_every)
-        self.layers = QLineEdit(d.layers)
-        adv.addRow("Initializer:", self.init)
-        adv.addRow("Learning rate:", self.lr)
-        adv.addRow("Chunk (tokens):", self.chunk)
-        adv.addRow("Context (tokens):", self.context)
-        adv.addRow("Steps per chunk:", self.steps)
-        adv.addRow("Checkpoint every (chunks):", self.checkpoint_every)
-        adv.addRow("Layers:", self.layers)
-        self.advanced.set_content_layout(adv)
-        sl.addWidget(self.advanced)
+        QVBoxLayout(settings_box).addWidget(self.form)
         layout.addWidget(settings_box)
         layout.addStretch(1)
 
@@ -162,27 +130,16 @@ class MemorizeDialog(QDialog):
         new = self.new_memory.isChecked()
         self.new_name.setEnabled(new)
         self.existing_name.setEnabled(not new)
-        # An existing memory's shape is fixed; only the training settings may change.
-        self.rank.setEnabled(new)
-        self.init.setEnabled(new)
-        self.layers.setEnabled(new)
+        self.form.set_shape_editable(new)
 
     def request(self) -> MemorizeRequest:
         """The MemorizeRequest the current choices describe."""
         new = self.new_memory.isChecked()
         name = (self.new_name.text() if new else self.existing_name.currentText()).strip()
-        return MemorizeRequest(
-            document_ids=self.document_ids,
-            memory=name,
-            rank=self.rank.value() if new else None,
-            init=self.init.currentText() if new else None,
-            layers=(self.layers.text().strip() or "all") if new else None,
-            lr=float(self.lr.value()),
-            chunk=self.chunk.value(),
-            context=self.context.value(),
-            steps=self.steps.value(),
-            checkpoint_every=self.checkpoint_every.value(),
-        )
+        values = self.form.values()
+        if not new:  # the memory's own shape wins; None leaves it as stored
+            values.update({k: None for k in SHAPE_FIELDS})
+        return MemorizeRequest(document_ids=self.document_ids, memory=name, **values)
 
     def start(self) -> None:
         request = self.request()
@@ -301,13 +258,6 @@ class MemorizeDialog(QDialog):
             self.cancel_requested.emit(self.memory_name)
             self.phase_label.setText("Stopping after this chunk (saving a checkpoint)…")
             self.cancel_button.setEnabled(False)
-
-
-def _spin(lo: int, hi: int, value: int) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setValue(value)
-    return box
 
 
 __all__ = ["MemorizeDialog", "suggest_memory_name"]

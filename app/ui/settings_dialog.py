@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -22,16 +21,14 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from app.settings import Settings
-from app.ui.widgets import CollapsibleSection
+from app.ui.memorize_form import MemorizeSettingsForm, set_combo, spin
 
 DEVICES = ["auto", "cpu", "cuda", "mps"]
-INITS = ["topk", "bottomk", "random", "gaussian"]
 
 
 class SettingsDialog(QDialog):
@@ -72,41 +69,15 @@ class SettingsDialog(QDialog):
 
         # -- memorization defaults ------------------------------------------------------------
         mem_box = QGroupBox("Memorization defaults")
-        mem_layout = QVBoxLayout(mem_box)
-        basic = QFormLayout()
-        self.rank = _spin(1, 4096, "Memory width: more slots hold more, cost more memory")
-        basic.addRow("Memory size (rank):", self.rank)
-        mem_layout.addLayout(basic)
-        self.advanced = CollapsibleSection("Advanced")
-        adv = QFormLayout()
-        self.init = QComboBox()
-        self.init.addItems(INITS)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
-        self.lr.setSingleStep(1e-3)
-        self.chunk = _spin(8, 8192, "Tokens trained on per step")
-        self.context = _spin(0, 8192, "Preceding tokens that condition a chunk")
-        self.steps = _spin(1, 64, "Optimizer steps per chunk")
-        self.checkpoint_every = _spin(1, 10_000, "Chunks between checkpoints")
-        self.layers = QLineEdit()
-        self.layers.setToolTip('"all" or a range such as "15-29"')
-        adv.addRow("Initializer:", self.init)
-        adv.addRow("Learning rate:", self.lr)
-        adv.addRow("Chunk (tokens):", self.chunk)
-        adv.addRow("Context (tokens):", self.context)
-        adv.addRow("Steps per chunk:", self.steps)
-        adv.addRow("Checkpoint every (chunks):", self.checkpoint_every)
-        adv.addRow("Layers:", self.layers)
-        self.advanced.set_content_layout(adv)
-        mem_layout.addWidget(self.advanced)
+        self.form = MemorizeSettingsForm(settings, advanced_title="Advanced")
+        QVBoxLayout(mem_box).addWidget(self.form)
         layout.addWidget(mem_box)
 
         # -- answers --------------------------------------------------------------------------
         ans_box = QGroupBox("Answers")
         ans = QFormLayout(ans_box)
-        self.passages = _spin(0, 32, "Library passages retrieved for each question")
-        self.max_new_tokens = _spin(1, 4096, "Longest answer, in tokens")
+        self.passages = spin(0, 32, "Library passages retrieved for each question")
+        self.max_new_tokens = spin(1, 4096, "Longest answer, in tokens")
         self.use_memory = QCheckBox("Use the memory")
         self.use_retrieval = QCheckBox("Retrieve passages from the library")
         ans.addRow("Passages:", self.passages)
@@ -140,15 +111,8 @@ class SettingsDialog(QDialog):
         self.default_model.setChecked(is_default)
         self.local_model.setChecked(not is_default)
         self.model_path.setText("" if is_default else s.model)
-        _set_combo(self.device, s.device)
-        self.rank.setValue(s.rank)
-        _set_combo(self.init, s.init)
-        self.lr.setValue(s.lr)
-        self.chunk.setValue(s.chunk)
-        self.context.setValue(s.context)
-        self.steps.setValue(s.steps)
-        self.checkpoint_every.setValue(s.checkpoint_every)
-        self.layers.setText(s.layers)
+        set_combo(self.device, s.device)
+        self.form.load(s)
         self.passages.setValue(s.passages)
         self.max_new_tokens.setValue(s.max_new_tokens)
         self.use_memory.setChecked(s.use_memory)
@@ -164,14 +128,7 @@ class SettingsDialog(QDialog):
             self._original,
             model=model,
             device=self.device.currentText(),
-            rank=self.rank.value(),
-            init=self.init.currentText(),
-            lr=float(self.lr.value()),
-            chunk=self.chunk.value(),
-            context=self.context.value(),
-            steps=self.steps.value(),
-            checkpoint_every=self.checkpoint_every.value(),
-            layers=self.layers.text().strip() or "all",
+            **self.form.values(),
             passages=self.passages.value(),
             max_new_tokens=self.max_new_tokens.value(),
             use_memory=self.use_memory.isChecked(),
@@ -193,19 +150,3 @@ class SettingsDialog(QDialog):
         path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", "", "GGUF models (*.gguf)")
         if path:
             self.model_path.setText(path)
-
-
-def _spin(lo: int, hi: int, tip: str) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setToolTip(tip)
-    return box
-
-
-def _set_combo(combo: QComboBox, value: str) -> None:
-    """Select ``value``, adding it if it is not one of the listed choices (never lose a setting)."""
-    index = combo.findText(value)
-    if index < 0:
-        combo.addItem(value)
-        index = combo.count() - 1
-    combo.setCurrentIndex(index)

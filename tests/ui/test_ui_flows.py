@@ -103,9 +103,9 @@ def test_rename_and_delete_document_and_memory(window, qtbot, monkeypatch, boxes
 
 def test_settings_are_persisted(window, qtbot):
     dialog = window.open_settings()
-    assert not dialog.advanced.is_expanded()
-    dialog.rank.setValue(16)
-    dialog.chunk.setValue(128)
+    assert not dialog.form.advanced.is_expanded()
+    dialog.form.rank.setValue(16)
+    dialog.form.chunk.setValue(128)
     dialog.passages.setValue(3)
     dialog.use_retrieval.setChecked(False)
     dialog.accept()
@@ -114,7 +114,7 @@ def test_settings_are_persisted(window, qtbot):
     assert (saved.rank, saved.chunk, saved.passages, saved.use_retrieval) == (16, 128, 3, False)
     # The next window (a restart) starts from them.
     again = window.open_settings()
-    assert again.rank.value() == 16 and again.chunk.value() == 128
+    assert again.form.rank.value() == 16 and again.form.chunk.value() == 128
     again.reject()
 
 
