@@ -21,13 +21,15 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from app.bench.scoring import abstained, f1_score
+from app.bench.scoring import abstained, f1_score, paired_difference
 from app.prompts import build_messages
 from locas_engine.bench import write_report
 
 MODES = ("base", "retrieval", "memory", "memory+retrieval", "recent-context")
 MEMORIZE_KEYS = ("rank", "lr", "tau_scale", "chunk", "context", "steps", "layers")  # flags = Settings fields
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
+# The issue's target: memory+retrieval above both of these, overall.
+COMPARISONS = (("memory+retrieval", "retrieval"), ("memory+retrieval", "memory"))
 
 
 def load_questions(path: Path, per_category: int | None, seed: int) -> list[dict]:
@@ -154,7 +156,24 @@ def evaluate(args: argparse.Namespace) -> dict:
     return {"model": session.backbone().name, "conversations": conversations,
             "settings": {k: getattr(args, k) for k in (*MEMORIZE_KEYS, "passages", "max_new_tokens",
                                                        "window", "per_category", "seed")},
-            "results": results, "answers": answers}
+            "results": results, "comparisons": compare_modes(scores, args.modes), "answers": answers}
+
+
+def compare_modes(scores: dict[tuple[str, int], list[float]], modes: list[str]) -> list[dict]:
+    """Overall F1 differences of the target's mode pairs, each with its 95% interval.
+
+    Every mode answered the same questions in the same order, so the lists pair up.
+    """
+    out = []
+    for a, b in COMPARISONS:
+        if a in modes and b in modes:
+            first = [v for cat in (1, 2, 3, 4) for v in scores.get((a, cat), [])]
+            second = [v for cat in (1, 2, 3, 4) for v in scores.get((b, cat), [])]
+            if first:
+                diff, low, high = paired_difference(first, second)
+                out.append({"mode": a, "versus": b, "n": len(first), "difference": diff,
+                            "ci95": [low, high]})
+    return out
 
 
 def print_table(report: dict) -> None:
@@ -167,6 +186,11 @@ def print_table(report: dict) -> None:
                       for c in cats)
         print(f"{m:<18}{row}")
     print("(adversarial: share of answers that abstain; others: token F1; n in brackets)")
+    for c in report.get("comparisons", []):
+        low, high = c["ci95"]
+        verdict = "above" if low > 0 else "below" if high < 0 else "no clear difference"
+        print(f"{c['mode']} - {c['versus']}: {c['difference']:+.3f} overall "
+              f"(95% interval {low:+.3f} to {high:+.3f}: {verdict})")
 
 
 def build_parser() -> argparse.ArgumentParser:

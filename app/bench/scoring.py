@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import re
 import string
 from collections import Counter
+from collections.abc import Sequence
 
 _ARTICLES = re.compile(r"\b(a|an|the|and)\b")
 _PUNCT = str.maketrans("", "", string.punctuation)
@@ -34,3 +36,21 @@ def abstained(prediction: str) -> float:
     """Category 5 (adversarial) questions have no answer in the conversation: abstaining is right."""
     text = prediction.lower()
     return float(any(marker in text for marker in ABSTAIN_MARKERS))
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], rounds: int = 2000,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``a - b`` over the same questions, with a 95% bootstrap interval.
+
+    F1 on a few hundred questions moves by a few hundredths between runs that differ only in
+    noise, so a table of means alone invites reading noise as a result. Resampling questions
+    (the same draw for both modes, since they answered the same questions) says how sure the
+    difference is: an interval that contains 0 is no difference.
+    """
+    if len(a) != len(b) or not a:
+        raise ValueError("paired_difference needs two equally long, non-empty score lists")
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    rng = random.Random(seed)
+    n = len(diffs)
+    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(rounds))
+    return sum(diffs) / n, means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]

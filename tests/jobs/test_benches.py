@@ -62,6 +62,14 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
     assert first["question"] == "What is the name of Ana's cat?" and first["reference"] == "Pebble"
     assert first["score"] == pytest.approx(f1_score(first["prediction"], "Pebble"))
     assert not report["conversations"][0]["reused_memory"]
+    # The target's comparisons come with how sure they are.
+    pairs = {(c["mode"], c["versus"]): c for c in report["comparisons"]}
+    assert set(pairs) == set(qa.COMPARISONS)
+    vs_retrieval = pairs[("memory+retrieval", "retrieval")]
+    f1 = {r["mode"]: r["f1"] for r in overall}
+    assert vs_retrieval["difference"] == pytest.approx(f1["memory+retrieval"] - f1["retrieval"])
+    low, high = vs_retrieval["ci95"]
+    assert low <= vs_retrieval["difference"] <= high
 
     # A second run in the same --home answers with the memory the first one made...
     again = qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "8", "--chunk", "32",
