@@ -77,21 +77,28 @@ def memorized_before(library, name: str, settings: dict) -> tuple[int, int, floa
 
 
 def answer_once(session, question: str, mode: str, memory: str, document_id: int, args,
-                recent: str | None) -> str:
+                recent: str | None) -> list[str]:
+    """The answer as streamed: one piece per generated token (greedy, so its first k pieces are
+    exactly what a k-token cap would have produced)."""
     from app.jobs import AnswerRequest, run_answer
     from locas_engine import stream_generate
 
     if mode == "recent-context":
         messages = build_messages(question, [recent])
         with session.only_memories([]):
-            return "".join(stream_generate(session.backbone(), messages,
-                                           max_new_tokens=args.max_new_tokens)).strip()
+            return list(stream_generate(session.backbone(), messages, max_new_tokens=args.max_new_tokens))
     request = AnswerRequest(
         question=question, memories=[memory], use_memory=mode in ("memory", "memory+retrieval"),
         use_retrieval=mode in ("retrieval", "memory+retrieval"), passages=args.passages,
         max_new_tokens=args.max_new_tokens, document_ids=[document_id],
     )
-    return run_answer(session, request).text
+    pieces: list[str] = []
+    run_answer(session, request, on_token=pieces.append)
+    return pieces
+
+
+def score(prediction: str, category: int, reference: str) -> float:
+    return abstained(prediction) if category == 5 else f1_score(prediction, reference)
 
 
 def evaluate(args: argparse.Namespace) -> dict:
@@ -109,6 +116,10 @@ def evaluate(args: argparse.Namespace) -> dict:
     settings = Settings(model=args.model, device=args.device, **memorize_settings)
     session = Session(library=Library(), settings=settings)
     scores: dict[tuple[str, int], list[float]] = defaultdict(list)
+    # The same answers cut after k tokens: F1 rewards short answers and a cap can cut a date in
+    # half ("9 June 202"), so how the modes rank can depend on the cap; this shows whether it does.
+    cuts = sorted(k for k in set(args.score_at or []) if k < args.max_new_tokens)
+    scores_at: dict[int, dict[tuple[str, int], list[float]]] = {k: defaultdict(list) for k in cuts}
     conversations = []
     answers: list[dict] = []
     for path in args.locomo:
@@ -132,47 +143,63 @@ def evaluate(args: argparse.Namespace) -> dict:
         for mode in args.modes:
             t0 = time.perf_counter()
             for q in questions:
-                prediction = answer_once(session, q["question"], mode, name, doc_id, args, recent)
+                pieces = answer_once(session, q["question"], mode, name, doc_id, args, recent)
+                prediction = "".join(pieces).strip()
                 cat = q["category"]
                 reference = str(q.get("answer", q.get("adversarial_answer", "")))
-                score = abstained(prediction) if cat == 5 else f1_score(prediction, reference)
-                scores[(mode, cat)].append(score)
+                scores[(mode, cat)].append(score(prediction, cat, reference))
+                for k in cuts:
+                    scores_at[k][(mode, cat)].append(score("".join(pieces[:k]).strip(), cat, reference))
                 answers.append({"file": Path(path).name, "mode": mode, "category": CATEGORIES[cat],
                                 "question": q["question"], "reference": reference,
-                                "prediction": prediction, "score": score})
+                                "prediction": prediction, "tokens": len(pieces),
+                                "score": scores[(mode, cat)][-1]})
             print(f"  {Path(path).name} {mode:<17} {len(questions)} questions in "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
+    comparisons = compare_modes(scores, args.modes)
+    for k in cuts:
+        comparisons += compare_modes(scores_at[k], args.modes, at_tokens=k)
+    return {"model": session.backbone().name, "conversations": conversations,
+            "settings": {k: getattr(args, k) for k in (*MEMORIZE_KEYS, "passages", "max_new_tokens",
+                                                       "window", "per_category", "seed")},
+            "results": tabulate(scores, args.modes),
+            "results_at_tokens": {str(k): tabulate(scores_at[k], args.modes) for k in cuts},
+            "comparisons": comparisons, "answers": answers}
+
+
+def _overall(scores: dict[tuple[str, int], list[float]], mode: str) -> list[float]:
+    """Per-question scores of categories 1-4, in the order the questions were asked."""
+    return [v for cat in (1, 2, 3, 4) for v in scores.get((mode, cat), [])]
+
+
+def tabulate(scores: dict[tuple[str, int], list[float]], modes: list[str]) -> list[dict]:
+    """Mean score per mode and category, plus 'overall' over categories 1-4."""
     results = []
-    for mode in args.modes:
+    for mode in modes:
         for cat in sorted(CATEGORIES):
             values = scores.get((mode, cat), [])
             if values:
                 results.append({"mode": mode, "category": CATEGORIES[cat], "n": len(values),
                                 "f1": sum(values) / len(values)})
-        overall = [v for cat in (1, 2, 3, 4) for v in scores.get((mode, cat), [])]
+        overall = _overall(scores, mode)
         if overall:
             results.append({"mode": mode, "category": "overall", "n": len(overall),
                             "f1": sum(overall) / len(overall)})
-    return {"model": session.backbone().name, "conversations": conversations,
-            "settings": {k: getattr(args, k) for k in (*MEMORIZE_KEYS, "passages", "max_new_tokens",
-                                                       "window", "per_category", "seed")},
-            "results": results, "comparisons": compare_modes(scores, args.modes), "answers": answers}
+    return results
 
 
-def compare_modes(scores: dict[tuple[str, int], list[float]], modes: list[str]) -> list[dict]:
+def compare_modes(scores: dict[tuple[str, int], list[float]], modes: list[str],
+                  at_tokens: int | None = None) -> list[dict]:
     """Overall F1 differences of the target's mode pairs, each with its 95% interval.
 
     Every mode answered the same questions in the same order, so the lists pair up.
     """
     out = []
     for a, b in COMPARISONS:
-        if a in modes and b in modes:
-            first = [v for cat in (1, 2, 3, 4) for v in scores.get((a, cat), [])]
-            second = [v for cat in (1, 2, 3, 4) for v in scores.get((b, cat), [])]
-            if first:
-                diff, low, high = paired_difference(first, second)
-                out.append({"mode": a, "versus": b, "n": len(first), "difference": diff,
-                            "ci95": [low, high]})
+        if a in modes and b in modes and _overall(scores, a):
+            diff, low, high = paired_difference(_overall(scores, a), _overall(scores, b))
+            out.append({"mode": a, "versus": b, "at_tokens": at_tokens, "n": len(_overall(scores, a)),
+                        "difference": diff, "ci95": [low, high]})
     return out
 
 
@@ -186,10 +213,19 @@ def print_table(report: dict) -> None:
                       for c in cats)
         print(f"{m:<18}{row}")
     print("(adversarial: share of answers that abstain; others: token F1; n in brackets)")
+    cuts = report.get("results_at_tokens", {})
+    if cuts:
+        overall = {(r["mode"], k): r["f1"] for k, rows in cuts.items() for r in rows if r["category"] == "overall"}
+        print(f"\noverall F1 of the same answers cut after k tokens (full: up to "
+              f"{report['settings']['max_new_tokens']})")
+        print(f"{'mode':<18}" + "".join(f"{'k=' + k:>9}" for k in cuts) + f"{'full':>9}")
+        for m in modes:
+            print(f"{m:<18}" + "".join(f"{overall[(m, k)]:>9.3f}" for k in cuts) + f"{cell[(m, 'overall')]['f1']:>9.3f}")
     for c in report.get("comparisons", []):
         low, high = c["ci95"]
         verdict = "above" if low > 0 else "below" if high < 0 else "no clear difference"
-        print(f"{c['mode']} - {c['versus']}: {c['difference']:+.3f} overall "
+        cut = f" at {c['at_tokens']} tokens" if c.get("at_tokens") else ""
+        print(f"{c['mode']} - {c['versus']}{cut}: {c['difference']:+.3f} overall "
               f"(95% interval {low:+.3f} to {high:+.3f}: {verdict})")
 
 
@@ -213,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tau-scale", type=float, default=defaults.tau_scale)
     p.add_argument("--passages", type=int, default=4)
     p.add_argument("--max-new-tokens", type=int, default=24)
+    p.add_argument("--score-at", type=int, nargs="*", default=[],
+                   help="also score each answer cut after these many tokens (below --max-new-tokens)")
     p.add_argument("--window", type=int, default=1024, help="tokens of recent conversation (recent-context)")
     p.add_argument("--per-category", type=int, default=None, help="sample up to N questions per category")
     p.add_argument("--seed", type=int, default=0)

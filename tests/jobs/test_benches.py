@@ -40,6 +40,10 @@ TINY_LOCOMO = {
 
 
 @pytest.mark.slow
+def cut_overall(results: list[dict], mode: str) -> float:
+    return next(r["f1"] for r in results if r["mode"] == mode and r["category"] == "overall")
+
+
 def test_qa_bench_reports_every_mode_and_category(tmp_path):
     from app.bench import qa
 
@@ -49,7 +53,7 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
     report = qa.main(["--locomo", str(path), "--json", str(out), "--rank", "8", "--chunk", "32",
                       "--lr", "4e-3", "--tau-scale", "1",
                       "--context", "32", "--max-new-tokens", "4", "--passages", "1",
-                      "--window", "64", "--home", str(tmp_path / "home")])
+                      "--window", "64", "--score-at", "2", "--home", str(tmp_path / "home")])
     assert json.loads(out.read_text()) == report
     modes = {r["mode"] for r in report["results"]}
     assert modes == set(qa.MODES)
@@ -63,22 +67,31 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
     assert first["score"] == pytest.approx(f1_score(first["prediction"], "Pebble"))
     assert not report["conversations"][0]["reused_memory"]
     # The target's comparisons come with how sure they are.
-    pairs = {(c["mode"], c["versus"]): c for c in report["comparisons"]}
+    pairs = {(c["mode"], c["versus"]): c for c in report["comparisons"] if c["at_tokens"] is None}
     assert set(pairs) == set(qa.COMPARISONS)
     vs_retrieval = pairs[("memory+retrieval", "retrieval")]
     f1 = {r["mode"]: r["f1"] for r in overall}
     assert vs_retrieval["difference"] == pytest.approx(f1["memory+retrieval"] - f1["retrieval"])
     low, high = vs_retrieval["ci95"]
     assert low <= vs_retrieval["difference"] <= high
+    # The same answers scored when cut after 2 tokens: an answer that was 2 tokens or fewer
+    # scores the same, and every mode and comparison is there for the cut too.
+    cut = report["results_at_tokens"]["2"]
+    assert {r["mode"] for r in cut} == set(qa.MODES)
+    assert all(a["tokens"] <= 4 for a in report["answers"])
+    assert {c["at_tokens"] for c in report["comparisons"]} == {None, 2}
 
-    # A second run in the same --home answers with the memory the first one made...
+    # A second run in the same --home answers with the memory the first one made, and (greedy
+    # decoding) answers capped at 2 tokens are the first run's answers cut after 2 tokens...
     again = qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "8", "--chunk", "32",
-                     "--lr", "4e-3", "--tau-scale", "1", "--context", "32", "--max-new-tokens", "4",
+                     "--lr", "4e-3", "--tau-scale", "1", "--context", "32", "--max-new-tokens", "2",
                      "--home", str(tmp_path / "home")])
     assert again["conversations"][0]["reused_memory"]
     assert again["conversations"][0]["tokens"] == report["conversations"][0]["tokens"]
     memory_answers = [a["prediction"] for a in report["answers"] if a["mode"] == "memory"]
-    assert [a["prediction"] for a in again["answers"]] == memory_answers
+    assert all(full.startswith(short) for short, full in
+               zip([a["prediction"] for a in again["answers"]], memory_answers, strict=True))
+    assert cut_overall(again["results"], "memory") == pytest.approx(cut_overall(cut, "memory"))
     # ...and refuses one made with other settings instead of silently mixing them.
     with pytest.raises(SystemExit, match="other settings"):
         qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "16", "--chunk", "32",
