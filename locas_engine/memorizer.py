@@ -29,7 +29,7 @@ from torch import nn
 
 from .backbone import Backbone
 from .init import initialize_memory
-from .memory import LocasMemory
+from .memory import LocasMemory, only_enabled
 from .mlp_memory import LocasMLPMemory
 
 CHECKPOINT_FORMAT = 1
@@ -186,37 +186,38 @@ class Memorizer:
         frozen = [p for p in bb.model.parameters() if p.requires_grad]
         for p in frozen:
             p.requires_grad_(False)  # backbone never trains, and backward stops early
-        was_enabled, mem.enabled = mem.enabled, True
+        # Only this memory is on while it learns: one trained beside another memory that is
+        # switched on would be fitted to that memory's output, and be wrong used alone later.
         try:
-            for ci in range(next_chunk, len(spans)):
-                span = spans[ci]
-                if not mem.initialized:
-                    initialize_memory(bb, mem, ids[span[1]:span[2]])
-                score, n = self._train_chunk(opt, ids_dev, span, should_stop)
-                if score is None:  # stopped
-                    completed = False
-                    if n == 0 and ckpt is not None:  # clean chunk boundary: save it
-                        _atomic_save(state_for(ci), ckpt)
-                    break
-                nll_sum += score * n
-                n_scored += n
-                ppl = math.exp(nll_sum / n_scored)
-                curve.append((base_tokens + span[2], ppl))
-                tokens_this_run += span[2] - span[1]
-                if ckpt is not None and ((ci + 1) % s.checkpoint_every == 0 or ci + 1 == len(spans)):
-                    _atomic_save(state_for(ci + 1), ckpt)
-                if progress is not None:
-                    elapsed = time.perf_counter() - t0
-                    tps = tokens_this_run / max(elapsed, 1e-9)
-                    progress(Progress(
-                        tokens_done=span[2], tokens_total=ids.numel(), chunk_index=ci,
-                        chunks_total=len(spans), loss=score, ppl=ppl, tokens_per_s=tps,
-                        eta_s=(ids.numel() - span[2]) / max(tps, 1e-9),
-                    ))
-                if between_chunks is not None and ci + 1 < len(spans):
-                    between_chunks()
+            with only_enabled({**bb.memories, mem.name: mem}, [mem.name]):
+                for ci in range(next_chunk, len(spans)):
+                    span = spans[ci]
+                    if not mem.initialized:
+                        initialize_memory(bb, mem, ids[span[1]:span[2]])
+                    score, n = self._train_chunk(opt, ids_dev, span, should_stop)
+                    if score is None:  # stopped
+                        completed = False
+                        if n == 0 and ckpt is not None:  # clean chunk boundary: save it
+                            _atomic_save(state_for(ci), ckpt)
+                        break
+                    nll_sum += score * n
+                    n_scored += n
+                    ppl = math.exp(nll_sum / n_scored)
+                    curve.append((base_tokens + span[2], ppl))
+                    tokens_this_run += span[2] - span[1]
+                    if ckpt is not None and ((ci + 1) % s.checkpoint_every == 0 or ci + 1 == len(spans)):
+                        _atomic_save(state_for(ci + 1), ckpt)
+                    if progress is not None:
+                        elapsed = time.perf_counter() - t0
+                        tps = tokens_this_run / max(elapsed, 1e-9)
+                        progress(Progress(
+                            tokens_done=span[2], tokens_total=ids.numel(), chunk_index=ci,
+                            chunks_total=len(spans), loss=score, ppl=ppl, tokens_per_s=tps,
+                            eta_s=(ids.numel() - span[2]) / max(tps, 1e-9),
+                        ))
+                    if between_chunks is not None and ci + 1 < len(spans):
+                        between_chunks()
         finally:
-            mem.enabled = was_enabled
             for p in frozen:
                 p.requires_grad_(True)
         done = spans[len(curve) - 1][2] if curve else 0

@@ -14,6 +14,7 @@ from locas_engine import (
     MemorizeSettings,
     MemoryConfig,
     attach_memory,
+    detach_memory,
     initialize_memory,
 )
 from locas_engine.init import unit_importance
@@ -122,6 +123,26 @@ def test_memorizing_trains_only_the_memory_and_learns(tiny):
     assert len(mem.curve) == 8
     for m in mem.per_layer.values():
         assert m.V.norm(dim=0).max() <= 1 + 1e-5  # clipped after every step
+
+
+def test_a_memory_learns_alone_while_others_stay_attached(tiny_llama, randomize_values):
+    """Memorizing book B after asking about book A must not train B on top of A's memory: B is
+    used alone later (or routed to alone on a shelf), so it must be the memory B-alone would be."""
+    ids = token_stream(160)
+    settings = MemorizeSettings(chunk=40, context=40, lr=1e-2)
+    alone, _ = _memorize(tiny_llama, ids, settings, name="b")
+    expected = {k: v.clone() for k, v in alone.state_dict().items()}
+    detach_memory(tiny_llama, "b")
+
+    other = attach_memory(tiny_llama, MemoryConfig(rank=8), name="a")
+    randomize_values(other)  # a finished memory that visibly changes the output, switched on
+    seen: list[bool] = []
+    beside, _ = _memorize(tiny_llama, ids, settings, name="b",
+                          between_chunks=lambda: seen.append(other.enabled))
+    for key, value in beside.state_dict().items():
+        torch.testing.assert_close(value, expected[key])
+    assert seen and not any(seen)  # off while B trains...
+    assert other.enabled and beside.enabled  # ...and as it was afterwards
 
 
 def test_online_score_is_the_pre_training_loss(tiny_llama):
