@@ -122,6 +122,10 @@ def evaluate(args: argparse.Namespace) -> dict:
     scores_at: dict[int, dict[tuple[str, int], list[float]]] = {k: defaultdict(list) for k in cuts}
     conversations = []
     answers: list[dict] = []
+    # Every conversation is in the library before any question is asked: bm25 weighs terms by
+    # the whole index, so answering the first conversation before the second is imported would
+    # retrieve differently from a rerun that reuses this --home.
+    memorized = []
     for path in args.locomo:
         started = time.perf_counter()
         name = f"locomo-{Path(path).stem}"
@@ -133,13 +137,15 @@ def evaluate(args: argparse.Namespace) -> dict:
             doc_id = session.library.add_document(import_file(path))
             outcome = run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory=name))
             tokens, ppl = outcome.tokens_done, outcome.ppl
-        memorize_s = time.perf_counter() - started
+        memorized.append((path, name, doc_id))
+        conversations.append({"file": str(path), "tokens": tokens,
+                              "memorize_s": time.perf_counter() - started, "memorize_ppl": ppl,
+                              "reused_memory": reused is not None})
+    for (path, name, doc_id), conversation in zip(memorized, conversations, strict=True):
         questions = load_questions(Path(path), args.per_category, args.seed)
+        conversation["questions"] = len(questions)
         needs_recent = "recent-context" in args.modes
         recent = recent_context(session, doc_id, args.window) if needs_recent else None
-        conversations.append({"file": str(path), "tokens": tokens, "memorize_s": memorize_s,
-                              "memorize_ppl": ppl, "reused_memory": reused is not None,
-                              "questions": len(questions)})
         for mode in args.modes:
             t0 = time.perf_counter()
             for q in questions:
