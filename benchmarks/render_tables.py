@@ -64,6 +64,22 @@ def qa_table(report: dict) -> str:
     for m in modes:
         vals = [f"{cell[(m, c)]['f1']:.3f} (n={cell[(m, c)]['n']})" if (m, c) in cell else "-" for c in cats]
         out.append(f"| {m} | " + " | ".join(vals) + " |")
+    cuts = report.get("results_at_tokens") or {}
+    if cuts:  # overall F1 of the same answers cut after k tokens
+        overall = {(r["mode"], k): r["f1"] for k, rows in cuts.items() for r in rows if r["category"] == "overall"}
+        full = report["settings"]["max_new_tokens"]
+        out += ["", "| mode | " + " | ".join(f"{k} tokens" for k in cuts) + f" | {full} (full) |",
+                "| --- |" + " --- |" * (len(cuts) + 1)]
+        for m in modes:
+            vals = [f"{overall[(m, k)]:.3f}" for k in cuts] + [f"{cell[(m, 'overall')]['f1']:.3f}"]
+            out.append(f"| {m} | " + " | ".join(vals) + " |")
+    if report.get("comparisons"):
+        out += ["", "| difference (overall) | answers cut after | mean | 95% interval |", "| --- | --- | --- | --- |"]
+        for c in report["comparisons"]:
+            low, high = c["ci95"]
+            cut = f"{c['at_tokens']} tokens" if c.get("at_tokens") else "full"
+            out.append(f"| {c['mode']} - {c['versus']} | {cut} | {c['difference']:+.3f} | "
+                       f"{low:+.3f} to {high:+.3f} |")
     return "\n".join(out)
 
 
