@@ -19,7 +19,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -134,6 +134,19 @@ def _stream_signature(ids: torch.Tensor) -> str:
 
 
 # --- the memorizer ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def frozen_backbone(model: nn.Module) -> Iterator[None]:
+    """Switch off gradients of the backbone's own weights for a while, and back on afterwards."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    for p in trainable:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in trainable:
+            p.requires_grad_(True)
+
+
 class Memorizer:
     """Trains one attached memory on a token stream (one stream per ``run``)."""
 
@@ -183,43 +196,37 @@ class Memorizer:
             return self._checkpoint_state(opt, signature, position, nll_sum, n_scored, curve)
 
         t0, tokens_this_run, completed = time.perf_counter(), 0, True
-        frozen = [p for p in bb.model.parameters() if p.requires_grad]
-        for p in frozen:
-            p.requires_grad_(False)  # backbone never trains, and backward stops early
-        # Only this memory is on while it learns: one trained beside another memory that is
-        # switched on would be fitted to that memory's output, and be wrong used alone later.
-        try:
-            with only_enabled({**bb.memories, mem.name: mem}, [mem.name]):
-                for ci in range(next_chunk, len(spans)):
-                    span = spans[ci]
-                    if not mem.initialized:
-                        initialize_memory(bb, mem, ids[span[1]:span[2]])
-                    score, n = self._train_chunk(opt, ids_dev, span, should_stop)
-                    if score is None:  # stopped
-                        completed = False
-                        if n == 0 and ckpt is not None:  # clean chunk boundary: save it
-                            _atomic_save(state_for(ci), ckpt)
-                        break
-                    nll_sum += score * n
-                    n_scored += n
-                    ppl = math.exp(nll_sum / n_scored)
-                    curve.append((base_tokens + span[2], ppl))
-                    tokens_this_run += span[2] - span[1]
-                    if ckpt is not None and ((ci + 1) % s.checkpoint_every == 0 or ci + 1 == len(spans)):
-                        _atomic_save(state_for(ci + 1), ckpt)
-                    if progress is not None:
-                        elapsed = time.perf_counter() - t0
-                        tps = tokens_this_run / max(elapsed, 1e-9)
-                        progress(Progress(
-                            tokens_done=span[2], tokens_total=ids.numel(), chunk_index=ci,
-                            chunks_total=len(spans), loss=score, ppl=ppl, tokens_per_s=tps,
-                            eta_s=(ids.numel() - span[2]) / max(tps, 1e-9),
-                        ))
-                    if between_chunks is not None and ci + 1 < len(spans):
-                        between_chunks()
-        finally:
-            for p in frozen:
-                p.requires_grad_(True)
+        # The backbone never trains (and backward stops early); only this memory is on while it
+        # learns: one trained beside another switched-on memory would be fitted to that memory's
+        # output, and be wrong used alone later.
+        with frozen_backbone(bb.model), only_enabled({**bb.memories, mem.name: mem}, [mem.name]):
+            for ci in range(next_chunk, len(spans)):
+                span = spans[ci]
+                if not mem.initialized:
+                    initialize_memory(bb, mem, ids[span[1]:span[2]])
+                score, n = self._train_chunk(opt, ids_dev, span, should_stop)
+                if score is None:  # stopped
+                    completed = False
+                    if n == 0 and ckpt is not None:  # clean chunk boundary: save it
+                        _atomic_save(state_for(ci), ckpt)
+                    break
+                nll_sum += score * n
+                n_scored += n
+                ppl = math.exp(nll_sum / n_scored)
+                curve.append((base_tokens + span[2], ppl))
+                tokens_this_run += span[2] - span[1]
+                if ckpt is not None and ((ci + 1) % s.checkpoint_every == 0 or ci + 1 == len(spans)):
+                    _atomic_save(state_for(ci + 1), ckpt)
+                if progress is not None:
+                    elapsed = time.perf_counter() - t0
+                    tps = tokens_this_run / max(elapsed, 1e-9)
+                    progress(Progress(
+                        tokens_done=span[2], tokens_total=ids.numel(), chunk_index=ci,
+                        chunks_total=len(spans), loss=score, ppl=ppl, tokens_per_s=tps,
+                        eta_s=(ids.numel() - span[2]) / max(tps, 1e-9),
+                    ))
+                if between_chunks is not None and ci + 1 < len(spans):
+                    between_chunks()
         done = spans[len(curve) - 1][2] if curve else 0
         if completed:
             done = ids.numel()

@@ -52,9 +52,8 @@ def run(args: argparse.Namespace) -> dict:
         config = MemoryConfig(rank=args.rank, layers=parse_layers(args.layers, bb.num_layers),
                               tau_scale=args.tau_scale, seed=args.seed)
         memory = attach_memory(bb, config, name=f"book{i}")
-        with only_enabled(bb.memories, [memory.name]):  # each memory learns its own book alone
-            Memorizer(bb, memory, MemorizeSettings(chunk=args.chunk, context=args.context,
-                                                   steps=args.steps, lr=args.lr, seed=args.seed)).run(ids)
+        Memorizer(bb, memory, MemorizeSettings(chunk=args.chunk, context=args.context,  # alone: see run()
+                                               steps=args.steps, lr=args.lr, seed=args.seed)).run(ids)
         memories[name] = memory
 
     shelf = [m.name for m in memories.values()]
