@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from app.bench.scoring import overall_at_tokens
+
 
 def _pct(value: float, base: float) -> str:
     return f"{100 * (value / base - 1):+.1f}%"
@@ -66,7 +68,7 @@ def qa_table(report: dict) -> str:
         out.append(f"| {m} | " + " | ".join(vals) + " |")
     cuts = report.get("results_at_tokens") or {}
     if cuts:  # overall F1 of the same answers cut after k tokens
-        overall = {(r["mode"], k): r["f1"] for k, rows in cuts.items() for r in rows if r["category"] == "overall"}
+        overall = overall_at_tokens(report)
         full = report["settings"]["max_new_tokens"]
         out += ["", "| mode | " + " | ".join(f"{k} tokens" for k in cuts) + f" | {full} (full) |",
                 "| --- |" + " --- |" * (len(cuts) + 1)]

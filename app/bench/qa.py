@@ -21,7 +21,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from app.bench.scoring import abstained, f1_score, paired_difference
+from app.bench.scoring import abstained, f1_score, overall_at_tokens, paired_difference
 from app.prompts import build_messages
 from locas_engine.bench import write_report
 
@@ -202,11 +202,13 @@ def compare_modes(scores: dict[tuple[str, int], list[float]], modes: list[str],
     """
     out = []
     for a, b in COMPARISONS:
-        if a in modes and b in modes and _overall(scores, a):
-            diff, low, high = paired_difference(_overall(scores, a), _overall(scores, b))
-            out.append({"mode": a, "versus": b, "at_tokens": at_tokens, "n": len(_overall(scores, a)),
+        first, second = _overall(scores, a), _overall(scores, b)
+        if a in modes and b in modes and first:
+            diff, low, high = paired_difference(first, second)
+            out.append({"mode": a, "versus": b, "at_tokens": at_tokens, "n": len(first),
                         "difference": diff, "ci95": [low, high]})
     return out
+
 
 
 def print_table(report: dict) -> None:
@@ -221,7 +223,7 @@ def print_table(report: dict) -> None:
     print("(adversarial: share of answers that abstain; others: token F1; n in brackets)")
     cuts = report.get("results_at_tokens", {})
     if cuts:
-        overall = {(r["mode"], k): r["f1"] for k, rows in cuts.items() for r in rows if r["category"] == "overall"}
+        overall = overall_at_tokens(report)
         print(f"\noverall F1 of the same answers cut after k tokens (full: up to "
               f"{report['settings']['max_new_tokens']})")
         print(f"{'mode':<18}" + "".join(f"{'k=' + k:>9}" for k in cuts) + f"{'full':>9}")

@@ -54,3 +54,10 @@ def paired_difference(a: Sequence[float], b: Sequence[float], rounds: int = 2000
     n = len(diffs)
     means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(rounds))
     return sum(diffs) / n, means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
+
+
+def overall_at_tokens(report: dict) -> dict[tuple[str, str], float]:
+    """(mode, k) -> overall F1 of the answers cut after k tokens, from a QA report (JSON):
+    the table the console and the docs both print."""
+    return {(r["mode"], k): r["f1"] for k, rows in report.get("results_at_tokens", {}).items()
+            for r in rows if r["category"] == "overall"}
