@@ -361,6 +361,7 @@ class AnswerRequest:
     max_new_tokens: int = 200
     document_ids: Sequence[int] | None = None  # retrieval scope; default: the memories' documents
     route: bool = True  # with several memories, answer with the one (or all) that best fits the question
+    plain_ending: bool = True  # the memory-off model decides where the answer ends (generate_ids)
 
 
 @dataclass
@@ -406,12 +407,14 @@ def run_answer(
         names = route.memories
     with session.only_memories(names):
         for piece in stream_generate(backbone, messages, max_new_tokens=request.max_new_tokens,
+                                     plain_ending=request.plain_ending,
                                      should_stop=(lambda: control.cancelled) if control else None):
             pieces.append(piece)
             if on_token is not None:
                 on_token(piece)
     options = {"use_memory": request.use_memory, "use_retrieval": request.use_retrieval,
-               "passages": request.passages, "max_new_tokens": request.max_new_tokens}
+               "passages": request.passages, "max_new_tokens": request.max_new_tokens,
+               "plain_ending": request.plain_ending}
     if route is not None:
         options["route"] = {"chosen": route.memories, "losses": route.losses}
     answer = Answer(question=question, text="".join(pieces).strip(), citations=citations,

@@ -90,7 +90,7 @@ def answer_once(session, question: str, mode: str, memory: str, document_id: int
     request = AnswerRequest(
         question=question, memories=[memory], use_memory=mode in ("memory", "memory+retrieval"),
         use_retrieval=mode in ("retrieval", "memory+retrieval"), passages=args.passages,
-        max_new_tokens=args.max_new_tokens, document_ids=[document_id],
+        max_new_tokens=args.max_new_tokens, document_ids=[document_id], plain_ending=args.plain_ending,
     )
     pieces: list[str] = []
     run_answer(session, request, on_token=pieces.append)
@@ -167,7 +167,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         comparisons += compare_modes(scores_at[k], args.modes, at_tokens=k)
     return {"model": session.backbone().name, "conversations": conversations,
             "settings": {k: getattr(args, k) for k in (*MEMORIZE_KEYS, "passages", "max_new_tokens",
-                                                       "window", "per_category", "seed")},
+                                                       "plain_ending", "window", "per_category", "seed")},
             "results": tabulate(scores, args.modes),
             "results_at_tokens": {str(k): tabulate(scores_at[k], args.modes) for k in cuts},
             "comparisons": comparisons, "answers": answers}
@@ -259,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, default=24)
     p.add_argument("--score-at", type=int, nargs="*", default=[],
                    help="also score each answer cut after these many tokens (below --max-new-tokens)")
+    p.add_argument("--memory-ends-answers", dest="plain_ending", action="store_false",
+                   help="let the memorized model decide where its answer ends (the ablation of the "
+                   "default, in which the memory-off model decides)")
     p.add_argument("--window", type=int, default=1024, help="tokens of recent conversation (recent-context)")
     p.add_argument("--per-category", type=int, default=None, help="sample up to N questions per category")
     p.add_argument("--seed", type=int, default=0)

@@ -92,6 +92,15 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
     assert all(full.startswith(short) for short, full in
                zip([a["prediction"] for a in again["answers"]], memory_answers, strict=True))
     assert cut_overall(again["results"], "memory") == pytest.approx(cut_overall(cut, "memory"))
+    # By default the memory-off model says where an answer ends; the ablation lets the memory
+    # say it, which can only write the same tokens for longer.
+    assert report["settings"]["plain_ending"] is True
+    ablation = qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "8", "--chunk", "32",
+                        "--lr", "4e-3", "--tau-scale", "1", "--context", "32", "--max-new-tokens", "4",
+                        "--memory-ends-answers", "--home", str(tmp_path / "home")])
+    assert ablation["settings"]["plain_ending"] is False
+    assert all(longer.startswith(plain) for plain, longer in
+               zip(memory_answers, [a["prediction"] for a in ablation["answers"]], strict=True))
     # ...and refuses one made with other settings instead of silently mixing them.
     with pytest.raises(SystemExit, match="other settings"):
         qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "16", "--chunk", "32",
