@@ -202,13 +202,14 @@ def compare_modes(scores: dict[tuple[str, int], list[float]], modes: list[str],
     """
     out = []
     for a, b in COMPARISONS:
+        if a not in modes or b not in modes:
+            continue
         first, second = _overall(scores, a), _overall(scores, b)
-        if a in modes and b in modes and first:
+        if first:
             diff, low, high = paired_difference(first, second)
             out.append({"mode": a, "versus": b, "at_tokens": at_tokens, "n": len(first),
                         "difference": diff, "ci95": [low, high]})
     return out
-
 
 
 def print_table(report: dict) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from engine_helpers import token_stream
 
 from locas_engine import MemoryConfig, attach_memory
 from locas_engine.generate import generate_ids
 
 ANSWER_CAP = 12
+EOT = 2  # the tiny configs' eos id
 
 
 @pytest.fixture
@@ -41,8 +41,6 @@ def plain_model_ends_after(backbone, answered: int):
     backbone.model.get_output_embeddings().register_forward_hook(hook)
     return passes
 
-
-EOT = 2  # the tiny configs' eos id
 
 
 def answer(backbone, plain_ending: bool) -> list[int]:
