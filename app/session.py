@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from app.devices import device_problem
 from app.errors import JobError
 from app.library import Library
 from app.settings import Settings, load_settings
@@ -45,6 +46,9 @@ class Session:
         key = (self.settings.model, self.settings.device)
         if self._backbone is None or self._backbone_key != key:
             self.close_model()
+            problem = device_problem(self.settings.device)
+            if problem:
+                raise JobError(f"{problem} (Settings, Device)")
             try:
                 self._backbone = load_backbone(self.settings.model, device=self.settings.device)
             except FileNotFoundError as exc:

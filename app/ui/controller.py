@@ -22,6 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.devices import describe_device
 from app.errors import JobError
 from app.jobs import AnswerRequest, JobControl, MemorizeEvent, MemorizeRequest, resume_request
 from app.library import Library
@@ -49,6 +50,7 @@ class AppController(QObject):
     memorize_finished = Signal(object)  # MemorizeOutcome
     memorize_failed = Signal(str, str)  # memory, message
     model_loaded = Signal(str, str)  # model name, device
+    model_loading = Signal(str)  # the model setting being loaded
     model_failed = Signal(str)
     message = Signal(str)  # a short status-bar message
     error = Signal(str, str)  # title, message for a message box
@@ -238,14 +240,18 @@ class AppController(QObject):
     def load_model(self) -> None:
         """Load the configured model on the worker now, so the first question does not wait."""
         self.message.emit(f"Loading the model ({self.settings.model})…")
+        self.model_loading.emit(self.settings.model)
 
         def loaded(info: tuple[str, str]) -> None:
             self.model_name, self.model_device = info
             self.model_loaded.emit(*info)
             self.message.emit("Model ready.")
 
-        self.bridge.call(lambda s: (lambda bb: (bb.name, str(bb.device)))(s.backbone()),
-                         on_done=loaded, on_error=self.model_failed.emit)
+        def load(session) -> tuple[str, str]:
+            bb = session.backbone()
+            return bb.name, describe_device(bb.device)  # what is really in use, not the setting
+
+        self.bridge.call(load, on_done=loaded, on_error=self.model_failed.emit)
 
     def apply_settings(self, settings: Settings) -> None:
         """Save, and hand the worker's session the new settings (it reloads the model if needed)."""

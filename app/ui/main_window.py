@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
         c.memorize_event.connect(self._on_memorize_event)
         c.memorize_failed.connect(lambda name, msg: self.show_error(f"Memorizing “{name}” failed", msg))
         c.model_loaded.connect(self._on_model_loaded)
+        c.model_loading.connect(self._on_model_loading)
         c.model_failed.connect(self._on_model_failed)
         c.bridge.answer_token.connect(self._on_answer_token)
         c.bridge.answer_finished.connect(self._on_answer_finished)
@@ -468,8 +469,13 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"Model: {name}")
         self.device_label.setText(f"Device: {device}")
 
+    def _on_model_loading(self, model: str) -> None:
+        self.model_label.setText("Model: loading…")
+        self.device_label.setText("Device: –")
+
     def _on_model_failed(self, message: str) -> None:
         self.model_label.setText("Model: failed to load")
+        self.device_label.setText("Device: –")  # nothing is in use; never keep the old device
         self.show_error("The model could not be loaded", message)
 
     def _update_ram(self) -> None:
