@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QRadioButton,
@@ -25,10 +26,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.devices import available_devices, device_problem
+from app.models import model_problem
 from app.settings import Settings
-from app.ui.memorize_form import MemorizeSettingsForm, set_combo, spin
+from app.ui.memorize_form import MemorizeSettingsForm, spin
 
-DEVICES = ["auto", "cpu", "cuda", "mps"]
+
+def device_choices() -> list[tuple[str, str]]:
+    """(setting, label) for the device list: auto, every device torch sees by name, and the
+    generic GPU names even where they cannot be used, so choosing one says why not."""
+    choices = [("auto", "auto (best available)")]
+    choices += [(d.name, d.label) for d in available_devices()]
+    names = {name for name, _ in choices}
+    if not any(n.startswith("cuda") for n in names):
+        choices.append(("cuda", "cuda (NVIDIA GPU)"))
+    if "mps" not in names:
+        choices.append(("mps", "mps (Apple GPU)"))
+    return choices
 
 
 class SettingsDialog(QDialog):
@@ -61,10 +75,17 @@ class SettingsDialog(QDialog):
         model_layout.addLayout(path_row)
         device_form = QFormLayout()
         self.device = QComboBox()
-        self.device.addItems(DEVICES)
+        for name, label in device_choices():
+            self.device.addItem(label, name)
         self.device.setToolTip("auto picks a CUDA GPU, then Apple MPS, then the CPU")
         device_form.addRow("Device:", self.device)
         model_layout.addLayout(device_form)
+        # Why the chosen model or device cannot be used, shown the moment it is chosen.
+        self.problem = QLabel()
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #b00020;")
+        self.problem.hide()
+        model_layout.addWidget(self.problem)
         layout.addWidget(model_box)
 
         # -- memorization defaults ------------------------------------------------------------
@@ -100,6 +121,9 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
         self.default_model.toggled.connect(self._sync_model_enabled)
+        self.default_model.toggled.connect(self._check)
+        self.model_path.textChanged.connect(self._check)
+        self.device.currentIndexChanged.connect(self._check)
         self.browse_folder.clicked.connect(self._pick_folder)
         self.browse_file.clicked.connect(self._pick_gguf)
         self.load(settings)
@@ -111,13 +135,14 @@ class SettingsDialog(QDialog):
         self.default_model.setChecked(is_default)
         self.local_model.setChecked(not is_default)
         self.model_path.setText("" if is_default else s.model)
-        set_combo(self.device, s.device)
+        self._set_device(s.device)
         self.form.load(s)
         self.passages.setValue(s.passages)
         self.max_new_tokens.setValue(s.max_new_tokens)
         self.use_memory.setChecked(s.use_memory)
         self.use_retrieval.setChecked(s.use_retrieval)
         self._sync_model_enabled()
+        self._check()
 
     def result_settings(self) -> Settings:
         """The edited settings (fields the dialog does not show keep their original values)."""
@@ -127,7 +152,7 @@ class SettingsDialog(QDialog):
         return dataclasses.replace(
             self._original,
             model=model,
-            device=self.device.currentText(),
+            device=self.device.currentData(),
             **self.form.values(),
             passages=self.passages.value(),
             max_new_tokens=self.max_new_tokens.value(),
@@ -135,7 +160,38 @@ class SettingsDialog(QDialog):
             use_retrieval=self.use_retrieval.isChecked(),
         )
 
+    # -- guarding the choice ------------------------------------------------------------------
+    def choice_problem(self) -> str | None:
+        """Why the chosen model or device cannot be used (None when both can)."""
+        if self.local_model.isChecked():
+            problem = model_problem(self.model_path.text())
+            if problem:
+                return problem
+        return device_problem(self.device.currentData() or "")
+
+    def _check(self) -> None:
+        problem = self.choice_problem()
+        self.problem.setText(problem or "")
+        self.problem.setVisible(bool(problem))
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)
+
+    def accept(self) -> None:
+        """Refuse to close with a model or device that cannot be used: nothing is saved, and the
+        sentence saying why stays in view."""
+        self._check()
+        if self.choice_problem() is None:
+            super().accept()
+
     # -- helpers ------------------------------------------------------------------------------
+    def _set_device(self, name: str) -> None:
+        index = self.device.findData(name)
+        if index < 0 and name == "cuda":  # the first GPU, listed by its name
+            index = self.device.findData("cuda:0")
+        if index < 0:  # a setting this machine does not list: keep it visible, and say why
+            self.device.addItem(name, name)
+            index = self.device.count() - 1
+        self.device.setCurrentIndex(index)
+
     def _sync_model_enabled(self) -> None:
         local = self.local_model.isChecked()
         for w in (self.model_path, self.browse_folder, self.browse_file):

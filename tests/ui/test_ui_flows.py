@@ -118,15 +118,20 @@ def test_settings_are_persisted(window, qtbot):
     again.reject()
 
 
-def test_bad_model_path_in_settings_is_reported(window, qtbot, boxes, tmp_path):
+def test_bad_model_path_in_settings_is_refused_and_not_saved(window, qtbot, boxes, tmp_path):
     dialog = window.open_settings()
-    dialog.local_model.setChecked(True)
-    dialog.model_path.setText(str(tmp_path / "no-such-model"))
-    dialog.accept()
-    assert load_settings().model == str(tmp_path / "no-such-model")
-    qtbot.waitUntil(lambda: bool(boxes.of("warning")), timeout=30_000)
-    kind, title, text = boxes.of("warning")[0]
-    assert "model" in title.lower() and "Traceback" not in text
+    qtbot.mouseClick(dialog.local_model, Qt.MouseButton.LeftButton)
+    dialog.model_path.setFocus()
+    qtbot.keyClicks(dialog.model_path, str(tmp_path / "no-such-model.gguf"))
+    qtbot.keyClick(dialog.model_path, Qt.Key.Key_Return)
+    assert dialog.isVisible()  # Enter did not close it: nothing was saved
+    assert dialog.problem.isVisible() and "There is no model at" in dialog.problem.text()
+    assert load_settings().model == "default"
+    qtbot.mouseClick(dialog.default_model, Qt.MouseButton.LeftButton)
+    assert not dialog.problem.isVisible()
+    qtbot.keyClick(dialog.model_path, Qt.Key.Key_Return)
+    assert not dialog.isVisible() and dialog.result() == QDialog.DialogCode.Accepted
+    assert load_settings().model == "default" and not boxes.calls
 
 
 def test_notes_folder_imports_then_syncs_and_quick_note_is_stored(window, qtbot, monkeypatch, tmp_path):
