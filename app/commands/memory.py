@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Iterator
 
+from app.commands.memory_import import register_import
 from app.errors import JobError
 from app.jobs import (
     AnswerRequest,
@@ -66,8 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_memories)
 
-    p = sub.add_parser("memory", help="rename, delete, export or show a memory")
+    p = sub.add_parser("memory", help="rename, delete, export, import or show a memory")
     msub = p.add_subparsers(dest="action", required=True)
+    register_import(msub)
     q = msub.add_parser("show", help="sources, settings and perplexity curve")
     q.add_argument("name")
     q.add_argument("--json", action="store_true")

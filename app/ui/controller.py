@@ -236,6 +236,20 @@ class AppController(QObject):
             self.bridge.call(lambda s: [export_merged_model(s, name, merged_dir)], on_done=done,
                              on_error=lambda msg: self.error.emit("Export failed", msg))
 
+    def import_memory(self, path: str) -> None:
+        """Add an exported memory file, checked against the model on the worker (which may load
+        the model first); a memory made for another model is refused with a sentence."""
+        from app.memory_import import import_memory_file
+
+        self.message.emit("Checking the memory file against the model…")
+
+        def done(row: dict) -> None:
+            self.library_changed.emit()
+            self.message.emit(f"Imported memory “{row['name']}”.")
+
+        self.bridge.call(lambda s: import_memory_file(s, path), on_done=done,
+                         on_error=lambda msg: self.error.emit("Memory not imported", msg))
+
     # -- model and settings -------------------------------------------------------------------------
     def load_model(self) -> None:
         """Load the configured model on the worker now, so the first question does not wait."""

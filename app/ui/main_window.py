@@ -127,6 +127,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.import_action)
         file_menu.addAction(self.import_folder_action)
         file_menu.addAction(self.quick_note_action)
+        self.import_memory_action = _action(self, "Import Memory &File…", self.import_memory_file)
+        file_menu.addAction(self.import_memory_action)
         file_menu.addAction(self.memorize_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -216,6 +218,13 @@ class MainWindow(QMainWindow):
         paths, _ = QFileDialog.getOpenFileNames(self, "Import books and chat logs", "", IMPORT_FILTERS)
         if paths:
             self.controller.import_files(list(paths))
+
+    def import_memory_file(self) -> None:
+        """A memory exported on this or another computer (its .safetensors or .json file)."""
+        path, _ = QFileDialog.getOpenFileName(self, "Import a memory file", "",
+                                              "Locas memories (*.safetensors *.json)")
+        if path:
+            self.controller.import_memory(path)
 
     def import_notes_folder(self) -> None:
         """A notes folder (an Obsidian or Logseq vault) is one document; importing it again syncs it."""

@@ -1,0 +1,101 @@
+"""Import a memory file that was exported (from this computer or another), checked against the model.
+
+A memory only means something on the model it was made for: its slots point at directions of
+that model's activations. So an import first reads the file's metadata, then loads it onto the
+configured model through the engine's own `load_memory`, whose fingerprint and shape checks
+refuse a memory made for another model. Only when that succeeds are the files copied into the
+data folder and the memory added to the library; a refused import changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from app.errors import JobError
+from app.session import Session
+from locas_engine import MemoryMismatchError, detach_memory, load_memory, read_memory_metadata
+from locas_engine.store import memory_paths
+
+_CHECK_NAME = "\0import-check"  # attached only while checking: never a user's memory name
+
+
+def find_memory_file(source: str | os.PathLike) -> Path:
+    """The memory's base path (without suffix) for a .safetensors or .json file, the base path
+    itself, or a folder holding exactly one exported memory."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        pairs = sorted(p.with_suffix("") for p in path.glob("*.json")
+                       if p.with_suffix(".safetensors").is_file())
+        if len(pairs) != 1:
+            what = "no memory" if not pairs else f"{len(pairs)} memories"
+            raise JobError(
+                f"The folder {path} holds {what} (a .safetensors file beside a .json file of the "
+                "same name); choose the memory file itself."
+            )
+        return pairs[0]
+    tensors, meta = memory_paths(path)
+    missing = [p for p in (tensors, meta) if not p.is_file()]
+    if missing:
+        raise JobError(
+            f"There is no memory at {path}: {missing[0]} is missing. An exported memory is a "
+            ".safetensors file and a .json file side by side; choose one of them."
+        )
+    return tensors.with_suffix("")
+
+
+def import_memory_file(session: Session, source: str | os.PathLike, name: str | None = None) -> dict:
+    """Add an exported memory to the library under ``name`` (default: the name it was saved
+    with); returns its library row. JobError with a sentence, and no change, when it cannot."""
+    base = find_memory_file(source)
+    try:
+        meta = read_memory_metadata(base)
+    except (ValueError, OSError) as exc:
+        raise JobError(f"{base.with_suffix('.json')} is not a Locas memory file ({exc}).") from exc
+    name = (name or meta.get("name") or base.name).strip()
+    if session.library.get_memory(name) is not None:
+        raise JobError(
+            f"A memory named '{name}' already exists; import it under another name "
+            "(locas memory import FILE --name NEW)."
+        )
+    backbone = session.backbone()
+    try:
+        memory = load_memory(backbone, base, name=_CHECK_NAME)  # the engine's fingerprint check
+    except MemoryMismatchError as exc:
+        raise JobError(f"Not imported: {exc} Nothing was changed.") from exc
+    except (KeyError, RuntimeError, ValueError, OSError) as exc:
+        raise JobError(f"{base.with_suffix('.safetensors')} could not be read as a memory ({exc}); "
+                       "it may be damaged. Export it again.") from exc
+    detach_memory(backbone, memory)
+
+    row = session.library.create_memory(name, backbone=backbone.name, status="done",
+                                        settings={**meta.get("config", {}), "imported_from": str(base)})
+    target = session.memory_path(f"{row['id']}-{name}")
+    try:
+        _copy_pair(base, target)
+    except OSError as exc:
+        session.library.delete_memory(name)
+        raise JobError(f"The memory could not be copied into the data folder ({exc}).") from exc
+    curve = meta.get("ppl_curve") or []
+    tokens = int(meta.get("tokens") or 0)
+    return session.library.update_memory(
+        name, path=str(target), backbone_fingerprint=backbone.fingerprint, tokens_done=tokens,
+        tokens_total=tokens, ppl=curve[-1][1] if curve else None,
+        message=f"Imported from {base.with_suffix('.safetensors')}.",
+    )
+
+
+def _copy_pair(base: Path, target: Path) -> None:
+    """Copy both files next to each other atomically: a crash leaves no half-imported file."""
+    for suffix in (".safetensors", ".json"):
+        dest = target.parent / (target.name + suffix)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+        os.close(fd)
+        try:
+            shutil.copyfile(base.parent / (base.name + suffix), tmp)
+            os.replace(tmp, dest)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
