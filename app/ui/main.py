@@ -29,6 +29,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return self_test(args[1:])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from app.ui.display_check import display_problem
+
+    problem = display_problem()
+    if problem:  # Qt would abort with a plugin error that names no package
+        print(problem, file=sys.stderr)
+        return 1
     app = create_app(argv)
     # Imported after the QApplication exists: the controller starts the engine worker thread.
     from app.ui.controller import AppController
