@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "app.commands.memory",
     "app.commands.notes",
     "app.commands.bench",
+    "app.commands.models",
 ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -30,6 +31,7 @@ from app.devices import available_devices, device_problem
 from app.models import model_problem
 from app.settings import Settings
 from app.ui.memorize_form import MemorizeSettingsForm, spin
+from app.ui.model_manager_dialog import ModelManagerDialog
 
 
 def device_choices() -> list[tuple[str, str]]:
@@ -70,9 +72,12 @@ class SettingsDialog(QDialog):
         path_row.addWidget(self.model_path, 1)
         path_row.addWidget(self.browse_folder)
         path_row.addWidget(self.browse_file)
+        self.find_models = QPushButton("Models on this computer…")
+        self.find_models.setToolTip("Models in the Hugging Face cache, LM Studio, GPT4All and Ollama")
         model_layout.addWidget(self.default_model)
         model_layout.addWidget(self.local_model)
         model_layout.addLayout(path_row)
+        model_layout.addWidget(self.find_models, 0, Qt.AlignmentFlag.AlignLeft)
         device_form = QFormLayout()
         self.device = QComboBox()
         for name, label in device_choices():
@@ -126,6 +131,7 @@ class SettingsDialog(QDialog):
         self.device.currentIndexChanged.connect(self._check)
         self.browse_folder.clicked.connect(self._pick_folder)
         self.browse_file.clicked.connect(self._pick_gguf)
+        self.find_models.clicked.connect(self.open_model_manager)
         self.load(settings)
 
     # -- load / read back ---------------------------------------------------------------------
@@ -181,6 +187,33 @@ class SettingsDialog(QDialog):
         self._check()
         if self.choice_problem() is None:
             super().accept()
+
+    # -- the model manager ----------------------------------------------------------------------
+    def open_model_manager(self) -> ModelManagerDialog:
+        """Find the models already on this computer (on a background thread) and pick one."""
+        from app.models import discover, inspect
+        from app.ui.taskman import TaskManager
+
+        tasks = TaskManager(self)
+        dialog = ModelManagerDialog(
+            discover.discover_models, inspect.inspect_model, discover.setting_for,
+            run=lambda fn, done: tasks.run(fn, on_done=done, on_error=lambda exc: dialog.status.setText(
+                f"The search for models stopped: {exc}")),
+            parent=self,
+        )
+        dialog.accepted.connect(lambda: self.use_model(dialog.chosen_setting()))
+        dialog.open()
+        return dialog
+
+    def use_model(self, setting: str | None) -> None:
+        if not setting:
+            return
+        if setting == "default":
+            self.default_model.setChecked(True)
+        else:
+            self.local_model.setChecked(True)
+            self.model_path.setText(setting)
+        self._check()
 
     # -- helpers ------------------------------------------------------------------------------
     def _set_device(self, name: str) -> None:

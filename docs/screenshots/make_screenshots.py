@@ -121,6 +121,14 @@ def main() -> int:
     settings.advanced.set_expanded(True)
     settings.adjustSize()
     shot(settings, "10-settings.png")
+    # The model manager, searching an empty home: only installed model packages show, never
+    # the paths of the machine the screenshots are made on.
+    os.environ["LOCAS_MODEL_SEARCH_HOME"] = str(home)
+    models = settings.open_model_manager()
+    wait_until(lambda: "found" in models.status.text())
+    models.table.selectRow(0)
+    shot(models, "12-models.png")
+    models.reject()
     settings.reject()
 
     menu = window.library_view.context_menu_for(window.library_view.memory_item("lighthouse"))

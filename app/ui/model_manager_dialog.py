@@ -1,0 +1,172 @@
+"""Models on this computer: a table of what `app.models.discover` finds, and a choice.
+
+Opened from Settings ("Models on this computer…"). Finding and describing models reads config
+files and GGUF headers (seconds), so it runs on the task manager's thread; the table fills in
+when it is done. A model that does not fit stays in the table, greyed, with its reason shown
+when selected, and cannot be chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.inspect import ModelInfo
+
+COLUMNS = ["Model", "Found in", "Size", "Architecture", "Parameters", "Locas", "Memory to run"]
+Runner = Callable[[Callable[[], object], Callable[[object], None]], None]
+
+
+def _amount(n: int | None, unit: str = "B") -> str:
+    if not n:
+        return "–"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:.1f} {suffix}{unit}".rstrip()
+    return f"{n} {unit}".rstrip()
+
+
+def _sync_runner(fn, on_done) -> None:
+    on_done(fn())
+
+
+class ModelManagerDialog(QDialog):
+    """Lists the models found; `chosen_setting()` is the Settings.model value picked (or None)."""
+
+    def __init__(self, discover: Callable[[], list[ModelInfo]], inspect: Callable[[str], ModelInfo],
+                 choose: Callable[[ModelInfo], str], run: Runner = _sync_runner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Models on this computer")
+        self.resize(860, 420)
+        self._inspect, self._choose, self._run = inspect, choose, run
+        self.models: list[ModelInfo] = []
+        self._chosen: str | None = None
+
+        layout = QVBoxLayout(self)
+        self.status = QLabel("Looking for models (Hugging Face cache, LM Studio, GPT4All, Ollama)…")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        layout.addWidget(self.table, 1)
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.detail)
+
+        row = QHBoxLayout()
+        self.add_folder = QPushButton("Add folder…")
+        self.add_gguf = QPushButton("Add .gguf file…")
+        row.addWidget(self.add_folder)
+        row.addWidget(self.add_gguf)
+        row.addStretch(1)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.use_button = self.buttons.addButton("Use this model", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.use_button.setEnabled(False)
+        row.addWidget(self.buttons)
+        layout.addLayout(row)
+
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.table.itemActivated.connect(lambda _item: self.accept())
+        self.add_folder.clicked.connect(self._pick_folder)
+        self.add_gguf.clicked.connect(self._pick_gguf)
+        self._run(discover, self._on_found)
+
+    # -- filling the table ----------------------------------------------------------------------
+    def _on_found(self, models: object) -> None:
+        for info in models:  # type: ignore[union-attr]
+            self.add_model(info)
+        n = len(self.models)
+        fit = sum(m.fits for m in self.models)
+        self.status.setText(
+            f"{n} model{'s' if n != 1 else ''} found, {fit} that Locas fits. Nothing is downloaded; "
+            "add a folder or .gguf file that is elsewhere." if n else
+            "No models found in the usual places. Add a model folder or a .gguf file."
+        )
+
+    def add_model(self, info: ModelInfo) -> int:
+        """Append a row (selecting it when it was added by hand); returns its row number."""
+        self.models.append(info)
+        r = self.table.rowCount()
+        self.table.insertRow(r)
+        params = f"{_amount(info.parameters, '')} {info.weights or ''}".strip()
+        cells = [info.name, info.source, _amount(info.size_bytes), info.architecture or "?",
+                 params if info.parameters else "–", info.method or "does not fit",
+                 _amount(info.memory_bytes)]
+        for c, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(info.problem or str(info.path))
+            if not info.fits:
+                item.setForeground(QColor("#888888"))
+            self.table.setItem(r, c, item)
+        return r
+
+    # -- choosing -------------------------------------------------------------------------------
+    def selected(self) -> ModelInfo | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.models[rows[0].row()] if rows else None
+
+    def _on_selection(self) -> None:
+        info = self.selected()
+        self.use_button.setEnabled(bool(info and info.fits))
+        if info is None:
+            self.detail.setText("")
+        elif info.fits:
+            self.detail.setStyleSheet("")
+            self.detail.setText(f"{info.path}\nFits Locas ({info.method}).")
+        else:
+            self.detail.setStyleSheet("color: #b00020;")
+            self.detail.setText(f"{info.path}\n{info.problem}")
+
+    def accept(self) -> None:
+        info = self.selected()
+        if info is None or not info.fits:  # Enter on a model that does not fit: say why, stay
+            self._on_selection()
+            return
+        self._chosen = self._choose(info)
+        super().accept()
+
+    def chosen_setting(self) -> str | None:
+        return self._chosen
+
+    def add_path(self, path: str) -> None:
+        """Describe a folder or file chosen by hand and select it."""
+        r = self.add_model(self._inspect(path))
+        self.table.selectRow(r)
+
+    def _pick_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
+        if folder:
+            self.add_path(folder)
+
+    def _pick_gguf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", "", "GGUF models (*.gguf)")
+        if path:
+            self.add_path(path)
