@@ -118,7 +118,7 @@ def main() -> int:
     info.close()
 
     settings = window.open_settings()
-    settings.advanced.set_expanded(True)
+    settings.form.advanced.set_expanded(True)
     settings.adjustSize()
     shot(settings, "10-settings.png")
     # The model manager, searching an empty home: only installed model packages show, never
