@@ -22,21 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_models)
 
 
-def _size(n: int | None, unit: str = "B") -> str:
-    if not n:
-        return "-"
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if n >= scale:
-            return f"{n / scale:.1f} {suffix}{unit}"
-    return f"{n} {unit}"
-
-
 def cmd_models(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from app.errors import UserError
     from app.models.discover import discover_models, setting_for
-    from app.models.inspect import inspect_model
+    from app.models.inspect import amount, inspect_model
     from app.settings import load_settings, save_settings
 
     models = [inspect_model(p) for p in args.paths] + discover_models()
@@ -59,9 +50,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         return 0
     for i, m in enumerate(models, 1):
         fit = m.method if m.fits else "does not fit"
-        print(f"{i:>2}. {m.name}  [{m.source}]  {_size(m.size_bytes)}  "
-              f"{m.architecture or '?'} {_size(m.parameters, '')} parameters {m.weights or ''}  "
-              f"{fit}  needs {_size(m.memory_bytes)} to run")
+        print(f"{i:>2}. {m.name}  [{m.source}]  {amount(m.size_bytes)}  "
+              f"{m.architecture or '?'} {amount(m.parameters, '')} parameters {m.weights or ''}  "
+              f"{fit}  needs {amount(m.memory_bytes)} to run")
         print(f"    {m.path}")
         if m.problem:
             print(f"    {m.problem}")

@@ -80,6 +80,16 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
+def amount(n: int | None, unit: str = "B") -> str:
+    """A size or count for people: 253.1 MB, 268.1 M; an en dash when unknown."""
+    if not n:
+        return "–"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:.1f} {suffix}{unit}".rstrip()
+    return f"{n} {unit}".rstrip()
+
+
 _described: dict[tuple, ModelInfo] = {}  # (path, size, mtime, ram) -> info: a list is re-read often
 
 

@@ -27,19 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.inspect import ModelInfo
+from app.models.inspect import ModelInfo, amount
 
 COLUMNS = ["Model", "Found in", "Size", "Architecture", "Parameters", "Locas", "Memory to run"]
 Runner = Callable[[Callable[[], object], Callable[[object], None]], None]
-
-
-def _amount(n: int | None, unit: str = "B") -> str:
-    if not n:
-        return "–"
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if n >= scale:
-            return f"{n / scale:.1f} {suffix}{unit}".rstrip()
-    return f"{n} {unit}".rstrip()
 
 
 def _sync_runner(fn, on_done) -> None:
@@ -116,10 +107,10 @@ class ModelManagerDialog(QDialog):
         self.models.append(info)
         r = self.table.rowCount()
         self.table.insertRow(r)
-        params = f"{_amount(info.parameters, '')} {info.weights or ''}".strip()
-        cells = [info.name, info.source, _amount(info.size_bytes), info.architecture or "?",
+        params = f"{amount(info.parameters, '')} {info.weights or ''}".strip()
+        cells = [info.name, info.source, amount(info.size_bytes), info.architecture or "?",
                  params if info.parameters else "–", info.method or "does not fit",
-                 _amount(info.memory_bytes)]
+                 amount(info.memory_bytes)]
         for c, text in enumerate(cells):
             item = QTableWidgetItem(text)
             item.setToolTip(info.problem or str(info.path))
