@@ -77,6 +77,9 @@ class MemorizeDialog(QDialog):
         self.pages.addWidget(self._progress_page())
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
+        # Only now is Start inside the dialog: set earlier, QDialog never learns of it and Enter
+        # falls back to the first auto-default button (Cancel).
+        self.start_button.setDefault(True)
         self.resize(520, 460)
 
     # -- page one: what and how -----------------------------------------------------------------
@@ -118,7 +121,6 @@ class MemorizeDialog(QDialog):
         cancel.clicked.connect(self.reject)
         self.start_button = QPushButton(icon("play"), "Start")
         self.start_button.setObjectName("primary")
-        self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
         buttons.addWidget(cancel)
         buttons.addWidget(self.start_button)
@@ -177,6 +179,8 @@ class MemorizeDialog(QDialog):
         self.cancel_button.setToolTip("Stop and keep a checkpoint: the memory can be resumed later")
         self.close_button = QPushButton("Run in background")
         self.close_button.setToolTip("Close this window; the memorization goes on")
+        for button in (self.pause_button, self.cancel_button):
+            button.setAutoDefault(False)  # Enter must never pause or stop a long job
         self.pause_button.clicked.connect(self._toggle_pause)
         self.cancel_button.clicked.connect(self._cancel)
         self.close_button.clicked.connect(self.accept)
@@ -201,6 +205,8 @@ class MemorizeDialog(QDialog):
         if curve:
             self.plot.set_points(curve)
         self.pages.setCurrentIndex(1)
+        self.close_button.setDefault(True)  # Enter on this page only closes the window
+        self.close_button.setFocus()
 
     def apply_event(self, event: MemorizeEvent) -> None:
         """Show one worker event (called on the GUI thread by the main window)."""
