@@ -282,12 +282,11 @@ def run_memorize(
                     between_chunks=lambda: _between_chunks(library, name, control, emit, between_chunks),
                     checkpoint_path=checkpoint, resume=resume, source=title,
                 )
-            if not result.completed:
+            if not result.completed:  # a deliberate stop: "stopped", never "interrupted" (a crash)
                 done = done_before + result.tokens_done
-                library.update_memory(name, status="interrupted", tokens_done=done,
-                                      message=f"Stopped at {done:,} of {total:,} tokens; resume to continue.")
-                emit("cancelled", tokens_done=done, tokens_total=total, ppl=result.ppl,
-                     message=f"Stopped at {done:,} of {total:,} tokens; resume to continue.")
+                message = f"Stopped at {done:,} of {total:,} tokens; resume to continue."
+                library.update_memory(name, status="stopped", tokens_done=done, message=message)
+                emit("cancelled", tokens_done=done, tokens_total=total, ppl=result.ppl, message=message)
                 return MemorizeOutcome(name, False, done, total, result.ppl, path)
             save_memory(memory, path, extra_metadata={"settings": settings,
                                                       "library_document_ids": [doc_id]})
@@ -339,7 +338,7 @@ def _between_chunks(library, name: str, control: JobControl, emit, serve: Callab
 
 
 def resume_request(session: Session, name: str) -> MemorizeRequest:
-    """The request that continues an interrupted (or failed) memory where it stopped."""
+    """The request that continues a stopped, interrupted (or failed) memory where it stopped."""
     row = session.library.get_memory(name)
     if row is None:
         raise JobError(f"There is no memory named '{name}'. See 'locas memories' for the list.")

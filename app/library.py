@@ -27,7 +27,10 @@ from .document import Document, Section, section_hash
 from .errors import UserError
 from .passages import fts_query, passage_spans
 
-MEMORY_STATUSES = ("queued", "running", "paused", "interrupted", "done", "failed")
+# "stopped": the user stopped it (Stop, Ctrl-C, closing the app); "interrupted": the process died
+# while it ran (a crash, a kill). Both resume from the checkpoint; only a crash is worth a question
+# at the next start.
+MEMORY_STATUSES = ("queued", "running", "paused", "stopped", "interrupted", "done", "failed")
 SOURCE_STATUSES = ("pending", "running", "done", "deleted")
 
 

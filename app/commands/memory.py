@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _model_flags(p)
     p.set_defaults(func=cmd_memorize)
 
-    p = sub.add_parser("resume", help="continue an interrupted memorization")
+    p = sub.add_parser("resume", help="continue a stopped or interrupted memorization")
     p.add_argument("name")
     _model_flags(p)
     p.set_defaults(func=cmd_resume)

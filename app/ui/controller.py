@@ -44,6 +44,7 @@ def _default_worker():
 
 class AppController(QObject):
     library_changed = Signal()
+    memory_renamed = Signal(str, str)  # old name, new name (before library_changed)
     document_imported = Signal(object)  # DocumentRow of the new document
     import_failed = Signal(str)  # a sentence naming the file and the cause
     memorize_event = Signal(object)  # MemorizeEvent
@@ -156,7 +157,9 @@ class AppController(QObject):
             self.tasks.run(work, on_done=self._imported, on_error=self._import_error)
 
     def _imported(self, info: Any) -> None:
-        self.document_imported.emit(self._doc_row(info, []))
+        # A re-imported book is the same document: it keeps the memories that hold it.
+        holders = [m["name"] for m in self.library.memories_holding(info["id"])]
+        self.document_imported.emit(self._doc_row(info, holders))
         if info.get("duplicate"):
             self.message.emit(f"“{info.get('title')}” is already in the library.")
         else:
@@ -203,7 +206,8 @@ class AppController(QObject):
         # The worker may hold the memory attached under its old name: let it forget it.
         self.bridge.call(lambda s: s.unload_memory(name))
         self._library_op(lambda lib: rename_memory(lib, name, new_name), "Rename failed",
-                         f"Renamed “{name}” to “{new_name}”.")
+                         f"Renamed “{name}” to “{new_name}”.",
+                         after=lambda: self.memory_renamed.emit(name, new_name))
 
     def delete_memory(self, name: str) -> None:
         from app.memories import delete_memory

@@ -39,6 +39,7 @@ STATUS_TEXT = {
     "queued": "queued",
     "running": "memorizing",
     "paused": "paused",
+    "stopped": "stopped",
     "interrupted": "interrupted",
     "done": "ready",
     "failed": "failed",
@@ -71,6 +72,17 @@ class MemoryRow:
         if self.status in ("done",) or not self.tokens_total:
             return None
         return max(0.0, min(1.0, self.tokens_done / self.tokens_total))
+
+
+def memory_note(mem: MemoryRow) -> str:
+    """What the memory picker adds to an unfinished memory's name: "stopped, 0.3% memorized"."""
+    if mem.status == "done":
+        return ""
+    status = STATUS_TEXT.get(mem.status, mem.status)
+    if mem.progress is None:
+        return status
+    pct = 100 * mem.progress
+    return f"{status}, {pct:.1f}% memorized" if pct < 10 else f"{status}, {pct:.0f}% memorized"
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -212,9 +224,10 @@ class LibraryView(QTreeWidget):
         item.setText(COL_STATUS, STATUS_TEXT.get(status, status))
         if tokens_total:
             item.setText(COL_SIZE, fmt_tokens(tokens_total))
-        done = status == "done" or not tokens_total
-        item.setData(COL_PROGRESS, PROGRESS_ROLE,
-                     None if done else max(0.0, min(1.0, tokens_done / tokens_total)))
+        if status == "done":
+            item.setData(COL_PROGRESS, PROGRESS_ROLE, None)
+        elif tokens_total:  # events without counts (paused, queued) keep the bar as it was
+            item.setData(COL_PROGRESS, PROGRESS_ROLE, max(0.0, min(1.0, tokens_done / tokens_total)))
 
     def _update_group_titles(self) -> None:
         self._docs_group.setText(0, f"Documents ({self._docs_group.childCount()})")

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.jobs import MemorizeEvent
 from app.ui.controller import AppController, process_memory_mb
-from app.ui.library_view import LibraryView
+from app.ui.library_view import LibraryView, memory_note
 from app.ui.memorize_dialog import MemorizeDialog
 from app.ui.memory_info_dialog import MemoryInfoDialog
 from app.ui.passage_dialog import PassageDialog
@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self.import_button.clicked.connect(self.import_dialog)
         self.memorize_button.clicked.connect(self.memorize_selected)
         c.library_changed.connect(self.refresh)
+        c.memory_renamed.connect(qp.rename_memory)
         c.document_imported.connect(self._on_imported)
         c.import_failed.connect(lambda msg: self.show_error("Import failed", msg))
         c.error.connect(self.show_error)
@@ -203,7 +204,8 @@ class MainWindow(QMainWindow):
         docs, mems = self.controller.rows()
         self.library_view.set_rows(docs, mems)
         self.left_stack.setCurrentIndex(1 if (docs or mems) else 0)
-        self.question_panel.set_memories([m.name for m in mems])
+        self.question_panel.set_memories([m.name for m in mems],
+                                         notes={m.name: memory_note(m) for m in mems if memory_note(m)})
 
     def _on_imported(self, row: Any) -> None:
         self.library_view.upsert_document(row)
@@ -363,7 +365,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         status = {"memorizing": "running", "loading": "running", "tokenizing": "running",
-                  "cancelled": "interrupted"}.get(event.phase, event.phase)
+                  "cancelled": "stopped"}.get(event.phase, event.phase)
         self.library_view.update_progress(event.memory, status, event.tokens_done, event.tokens_total)
         if event.phase == "memorizing" and event.ppl is not None:
             self._curves.setdefault(event.memory, []).append((event.tokens_done, event.ppl))
@@ -381,15 +383,22 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.refresh)
 
     def offer_resume(self) -> None:
-        """On start: memorizations interrupted last time (app closed, crash) can continue."""
+        """On start: memorizations cut short by a crash or a kill can continue.
+
+        A memory the user stopped (Stop, closing the app) is "stopped" and is not asked about: it
+        resumes from its context menu. The question defaults to No, so a stray Enter never
+        restarts a job of many hours.
+        """
         names = self.controller.interrupted_memories()
         if not names:
             return
         listing = ", ".join(f"“{n}”" for n in names)
         answer = QMessageBox.question(
             self, "Resume memorizing?",
-            f"Memorizing {listing} stopped before it finished. Resume from the last checkpoint now?",
+            f"Memorizing {listing} was cut short (the app closed unexpectedly). Resume from the last "
+            "checkpoint now? You can also resume later from the memory's menu in the library.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
         )
         if answer == QMessageBox.StandardButton.Yes:
             for name in names:
@@ -516,8 +525,8 @@ class MainWindow(QMainWindow):
             listing = ", ".join(f"“{n}”" for n in running)
             answer = QMessageBox.question(
                 self, "Stop memorizing?",
-                f"{listing} is still being memorized. Stop now? Progress is saved and you can resume "
-                "it next time.",
+                f"{listing} is still being memorized. Stop now? Progress is saved; resume it later "
+                "from the memory's menu in the library.",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             )
             if answer != QMessageBox.StandardButton.Yes:

@@ -177,18 +177,30 @@ class QuestionPanel(QWidget):
         layout.addWidget(split, 1)
         self._views = {SINGLE: self.single, WITH: self.with_view, WITHOUT: self.without_view}
         self._running: set[str] = set()
+        self._filled = False  # the picker's first fill picks the first memory
         self.single.clear("The answer appears here, word by word.")
 
     # -- memories -----------------------------------------------------------------------------
-    def set_memories(self, names: list[str], current: str | None = None) -> None:
-        """Refill the picker, keeping the current choice (a memory, or all of them) when it still exists."""
+    def set_memories(self, names: list[str], current: str | None = None,
+                     notes: dict[str, str] | None = None) -> None:
+        """Refill the picker, keeping the current choice (a memory, or all of them) when it still exists.
+
+        The picker changes only when the user picks: a new memory appearing never takes over the
+        current choice. Only the window's first fill picks the first memory (what people ask about).
+        ``notes`` mark memories that are not finished ("memorizing, 3%"), so a barely-memorized
+        memory never looks ready.
+        """
         keep = current if current is not None else self.current_memory()
         keep_all = current is None and isinstance(self.memory_combo.currentData(), tuple)
+        first_fill = not self._filled
+        self._filled = True
+        notes = notes or {}
         self.memory_combo.blockSignals(True)
         self.memory_combo.clear()
         self.memory_combo.addItem(icon("notes"), NO_MEMORY, None)
         for name in names:
-            self.memory_combo.addItem(icon("memory"), name, name)
+            note = notes.get(name)
+            self.memory_combo.addItem(icon("memory"), f"{name} ({note})" if note else name, name)
         if len(names) > 1:
             # A shelf: every memory attached, and the answer job picks per question (routing.py).
             # The item holds the names as a tuple, which no single memory's name can equal.
@@ -196,11 +208,18 @@ class QuestionPanel(QWidget):
         index = self.memory_combo.findData(keep) if keep else -1
         if keep_all and len(names) > 1:
             index = self.memory_combo.count() - 1
-        elif index < 0 and names and current is None and keep is None and not keep_all:
-            index = 1  # a fresh window picks the first memory: that is what people ask about
+        elif index < 0 and names and first_fill and current is None and keep is None:
+            index = 1
         self.memory_combo.setCurrentIndex(max(index, 0))
         self.memory_combo.blockSignals(False)
         self.memory_changed.emit(self.current_memory())
+
+    def rename_memory(self, old: str, new: str) -> None:
+        """A memory was renamed: the picker follows it instead of falling back to the plain model."""
+        index = self.memory_combo.findData(old)
+        if index >= 0:
+            self.memory_combo.setItemData(index, new)
+            self.memory_combo.setItemText(index, new)
 
     def select_memory(self, name: str | None) -> None:
         index = self.memory_combo.findData(name) if name else 0

@@ -39,6 +39,7 @@ class Boxes:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []
+        self.defaults: list = []  # each call's default button (what Enter would press), or None
         self.answer = QMessageBox.StandardButton.Yes
 
     def install(self, monkeypatch) -> None:
@@ -48,6 +49,7 @@ class Boxes:
     def _recorder(self, kind: str):
         def record(parent, title, text, *args, **kwargs):
             self.calls.append((kind, title, text))
+            self.defaults.append(args[1] if len(args) > 1 else kwargs.get("defaultButton"))
             return self.answer if kind == "question" else QMessageBox.StandardButton.Ok
 
         return staticmethod(record)
