@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QPainter
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -135,19 +135,33 @@ class LibraryView(QTreeWidget):
         self.setItemDelegateForColumn(COL_PROGRESS, ProgressDelegate(self))
         header = self.header()
         header.setStretchLastSection(False)
+        header.setMinimumSectionSize(40)
         header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
-        # Authors can be long lists: a fixed, user-resizable width keeps the title readable.
-        header.setSectionResizeMode(COL_AUTHOR, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(COL_AUTHOR, 140)
-        for col in (COL_SIZE, COL_STATUS):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL_PROGRESS, QHeaderView.ResizeMode.Fixed)
-        header.resizeSection(COL_PROGRESS, 90)
+        # Authors and the memories holding a book can be long lists: their widths follow the
+        # view's (see _fit_columns) so that every column stays in sight without a scroll bar.
+        for col in (COL_AUTHOR, COL_SIZE, COL_STATUS, COL_PROGRESS):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._fit_columns()
 
         self._docs_group = self._group("Documents")
         self._mems_group = self._group("Memories")
         self._doc_items: dict[int, QTreeWidgetItem] = {}
         self._mem_items: dict[str, QTreeWidgetItem] = {}
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Share the width: Title takes what is left after the other columns' fair share."""
+        width = self.viewport().width()
+        header = self.header()
+        shares = {COL_AUTHOR: (0.18, 50, 140), COL_SIZE: (0.15, 66, 90), COL_STATUS: (0.20, 60, 150),
+                  COL_PROGRESS: (0.13, 50, 90)}
+        for col, (share, low, high) in shares.items():
+            header.resizeSection(col, int(max(low, min(high, width * share))))
 
     # -- filling ------------------------------------------------------------------------------
     def _group(self, title: str) -> QTreeWidgetItem:
@@ -193,6 +207,7 @@ class LibraryView(QTreeWidget):
         item.setToolTip(COL_AUTHOR, ", ".join(doc.authors))
         item.setText(COL_SIZE, fmt_size(doc.characters))
         item.setText(COL_STATUS, ", ".join(doc.memories) if doc.memories else "not memorized")
+        item.setToolTip(COL_STATUS, "Memorized into " + ", ".join(doc.memories) if doc.memories else "")
         item.setForeground(COL_STATUS, QColor("#374151" if doc.memories else "#9aa3b2"))
         self._update_group_titles()
         return item
@@ -272,8 +287,8 @@ class LibraryView(QTreeWidget):
             _add(menu, label, lambda: self.memorize_requested.emit(ids), icon("memory"))
             _add(menu, "Read", lambda: self.open_document_requested.emit(key), icon("book"))
             menu.addSeparator()
-            _add(menu, "Rename…", lambda: self.rename_document_requested.emit(key))
-            _add(menu, "Delete…", lambda: self.delete_document_requested.emit(key))
+            _add(menu, "Rename…", lambda: self.rename_document_requested.emit(key), shortcut="F2")
+            _add(menu, "Delete…", lambda: self.delete_document_requested.emit(key), shortcut="Del")
         elif kind == "memory":
             status = (item.text(COL_STATUS) or "").lower()
             _add(menu, "Ask this memory", lambda: self.memory_activated.emit(key), icon("ask"))
@@ -287,11 +302,32 @@ class LibraryView(QTreeWidget):
             _add(menu, "Export memory file…", lambda: self.export_memory_requested.emit(key))
             _add(menu, "Export merged model folder…", lambda: self.export_model_requested.emit(key))
             menu.addSeparator()
-            _add(menu, "Rename…", lambda: self.rename_memory_requested.emit(key))
-            _add(menu, "Delete…", lambda: self.delete_memory_requested.emit(key))
+            _add(menu, "Rename…", lambda: self.rename_memory_requested.emit(key), shortcut="F2")
+            _add(menu, "Delete…", lambda: self.delete_memory_requested.emit(key), shortcut="Del")
         else:
             return None
         return menu
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        """Delete deletes, F2 renames, Enter opens: the current row, as in a file manager."""
+        item = self.currentItem()
+        kind = item.data(0, KIND_ROLE) if item is not None else None
+        key = item.data(0, KEY_ROLE) if item is not None else None
+        signals = {
+            (Qt.Key.Key_Delete, "document"): self.delete_document_requested,
+            (Qt.Key.Key_Delete, "memory"): self.delete_memory_requested,
+            (Qt.Key.Key_F2, "document"): self.rename_document_requested,
+            (Qt.Key.Key_F2, "memory"): self.rename_memory_requested,
+            (Qt.Key.Key_Return, "document"): self.open_document_requested,
+            (Qt.Key.Key_Enter, "document"): self.open_document_requested,
+            (Qt.Key.Key_Return, "memory"): self.memory_activated,
+            (Qt.Key.Key_Enter, "memory"): self.memory_activated,
+        }
+        signal = signals.get((event.key(), kind))
+        if signal is not None and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            signal.emit(key)
+            return
+        super().keyPressEvent(event)
 
     def _context_menu(self, pos: QPoint) -> None:
         menu = self.context_menu_for(self.itemAt(pos))
@@ -306,9 +342,11 @@ class LibraryView(QTreeWidget):
             self.open_document_requested.emit(key)
 
 
-def _add(menu: QMenu, text: str, slot, qicon=None) -> QAction:
+def _add(menu: QMenu, text: str, slot, qicon=None, shortcut: str | None = None) -> QAction:
     action = menu.addAction(text)
     if qicon is not None:
         action.setIcon(qicon)
+    if shortcut is not None:  # shown beside the item, so the key is learned from the menu
+        action.setShortcut(QKeySequence(shortcut))
     action.triggered.connect(slot)
     return action

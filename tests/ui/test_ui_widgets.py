@@ -159,4 +159,4 @@ def test_question_panel_offers_the_whole_shelf(qtbot):
     routed = SimpleNamespace(text="A straw skep.", citations=[], seconds=1.5, memories=["apiary"],
                              options={"route": {"chosen": ["apiary"], "losses": {}}})
     panel.finish_answer(SINGLE, routed)
-    assert "“apiary”" in panel.status.text() and panel.answer_text(SINGLE) == "A straw skep."
+    assert "“apiary”" in panel.status.full_text() and panel.answer_text(SINGLE) == "A straw skep."
