@@ -371,6 +371,8 @@ class Answer:
     memories: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
     seconds: float = 0.0
+    tokens: int = 0  # tokens of the answer, for a tokens/s figure
+    stopped: bool = False  # the user stopped it: the text is unfinished
 
 
 def run_answer(
@@ -378,8 +380,13 @@ def run_answer(
     request: AnswerRequest,
     on_token: Callable[[str], None] | None = None,
     control: JobControl | None = None,
+    on_citations: Callable[[list[Passage]], None] | None = None,
 ) -> Answer:
-    """Retrieve passages, build the prompt, stream the answer with the chosen memories on."""
+    """Retrieve passages, build the prompt, stream the answer with the chosen memories on.
+
+    ``on_citations`` gets the retrieved passages before the first token, so they can be read
+    while the answer is written.
+    """
     question = request.question.strip()
     if not question:
         raise JobError("Type a question first.")
@@ -392,6 +399,8 @@ def run_answer(
     citations: list[Passage] = []
     if request.use_retrieval and request.passages > 0:
         citations = library.search(question, document_ids=scope, limit=request.passages)
+    if on_citations is not None:
+        on_citations(list(citations))
     messages = build_messages(question, [p.text for p in citations])
     backbone = session.backbone()
     names = list(request.memories) if request.use_memory else []
@@ -416,8 +425,11 @@ def run_answer(
                "plain_ending": request.plain_ending}
     if route is not None:
         options["route"] = {"chosen": route.memories, "losses": route.losses}
-    answer = Answer(question=question, text="".join(pieces).strip(), citations=citations,
-                    memories=names, options=options, seconds=time.perf_counter() - started)
+    text = "".join(pieces).strip()
+    answer = Answer(question=question, text=text, citations=citations,
+                    memories=names, options=options, seconds=time.perf_counter() - started,
+                    tokens=len(backbone.tokenizer(text, add_special_tokens=False)["input_ids"]),
+                    stopped=bool(control and control.cancelled))
     library.add_history(
         memory=names[0] if len(names) == 1 else None, question=question, answer=answer.text,
         citations=[asdict(p) for p in citations], options={**options, "memories": names},

@@ -64,10 +64,11 @@ class EngineWorker:
         return control
 
     def submit_answer(self, request: AnswerRequest, on_token=None, on_done: Done | None = None,
-                      on_error: Failed | None = None, control: JobControl | None = None) -> JobControl:
+                      on_error: Failed | None = None, control: JobControl | None = None,
+                      on_citations=None) -> JobControl:
         """Answers jump the queue: served next, or between two chunks of a running memorization."""
         control = control or JobControl()
-        self._questions.put(_Task(lambda s: run_answer(s, request, on_token, control),
+        self._questions.put(_Task(lambda s: run_answer(s, request, on_token, control, on_citations),
                                   on_done, on_error, control))
         self._jobs.put(_Task(lambda s: None, None, None))  # wake the loop if it is idle
         return control

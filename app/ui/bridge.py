@@ -42,6 +42,7 @@ class EngineBridge(QObject):
     memorize_finished = Signal(object)  # app.jobs.MemorizeOutcome
     memorize_failed = Signal(str, str)  # memory name, message for a person
     answer_token = Signal(int, str)  # ticket, text piece
+    answer_citations = Signal(int, object)  # ticket, [Passage], before the first token
     answer_finished = Signal(int, object)  # ticket, app.jobs.Answer
     answer_failed = Signal(int, str)  # ticket, message
     _call_done = Signal(object)  # (callback, value) for `call`
@@ -77,6 +78,7 @@ class EngineBridge(QObject):
             on_token=lambda piece: self._emit(self.answer_token, ticket, piece),
             on_done=lambda answer: self._emit(self.answer_finished, ticket, answer),
             on_error=lambda exc: self._emit(self.answer_failed, ticket, user_message(exc)),
+            on_citations=lambda passages: self._emit(self.answer_citations, ticket, passages),
         )
         return ticket, control
 

@@ -53,6 +53,7 @@ class AppController(QObject):
     model_loaded = Signal(str, str)  # model name, device
     model_loading = Signal(str)  # the model setting being loaded
     model_failed = Signal(str)
+    model_loading = Signal(str)  # the model's name: "loading" shows until loaded or failed
     message = Signal(str)  # a short status-bar message
     error = Signal(str, str)  # title, message for a message box
 
@@ -115,12 +116,25 @@ class AppController(QObject):
     def interrupted_memories(self) -> list[str]:
         return [m["name"] for m in self.library.list_memories() if m.get("status") == "interrupted"]
 
-    def history(self, memory: str | None, limit: int = 50) -> list[dict]:
-        """Questions asked of this memory (or of the plain model when None), newest first."""
-        if memory is None:
-            entries = [h for h in self.library.history() if h.get("memory") is None][-limit:]
+    def history(self, memories: list[str] | str | None, limit: int = 50) -> list[dict]:
+        """Questions asked of these memories, newest first: none (the plain model), one, or a
+        shelf (answers routed among its memories)."""
+        if isinstance(memories, str):
+            memories = [memories]
+        memories = list(memories or [])
+        if len(memories) == 1:
+            entries = self.library.history(memory=memories[0], limit=limit)
         else:
-            entries = self.library.history(memory=memory, limit=limit)
+            shelf = set(memories)
+
+            def asked_of(h: dict) -> bool:
+                used = set((h.get("options") or {}).get("memories") or [])
+                if not shelf:
+                    return h.get("memory") is None and not used
+                shelf_asked = "route" in (h.get("options") or {}) or len(used) > 1
+                return bool(used) and used <= shelf and shelf_asked
+
+            entries = [h for h in self.library.history() if asked_of(h)][-limit:]
         return list(reversed(entries))
 
     def memory_summary(self, name: str) -> dict:
@@ -257,7 +271,6 @@ class AppController(QObject):
     # -- model and settings -------------------------------------------------------------------------
     def load_model(self) -> None:
         """Load the configured model on the worker now, so the first question does not wait."""
-        self.message.emit(f"Loading the model ({self.settings.model})…")
         self.model_loading.emit(self.settings.model)
 
         def loaded(info: tuple[str, str]) -> None:

@@ -172,7 +172,9 @@ class MainWindow(QMainWindow):
         c.model_loaded.connect(self._on_model_loaded)
         c.model_loading.connect(self._on_model_loading)
         c.model_failed.connect(self._on_model_failed)
+        c.model_loading.connect(self._on_model_loading)
         c.bridge.answer_token.connect(self._on_answer_token)
+        c.bridge.answer_citations.connect(self._on_answer_citations)
         c.bridge.answer_finished.connect(self._on_answer_finished)
         c.bridge.answer_failed.connect(self._on_answer_failed)
 
@@ -429,6 +431,11 @@ class MainWindow(QMainWindow):
         if slot is not None:
             self.question_panel.append_token(slot, piece)
 
+    def _on_answer_citations(self, ticket: int, passages: list) -> None:
+        slot = self._slots.get(ticket)
+        if slot is not None:
+            self.question_panel.show_citations(slot, passages)
+
     def _on_answer_finished(self, ticket: int, answer: Any) -> None:
         slot = self._slots.pop(ticket, None)
         self.controller.answer_done(ticket)
@@ -460,7 +467,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         try:
-            entries = self.controller.history(self.question_panel.current_memory())
+            entries = self.controller.history(self.question_panel.current_memories())
         except Exception:  # noqa: BLE001 - history is secondary; never block asking
             log.debug("history unavailable", exc_info=True)
             entries = []
@@ -483,15 +490,23 @@ class MainWindow(QMainWindow):
         return dialog
 
     # -- model, settings, about ---------------------------------------------------------------
+    def _on_model_loading(self, name: str) -> None:
+        """Loading takes seconds to minutes: say so until it is done (no timeout on the message)."""
+        self.model_label.setText("Model: loading…")
+        self.statusBar().showMessage(f"Loading the model ({name})… the first question waits for it.")
+        self.question_panel.busy_text = "Loading the model, then answering…"
+
     def _on_model_loaded(self, name: str, device: str) -> None:
         self.model_label.setText(f"Model: {name}")
         self.device_label.setText(f"Device: {device}")
+        self.question_panel.busy_text = "Answering…"
 
     def _on_model_loading(self, model: str) -> None:
         self.model_label.setText("Model: loading…")
         self.device_label.setText("Device: –")
 
     def _on_model_failed(self, message: str) -> None:
+        self.question_panel.busy_text = "Answering…"
         self.model_label.setText("Model: failed to load")
         self.device_label.setText("Device: –")  # nothing is in use; never keep the old device
         self.show_error("The model could not be loaded", message)

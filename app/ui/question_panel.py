@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -30,7 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.answer_text import answer_status, history_citations, history_label
+from app.ui.question_box import QuestionEdit
 from app.ui.resources import icon
+from app.ui.widgets import ElidedLabel
 
 NO_MEMORY = "(no memory: the plain model)"
 ALL_MEMORIES = "All memories (each question goes to the one that fits it)"
@@ -123,30 +125,36 @@ class QuestionPanel(QWidget):
         top.addWidget(self.use_retrieval)
         layout.addLayout(top)
 
-        self.question = QPlainTextEdit()
-        self.question.setPlaceholderText("Ask a question about what you memorized…  (Ctrl+Enter)")
+        self.question = QuestionEdit()
         self.question.setMaximumHeight(70)
+        self.question.submitted.connect(self._ask)
         layout.addWidget(self.question)
 
         buttons = QHBoxLayout()
         self.ask_button = QPushButton(icon("ask"), "Ask")
         self.ask_button.setObjectName("primary")
         self.compare_button = QPushButton(icon("compare"), "Compare")
-        self.compare_button.setToolTip("Answer with and without the memory, side by side")
         self.stop_button = QPushButton(icon("stop"), "Stop")
         self.stop_button.setEnabled(False)
         self.ask_button.clicked.connect(self._ask)
         self.compare_button.clicked.connect(self._compare)
-        self.stop_button.clicked.connect(self.stop_requested.emit)
-        self.status = QLabel("")
+        self.stop_button.clicked.connect(self._stop)
+        self.status = ElidedLabel("")
         self.status.setStyleSheet("color: #6b7280")
         buttons.addWidget(self.ask_button)
         buttons.addWidget(self.compare_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.status, 1)
         layout.addLayout(buttons)
-        for seq in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(seq), self.question, activated=self._ask)
+        # Compare and Stop from the keyboard, anywhere in the panel.
+        for seq in ("Ctrl+Shift+Return", "Ctrl+Shift+Enter"):
+            QShortcut(QKeySequence(seq), self, activated=self._compare,
+                      context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("Esc"), self, activated=self._stop,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.ask_button.setToolTip("Ask (Enter in the question box)")
+        self.compare_button.setToolTip("Answer with and without the memory, side by side (Ctrl+Shift+Enter)")
+        self.stop_button.setToolTip("Stop answering (Esc)")
 
         self.single = AnswerView("Answer")
         self.with_view = AnswerView("With memory")
@@ -178,6 +186,7 @@ class QuestionPanel(QWidget):
         self._views = {SINGLE: self.single, WITH: self.with_view, WITHOUT: self.without_view}
         self._running: set[str] = set()
         self._filled = False  # the picker's first fill picks the first memory
+        self.busy_text = "Answering…"  # the window says "Loading the model…" until it is loaded
         self.single.clear("The answer appears here, word by word.")
 
     # -- memories -----------------------------------------------------------------------------
@@ -260,7 +269,7 @@ class QuestionPanel(QWidget):
         self.single.title.setText("Answer" + ("" if opts.memories and opts.use_memory else
                                               " (plain model)"))
         self.begin(SINGLE)
-        self.citations.clear()
+        self.set_citations([])  # no count left over from the last answer
         self.ask_requested.emit(opts)
 
     def _compare(self) -> None:
@@ -270,8 +279,12 @@ class QuestionPanel(QWidget):
         self.answers.setCurrentIndex(1)
         self.begin(WITH)
         self.begin(WITHOUT)
-        self.citations.clear()
+        self.set_citations([])  # no count left over from the last answer
         self.compare_requested.emit(opts)
+
+    def _stop(self) -> None:
+        if self._running:
+            self.stop_requested.emit()
 
     def begin(self, slot: str) -> None:
         self._views[slot].clear("Thinking…")
@@ -281,19 +294,22 @@ class QuestionPanel(QWidget):
     def append_token(self, slot: str, piece: str) -> None:
         self._views[slot].append(piece)
 
+    def show_citations(self, slot: str, passages: list[Any]) -> None:
+        """The passages retrieved for a running answer, shown before its first word."""
+        if slot != WITHOUT or self.citations.count() == 0:
+            self.set_citations(passages)
+
     def finish_answer(self, slot: str, answer: Any) -> None:
-        """Show the final text (tidier than the stream) and, once, the citations."""
+        """Show the final text (tidier than the stream), its citations and how it went."""
         self._running.discard(slot)
         view = self._views[slot]
         if getattr(answer, "text", None):
             view.set_text(answer.text)
+        elif getattr(answer, "stopped", False):
+            view.set_text("(stopped before the first word)")
         if slot in (SINGLE, WITH) or self.citations.count() == 0:
             self.set_citations(getattr(answer, "citations", []) or [])
-        seconds = getattr(answer, "seconds", 0.0)
-        status = f"Answered in {seconds:.1f} s" if seconds else ""
-        if (getattr(answer, "options", None) or {}).get("route"):
-            status += f" with “{', '.join(answer.memories)}”, the memory that fit the question best"
-        self.status.setText(status)
+        self.status.setText(answer_status(answer))
         self._sync_buttons()
 
     def fail_answer(self, slot: str, message: str) -> None:
@@ -317,7 +333,7 @@ class QuestionPanel(QWidget):
         self.compare_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         if busy:
-            self.status.setText("Answering…")
+            self.status.setText(self.busy_text)
 
     # -- citations and history ----------------------------------------------------------------
     def set_citations(self, passages: list[Any]) -> None:
@@ -334,9 +350,9 @@ class QuestionPanel(QWidget):
         """Earlier questions to this memory, newest first."""
         self.history.clear()
         for entry in entries:
-            answer = " ".join(str(entry.get("answer", "")).split())
-            item = QListWidgetItem(f"Q: {entry.get('question', '')}\nA: {answer[:200]}")
+            item = QListWidgetItem(history_label(entry))
             item.setData(Qt.ItemDataRole.UserRole, entry)
+            item.setToolTip("Click to show this answer and its cited passages again")
             self.history.addItem(item)
         self.tabs.setTabText(1, f"History ({len(entries)})")
 
@@ -349,4 +365,6 @@ class QuestionPanel(QWidget):
         self.question.setPlainText(entry.get("question", ""))
         self.single.title.setText("Answer (from history)")
         self.single.set_text(str(entry.get("answer", "")))
+        self.set_citations(history_citations(entry))
+        self.status.setText(history_label(entry).split("\n", 1)[0])
         self.history_activated.emit(entry)

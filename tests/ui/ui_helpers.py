@@ -18,3 +18,99 @@ def make_window(qtbot, preload_model: bool = False, offer_resume: bool = False):
     qtbot.addWidget(window)
     window.show()
     return window
+
+
+class FakeSession:
+    """What the controller asks of the worker's session when no model is needed."""
+
+    def backbone(self):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(name="fake-model", device="cpu")
+
+    def unload_memory(self, name: str) -> None:
+        pass
+
+
+class PendingAnswer:
+    """One submitted question; the test plays the engine: passages, tokens, then the answer."""
+
+    def __init__(self, request, on_token, on_done, on_error, control, on_citations) -> None:
+        self.request, self.control = request, control
+        self._token, self._done, self._error, self._citations = on_token, on_done, on_error, on_citations
+
+    def cite(self, passages) -> None:
+        self._citations(passages)
+
+    def token(self, piece: str) -> None:
+        self._token(piece)
+
+    def finish(self, text: str, citations=(), seconds: float = 2.0, tokens: int = 10, **kw):
+        from app.jobs import Answer
+
+        answer = Answer(question=self.request.question, text=text, citations=list(citations),
+                        memories=list(self.request.memories), seconds=seconds, tokens=tokens,
+                        stopped=self.control.cancelled, **kw)
+        self._done(answer)
+        return answer
+
+
+class FakeWorker:
+    """The engine worker's interface, run on the GUI thread; answers wait for the test."""
+
+    def __init__(self) -> None:
+        self.session = FakeSession()
+        self.answers: list[PendingAnswer] = []
+        self.held: list[tuple] = []  # calls kept back while `hold` is set (a slow model load)
+        self.hold = False
+
+    def release(self) -> None:
+        held, self.held, self.hold = self.held, [], False
+        for call in held:
+            self.submit(*call)
+
+    def submit(self, fn, on_done=None, on_error=None) -> None:
+        if self.hold:
+            self.held.append((fn, on_done, on_error))
+            return
+        try:
+            result = fn(self.session)
+        except Exception as exc:  # noqa: BLE001 - handed back like the real worker does
+            if on_error is not None:
+                on_error(exc)
+            return
+        if on_done is not None:
+            on_done(result)
+
+    def submit_answer(self, request, on_token=None, on_done=None, on_error=None, control=None,
+                      on_citations=None):
+        from app.jobs import JobControl
+
+        control = control or JobControl()
+        self.answers.append(PendingAnswer(request, on_token, on_done, on_error, control, on_citations))
+        return control
+
+    def submit_memorize(self, request, on_event=None, control=None, on_done=None, on_error=None):
+        from app.jobs import JobControl
+
+        return control or JobControl()
+
+    @property
+    def busy(self) -> bool:
+        return False
+
+    def shutdown(self, timeout=None) -> None:
+        pass
+
+
+def make_fake_window(qtbot, preload_model: bool = False):
+    """The main window on a fake engine: answers are played by the test (see PendingAnswer)."""
+    from app.ui.controller import AppController
+    from app.ui.main_window import MainWindow
+
+    worker = FakeWorker()
+    window = MainWindow(AppController(worker_factory=lambda: worker), preload_model=preload_model,
+                        offer_resume=False)
+    qtbot.addWidget(window)
+    window.show()
+    return window, worker

@@ -1,0 +1,100 @@
+"""Answers as a reader sees them (a fake engine plays the model): citations while the answer is
+written, a stopped answer that says so, tokens/s, a history with time, memory and mode that
+restores citations, the shelf's own history, and the model's loading that stays visible."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from ui_helpers import make_fake_window
+
+pytestmark = pytest.mark.qt
+
+
+@pytest.fixture
+def fake(qtbot, story_file):
+    window, worker = make_fake_window(qtbot)
+    library = window.controller.library
+    doc_id = library.import_file(story_file)["id"]
+    window.refresh()
+    yield window, worker, library, doc_id
+    window.close()
+
+
+def ask(qtbot, window, text: str) -> None:
+    box = window.question_panel.question
+    box.setPlainText(text)
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+
+
+def test_citations_arrive_first_a_stop_says_so_and_speed_is_shown(fake, qtbot):
+    window, worker, library, _doc = fake
+    panel = window.question_panel
+    passages = library.search("Maren", limit=2)
+    assert len(passages) == 2
+    ask(qtbot, window, "Who kept the light?")
+    worker.answers[-1].cite(passages)
+    assert panel.citations.count() == 2 and panel.tabs.tabText(0) == "Cited passages (2)"
+    assert panel.answer_text() == ""  # the passages are readable before the first word
+    worker.answers[-1].token("Maren")
+    worker.answers[-1].finish("Maren Solberg.", passages, seconds=2.0, tokens=10)
+    assert panel.status.full_text().startswith("Answered in 2.0 s") and "5.0 tokens/s" in panel.status.full_text()
+
+    ask(qtbot, window, "And the boy?")
+    assert panel.citations.count() == 0 and panel.tabs.tabText(0) == "Cited passages (0)"
+    worker.answers[-1].token("Tob")
+    panel.stop_button.click()
+    assert worker.answers[-1].control.cancelled
+    worker.answers[-1].finish("Tob", [], seconds=1.0, tokens=1)
+    assert panel.status.full_text().startswith("Stopped after 1.0 s")
+    assert "Answered" not in panel.status.full_text()
+
+
+def test_history_shows_when_which_memory_and_how_and_restores_citations(fake, qtbot):
+    window, worker, library, doc_id = fake
+    panel = window.question_panel
+    for name in ("lighthouse", "orchard"):
+        library.create_memory(name, status="done")
+        library.add_memory_source(name, doc_id)
+    window.refresh()
+    passages = library.search("brass key", limit=1)
+    from dataclasses import asdict
+
+    library.add_history("What did the grandfather cut?", "A brass key.", memory="lighthouse",
+                        citations=[asdict(p) for p in passages],
+                        options={"use_memory": True, "use_retrieval": True, "memories": ["lighthouse"],
+                                 "route": {"chosen": ["lighthouse"], "losses": {}}})
+    library.add_history("What is a lamp?", "A light.", memory=None,
+                        options={"use_memory": False, "use_retrieval": False, "memories": []})
+
+    panel.select_memory("lighthouse")
+    panel.select_memory(None)
+    assert panel.history.count() == 1 and "plain model" in panel.history.item(0).text()
+    assert panel.select_all_memories()  # the shelf: its routed questions, not the plain model's
+    assert panel.history.count() == 1
+    label = panel.history.item(0).text()
+    head = label.split("\n")[0]
+    assert "lighthouse" in head and "memory + retrieval" in head and ":" in head  # HH:MM
+
+    item = panel.history.item(0)
+    rect = panel.history.visualItemRect(item)
+    qtbot.mouseClick(panel.history.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert panel.answer_text() == "A brass key."
+    assert panel.citations.count() == 1 and "CHAPTER TWO" in panel.citations.item(0).text()
+    assert "brass key" in panel.citations.item(0).data(Qt.ItemDataRole.UserRole).text
+    assert panel.tabs.tabText(0) == "Cited passages (1)"
+
+
+def test_the_model_loading_stays_in_sight_until_it_is_loaded(fake, qtbot):
+    window, worker, _library, _doc = fake
+    worker.hold = True
+    window.controller.load_model()
+    assert window.model_label.text() == "Model: loading…"
+    ask(qtbot, window, "Who kept the light?")
+    assert window.question_panel.status.full_text() == "Loading the model, then answering…"
+    worker.release()
+    assert window.model_label.text() == "Model: fake-model"
+    worker.answers[-1].finish("Maren.")
+    ask(qtbot, window, "Again?")
+    assert window.question_panel.status.full_text() == "Answering…"
