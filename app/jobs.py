@@ -361,6 +361,7 @@ class AnswerRequest:
     document_ids: Sequence[int] | None = None  # retrieval scope; default: the memories' documents
     route: bool = True  # with several memories, answer with the one (or all) that best fits the question
     plain_ending: bool = True  # the memory-off model decides where the answer ends (generate_ids)
+    history: Sequence[tuple[str, str]] = ()  # earlier (question, answer) turns: a follow-up question
 
 
 @dataclass
@@ -401,7 +402,7 @@ def run_answer(
         citations = library.search(question, document_ids=scope, limit=request.passages)
     if on_citations is not None:
         on_citations(list(citations))
-    messages = build_messages(question, [p.text for p in citations])
+    messages = build_messages(question, [p.text for p in citations], history=request.history)
     backbone = session.backbone()
     names = list(request.memories) if request.use_memory else []
     pieces: list[str] = []
@@ -423,6 +424,8 @@ def run_answer(
     options = {"use_memory": request.use_memory, "use_retrieval": request.use_retrieval,
                "passages": request.passages, "max_new_tokens": request.max_new_tokens,
                "plain_ending": request.plain_ending}
+    if request.history:
+        options["follow_up"] = len(request.history)  # earlier turns the prompt held
     if route is not None:
         options["route"] = {"chosen": route.memories, "losses": route.losses}
     text = "".join(pieces).strip()

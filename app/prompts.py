@@ -14,12 +14,20 @@ SYSTEM_WITH_PASSAGES = (
 )
 
 
-def build_messages(question: str, passages: Sequence[str] = ()) -> list[dict[str, str]]:
-    """Messages for the tokenizer's chat template; passages go in the user turn, before the question."""
+def build_messages(question: str, passages: Sequence[str] = (),
+                   history: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
+    """Messages for the tokenizer's chat template; passages go in the user turn, before the question.
+
+    ``history`` holds earlier (question, answer) turns of the conversation: they go between the
+    system line and the new question as user/assistant messages, so a follow-up can refer back.
+    """
+    earlier = [m for q, a in history for m in ({"role": "user", "content": q},
+                                                {"role": "assistant", "content": a})]
     if not passages:
-        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]
+        return [{"role": "system", "content": SYSTEM}, *earlier, {"role": "user", "content": question}]
     numbered = "\n\n".join(f"[{i}] {text.strip()}" for i, text in enumerate(passages, 1))
     return [
         {"role": "system", "content": SYSTEM_WITH_PASSAGES},
+        *earlier,
         {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"},
     ]

@@ -343,11 +343,11 @@ class AppController(QObject):
 
     # -- answer -------------------------------------------------------------------------------------
     def answer_request(self, question: str, memories: list[str], use_memory: bool,
-                       use_retrieval: bool) -> AnswerRequest:
+                       use_retrieval: bool, history: list[tuple[str, str]] | None = None) -> AnswerRequest:
         return AnswerRequest(
             question=question, memories=list(memories), use_memory=use_memory,
             use_retrieval=use_retrieval, passages=self.settings.passages,
-            max_new_tokens=self.settings.max_new_tokens,
+            max_new_tokens=self.settings.max_new_tokens, history=list(history or []),
         )
 
     def ask(self, request: AnswerRequest) -> int:

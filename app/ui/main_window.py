@@ -409,7 +409,7 @@ class MainWindow(QMainWindow):
     # -- questions ------------------------------------------------------------------------------
     def ask(self, options: AskOptions) -> None:
         request = self.controller.answer_request(options.question, options.memories, options.use_memory,
-                                                 options.use_retrieval)
+                                                 options.use_retrieval, options.history)
         self._submit_answer(request, SINGLE)
 
     def compare(self, options: AskOptions) -> None:

@@ -8,11 +8,11 @@ tokens and results back through `append_token` / `finish_answer`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,12 +24,13 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
-    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
+from app.conversation import Conversation
 from app.ui.answer_text import answer_status, history_citations, history_label
+from app.ui.answer_view import AnswerView, passage_snippet, passage_title
 from app.ui.question_box import QuestionEdit
 from app.ui.resources import icon
 from app.ui.widgets import ElidedLabel
@@ -47,52 +48,7 @@ class AskOptions:
     memories: list[str]  # empty: the plain model; several: the answer job routes among them
     use_memory: bool
     use_retrieval: bool
-
-
-def passage_title(passage: Any) -> str:
-    """'Book title · Chapter' for a citation, whatever optional fields the passage carries."""
-    parts = [getattr(passage, "document_title", None) or getattr(passage, "title", None),
-             getattr(passage, "section_title", None)]
-    return " · ".join(p for p in parts if p) or "passage"
-
-
-def passage_snippet(passage: Any, limit: int = 160) -> str:
-    text = " ".join(str(getattr(passage, "text", "")).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class AnswerView(QWidget):
-    """A titled read-only text area that grows as tokens stream in."""
-
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.title = QLabel(title)
-        self.title.setObjectName("sectionTitle")
-        self.text = QTextBrowser()
-        self.text.setObjectName("answerView")
-        self.text.setOpenLinks(False)
-        layout.addWidget(self.title)
-        layout.addWidget(self.text, 1)
-
-    def clear(self, placeholder: str = "") -> None:
-        self.text.clear()
-        self.text.setPlaceholderText(placeholder)
-
-    def append(self, piece: str) -> None:
-        """Insert at the end without re-laying-out the whole document (cheap per token)."""
-        cursor = self.text.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(piece)
-        self.text.setTextCursor(cursor)
-        self.text.ensureCursorVisible()
-
-    def set_text(self, text: str) -> None:
-        self.text.setPlainText(text)
-
-    def plain_text(self) -> str:
-        return self.text.toPlainText()
+    history: list[tuple[str, str]] = field(default_factory=list)  # earlier turns (follow-ups)
 
 
 class QuestionPanel(QWidget):
@@ -112,8 +68,7 @@ class QuestionPanel(QWidget):
         self.memory_combo = QComboBox()
         self.memory_combo.setMinimumContentsLength(18)
         self.memory_combo.addItem(icon("notes"), NO_MEMORY, None)
-        self.memory_combo.currentIndexChanged.connect(
-            lambda _i: self.memory_changed.emit(self.current_memory()))
+        self.memory_combo.currentIndexChanged.connect(self._memory_picked)
         top.addWidget(self.memory_combo, 1)
         self.use_memory = QCheckBox("Memory on")
         self.use_memory.setChecked(True)
@@ -157,6 +112,17 @@ class QuestionPanel(QWidget):
         self.stop_button.setToolTip("Stop answering (Esc)")
 
         self.single = AnswerView("Answer")
+        # Follow-up questions: the panel keeps a conversation (the turns live in the core's
+        # Conversation); New conversation forgets them, as does picking another memory.
+        self.conversation = Conversation()
+        self._asked = ""  # the question of the running single answer
+        self.new_conversation_button = QPushButton(icon("notes"), "New conversation")
+        self.new_conversation_button.setToolTip("Forget the earlier questions (Ctrl+Shift+N)")
+        self.new_conversation_button.setEnabled(False)
+        self.new_conversation_button.clicked.connect(self.new_conversation)
+        self.single.header.addWidget(self.new_conversation_button)
+        QShortcut(QKeySequence("Ctrl+Shift+N"), self, activated=self.new_conversation,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.with_view = AnswerView("With memory")
         self.without_view = AnswerView("Without memory")
         compare = QSplitter(Qt.Orientation.Horizontal)
@@ -185,6 +151,7 @@ class QuestionPanel(QWidget):
         layout.addWidget(split, 1)
         self._views = {SINGLE: self.single, WITH: self.with_view, WITHOUT: self.without_view}
         self._running: set[str] = set()
+        self._prefix = ""  # the conversation shown above the running single answer
         self._filled = False  # the picker's first fill picks the first memory
         self.busy_text = "Answering…"  # the window says "Loading the model…" until it is loaded
         self.single.clear("The answer appears here, word by word.")
@@ -261,14 +228,36 @@ class QuestionPanel(QWidget):
             use_retrieval=self.use_retrieval.isChecked(),
         )
 
+    def _memory_picked(self, _index: int) -> None:
+        """Another memory (or none) answers from now on: earlier turns were not its answers."""
+        if not self._running:
+            self.new_conversation()
+        self.memory_changed.emit(self.current_memory())
+
+    def new_conversation(self) -> None:
+        if self._running:
+            return
+        self.conversation.clear()
+        self.new_conversation_button.setEnabled(False)
+        if self.answers.currentIndex() == 0:
+            self.single.clear("The answer appears here, word by word.")
+        self._sync_title()
+
+    def _sync_title(self, plain: bool = False) -> None:
+        turns = len(self.conversation)
+        follow = f" · follow-up to {turns} earlier question{'s' if turns > 1 else ''}" if turns else ""
+        self.single.title.setText("Answer" + (" (plain model)" if plain else "") + follow)
+
     def _ask(self) -> None:
         opts = self.options()
         if not opts.question or self._running:
             return
+        opts.history = self.conversation.turns_for_prompt()
         self.answers.setCurrentIndex(0)
-        self.single.title.setText("Answer" + ("" if opts.memories and opts.use_memory else
-                                              " (plain model)"))
-        self.begin(SINGLE)
+        self._sync_title(plain=not (opts.memories and opts.use_memory))
+        self._asked = opts.question
+        self.begin(SINGLE, prefix=self.conversation.transcript() + f"You: {opts.question}\n"
+                   if len(self.conversation) else "")
         self.set_citations([])  # no count left over from the last answer
         self.ask_requested.emit(opts)
 
@@ -286,8 +275,9 @@ class QuestionPanel(QWidget):
         if self._running:
             self.stop_requested.emit()
 
-    def begin(self, slot: str) -> None:
-        self._views[slot].clear("Thinking…")
+    def begin(self, slot: str, prefix: str = "") -> None:
+        self._views[slot].clear("Thinking…", prefix=prefix)
+        self._prefix = prefix if slot == SINGLE else getattr(self, "_prefix", "")
         self._running.add(slot)
         self._sync_buttons()
 
@@ -303,10 +293,15 @@ class QuestionPanel(QWidget):
         """Show the final text (tidier than the stream), its citations and how it went."""
         self._running.discard(slot)
         view = self._views[slot]
-        if getattr(answer, "text", None):
-            view.set_text(answer.text)
+        prefix = self._prefix if slot == SINGLE else ""
+        text = getattr(answer, "text", "") or ""
+        if text:
+            view.set_text(prefix + text)
         elif getattr(answer, "stopped", False):
-            view.set_text("(stopped before the first word)")
+            view.set_text(prefix + "(stopped before the first word)")
+        if slot == SINGLE and not getattr(answer, "stopped", False):
+            self.conversation.add(self._asked, text)  # the next question may follow up on it
+            self.new_conversation_button.setEnabled(len(self.conversation) > 0)
         if slot in (SINGLE, WITH) or self.citations.count() == 0:
             self.set_citations(getattr(answer, "citations", []) or [])
         self.status.setText(answer_status(answer))
@@ -365,6 +360,9 @@ class QuestionPanel(QWidget):
         self.question.setPlainText(entry.get("question", ""))
         self.single.title.setText("Answer (from history)")
         self.single.set_text(str(entry.get("answer", "")))
+        self.conversation.clear()  # a follow-up now continues from this earlier answer
+        self.conversation.add(entry.get("question", ""), str(entry.get("answer", "")))
+        self.new_conversation_button.setEnabled(len(self.conversation) > 0)
         self.set_citations(history_citations(entry))
         self.status.setText(history_label(entry).split("\n", 1)[0])
         self.history_activated.emit(entry)

@@ -98,3 +98,27 @@ def test_the_model_loading_stays_in_sight_until_it_is_loaded(fake, qtbot):
     worker.answers[-1].finish("Maren.")
     ask(qtbot, window, "Again?")
     assert window.question_panel.status.full_text() == "Answering…"
+
+
+def test_a_follow_up_carries_the_conversation_until_a_new_one(fake, qtbot):
+    window, worker, _library, _doc = fake
+    panel = window.question_panel
+    ask(qtbot, window, "Who kept the light?")
+    assert worker.answers[-1].request.history == []
+    worker.answers[-1].finish("Maren Solberg.")
+    assert panel.new_conversation_button.isEnabled()
+
+    ask(qtbot, window, "For how long did she keep it?")
+    assert worker.answers[-1].request.history == [("Who kept the light?", "Maren Solberg.")]
+    assert "follow-up to 1 earlier question" in panel.single.title.text()
+    worker.answers[-1].token("Thirty")
+    assert panel.answer_text().startswith("You: Who kept the light?\nMaren Solberg.\n\n"
+                                          "You: For how long did she keep it?\nThirty")
+    worker.answers[-1].finish("Thirty-one winters.")
+    assert panel.answer_text().endswith("Thirty-one winters.")
+
+    panel.new_conversation_button.click()
+    assert not panel.new_conversation_button.isEnabled() and panel.answer_text() == ""
+    ask(qtbot, window, "Who is Tobias?")
+    assert worker.answers[-1].request.history == []
+    assert "follow-up" not in panel.single.title.text()

@@ -1,0 +1,59 @@
+"""The answer area of the question panel, and how a cited passage is named in a list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
+
+
+def passage_title(passage: Any) -> str:
+    """'Book title · Chapter' for a citation, whatever optional fields the passage carries."""
+    parts = [getattr(passage, "document_title", None) or getattr(passage, "title", None),
+             getattr(passage, "section_title", None)]
+    return " · ".join(p for p in parts if p) or "passage"
+
+
+def passage_snippet(passage: Any, limit: int = 160) -> str:
+    text = " ".join(str(getattr(passage, "text", "")).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class AnswerView(QWidget):
+    """A titled read-only text area that grows as tokens stream in."""
+
+    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel(title)
+        self.title.setObjectName("sectionTitle")
+        self.header = QHBoxLayout()  # the title, and room for buttons on its right
+        self.header.addWidget(self.title, 1)
+        self.text = QTextBrowser()
+        self.text.setObjectName("answerView")
+        self.text.setOpenLinks(False)
+        layout.addLayout(self.header)
+        layout.addWidget(self.text, 1)
+
+    def clear(self, placeholder: str = "", prefix: str = "") -> None:
+        """Empty the view; ``prefix`` (the conversation so far) stays above the coming answer."""
+        self.text.clear()
+        self.text.setPlaceholderText(placeholder)
+        if prefix:
+            self.text.setPlainText(prefix)
+
+    def append(self, piece: str) -> None:
+        """Insert at the end without re-laying-out the whole document (cheap per token)."""
+        cursor = self.text.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(piece)
+        self.text.setTextCursor(cursor)
+        self.text.ensureCursorVisible()
+
+    def set_text(self, text: str) -> None:
+        self.text.setPlainText(text)
+
+    def plain_text(self) -> str:
+        return self.text.toPlainText()
