@@ -182,6 +182,11 @@ class AppController(QObject):
     def _import_error(self, exc: BaseException) -> None:
         self.import_failed.emit(user_message(exc))
 
+    def search_library(self, query: str, on_done: Callable[[list], None], limit: int = 50) -> None:
+        """The library's full-text search (as `locas search`), on the task thread."""
+        self.tasks.run(lambda: self._task_library().search(query, limit=limit), on_done=on_done,
+                       on_error=lambda exc: self.error.emit("Search failed", user_message(exc)))
+
     def quick_note(self, text: str, memory: str | None) -> None:
         """Store a note and memorize it right away (on the engine worker: it needs the model)."""
         from app.notes import add_quick_note

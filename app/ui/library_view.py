@@ -29,6 +29,7 @@ from app.ui.resources import icon, kind_icon
 from app.ui.widgets import fmt_size, fmt_tokens
 
 KIND_ROLE = Qt.ItemDataRole.UserRole  # "document" | "memory" | "group"
+SORT_ROLE = Qt.ItemDataRole.UserRole + 3  # a number to sort by (size, progress), else the text
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1  # document id (int) or memory name (str)
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2  # float 0..1 while work runs, else None
 
@@ -104,6 +105,22 @@ class ProgressDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
 
 
+class SortItem(QTreeWidgetItem):
+    """Sorts by SORT_ROLE when set (sizes, progress), else by the text; groups keep their order."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        tree = self.treeWidget()
+        col = tree.sortColumn() if tree is not None else 0
+        if self.data(0, KIND_ROLE) == "group":  # Documents above Memories, either direction
+            ascending = tree is None or tree.header().sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+            mine, theirs = self.data(0, KEY_ROLE) or 0, other.data(0, KEY_ROLE) or 0
+            return mine < theirs if ascending else mine > theirs
+        a, b = self.data(col, SORT_ROLE), other.data(col, SORT_ROLE)
+        if a is not None or b is not None:
+            return (a if a is not None else -1) < (b if b is not None else -1)
+        return self.text(col).casefold() < other.text(col).casefold()
+
+
 class LibraryView(QTreeWidget):
     """Documents and memories with kind icon, title, author, size, memory status and progress."""
 
@@ -145,8 +162,12 @@ class LibraryView(QTreeWidget):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._fit_columns()
 
-        self._docs_group = self._group("Documents")
-        self._mems_group = self._group("Memories")
+        self._docs_group = self._group("Documents", 0)
+        self._mems_group = self._group("Memories", 1)
+        self._sort: tuple[int, Qt.SortOrder] | None = None  # set when a header is clicked
+        self._filter: tuple[str, str] = ("", "Everything")
+        header.setSectionsClickable(True)
+        header.sectionClicked.connect(self._header_clicked)
         self._doc_items: dict[int, QTreeWidgetItem] = {}
         self._mem_items: dict[str, QTreeWidgetItem] = {}
 
@@ -164,9 +185,10 @@ class LibraryView(QTreeWidget):
             header.resizeSection(col, int(max(low, min(high, width * share))))
 
     # -- filling ------------------------------------------------------------------------------
-    def _group(self, title: str) -> QTreeWidgetItem:
-        item = QTreeWidgetItem(self, [title])
+    def _group(self, title: str, rank: int) -> QTreeWidgetItem:
+        item = SortItem(self, [title])
         item.setData(0, KIND_ROLE, "group")
+        item.setData(0, KEY_ROLE, rank)
         item.setFlags(Qt.ItemFlag.ItemIsEnabled)
         font = item.font(0)
         font.setBold(True)
@@ -191,12 +213,45 @@ class LibraryView(QTreeWidget):
             if item is not None:
                 item.setSelected(True)
         self._update_group_titles()
+        self.apply_filter(*self._filter)
+        if self._sort is not None:
+            self.sortItems(*self._sort)
+
+    # -- sorting and filtering ------------------------------------------------------------------
+    def _header_clicked(self, col: int) -> None:
+        """First click sorts ascending, the next one descending (by size, progress or text)."""
+        same = self._sort is not None and self._sort[0] == col
+        order = (Qt.SortOrder.DescendingOrder if same and self._sort[1] == Qt.SortOrder.AscendingOrder
+                 else Qt.SortOrder.AscendingOrder)
+        self.sort_by(col, order)
+
+    def sort_by(self, col: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort = (col, order)
+        self.header().setSortIndicatorShown(True)
+        self.header().setSortIndicator(col, order)
+        self.sortItems(col, order)
+
+    def apply_filter(self, text: str, kind: str = "Everything") -> None:
+        """Hide the rows that do not match (see library_search.row_matches); groups stay."""
+        from app.ui.library_search import row_matches
+
+        self._filter = (text, kind)
+        for item in self._doc_items.values():
+            doc_kind, memorized = item.data(0, Qt.ItemDataRole.UserRole + 4) or ("book", False)
+            texts = [item.text(c) for c in (COL_TITLE, COL_AUTHOR, COL_STATUS)]
+            item.setHidden(not row_matches(texts, doc_kind, memorized, text, kind))
+        for item in self._mem_items.values():
+            item.setHidden(kind != "Everything" or not row_matches([item.text(COL_TITLE)], "", False,
+                                                                     text, "Everything"))
+
+    def visible_document_ids(self) -> list[int]:
+        return [key for key, item in self._doc_items.items() if not item.isHidden()]
 
     def upsert_document(self, doc: DocumentRow) -> QTreeWidgetItem:
         """Add or refresh one document row (used to show an import at once)."""
         item = self._doc_items.get(doc.id)
         if item is None:
-            item = QTreeWidgetItem(self._docs_group)
+            item = SortItem(self._docs_group)
             self._doc_items[doc.id] = item
         item.setData(0, KIND_ROLE, "document")
         item.setData(0, KEY_ROLE, doc.id)
@@ -206,6 +261,8 @@ class LibraryView(QTreeWidget):
         item.setText(COL_AUTHOR, ", ".join(doc.authors))
         item.setToolTip(COL_AUTHOR, ", ".join(doc.authors))
         item.setText(COL_SIZE, fmt_size(doc.characters))
+        item.setData(COL_SIZE, SORT_ROLE, doc.characters)
+        item.setData(0, Qt.ItemDataRole.UserRole + 4, (doc.kind, bool(doc.memories)))
         item.setText(COL_STATUS, ", ".join(doc.memories) if doc.memories else "not memorized")
         item.setToolTip(COL_STATUS, "Memorized into " + ", ".join(doc.memories) if doc.memories else "")
         item.setForeground(COL_STATUS, QColor("#374151" if doc.memories else "#9aa3b2"))
@@ -215,7 +272,7 @@ class LibraryView(QTreeWidget):
     def upsert_memory(self, mem: MemoryRow) -> QTreeWidgetItem:
         item = self._mem_items.get(mem.name)
         if item is None:
-            item = QTreeWidgetItem(self._mems_group)
+            item = SortItem(self._mems_group)
             self._mem_items[mem.name] = item
         item.setData(0, KIND_ROLE, "memory")
         item.setData(0, KEY_ROLE, mem.name)
@@ -224,6 +281,8 @@ class LibraryView(QTreeWidget):
         item.setToolTip(COL_TITLE, "Sources: " + (", ".join(mem.sources) or "none yet"))
         item.setText(COL_AUTHOR, "")
         item.setText(COL_SIZE, fmt_tokens(mem.tokens_total or None))
+        item.setData(COL_SIZE, SORT_ROLE, mem.tokens_total)
+        item.setData(COL_PROGRESS, SORT_ROLE, 1.0 if mem.progress is None else mem.progress)
         item.setText(COL_STATUS, STATUS_TEXT.get(mem.status, mem.status))
         if mem.message:
             item.setToolTip(COL_STATUS, mem.message)

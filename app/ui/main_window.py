@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.jobs import MemorizeEvent
 from app.ui.controller import AppController, process_memory_mb
+from app.ui.library_search import LibrarySearch
 from app.ui.library_view import LibraryView, memory_note
 from app.ui.memorize_dialog import MemorizeDialog
 from app.ui.memory_info_dialog import MemoryInfoDialog
@@ -97,9 +98,18 @@ class MainWindow(QMainWindow):
         self.empty_hint.setObjectName("emptyHint")
         self.empty_hint.setWordWrap(True)
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.search = LibrarySearch()
+        results = QWidget()
+        rl = QVBoxLayout(results)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.search.results_label)
+        rl.addWidget(self.search.results, 1)
         self.left_stack = QStackedWidget()
         self.left_stack.addWidget(self.empty_hint)
         self.left_stack.addWidget(self.library_view)
+        self.left_stack.addWidget(results)
+        self.search_results = results
+        ll.addWidget(self.search)
         ll.addWidget(self.left_stack, 1)
 
         self.question_panel = QuestionPanel()
@@ -133,6 +143,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")
+        self.find_action = _action(self, "&Find in the Library…", self.search.focus,
+                                   QKeySequence.StandardKey.Find)
+        edit_menu.addAction(self.find_action)
         self.settings_action = _action(self, "&Settings…", self.open_settings,
                                        QKeySequence.StandardKey.Preferences)
         if self.settings_action.shortcut().isEmpty():
@@ -178,6 +191,11 @@ class MainWindow(QMainWindow):
         c.bridge.answer_finished.connect(self._on_answer_finished)
         c.bridge.answer_failed.connect(self._on_answer_failed)
 
+        self.search.filter_changed.connect(lv.apply_filter)
+        self.search.search_requested.connect(self.search_library)
+        self.search.results_closed.connect(self._show_library)
+        self.search.passage_activated.connect(self.open_passage)
+
         lv.memorize_requested.connect(self.memorize_documents)
         lv.open_document_requested.connect(self.read_document)
         lv.rename_document_requested.connect(self.rename_document)
@@ -205,13 +223,28 @@ class MainWindow(QMainWindow):
             return
         docs, mems = self.controller.rows()
         self.library_view.set_rows(docs, mems)
-        self.left_stack.setCurrentIndex(1 if (docs or mems) else 0)
+        if self.left_stack.currentWidget() is not self.search_results:
+            self.left_stack.setCurrentIndex(1 if (docs or mems) else 0)
+        self.search.setVisible(bool(docs or mems))
         self.question_panel.set_memories([m.name for m in mems],
                                          notes={m.name: memory_note(m) for m in mems if memory_note(m)})
+
+    def search_library(self, query: str) -> None:
+        """Enter in the search box: passages of the whole library, shown in place of the list."""
+        def found(passages: list) -> None:
+            self.search.show_results(query, passages)
+            self.left_stack.setCurrentWidget(self.search_results)
+
+        self.controller.search_library(query, found)
+
+    def _show_library(self) -> None:
+        self.left_stack.setCurrentIndex(0 if self.library_view.is_empty() else 1)
+        self.library_view.setFocus()
 
     def _on_imported(self, row: Any) -> None:
         self.library_view.upsert_document(row)
         self.left_stack.setCurrentIndex(1)
+        self.search.setVisible(True)
         item = self.library_view.document_item(row.id)
         if item is not None:
             self.library_view.clearSelection()
