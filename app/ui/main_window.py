@@ -34,6 +34,7 @@ from app.ui.memorize_dialog import MemorizeDialog
 from app.ui.memory_info_dialog import MemoryInfoDialog
 from app.ui.passage_dialog import PassageDialog
 from app.ui.question_panel import SINGLE, WITH, WITHOUT, AskOptions, QuestionPanel
+from app.ui.reader_dialog import ReaderDialog
 from app.ui.resources import icon, pixmap
 from app.ui.settings_dialog import SettingsDialog
 
@@ -342,15 +343,21 @@ class MainWindow(QMainWindow):
             return
         MemoryInfoDialog(summary, self).exec()
 
-    def read_document(self, doc_id: int) -> None:
-        """Open the document's first section (the passage dialog doubles as a reader)."""
+    def read_document(self, doc_id: int) -> ReaderDialog | None:
+        """Open the document with its table of contents and previous / next."""
         try:
-            ctx = self.controller.library.document_context(doc_id)
-        except Exception:  # noqa: BLE001 - reading is a convenience; never crash
-            log.debug("no document context", exc_info=True)
-            return
-        PassageDialog(ctx.get("document_title", ""), ctx.get("section_title", ""), ctx.get("text", ""),
-                      "", parent=self).exec()
+            dialog = ReaderDialog(self.controller.library, doc_id, parent=self)
+        except Exception as exc:  # noqa: BLE001 - reading is a convenience; never crash
+            from app.ui.bridge import user_message
+
+            self.show_error("Read", user_message(exc))
+            return None
+        dialog.setModal(False)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()  # the keys (Alt+Left / Alt+Right) go to the reader at once
+        self._reader = dialog
+        return dialog
 
     # -- memorize -------------------------------------------------------------------------------
     def memorize_selected(self) -> None:
