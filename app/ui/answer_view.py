@@ -10,9 +10,11 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QW
 
 def passage_title(passage: Any) -> str:
     """'Book title · Chapter' for a citation, whatever optional fields the passage carries."""
-    parts = [getattr(passage, "document_title", None) or getattr(passage, "title", None),
-             getattr(passage, "section_title", None)]
-    return " · ".join(p for p in parts if p) or "passage"
+    title = getattr(passage, "document_title", None) or getattr(passage, "title", None)
+    section = getattr(passage, "section_title", None)
+    if section and title and section.strip().casefold() == title.strip().casefold():
+        section = None  # a one-section text: "aesop-fables", not "aesop-fables · aesop-fables"
+    return " · ".join(p for p in (title, section) if p) or "passage"
 
 
 def passage_snippet(passage: Any, limit: int = 160) -> str:

@@ -37,6 +37,7 @@ from app.ui.question_panel import SINGLE, WITH, WITHOUT, AskOptions, QuestionPan
 from app.ui.reader_dialog import ReaderDialog
 from app.ui.resources import icon, pixmap
 from app.ui.settings_dialog import SettingsDialog
+from app.ui.window_state import restore_window_state, save_window_state
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect()
+        # Size, splitters and the last memory picked, as the window was left.
+        self.question_panel.preferred_memory = restore_window_state(self, self._splitters())
         self.refresh()
         if preload_model:
             QTimer.singleShot(0, controller.load_model)
@@ -121,6 +124,7 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(1, 4)
         split.setSizes([660, 540])
         self.setCentralWidget(split)
+        self.main_splitter = split
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -217,6 +221,9 @@ class MainWindow(QMainWindow):
         qp.use_memory.toggled.connect(lambda _on: self._update_memory_label())
         qp.passage_activated.connect(self.open_passage)
 
+    def _splitters(self) -> dict:
+        return {"main": self.main_splitter, "answers": self.question_panel.splitter}
+
     # -- library --------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Reload the library lists (cheap reads) and the memory picker."""
@@ -302,7 +309,7 @@ class MainWindow(QMainWindow):
 
     def rename_document(self, doc_id: int) -> None:
         old = self.controller.document_titles([doc_id])[0]
-        title, ok = QInputDialog.getText(self, "Rename document", "Title:", text=old)
+        title, ok = QInputDialog.getText(self, "Rename document", f"New title for “{old}”:", text=old)
         if ok and title.strip() and title.strip() != old:
             self.controller.rename_document(doc_id, title.strip())
 
@@ -313,7 +320,8 @@ class MainWindow(QMainWindow):
             self.controller.delete_document(doc_id)
 
     def rename_memory(self, name: str) -> None:
-        new, ok = QInputDialog.getText(self, "Rename memory", "Name:", text=name)
+        new, ok = QInputDialog.getText(self, "Rename memory", f"New name for the memory “{name}”:",
+                                       text=name)
         if ok and new.strip() and new.strip() != name:
             self.controller.rename_memory(name, new.strip())
 
@@ -365,7 +373,10 @@ class MainWindow(QMainWindow):
         if not ids:
             ids = self.library_view.document_ids()[:1] if len(self.library_view.document_ids()) == 1 else []
         if not ids:
-            QMessageBox.information(self, "Memorize", "Select one or more documents in the library first.")
+            text = ("Import a book or a chat log first (File ▸ Import, Ctrl+O), then memorize it."
+                    if not self.library_view.document_ids() else
+                    "Select one or more documents in the library first.")
+            QMessageBox.information(self, "Memorize", text)
             return
         self.memorize_documents(ids)
 
@@ -588,6 +599,10 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self._closing = True
+        try:
+            save_window_state(self, self._splitters(), self.question_panel.current_memory())
+        except Exception:  # noqa: BLE001 - remembering the layout must never block closing
+            log.debug("window state not saved", exc_info=True)
         self.statusBar().showMessage("Saving progress and stopping…")
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:

@@ -27,6 +27,15 @@ INITS = ["topk", "bottomk", "random", "gaussian"]
 SHAPE_FIELDS = ("rank", "init", "tau_scale", "layers")
 
 
+# The words the Memorize dialog shows for each setting; the memory details dialog uses them too,
+# so nobody reads "tau_scale" there.
+SETTING_LABELS = {
+    "rank": "Memory size (rank)", "init": "Initializer", "lr": "Learning rate",
+    "tau_scale": "Output scale (× tau)", "chunk": "Chunk (tokens)", "context": "Context (tokens)",
+    "steps": "Steps per chunk", "checkpoint_every": "Checkpoint every (chunks)", "layers": "Layers",
+}
+
+
 class MemorizeSettingsForm(QWidget):
     """Memory size and (folded) training settings; `values()` gives them as Settings fields."""
 
@@ -37,7 +46,7 @@ class MemorizeSettingsForm(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         basic = QFormLayout()
         self.rank = spin(1, 4096, "Memory width: a wider memory holds more and costs more")
-        basic.addRow("Memory size (rank):", self.rank)
+        basic.addRow(f"{SETTING_LABELS['rank']}:", self.rank)
         layout.addLayout(basic)
 
         self.advanced = CollapsibleSection(advanced_title)
@@ -59,14 +68,14 @@ class MemorizeSettingsForm(QWidget):
         self.checkpoint_every = spin(1, 10_000, "Chunks between checkpoints: the most a crash can lose")
         self.layers = QLineEdit()
         self.layers.setToolTip('"all" or a range such as "15-29"')
-        adv.addRow("Initializer:", self.init)
-        adv.addRow("Learning rate:", self.lr)
-        adv.addRow("Output scale (× tau):", self.tau_scale)
-        adv.addRow("Chunk (tokens):", self.chunk)
-        adv.addRow("Context (tokens):", self.context)
-        adv.addRow("Steps per chunk:", self.steps)
-        adv.addRow("Checkpoint every (chunks):", self.checkpoint_every)
-        adv.addRow("Layers:", self.layers)
+        adv.addRow(f"{SETTING_LABELS['init']}:", self.init)
+        adv.addRow(f"{SETTING_LABELS['lr']}:", self.lr)
+        adv.addRow(f"{SETTING_LABELS['tau_scale']}:", self.tau_scale)
+        adv.addRow(f"{SETTING_LABELS['chunk']}:", self.chunk)
+        adv.addRow(f"{SETTING_LABELS['context']}:", self.context)
+        adv.addRow(f"{SETTING_LABELS['steps']}:", self.steps)
+        adv.addRow(f"{SETTING_LABELS['checkpoint_every']}:", self.checkpoint_every)
+        adv.addRow(f"{SETTING_LABELS['layers']}:", self.layers)
         self.advanced.set_content_layout(adv)
         layout.addWidget(self.advanced)
         self.load(settings)

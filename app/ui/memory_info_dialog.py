@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.library_view import STATUS_TEXT
+from app.ui.memorize_form import SETTING_LABELS
 from app.ui.plot import PerplexityPlot
 from app.ui.resources import icon
 from app.ui.widgets import fmt_tokens
@@ -77,8 +78,11 @@ class MemoryInfoDialog(QDialog):
 
         settings_box = QGroupBox("Settings")
         form = QFormLayout(settings_box)
-        for key, value in sorted((summary.get("settings") or {}).items()):
-            form.addRow(f"{key}:", QLabel(str(value)))
+        stored = summary.get("settings") or {}
+        known = [k for k in SETTING_LABELS if k in stored]  # in the Memorize dialog's order
+        for key in known + sorted(k for k in stored if k not in SETTING_LABELS):
+            form.addRow(f"{SETTING_LABELS.get(key, key.replace('_', ' ').capitalize())}:",
+                        QLabel(str(stored[key])))
         layout.addWidget(settings_box)
 
         self.plot = PerplexityPlot(title="Perplexity while memorizing")

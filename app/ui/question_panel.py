@@ -144,6 +144,7 @@ class QuestionPanel(QWidget):
         self.tabs.addTab(self.history, "History")
 
         split = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = split  # the window remembers where it was left
         split.addWidget(self.answers)
         split.addWidget(self.tabs)
         split.setStretchFactor(0, 3)
@@ -153,6 +154,7 @@ class QuestionPanel(QWidget):
         self._running: set[str] = set()
         self._prefix = ""  # the conversation shown above the running single answer
         self._filled = False  # the picker's first fill picks the first memory
+        self.preferred_memory: str | None = None  # or the one left picked ('' = the plain model)
         self.busy_text = "Answering…"  # the window says "Loading the model…" until it is loaded
         self.single.clear("The answer appears here, word by word.")
 
@@ -185,7 +187,9 @@ class QuestionPanel(QWidget):
         if keep_all and len(names) > 1:
             index = self.memory_combo.count() - 1
         elif index < 0 and names and first_fill and current is None and keep is None:
-            index = 1
+            # The memory picked when the window was last closed; else the first one.
+            remembered = self.preferred_memory
+            index = 1 if remembered is None else max(self.memory_combo.findData(remembered or None), 0)
         self.memory_combo.setCurrentIndex(max(index, 0))
         self.memory_combo.blockSignals(False)
         self.memory_changed.emit(self.current_memory())
