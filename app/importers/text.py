@@ -93,6 +93,17 @@ def _markdown_sections(text: str, default_title: str) -> tuple[str, list[tuple[s
     return title, cleaned
 
 
+def first_heading(text: str) -> str | None:
+    """The title line a plain text opens with: short, alone in its paragraph, not a sentence and
+    not a chapter mark ("AESOP'S FABLES" above the first fable). None when it has none."""
+    block = text.strip().split("\n\n", 1)[0].strip()
+    if not block or "\n" in block or len(block) > 80 or _CHAPTER.fullmatch(block):
+        return None
+    if block[-1] in ".,;:!?" or len(block.split()) > 12:
+        return None
+    return block
+
+
 def _plain_sections(text: str, default_title: str) -> tuple[str, list[tuple[str, str]]]:
     text = strip_gutenberg(text)
     marks = [(m.start(), m.end(), m.group(1)) for m in _CHAPTER.finditer(text)]
@@ -108,6 +119,8 @@ def import_text(path: Path, data: bytes, markdown: bool = False) -> Document:
         raise ImportFailed(path, "the file contains no text")
     fields = {m.group(1).lower(): m.group(2).strip() for m in _FIELD.finditer(text[:5000])}
     default_title = fields.get("title") or path.stem.replace("_", " ")
+    if not markdown and "title" not in fields:  # a heading line names a book better than its file
+        default_title = first_heading(strip_gutenberg(text).replace("\r\n", "\n")) or default_title
     splitter = _markdown_sections if markdown else _plain_sections
     title, parts = splitter(text, default_title)
     sections = []
