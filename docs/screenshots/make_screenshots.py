@@ -33,9 +33,15 @@ def main() -> int:
     (home / "models").symlink_to(cache, target_is_directory=True)
     os.environ["LOCAS_HOME"] = str(home)
 
+    import importlib.util
+
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
-    from ui_helpers import STORY  # the same short story the GUI tests use
+
+    spec = importlib.util.spec_from_file_location("tests_conftest", ROOT / "tests" / "conftest.py")
+    tests_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tests_conftest)
+    STORY = tests_conftest.STORY  # the same short story the GUI tests use
 
     from app.settings import Settings, save_settings
     from app.ui.main import create_app
@@ -83,9 +89,9 @@ def main() -> int:
     story_id = window.library_view.document_ids()[0]
     dialog = window.memorize_documents([story_id])
     dialog.new_name.setText("lighthouse")
-    dialog.advanced.set_expanded(True)
+    dialog.form.advanced.set_expanded(True)
     shot(dialog, "03-memorize-settings.png")
-    dialog.advanced.set_expanded(False)
+    dialog.form.advanced.set_expanded(False)
     dialog.start_button.click()
     wait_until(lambda: len(dialog.plot.points()) >= 4)
     shot(dialog, "04-memorize-progress.png")
@@ -100,6 +106,11 @@ def main() -> int:
     panel.ask_button.click()
     wait_until(lambda: not panel.is_answering())
     shot(window, "06-answer-with-citations.png")
+
+    panel.question.setPlainText("What did she teach the boy?")  # a follow-up question
+    panel.ask_button.click()
+    wait_until(lambda: not panel.is_answering())
+    shot(window, "12-follow-up.png")
 
     reader = window.open_passage(panel.citations.item(0).data(0x0100))
     reader.resize(760, 520)
@@ -130,6 +141,20 @@ def main() -> int:
     shot(models, "12-models.png")
     models.reject()
     settings.reject()
+
+    window.search.box.setText("brass key")
+    window.search.box.returnPressed.emit()
+    wait_until(lambda: window.left_stack.currentWidget() is window.search_results)
+    shot(window, "13-library-search.png")
+    window.search.close_results()
+    window.search.box.clear()
+
+    book = window.library_view.document_ids()[-1]
+    book_reader = window.read_document(book)
+    book_reader.step(1)
+    book_reader.step(1)
+    shot(book_reader, "14-read-with-contents.png")
+    book_reader.close()
 
     menu = window.library_view.context_menu_for(window.library_view.memory_item("lighthouse"))
     menu.popup(window.library_view.viewport().mapToGlobal(window.library_view.visualItemRect(
