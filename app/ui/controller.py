@@ -51,9 +51,8 @@ class AppController(QObject):
     memorize_finished = Signal(object)  # MemorizeOutcome
     memorize_failed = Signal(str, str)  # memory, message
     model_loaded = Signal(str, str)  # model name, device
-    model_loading = Signal(str)  # the model setting being loaded
+    model_loading = Signal(str)  # the model setting being loaded: shown until loaded or failed
     model_failed = Signal(str)
-    model_loading = Signal(str)  # the model's name: "loading" shows until loaded or failed
     message = Signal(str)  # a short status-bar message
     error = Signal(str, str)  # title, message for a message box
 

@@ -188,7 +188,6 @@ class MainWindow(QuestionFlow, QMainWindow):
         c.memorize_event.connect(self._on_memorize_event)
         c.memorize_failed.connect(lambda name, msg: self.show_error(f"Memorizing “{name}” failed", msg))
         c.model_loaded.connect(self._on_model_loaded)
-        c.model_loading.connect(self._on_model_loading)
         c.model_failed.connect(self._on_model_failed)
         c.model_loading.connect(self._on_model_loading)
         c.bridge.answer_token.connect(self._on_answer_token)
@@ -461,6 +460,7 @@ class MainWindow(QuestionFlow, QMainWindow):
     def _on_model_loading(self, name: str) -> None:
         """Loading takes seconds to minutes: say so until it is done (no timeout on the message)."""
         self.model_label.setText("Model: loading…")
+        self.device_label.setText("Device: –")
         self.statusBar().showMessage(f"Loading the model ({name})… the first question waits for it.")
         self.question_panel.busy_text = "Loading the model, then answering…"
 
@@ -468,10 +468,6 @@ class MainWindow(QuestionFlow, QMainWindow):
         self.model_label.setText(f"Model: {name}")
         self.device_label.setText(f"Device: {device}")
         self.question_panel.busy_text = "Answering…"
-
-    def _on_model_loading(self, model: str) -> None:
-        self.model_label.setText("Model: loading…")
-        self.device_label.setText("Device: –")
 
     def _on_model_failed(self, message: str) -> None:
         self.question_panel.busy_text = "Answering…"
