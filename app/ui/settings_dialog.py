@@ -67,7 +67,6 @@ class SettingsDialog(QDialog):
         path_row = QHBoxLayout()
         self.model_path = QLineEdit()
         self.model_path.setPlaceholderText("/path/to/model-folder or model.gguf")
-        self.model_path.setMinimumWidth(380)  # a real path must be readable, not cut
         self.browse_folder = QPushButton("Folder…")
         self.browse_file = QPushButton("GGUF file…")
         path_row.addWidget(self.model_path, 1)
