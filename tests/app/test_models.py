@@ -133,3 +133,25 @@ def test_locas_models_lists_and_uses_one(tmp_path, monkeypatch, capsys):
     assert "Not chosen:" in capsys.readouterr().err and load_settings().model == "default"
     assert main(["models", "--use", str(number["pub/repo/lm.gguf"])]) == 0
     assert load_settings().model.endswith("lm.gguf")
+
+
+@pytest.mark.slow
+def test_an_ollama_model_loads_through_its_link(tmp_path, monkeypatch):
+    """The real default GGUF stands in for an Ollama blob (no .gguf name): chosen in the model
+    manager, it loads and generates like any .gguf file."""
+    from locas_engine import load_backbone
+    from locas_engine.backbone import default_gguf_path
+
+    ollama = tmp_path / "ollama"
+    (ollama / "blobs").mkdir(parents=True)
+    (ollama / "blobs" / "sha256-5m0l").symlink_to(default_gguf_path())
+    manifest = ollama / "manifests" / "registry.ollama.ai" / "library" / "smollm2" / "135m"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps({"layers": [
+        {"mediaType": "application/vnd.ollama.image.model", "digest": "sha256:5m0l"}]}))
+    (info,) = discover_models(SearchRoots(ollama=[ollama], packages=False))
+    assert info.name == "smollm2:135m" and info.fits and info.architecture == "llama"
+    bb = load_backbone(setting_for(info), device="cpu")
+    assert bb.ffn_kind == "glu" and bb.num_layers == 30
+    ids = bb.tokenizer("The capital of France is", return_tensors="pt").input_ids
+    assert bb.model(ids).logits.shape[-1] == bb.model.config.vocab_size
