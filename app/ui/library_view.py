@@ -30,6 +30,7 @@ from app.ui.widgets import fmt_size, fmt_tokens
 
 KIND_ROLE = Qt.ItemDataRole.UserRole  # "document" | "memory" | "group"
 SORT_ROLE = Qt.ItemDataRole.UserRole + 3  # a number to sort by (size, progress), else the text
+FILTER_ROLE = Qt.ItemDataRole.UserRole + 4  # a document's (kind, memorized) for the kind filter
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1  # document id (int) or memory name (str)
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2  # float 0..1 while work runs, else None
 
@@ -237,7 +238,7 @@ class LibraryView(QTreeWidget):
 
         self._filter = (text, kind)
         for item in self._doc_items.values():
-            doc_kind, memorized = item.data(0, Qt.ItemDataRole.UserRole + 4) or ("book", False)
+            doc_kind, memorized = item.data(0, FILTER_ROLE) or ("book", False)
             texts = [item.text(c) for c in (COL_TITLE, COL_AUTHOR, COL_STATUS)]
             item.setHidden(not row_matches(texts, doc_kind, memorized, text, kind))
         for item in self._mem_items.values():
@@ -262,7 +263,7 @@ class LibraryView(QTreeWidget):
         item.setToolTip(COL_AUTHOR, ", ".join(doc.authors))
         item.setText(COL_SIZE, fmt_size(doc.characters))
         item.setData(COL_SIZE, SORT_ROLE, doc.characters)
-        item.setData(0, Qt.ItemDataRole.UserRole + 4, (doc.kind, bool(doc.memories)))
+        item.setData(0, FILTER_ROLE, (doc.kind, bool(doc.memories)))
         item.setText(COL_STATUS, ", ".join(doc.memories) if doc.memories else "not memorized")
         item.setToolTip(COL_STATUS, "Memorized into " + ", ".join(doc.memories) if doc.memories else "")
         item.setForeground(COL_STATUS, QColor("#374151" if doc.memories else "#9aa3b2"))

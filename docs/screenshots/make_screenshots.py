@@ -53,7 +53,7 @@ def main() -> int:
     from app.ui.controller import AppController
     from app.ui.main_window import MainWindow
 
-    def wait_until(cond, timeout: float = 300.0) -> None:
+    def wait_until(cond, timeout: float = 1200.0) -> None:
         end = time.time() + timeout
         while not cond():
             if time.time() > end:
@@ -110,7 +110,7 @@ def main() -> int:
     panel.question.setPlainText("What did she teach the boy?")  # a follow-up question
     panel.ask_button.click()
     wait_until(lambda: not panel.is_answering())
-    shot(window, "12-follow-up.png")
+    shot(window, "13-follow-up.png")
 
     reader = window.open_passage(panel.citations.item(0).data(0x0100))
     reader.resize(760, 520)
@@ -145,7 +145,7 @@ def main() -> int:
     window.search.box.setText("brass key")
     window.search.box.returnPressed.emit()
     wait_until(lambda: window.left_stack.currentWidget() is window.search_results)
-    shot(window, "13-library-search.png")
+    shot(window, "14-library-search.png")
     window.search.close_results()
     window.search.box.clear()
 
@@ -153,7 +153,7 @@ def main() -> int:
     book_reader = window.read_document(book)
     book_reader.step(1)
     book_reader.step(1)
-    shot(book_reader, "14-read-with-contents.png")
+    shot(book_reader, "15-read-with-contents.png")
     book_reader.close()
 
     menu = window.library_view.context_menu_for(window.library_view.memory_item("lighthouse"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.ui.library_view import COL_SIZE
+from app.ui.library_view import COL_SIZE, SORT_ROLE
 
 pytestmark = pytest.mark.qt
 
@@ -56,12 +56,12 @@ def test_filter_search_and_sort_the_library(window, qtbot, story_file, notes_fil
                      pos=rect.viewport().rect().topLeft() + _section_center(rect, COL_SIZE))
     docs_group = view.topLevelItem(0)
     assert docs_group.text(0).startswith("Documents")
-    sizes = [docs_group.child(i).data(COL_SIZE, 0x0100 + 3) for i in range(docs_group.childCount())]
+    sizes = [docs_group.child(i).data(COL_SIZE, SORT_ROLE) for i in range(docs_group.childCount())]
     assert sizes == sorted(sizes)
     qtbot.mouseClick(rect.viewport(), Qt.MouseButton.LeftButton,
                      pos=rect.viewport().rect().topLeft() + _section_center(rect, COL_SIZE))
     assert view.topLevelItem(0).text(0).startswith("Documents")  # groups keep their order
-    sizes = [docs_group.child(i).data(COL_SIZE, 0x0100 + 3) for i in range(docs_group.childCount())]
+    sizes = [docs_group.child(i).data(COL_SIZE, SORT_ROLE) for i in range(docs_group.childCount())]
     assert sizes == sorted(sizes, reverse=True)
 
 
