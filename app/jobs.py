@@ -17,9 +17,12 @@ from pathlib import Path
 
 from app.errors import JobError
 from app.library import Passage
+from app.memory_paths import stored_memory_path
 from app.prompts import build_messages
+from app.recovery import checkpoint_advice, remove_temp_files
 from app.session import Session
 from locas_engine import (
+    CheckpointError,
     Memorizer,
     MemorizeSettings,
     MemoryConfig,
@@ -202,7 +205,7 @@ def run_memorize(
     if row is None:
         memory_id = library.create_memory(name, settings=settings)["id"]
         # The id keeps two names that slug alike ("A B", "A-B") from sharing a file.
-        library.update_memory(memory_id, path=str(session.memory_path(f"{memory_id}-{name}")))
+        library.update_memory(memory_id, path=stored_memory_path(session.memory_path(f"{memory_id}-{name}")))
         row = library.get_memory(name)
     else:
         library.update_memory(name, settings=settings)
@@ -212,6 +215,7 @@ def run_memorize(
         library.set_pending_sections(name, doc_id, section_ids)
     pending = [s for s in library.memory_sources(name) if s["status"] == "pending"]
     path = Path(row["path"])
+    remove_temp_files(path)  # of a killed earlier run: never read, only wasting space
     try:
         emit("loading", message=f"Loading the model ({session.settings.model})")
         backbone = session.backbone()
@@ -303,6 +307,12 @@ def run_memorize(
         library.update_memory(name, status="failed", message=str(exc))
         emit("failed", message=str(exc))
         raise
+    except CheckpointError as exc:  # the last completed save is untouched: say the two ways on
+        saved = path.with_suffix(".safetensors").exists()
+        message = f"{exc} {checkpoint_advice(name, saved)}"
+        library.update_memory(name, status="failed", message=message)
+        emit("failed", message=message)
+        raise JobError(message) from exc
     except MemoryMismatchError as exc:
         library.update_memory(name, status="failed", message=str(exc))
         emit("failed", message=str(exc))

@@ -21,11 +21,14 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from locas_engine.paths import data_home, private_dir, private_file
+from locas_engine.paths import data_home
 
+from .dbconn import open_connection, translate_errors
 from .document import Document, Section, section_hash
 from .errors import UserError
+from .memory_paths import resolve_memory_path
 from .passages import fts_query, passage_spans
+from .records import Record, jsonable
 
 # "stopped": the user stopped it (Stop, Ctrl-C, closing the app); "interrupted": the process died
 # while it ran (a crash, a kill). Both resume from the checkpoint; only a crash is worth a question
@@ -40,28 +43,8 @@ def _now() -> str:
 
 # --- records handed to callers --------------------------------------------------------------
 
-class _Record:
-    """Dataclass records also read like dicts (``doc["title"]``, ``doc.get("kind")``), so code
-    written against plain rows and code using attributes both work."""
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return getattr(self, key, default)
-
-    def keys(self) -> list[str]:
-        return list(self.__dataclass_fields__)  # type: ignore[attr-defined]
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key in self.__dataclass_fields__  # type: ignore[attr-defined]
-
-
 @dataclass
-class DocumentInfo(_Record):
+class DocumentInfo(Record):
     """A stored document without its text (what lists and the CLI show)."""
 
     id: int
@@ -79,7 +62,7 @@ class DocumentInfo(_Record):
 
 
 @dataclass
-class SectionInfo(_Record):
+class SectionInfo(Record):
     id: int
     document_id: int
     position: int
@@ -89,7 +72,7 @@ class SectionInfo(_Record):
 
 
 @dataclass
-class Passage(_Record):
+class Passage(Record):
     """A search hit, precise enough to cite and to open in context.
 
     ``start``/``end`` are character offsets into the section's text (``Library.section_text``);
@@ -122,7 +105,7 @@ class Chunk:
 
 
 @dataclass
-class NoteChange(_Record):
+class NoteChange(Record):
     """One note that a sync added, changed or deleted."""
 
     section_id: int
@@ -131,7 +114,7 @@ class NoteChange(_Record):
 
 
 @dataclass
-class NotesSync(_Record):
+class NotesSync(Record):
     """What ``Library.sync_notes`` did to a notes document."""
 
     document_id: int
@@ -280,17 +263,10 @@ class Library:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_home() / "library.db"
-        private_dir(self.path.parent)
-        # Before SQLite opens it: a new -wal and -shm copy these permissions; older ones are fixed.
-        for path in (self.path, self.path.with_name(self.path.name + "-wal"), self.path.with_name(self.path.name + "-shm")):
-            if path == self.path or path.exists():
-                private_file(path)
-        conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-        self.db = Database(conn)
+        self.db = Database(open_connection(self.path))  # refuses a file that is not a library
         self._lock = threading.RLock()
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.enable_wal()
-        self._migrate()
+        with translate_errors(self.path):
+            self._migrate()
 
     def close(self) -> None:
         with self._lock:
@@ -334,11 +310,11 @@ class Library:
 
     @contextmanager
     def _write(self) -> Iterator[Database]:
-        with self._lock, self.db.atomic():
+        with self._lock, translate_errors(self.path), self.db.atomic():
             yield self.db
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._lock, translate_errors(self.path):
             return list(self.db.query(sql, list(params)))
 
     # --- documents ------------------------------------------------------------------------
@@ -348,11 +324,25 @@ class Library:
 
         The same content (same hash) already stored returns the existing id: no duplicate.
         """
+        return self._store(doc)[0]
+
+    def _store(self, doc: Document) -> tuple[int, bool]:
+        """(document id, whether it is new): the duplicate check and the insert race with another
+        process importing the same file, so the UNIQUE hash decides and the loser reads the winner's."""
         existing = self.find_by_hash(doc.content_hash)
         if existing is not None:
-            return existing.id
+            return existing.id, False
         if not doc.sections:
             raise LibraryError(f"{doc.title} has no sections to store.")
+        try:
+            return self._insert_document(doc), True
+        except sqlite3.IntegrityError:
+            existing = self.find_by_hash(doc.content_hash)
+            if existing is None:
+                raise
+            return existing.id, False
+
+    def _insert_document(self, doc: Document) -> int:
         with self._write() as db:
             cursor = db.execute(
                 "INSERT INTO documents (title, authors, language, kind, source_path, content_hash, sections, "
@@ -398,12 +388,10 @@ class Library:
             assert info is not None
             info.duplicate = not synced.created and not synced.changes
             return info
-        existing = self.find_by_hash(doc.content_hash)
-        if existing is not None:
-            existing.duplicate = True
-            return existing
-        info = self.get_document(self.add_document(doc))
+        document_id, created = self._store(doc)
+        info = self.get_document(document_id)
         assert info is not None
+        info.duplicate = not created
         return info
 
     def _document_info(self, row: dict[str, Any]) -> DocumentInfo:
@@ -604,6 +592,7 @@ class Library:
     def _memory(self, row: dict[str, Any]) -> dict[str, Any]:
         memory = dict(row)
         memory["settings"] = json.loads(memory["settings"])
+        memory["path"] = resolve_memory_path(memory["path"])
         deleted = self._rows(
             "SELECT COUNT(*) AS n FROM memory_sources WHERE memory_id = ? AND status = 'deleted'", [row["id"]]
         )
@@ -729,6 +718,14 @@ class Library:
                     "WHERE memory_id = ? AND document_id = ? AND status != 'deleted'",
                     [*fields.values(), memory_id, document_id],
                 )
+
+    def remove_memory_source(self, memory: int | str, document_id: int) -> None:
+        """Forget that the memory was to hold the document (it never finished memorizing it)."""
+        memory_id = self._memory_id(memory)
+        with self._write() as db:
+            db.execute("DELETE FROM memory_sources WHERE memory_id = ? AND document_id = ?", [memory_id, document_id])
+            db.execute("DELETE FROM memory_sections WHERE memory_id = ? AND document_id = ? AND status = 'pending'",
+                       [memory_id, document_id])
 
     def memory_sources(self, memory: int | str) -> list[dict[str, Any]]:
         """The memory's documents in memorizing order; status 'deleted' once a document is removed."""
@@ -890,8 +887,8 @@ class Library:
             cursor = db.execute(
                 "INSERT INTO qa_history (memory_id, question, answer, citations, options, created) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [memory_id, question, answer, json.dumps(citations or [], ensure_ascii=False, default=_jsonable),
-                 json.dumps(options or {}, sort_keys=True, default=_jsonable), _now()],
+                [memory_id, question, answer, json.dumps(citations or [], ensure_ascii=False, default=jsonable),
+                 json.dumps(options or {}, sort_keys=True, default=jsonable), _now()],
             )
         return cursor.lastrowid
 
@@ -922,12 +919,3 @@ class Library:
         """Row count per table (tests use it to prove a failed import changed nothing)."""
         tables = ["documents", "sections", "chunks", "passages", "memories", "memory_sources", "qa_history"]
         return {t: self._rows(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"] for t in tables}
-
-
-def _jsonable(value: Any) -> Any:
-    """Passages and other dataclasses stored in history as plain dicts."""
-    if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(value)
-    return str(value)

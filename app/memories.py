@@ -11,6 +11,7 @@ from pathlib import Path
 
 from app.errors import JobError
 from app.library import Library
+from app.recovery import memory_problem, remove_temp_files
 from app.session import Session
 from locas_engine import export_merged, read_memory_metadata
 
@@ -33,8 +34,11 @@ def memory_summary(library: Library, name: str) -> dict:
         sources.append({**s, "title": doc["title"] if doc else "(deleted document)"})
     curve: list = []
     path = Path(row["path"]) if row.get("path") else None
-    if path is not None and path.with_suffix(".json").exists():
+    problem = memory_problem(row)
+    if problem is None and path is not None and path.with_suffix(".json").exists():
         curve = read_memory_metadata(path).get("ppl_curve", [])
+    if problem is not None:  # shown as damaged, never as done; the library row is unchanged
+        row = {**row, "status": "damaged", "message": problem}
     return {**row, "sources": sources, "curve": curve}
 
 
@@ -54,6 +58,7 @@ def delete_memory(library: Library, name: str) -> None:
     if row.get("path"):
         for suffix in MEMORY_SUFFIXES:
             Path(row["path"]).with_suffix(suffix).unlink(missing_ok=True)
+        remove_temp_files(Path(row["path"]))
     library.delete_memory(name)
 
 

@@ -21,6 +21,7 @@ from app.library import Library
 from app.settings import Settings, load_settings
 from locas_engine import (
     Backbone,
+    CorruptFileError,
     LocasMemory,
     detach_memory,
     load_backbone,
@@ -92,11 +93,19 @@ class Session:
             raise JobError(f"There is no memory named '{name}'. See 'locas memories' for the list.")
         path = Path(row["path"]) if row.get("path") else None
         if path is None or not path.with_suffix(".safetensors").exists():
+            if row["status"] in ("queued", "running", "paused", "interrupted", "failed"):
+                raise JobError(
+                    f"Memory '{name}' has no saved state yet: it is {row['status']} and saves when its "
+                    "first document is memorized. Ask again once it has, or ask without it."
+                )
             raise JobError(
                 f"The file of memory '{name}' is missing ({path}). Memorize its documents again "
                 "or delete the memory."
             )
-        return load_memory(self.backbone(), path, name=name)  # raises MemoryMismatchError
+        try:
+            return load_memory(self.backbone(), path, name=name)  # raises MemoryMismatchError
+        except (CorruptFileError, FileNotFoundError) as exc:
+            raise JobError(f"Memory '{name}' cannot be used: {exc}") from exc
 
     def unload_memory(self, name: str) -> None:
         if name in self._memories:

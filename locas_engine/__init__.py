@@ -8,9 +8,11 @@ docs/engine-api.md.
 """
 
 from .backbone import Backbone, backbone_from_model, load_backbone
+from .checkpoint import CheckpointError
 from .ffn import UnsupportedModelError, find_ffns
 from .generate import stream_generate
 from .init import initialize_memory
+from .integrity import CorruptFileError
 from .memorizer import Memorizer, MemorizeResult, MemorizeSettings, Progress
 from .memory import (
     LocasMemory,
@@ -23,7 +25,13 @@ from .memory import (
 from .merge import export_merged, merge_memory
 from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp_memory, write_tokens
 from .routing import Route, route_memories
-from .store import MemoryMismatchError, load_memory, read_memory_metadata, save_memory
+from .store import (
+    MemoryMismatchError,
+    load_memory,
+    memory_file_problem,
+    read_memory_metadata,
+    save_memory,
+)
 
 __all__ = [
     "Backbone", "backbone_from_model", "load_backbone", "UnsupportedModelError", "find_ffns",
@@ -33,4 +41,5 @@ __all__ = [
     "LocasMLPMemory", "MLPMemoryConfig", "attach_mlp_memory", "write_tokens",
     "export_merged", "merge_memory", "MemoryMismatchError", "load_memory",
     "read_memory_metadata", "save_memory", "Route", "route_memories",
+    "CheckpointError", "CorruptFileError", "memory_file_problem",
 ]

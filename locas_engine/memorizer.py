@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import math
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbone import Backbone
+from .checkpoint import load_checkpoint, save_checkpoint
 from .init import initialize_memory
 from .memory import LocasMemory, only_enabled
 from .mlp_memory import LocasMLPMemory
@@ -208,7 +208,7 @@ class Memorizer:
                 if score is None:  # stopped
                     completed = False
                     if n == 0 and ckpt is not None:  # clean chunk boundary: save it
-                        _atomic_save(state_for(ci), ckpt)
+                        save_checkpoint(state_for(ci), ckpt)
                     break
                 nll_sum += score * n
                 n_scored += n
@@ -216,7 +216,7 @@ class Memorizer:
                 curve.append((base_tokens + span[2], ppl))
                 tokens_this_run += span[2] - span[1]
                 if ckpt is not None and ((ci + 1) % s.checkpoint_every == 0 or ci + 1 == len(spans)):
-                    _atomic_save(state_for(ci + 1), ckpt)
+                    save_checkpoint(state_for(ci + 1), ckpt)
                 if progress is not None:
                     elapsed = time.perf_counter() - t0
                     tps = tokens_this_run / max(elapsed, 1e-9)
@@ -289,7 +289,7 @@ class Memorizer:
         }
 
     def _restore(self, path: Path, opt, signature: str):
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_checkpoint(path)
         if state.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"The checkpoint {path} was written by another version of Locas.")
         if state["stream"] != signature:
@@ -312,16 +312,3 @@ class Memorizer:
         torch.set_rng_state(state["rng"])
         curve = [tuple(c) for c in state["curve"]]
         return int(state["next_chunk"]), float(state["nll_sum"]), int(state["n_scored"]), curve
-
-
-def _atomic_save(state: dict, path: Path) -> None:
-    """Write to a temp file in the same folder, then rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from .backbone import Backbone
+from .checkpoint import atomic_write
+from .integrity import DIGEST_KEY, CorruptFileError, digest, non_finite
 from .memory import LocasMemory, MemoryConfig, attach
 from .mlp_memory import METHOD as MLP_METHOD
 from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp
@@ -47,17 +49,6 @@ def memory_paths(path: str | os.PathLike) -> tuple[Path, Path]:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def save_memory(memory: LocasMemory | LocasMLPMemory, path: str | os.PathLike,
@@ -88,8 +79,16 @@ def save_memory(memory: LocasMemory | LocasMLPMemory, path: str | os.PathLike,
 
 def _write_pair(tensor_path: Path, meta_path: Path, tensors: dict[str, torch.Tensor],
                 meta: dict[str, Any]) -> None:
-    _atomic_write(tensor_path, lambda tmp: save_file(tensors, tmp, metadata={"kind": meta["kind"]}))
-    _atomic_write(meta_path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, sort_keys=True)))
+    """Both files carry the tensors' digest: the tensor file to check itself, the JSON to check
+    that it describes these tensors and not an older or other save."""
+    bad = non_finite(tensors)
+    if bad:
+        raise ValueError(f"The memory '{meta.get('name')}' holds NaN or infinite numbers ({bad[0]}); "
+                         "it was not saved. Memorize again with a lower learning rate.")
+    meta[DIGEST_KEY] = digest(tensors)
+    atomic_write(tensor_path, lambda tmp: save_file(
+        tensors, tmp, metadata={"kind": meta["kind"], DIGEST_KEY: meta[DIGEST_KEY]}))
+    atomic_write(meta_path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, sort_keys=True)))
 
 
 def _common_metadata(memory: LocasMemory | LocasMLPMemory, meta_path: Path,
@@ -148,9 +147,16 @@ def read_memory_metadata(path: str | os.PathLike) -> dict[str, Any]:
     _, meta_path = memory_paths(path)
     if not meta_path.is_file():
         raise FileNotFoundError(f"No memory metadata at {meta_path}.")
-    meta = json.loads(meta_path.read_text())
-    if meta.get("kind") not in _KIND_METHOD or "format_version" not in meta:
-        raise ValueError(f"{meta_path} is not a Locas memory file.")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptFileError(
+            f"The memory's metadata file {meta_path} is damaged (it is not valid JSON); delete "
+            "the memory and memorize its documents again, or restore the file from a backup."
+        ) from exc
+    if not isinstance(meta, dict) or meta.get("kind") not in _KIND_METHOD or "format_version" not in meta:
+        raise CorruptFileError(f"{meta_path} is not a Locas memory file; delete the memory and "
+                               "memorize its documents again, or restore the file from a backup.")
     meta.setdefault("method", _KIND_METHOD[meta["kind"]])  # files from before the field
     if meta["format_version"] > FORMAT_VERSION:
         raise ValueError(
@@ -158,6 +164,62 @@ def read_memory_metadata(path: str | os.PathLike) -> dict[str, Any]:
             f"{meta['format_version']}); update Locas Reader to open it."
         )
     return meta
+
+
+def _damaged(path: Path, why: str) -> CorruptFileError:
+    return CorruptFileError(
+        f"The memory file {path} is damaged ({why}); it was not used. Delete the memory and "
+        "memorize its documents again, or restore the file from a backup."
+    )
+
+
+def read_tensors(tensor_path: Path, meta: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The memory's tensors, verified: readable, matching their digest and the JSON's, finite.
+
+    Files saved before digests existed carry none; they are still checked for NaN and Inf.
+    """
+    if not tensor_path.is_file():
+        raise FileNotFoundError(f"The memory file {tensor_path} is missing.")
+    try:
+        tensors = load_file(str(tensor_path))
+        with safe_open(str(tensor_path), framework="pt") as f:
+            stored = (f.metadata() or {}).get(DIGEST_KEY)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise _damaged(tensor_path, "it is truncated or not a tensor file") from exc
+    if stored is not None and digest(tensors) != stored:
+        raise _damaged(tensor_path, "its contents do not match the checksum saved with them")
+    if meta.get(DIGEST_KEY) is not None and meta[DIGEST_KEY] != (stored or digest(tensors)):
+        raise CorruptFileError(
+            f"The memory file {tensor_path} and its metadata file {tensor_path.with_suffix('.json')} "
+            "are from different saves; it was not used. Resume the memorization (locas resume) "
+            "to save both again, or delete the memory and memorize its documents again."
+        )
+    bad = non_finite(tensors)
+    if bad:
+        raise _damaged(tensor_path, f"'{bad[0]}' holds NaN or infinite numbers")
+    return tensors
+
+
+def memory_file_problem(path: str | os.PathLike) -> str | None:
+    """A sentence saying what is wrong with a saved memory's files, or None when they are sound.
+
+    Reads no model: ``locas memories`` uses it so that a damaged memory is never listed as done.
+    """
+    tensor_path, _ = memory_paths(path)
+    try:
+        read_tensors(tensor_path, read_memory_metadata(path))
+    except (CorruptFileError, FileNotFoundError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def _take(tensors: dict[str, torch.Tensor], key: str, like: torch.Tensor, path: Path) -> torch.Tensor:
+    """The tensor ``key`` shaped like ``like``: a metadata file that disagrees with the tensors
+    (other layers, another rank) must not be loaded by broadcasting."""
+    t = tensors.get(key)
+    if t is None or t.numel() != like.numel():
+        raise _damaged(path, f"its metadata does not describe its tensors ({key})")
+    return t.float().reshape(like.shape)
 
 
 def load_memory(backbone: Backbone, path: str | os.PathLike, name: str | None = None,
@@ -169,6 +231,14 @@ def load_memory(backbone: Backbone, path: str | os.PathLike, name: str | None = 
     """
     tensor_path, _ = memory_paths(path)
     meta = read_memory_metadata(path)
+    try:
+        return _load(backbone, tensor_path, meta, name, check_fingerprint)
+    except (KeyError, TypeError, IndexError, RuntimeError) as exc:  # before anything is attached
+        raise _damaged(tensor_path, f"its metadata does not describe its tensors ({exc})") from exc
+
+
+def _load(backbone: Backbone, tensor_path: Path, meta: dict[str, Any], name: str | None,
+          check_fingerprint: bool) -> LocasMemory | LocasMLPMemory:
     bb_meta = meta.get("backbone", {})
     if check_fingerprint and bb_meta.get("fingerprint") != backbone.fingerprint:
         raise MemoryMismatchError(
@@ -192,14 +262,13 @@ def load_memory(backbone: Backbone, path: str | os.PathLike, name: str | None = 
     ffns = [backbone.ffns[i] for i in config.layers]
     memory = LocasMemory(name or meta.get("name", "memory"), config, ffns,
                          bb_meta.get("name", ""), bb_meta.get("fingerprint", ""))
-    tensors = load_file(str(tensor_path))
+    tensors = read_tensors(tensor_path, meta)
     with torch.no_grad():
         for i in config.layers:
             m = memory.layer(i)
-            m.G.copy_(tensors[f"layers.{i}.G"].float())
-            m.K.copy_(tensors[f"layers.{i}.K"].float())
-            m.V.copy_(tensors[f"layers.{i}.V"].float())
-            m.tau.copy_(tensors[f"layers.{i}.tau"].float().reshape(()))
+            for key in ("G", "K", "V", "tau"):
+                target = getattr(m, key)
+                target.copy_(_take(tensors, f"layers.{i}.{key}", target, tensor_path))
     memory.initialized = True
     memory.sources = list(meta.get("sources", []))
     memory.curve = [tuple(c) for c in meta.get("ppl_curve", [])]
@@ -217,7 +286,7 @@ def _load_mlp(backbone: Backbone, tensor_path: Path, meta: dict[str, Any],
     bb_meta = meta.get("backbone", {})
     memory = LocasMLPMemory(name or meta.get("name", "memory"), config, ffns,
                             bb_meta.get("name", ""), bb_meta.get("fingerprint", ""))
-    tensors = load_file(str(tensor_path))
+    tensors = read_tensors(tensor_path, meta)
     for i in config.layers:
         m = memory.layer(i)
         K = tensors[f"layers.{i}.K"].float()  # (n, d)

@@ -27,6 +27,7 @@ from app.memories import (
     memory_summary,
     rename_memory,
 )
+from app.recovery import keep_saved, start_over
 from app.session import Session
 
 
@@ -47,6 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("resume", help="continue a stopped or interrupted memorization")
     p.add_argument("name")
+    way = p.add_mutually_exclusive_group()
+    way.add_argument("--start-over", action="store_true",
+                     help="drop a damaged checkpoint and memorize the unfinished document again")
+    way.add_argument("--keep-saved", action="store_true",
+                     help="drop a damaged checkpoint and the unfinished documents; keep the last save")
     _model_flags(p)
     p.set_defaults(func=cmd_resume)
 
@@ -173,6 +179,12 @@ def cmd_memorize(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     session = _session(args)
+    if args.keep_saved:
+        keep_saved(session.library, args.name)
+        print(f"Memory '{args.name}' is kept as it was last saved; the unfinished documents were dropped.")
+        return 0
+    if args.start_over:
+        start_over(session.library, args.name)
     return _memorize(session, resume_request(session, args.name))
 
 

@@ -1,0 +1,89 @@
+"""Damaged memory files: say what is wrong, and the two ways out of a damaged checkpoint.
+
+A checkpoint that cannot be read (zero bytes after a full disk, truncated, overwritten) leaves
+its memory failed. Two ways on, both losing nothing that was sound:
+- start over: drop the checkpoint and memorize the unfinished document again, on top of the
+  memory's last completed save;
+- keep the last good save: drop the checkpoint and the unfinished documents; the memory is what
+  it was when it last saved (only possible once a document was finished).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.errors import JobError
+from app.library import Library
+from locas_engine import memory_file_problem
+from locas_engine.checkpoint import temp_files
+
+MEMORY_SUFFIXES = (".safetensors", ".json", ".ckpt")
+
+
+def memory_problem(row: dict[str, Any]) -> str | None:
+    """A sentence when the memory's saved files are missing or damaged (None when sound or
+    when nothing was saved yet)."""
+    path = Path(row["path"]) if row.get("path") else None
+    if path is None:
+        return None
+    tensors = path.with_suffix(".safetensors")
+    if not tensors.exists() and not path.with_suffix(".json").exists():
+        if row["status"] == "done":
+            return (f"The files of memory '{row['name']}' are missing ({tensors}); delete the memory "
+                    "and memorize its documents again, or restore the files from a backup.")
+        return None
+    return memory_file_problem(path)
+
+
+def remove_temp_files(path: Path) -> None:
+    """Temp files of killed atomic writes beside the memory's files (never its real files)."""
+    for suffix in MEMORY_SUFFIXES:
+        for tmp in temp_files(path.with_suffix(suffix)):
+            tmp.unlink(missing_ok=True)
+
+
+def checkpoint_advice(name: str, saved: bool) -> str:
+    """What to do about a damaged checkpoint, as commands."""
+    start = f"run 'locas resume \"{name}\" --start-over' to memorize the unfinished document again"
+    if not saved:
+        return f"Nothing else was changed: {start}, or delete the memory."
+    return (f"The memory's last completed save is unchanged: {start} on top of it, or "
+            f"'locas resume \"{name}\" --keep-saved' to keep the memory as last saved.")
+
+
+def _row(library: Library, name: str) -> dict[str, Any]:
+    row = library.get_memory(name)
+    if row is None:
+        raise JobError(f"There is no memory named '{name}'. See 'locas memories' for the list.")
+    return row
+
+
+def start_over(library: Library, name: str) -> None:
+    """Drop the checkpoint: the next resume memorizes the unfinished document from its start."""
+    row = _row(library, name)
+    if row.get("path"):
+        Path(row["path"]).with_suffix(".ckpt").unlink(missing_ok=True)
+        remove_temp_files(Path(row["path"]))
+    library.update_memory(name, stream=None, status="interrupted",
+                          message="Starting the unfinished document over; resume to continue.")
+
+
+def keep_saved(library: Library, name: str) -> None:
+    """Drop the checkpoint and the unfinished documents; the memory stays as last saved."""
+    row = _row(library, name)
+    path = Path(row["path"]) if row.get("path") else None
+    if path is None or not path.with_suffix(".safetensors").exists():
+        raise JobError(f"Memory '{name}' has no completed save to keep; use --start-over instead.")
+    problem = memory_file_problem(path)
+    if problem:
+        raise JobError(problem)
+    path.with_suffix(".ckpt").unlink(missing_ok=True)
+    remove_temp_files(path)
+    unfinished = [s for s in library.memory_sources(name) if s["status"] in ("pending", "running")]
+    for s in unfinished:
+        library.remove_memory_source(name, s["document_id"])
+    done = [s for s in library.memory_sources(name) if s["status"] == "done"]
+    tokens = sum(int(s["tokens"] or 0) for s in done)
+    library.update_memory(name, status="done", stream=None, tokens_done=tokens, tokens_total=tokens,
+                          message="")

@@ -1,0 +1,78 @@
+"""A Session over a tiny random-weight model with a character tokenizer: whole jobs in seconds.
+
+Reliability tests damage files and race processes around real jobs (import, memorize, ask);
+the model's quality does not matter to them, only that every path runs end to end.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))  # engine_helpers
+
+STORY = "The keeper climbed one hundred and twelve steps every evening with a brass key. " * 6
+OTHER = "Rain fell on the harbour of Port Annick while the ferry waited for the mail. " * 6
+
+
+class CharTokenizer:
+    """Enough of a tokenizer for memorizing and answering: one id per character."""
+
+    eos_token_id = 2
+    chat_template = None
+
+    def __call__(self, text: str, add_special_tokens: bool = False, return_tensors: str | None = None) -> dict:
+        from engine_helpers import VOCAB
+
+        ids = [3 + ord(c) % (VOCAB - 3) for c in text]
+        if return_tensors == "pt":
+            import torch
+
+            return {"input_ids": torch.tensor([ids])}
+        return {"input_ids": ids}
+
+    def get_vocab(self) -> dict[str, int]:
+        from engine_helpers import VOCAB
+
+        return {chr(32 + i): i for i in range(VOCAB)}
+
+    def decode(self, ids, skip_special_tokens: bool = True) -> str:
+        return "".join(chr(32 + int(i) % 90) for i in ids)
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone():
+    from engine_helpers import tiny_model
+
+    from locas_engine import backbone_from_model
+
+    return backbone_from_model(tiny_model("llama"), tokenizer=CharTokenizer(), name="tiny-llama")
+
+
+@pytest.fixture
+def tiny_session(tiny_backbone):
+    """A Session whose model is the tiny backbone (no memories attached at the start)."""
+    from app.library import Library
+    from app.session import Session
+    from app.settings import Settings
+    from locas_engine import detach_memory
+
+    settings = Settings(rank=4, chunk=64, context=16, steps=1, lr=1e-2, tau_scale=1.0,
+                        checkpoint_every=1, max_new_tokens=4, passages=1)
+    session = Session(library=Library(), settings=settings)
+    session._backbone = tiny_backbone
+    session._backbone_key = (settings.model, settings.device)
+    yield session
+    for name in list(tiny_backbone.memories):
+        detach_memory(tiny_backbone, name)
+    session.library.close()
+
+
+@pytest.fixture
+def texts(tmp_path) -> tuple[Path, Path]:
+    a, b = tmp_path / "story.txt", tmp_path / "other.txt"
+    a.write_text(STORY)
+    b.write_text(OTHER)
+    return a, b

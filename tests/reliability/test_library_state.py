@@ -1,0 +1,123 @@
+"""A broken or busy library file, and two processes importing at once: sentences, no damage."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from app import dbconn
+from app.cli import main
+from app.library import Library
+
+
+def _library_file(locas_home: Path) -> Path:
+    return locas_home / "library.db"
+
+
+@pytest.mark.parametrize("content", [b"junk" * 2000, b"SQLite format 3\x00" + b"\x00" * 50])
+def test_junk_or_truncated_library_is_refused_and_left_alone(locas_home, capsys, content, texts):
+    db = _library_file(locas_home)
+    db.write_bytes(content)
+    assert main(["import", str(texts[0])]) == 1
+    err = capsys.readouterr().err
+    assert str(db) in err and "Move it away" in err and "Traceback" not in err
+    assert db.read_bytes() == content
+
+
+def test_truncated_real_library_is_a_sentence(locas_home, texts, capsys):
+    with Library() as lib:
+        for p in texts:
+            lib.import_file(p)
+    db = _library_file(locas_home)
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 3])
+    for extra in ("-wal", "-shm"):
+        Path(str(db) + extra).unlink(missing_ok=True)
+    status = main(["list"])
+    err = capsys.readouterr().err
+    assert status == 1 and "library file" in err and "Traceback" not in err
+
+
+def test_another_programs_sqlite_file_is_not_touched(locas_home, texts, capsys):
+    db = _library_file(locas_home)
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE contacts (name TEXT)")
+    conn.commit()
+    conn.close()
+    before = db.read_bytes()
+    assert main(["import", str(texts[0])]) == 1
+    assert "another program's database" in capsys.readouterr().err
+    assert db.read_bytes() == before
+
+
+def test_a_library_held_by_another_process_gives_a_sentence(locas_home, texts, capsys, monkeypatch):
+    Library().close()
+    monkeypatch.setattr(dbconn, "BUSY_TIMEOUT_S", 0.3)
+    holder = sqlite3.connect(_library_file(locas_home), timeout=0)
+    holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a long write
+    try:
+        assert main(["import", str(texts[0])]) == 1
+        err = capsys.readouterr().err
+        assert "busy" in err and "try again" in err and "Traceback" not in err
+    finally:
+        holder.rollback()
+        holder.close()
+    with Library() as lib:
+        assert lib.counts()["documents"] == 0  # nothing half-imported
+    assert main(["import", str(texts[0])]) == 0  # and it works once the other is done
+
+
+def test_a_short_lock_is_waited_for(locas_home, texts):
+    Library().close()
+    holder = sqlite3.connect(_library_file(locas_home), timeout=0, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.5, holder.rollback).start()
+    with Library() as lib:
+        assert not lib.import_file(texts[0]).duplicate
+    holder.close()
+
+
+def test_the_duplicate_check_racing_the_insert_reads_as_already_imported(locas_home, texts, monkeypatch):
+    """Two processes import one file: both find no duplicate, one insert wins, the other reports
+    'already imported' instead of an IntegrityError."""
+    first, second = Library(), Library()
+    real = Library.find_by_hash
+    calls = {"n": 0}
+
+    def racing(self, content_hash):
+        calls["n"] += 1
+        if calls["n"] == 1:  # the second process's check ran before the first one's insert
+            first.import_file(texts[0])
+            return None
+        return real(self, content_hash)
+
+    monkeypatch.setattr(Library, "find_by_hash", racing)
+    info = second.import_file(texts[0])
+    assert info.duplicate and second.counts()["documents"] == 1
+    first.close()
+    second.close()
+
+
+def test_concurrent_imports_of_one_file(locas_home, texts):
+    libraries = [Library() for _ in range(4)]
+    results, errors = [], []
+
+    def run(lib):
+        try:
+            results.append(lib.import_file(texts[0]))
+        except Exception as exc:  # noqa: BLE001 - the test reports any
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(lib,)) for lib in libraries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({r.id for r in results}) == 1 and sum(not r.duplicate for r in results) == 1
+    assert libraries[0].counts()["documents"] == 1
+    for lib in libraries:
+        lib.close()
