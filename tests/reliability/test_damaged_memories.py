@@ -13,7 +13,14 @@ import pytest
 
 from app.cli import main
 from app.errors import JobError
-from app.jobs import AnswerRequest, JobControl, MemorizeRequest, resume_request, run_answer, run_memorize
+from app.jobs import (
+    AnswerRequest,
+    JobControl,
+    MemorizeRequest,
+    resume_request,
+    run_answer,
+    run_memorize,
+)
 from app.memories import delete_memory, memory_summary
 from app.recovery import keep_saved, start_over
 
@@ -32,7 +39,6 @@ def _two_memories(session, texts):
     a, b = (session.library.import_file(p).id for p in texts)
     _memorize(session, [a], "story")
     _memorize(session, [b], "other")
-    session.close_model() if False else None
     return a, b
 
 
