@@ -54,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from locas_engine.store import MemoryMismatchError
 
     try:
+        _say_settings_problems()
         return int(handler(args) or 0)
     except (UserError, UnsupportedModelError, MemoryMismatchError) as exc:
         print(f"locas: {exc}", file=sys.stderr)
@@ -61,6 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+
+
+def _say_settings_problems() -> None:
+    """A damaged settings field is named once per command; the command still runs with its default."""
+    from app.settings import load_settings
+
+    for problem in load_settings().problems:
+        print(f"locas: {problem}", file=sys.stderr)
 
 
 if __name__ == "__main__":
