@@ -93,10 +93,16 @@ class Session:
             raise JobError(f"There is no memory named '{name}'. See 'locas memories' for the list.")
         path = Path(row["path"]) if row.get("path") else None
         if path is None or not path.with_suffix(".safetensors").exists():
-            if row["status"] in ("queued", "running", "paused", "interrupted", "failed"):
+            if row["status"] in ("queued", "running", "paused"):
                 raise JobError(
                     f"Memory '{name}' has no saved state yet: it is {row['status']} and saves when its "
                     "first document is memorized. Ask again once it has, or ask without it."
+                )
+            if row["status"] in ("interrupted", "failed"):
+                raise JobError(
+                    f"Memory '{name}' has no saved state yet: it stopped before its first document "
+                    f"was memorized. Resume it (locas resume \"{name}\") and ask once it is done, or ask "
+                    "without it."
                 )
             raise JobError(
                 f"The file of memory '{name}' is missing ({path}). Memorize its documents again "

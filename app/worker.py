@@ -45,9 +45,12 @@ class EngineWorker:
         self._stopping = threading.Event()
         self._ready = threading.Event()
         self.session: Session | None = None
+        self._start_error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, name="locas-engine", daemon=True)
         self._thread.start()
         self._ready.wait()
+        if self._start_error is not None:  # e.g. a damaged library: the caller shows the sentence
+            raise self._start_error
 
     # -- submitting (any thread) -------------------------------------------------------------
     def submit(self, fn: Callable[[Session], Any], on_done: Done | None = None,
@@ -87,8 +90,13 @@ class EngineWorker:
 
     # -- the thread --------------------------------------------------------------------------
     def _loop(self) -> None:
-        self.session = self._session_factory()
-        self._ready.set()
+        try:
+            self.session = self._session_factory()
+        except BaseException as exc:
+            self._start_error = exc
+            return
+        finally:
+            self._ready.set()
         try:
             while True:
                 task = self._jobs.get()

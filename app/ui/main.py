@@ -37,10 +37,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     app = create_app(argv)
     # Imported after the QApplication exists: the controller starts the engine worker thread.
+    from app.errors import UserError
     from app.ui.controller import AppController
     from app.ui.main_window import MainWindow
 
-    window = MainWindow(AppController())
+    try:
+        controller = AppController()
+    except UserError as exc:  # a damaged or busy library: a sentence, not a traceback
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Locas Reader cannot start", str(exc))
+        return 1
+    window = MainWindow(controller)
     window.show()
     return app.exec()
 

@@ -113,7 +113,10 @@ def test_ask_during_first_memorization_says_it_is_not_saved_yet(tiny_session, te
     session.unload_memory("story")
     with pytest.raises(JobError) as err:
         session.memory("story")
-    assert "no saved state yet" in str(err.value) and "again" not in str(err.value).split("Ask")[0]
+    assert "no saved state yet" in str(err.value) and "Memorize its documents again" not in str(err.value)
+    session.library.update_memory("story", status="running")  # as another process would show it
+    with pytest.raises(JobError, match="it is running and saves when"):
+        session.memory("story")
 
 
 def _interrupted_second_document(session, texts):
