@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from app.errors import JobError
+from app.memory_paths import stored_memory_path
 from app.session import Session
 from locas_engine import MemoryMismatchError, detach_memory, load_memory, read_memory_metadata
 from locas_engine.store import memory_paths
@@ -81,7 +82,7 @@ def import_memory_file(session: Session, source: str | os.PathLike, name: str | 
     curve = meta.get("ppl_curve") or []
     tokens = int(meta.get("tokens") or 0)
     return session.library.update_memory(
-        name, path=str(target), backbone_fingerprint=backbone.fingerprint, tokens_done=tokens,
+        name, path=stored_memory_path(target), backbone_fingerprint=backbone.fingerprint, tokens_done=tokens,
         tokens_total=tokens, ppl=curve[-1][1] if curve else None,
         message=f"Imported from {base.with_suffix('.safetensors')}.",
     )
