@@ -11,18 +11,10 @@ from pathlib import Path
 
 from app.errors import JobError
 from app.library import Library
-from app.recovery import memory_problem, remove_temp_files
+from app.recovery import MEMORY_SUFFIXES, memory_problem, remove_temp_files
+from app.recovery import memory_row as _row
 from app.session import Session
 from locas_engine import export_merged, read_memory_metadata
-
-MEMORY_SUFFIXES = (".safetensors", ".json", ".ckpt")
-
-
-def _row(library: Library, name: str) -> dict:
-    row = library.get_memory(name)
-    if row is None:
-        raise JobError(f"There is no memory named '{name}'. See 'locas memories' for the list.")
-    return row
 
 
 def memory_summary(library: Library, name: str) -> dict:

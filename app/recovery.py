@@ -52,7 +52,8 @@ def checkpoint_advice(name: str, saved: bool) -> str:
             f"'locas resume \"{name}\" --keep-saved' to keep the memory as last saved.")
 
 
-def _row(library: Library, name: str) -> dict[str, Any]:
+def memory_row(library: Library, name: str) -> dict[str, Any]:
+    """The memory's library row, or JobError with a sentence when there is none."""
     row = library.get_memory(name)
     if row is None:
         raise JobError(f"There is no memory named '{name}'. See 'locas memories' for the list.")
@@ -61,7 +62,7 @@ def _row(library: Library, name: str) -> dict[str, Any]:
 
 def start_over(library: Library, name: str) -> None:
     """Drop the checkpoint: the next resume memorizes the unfinished document from its start."""
-    row = _row(library, name)
+    row = memory_row(library, name)
     if row.get("path"):
         Path(row["path"]).with_suffix(".ckpt").unlink(missing_ok=True)
         remove_temp_files(Path(row["path"]))
@@ -71,7 +72,7 @@ def start_over(library: Library, name: str) -> None:
 
 def keep_saved(library: Library, name: str) -> None:
     """Drop the checkpoint and the unfinished documents; the memory stays as last saved."""
-    row = _row(library, name)
+    row = memory_row(library, name)
     path = Path(row["path"]) if row.get("path") else None
     if path is None or not path.with_suffix(".safetensors").exists():
         raise JobError(f"Memory '{name}' has no completed save to keep; use --start-over instead.")
