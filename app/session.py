@@ -98,7 +98,7 @@ class Session:
                     f"Memory '{name}' has no saved state yet: it is {row['status']} and saves when its "
                     "first document is memorized. Ask again once it has, or ask without it."
                 )
-            if row["status"] in ("interrupted", "failed"):
+            if row["status"] in ("interrupted", "stopped", "failed"):
                 raise JobError(
                     f"Memory '{name}' has no saved state yet: it stopped before its first document "
                     f"was memorized. Resume it (locas resume \"{name}\") and ask once it is done, or ask "

@@ -108,8 +108,9 @@ def test_ask_during_first_memorization_says_it_is_not_saved_yet(tiny_session, te
         calls.append(1)
         control.cancel()
 
-    run_memorize(session, MemorizeRequest(document_ids=[doc], memory="story"), control=control,
-                 between_chunks=stop_after_one)
+    out = run_memorize(session, MemorizeRequest(document_ids=[doc], memory="story"), control=control,
+                       between_chunks=stop_after_one)
+    assert not out.completed
     session.unload_memory("story")
     with pytest.raises(JobError) as err:
         session.memory("story")
