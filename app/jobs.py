@@ -32,6 +32,7 @@ from locas_engine import (
     save_memory,
     stream_generate,
 )
+from locas_engine.rate import TokenRate
 
 __all__ = [
     "Answer", "AnswerRequest", "JobControl", "JobError", "MemorizeEvent", "MemorizeOutcome",
@@ -250,10 +251,14 @@ def run_memorize(
             chunk=settings["chunk"], context=settings["context"], steps=settings["steps"],
             lr=settings["lr"], checkpoint_every=settings["checkpoint_every"],
         ))
-        library.update_memory(name, status="running", pid=os.getpid(), tokens_total=total,
-                              tokens_done=0, message="")
         checkpoint = path.with_suffix(".ckpt")
+        # A checkpoint's count stays until this run trains past it: a kill before the first
+        # chunk must not make `locas memories` say the resume starts from zero.
+        restart = {} if checkpoint.exists() else {"tokens_done": 0}
+        library.update_memory(name, status="running", pid=os.getpid(), tokens_total=total,
+                              message="", **restart)
         done_before = 0  # tokens of the documents finished in this run
+        rate = TokenRate()  # tokens trained in this run only, over all its documents
         result = None
         for source in pending:
             doc_id = source["document_id"]
@@ -271,19 +276,21 @@ def run_memorize(
             row = {**row, "stream": signature}
 
             def on_progress(p: Progress, offset: int = done_before) -> None:
-                library.update_memory(name, tokens_done=offset + p.tokens_done, ppl=p.ppl)
+                # The library keeps what a resume starts from (the checkpoint), not the
+                # in-flight count: after a kill, `locas memories` must not promise more.
+                library.update_memory(name, tokens_done=offset + p.tokens_saved, ppl=p.ppl)
                 emit("memorizing", tokens_done=offset + p.tokens_done, tokens_total=total,
-                     ppl=p.ppl, tokens_per_s=p.tokens_per_s,
-                     eta_s=(total - offset - p.tokens_done) / max(p.tokens_per_s, 1e-9))
+                     ppl=p.ppl, tokens_per_s=rate.tokens_per_s,
+                     eta_s=rate.eta_s(total - offset - p.tokens_done))
 
             with session.only_memories([name]):  # train this memory alone
                 result = memorizer.run(
                     token_ids, progress=on_progress, should_stop=lambda: control.cancelled,
                     between_chunks=lambda: _between_chunks(library, name, control, emit, between_chunks),
-                    checkpoint_path=checkpoint, resume=resume, source=title,
+                    checkpoint_path=checkpoint, resume=resume, source=title, rate=rate,
                 )
             if not result.completed:  # a deliberate stop: "stopped", never "interrupted" (a crash)
-                done = done_before + result.tokens_done
+                done = done_before + result.tokens_saved  # where a resume starts
                 message = f"Stopped at {done:,} of {total:,} tokens; resume to continue."
                 library.update_memory(name, status="stopped", tokens_done=done, message=message)
                 emit("cancelled", tokens_done=done, tokens_total=total, ppl=result.ppl, message=message)

@@ -31,6 +31,7 @@ from .backbone import Backbone
 from .init import initialize_memory
 from .memory import LocasMemory, only_enabled
 from .mlp_memory import LocasMLPMemory
+from .rate import TokenRate
 
 CHECKPOINT_FORMAT = 1
 
@@ -60,8 +61,9 @@ class Progress:
     chunks_total: int
     loss: float  # the chunk's score (mean NLL before training on it)
     ppl: float  # running online perplexity over all chunks scored so far
-    tokens_per_s: float
-    eta_s: float
+    tokens_per_s: float  # tokens trained in this run per second (see rate.TokenRate)
+    eta_s: float  # seconds left for this stream at that rate
+    tokens_saved: int = 0  # tokens the last checkpoint holds: where a resume would start
 
 
 @dataclass
@@ -72,6 +74,7 @@ class MemorizeResult:
     curve: list[tuple[int, float]] = field(default_factory=list)  # (tokens_done, running ppl)
     tokens_total: int = 0
     seconds: float = 0.0
+    tokens_saved: int = 0  # tokens the checkpoint holds (all of them once completed)
 
 
 # --- the protocol, shared with the benchmark ----------------------------------------------
@@ -171,6 +174,7 @@ class Memorizer:
         checkpoint_path: str | os.PathLike | None = None,
         resume: bool = True,
         source: str | None = None,
+        rate: TokenRate | None = None,
     ) -> MemorizeResult:
         """Memorize ``token_ids`` (ids, a 1-D tensor, or text to tokenize).
 
@@ -179,6 +183,7 @@ class Memorizer:
         a chunk's steps leaves that chunk partly trained and uncounted. ``between_chunks`` runs
         between two chunks (pause, serve questions). With ``checkpoint_path``, state is saved
         atomically every ``checkpoint_every`` chunks, and ``resume`` continues from it.
+        ``rate`` measures tokens/s and the ETA; pass one to measure over several streams.
         """
         s, mem, bb = self.settings, self.memory, self.backbone
         ids = as_token_tensor(token_ids, bb.tokenizer)  # (N,) on CPU
@@ -189,13 +194,15 @@ class Memorizer:
         ckpt = Path(checkpoint_path) if checkpoint_path else None
         if ckpt is not None and resume and ckpt.is_file():
             next_chunk, nll_sum, n_scored, curve = self._restore(ckpt, opt, signature)
+        saved = spans[next_chunk - 1][2] if next_chunk else 0
+        rate = rate or TokenRate()
         ids_dev = ids.to(bb.device)  # (N,)
         base_tokens = sum(int(src.get("tokens", 0)) for src in mem.sources)
 
         def state_for(position: int) -> dict:
             return self._checkpoint_state(opt, signature, position, nll_sum, n_scored, curve)
 
-        t0, tokens_this_run, completed = time.perf_counter(), 0, True
+        t0, completed = time.perf_counter(), True
         # The backbone never trains (and backward stops early); only this memory is on while it
         # learns: one trained beside another switched-on memory would be fitted to that memory's
         # output, and be wrong used alone later.
@@ -204,26 +211,28 @@ class Memorizer:
                 span = spans[ci]
                 if not mem.initialized:
                     initialize_memory(bb, mem, ids[span[1]:span[2]])
+                rate.begin()
                 score, n = self._train_chunk(opt, ids_dev, span, should_stop)
                 if score is None:  # stopped
                     completed = False
                     if n == 0 and ckpt is not None:  # clean chunk boundary: save it
                         _atomic_save(state_for(ci), ckpt)
+                        saved = spans[ci - 1][2] if ci else 0
                     break
                 nll_sum += score * n
                 n_scored += n
                 ppl = math.exp(nll_sum / n_scored)
                 curve.append((base_tokens + span[2], ppl))
-                tokens_this_run += span[2] - span[1]
+                rate.add(span[2] - span[1])
                 if ckpt is not None and ((ci + 1) % s.checkpoint_every == 0 or ci + 1 == len(spans)):
                     _atomic_save(state_for(ci + 1), ckpt)
+                    saved = span[2]
                 if progress is not None:
-                    elapsed = time.perf_counter() - t0
-                    tps = tokens_this_run / max(elapsed, 1e-9)
                     progress(Progress(
                         tokens_done=span[2], tokens_total=ids.numel(), chunk_index=ci,
-                        chunks_total=len(spans), loss=score, ppl=ppl, tokens_per_s=tps,
-                        eta_s=(ids.numel() - span[2]) / max(tps, 1e-9),
+                        chunks_total=len(spans), loss=score, ppl=ppl,
+                        tokens_per_s=rate.tokens_per_s or 0.0,
+                        eta_s=rate.eta_s(ids.numel() - span[2]) or 0.0, tokens_saved=saved,
                     ))
                 if between_chunks is not None and ci + 1 < len(spans):
                     between_chunks()
@@ -237,7 +246,7 @@ class Memorizer:
             completed=completed, tokens_done=done,
             ppl=math.exp(nll_sum / n_scored) if n_scored else float("nan"),
             curve=list(curve), tokens_total=int(ids.numel()),
-            seconds=time.perf_counter() - t0,
+            seconds=time.perf_counter() - t0, tokens_saved=int(ids.numel()) if completed else saved,
         )
 
     def _train_chunk(self, opt: torch.optim.Optimizer, ids: torch.Tensor,

@@ -124,7 +124,13 @@ def _ctrl_c_cancels(control: JobControl) -> Iterator[None]:
 
 
 class _ProgressPrinter:
-    """A one-line progress bar with tokens/s, perplexity and ETA (tqdm when on a terminal)."""
+    """A one-line progress bar with tokens/s, perplexity and ETA (tqdm when on a terminal).
+
+    The rate and ETA are the job's (locas_engine.rate: tokens trained in this run only), never
+    tqdm's own, which would count a resumed job's jump to its checkpoint as tokens per second.
+    """
+
+    BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
 
     def __init__(self) -> None:
         self.bar = None
@@ -134,10 +140,11 @@ class _ProgressPrinter:
 
         if ev.phase == "memorizing":
             if self.bar is None:
-                self.bar = tqdm(total=ev.tokens_total, unit="tok", unit_scale=True,
+                self.bar = tqdm(total=ev.tokens_total, initial=ev.tokens_done, unit="tok",
+                                unit_scale=True, bar_format=self.BAR,
                                 desc=f"Memorizing '{ev.memory}'", file=sys.stderr)
-            self.bar.update(ev.tokens_done - self.bar.n)
-            self.bar.set_postfix(ppl=f"{ev.ppl:.2f}" if ev.ppl else "-")
+            self.bar.n = ev.tokens_done
+            self.bar.set_postfix_str(progress_postfix(ev))
         elif ev.phase in ("done", "cancelled", "failed"):
             if self.bar is not None:
                 self.bar.close()
@@ -148,6 +155,19 @@ class _ProgressPrinter:
                 print(f"Run: locas resume \"{ev.memory}\"", file=sys.stderr)
         elif ev.message:
             print(ev.message + "...", file=sys.stderr)
+
+
+def progress_postfix(ev: MemorizeEvent) -> str:
+    """'3.6 tok/s, ETA 02:00, ppl 12.34' from the event's own rate and ETA."""
+    from tqdm import tqdm
+
+    parts = []
+    if ev.tokens_per_s:
+        parts.append(f"{ev.tokens_per_s:,.1f} tok/s")
+    if ev.eta_s is not None:
+        parts.append(f"ETA {tqdm.format_interval(ev.eta_s)}")
+    parts.append(f"ppl {ev.ppl:.2f}" if ev.ppl else "ppl -")
+    return ", ".join(parts)
 
 
 def _memorize(session: Session, request: MemorizeRequest) -> int:
