@@ -67,23 +67,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_memories)
 
-    p = sub.add_parser("memory", help="rename, delete, export, import or show a memory")
-    msub = p.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("memory", help="rename, delete, export, import or show a memory",
+                       description="Manage one memory: show, rename, delete, export or import it.")
+    msub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     register_import(msub)
     q = msub.add_parser("show", help="sources, settings and perplexity curve")
     q.add_argument("name")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_memory_show)
-    q = msub.add_parser("rename")
+    q = msub.add_parser("rename", help="give a memory a new name (its file stays where it is)")
     q.add_argument("name")
     q.add_argument("new_name")
     q.set_defaults(func=cmd_memory_rename)
-    q = msub.add_parser("delete")
+    q = msub.add_parser("delete", help="delete a memory and its file (asks first unless --yes)")
     q.add_argument("name")
+    q.add_argument("--yes", "-y", action="store_true", help="delete without asking")
     q.set_defaults(func=cmd_memory_delete)
     q = msub.add_parser("export", help="copy the memory file, or export a merged model folder")
     q.add_argument("name")
-    q.add_argument("dest", nargs="?", help="file path for the memory (.safetensors + .json)")
+    q.add_argument("dest", nargs="?",
+                   help="a folder (the files go inside it, named after the memory) or a file path "
+                        "(.safetensors + .json)")
+    q.add_argument("--force", action="store_true", help="overwrite existing files")
     q.add_argument("--merged", metavar="DIR", help="write a merged Hugging Face model folder")
     _model_flags(q)
     q.set_defaults(func=cmd_memory_export)
@@ -259,16 +264,38 @@ def cmd_memory_rename(args: argparse.Namespace) -> int:
 
 
 def cmd_memory_delete(args: argparse.Namespace) -> int:
-    delete_memory(Session().library, args.name)
+    library = Session().library
+    row = library.get_memory(args.name)
+    if row is None:
+        raise JobError(f"There is no memory named '{args.name}'. See 'locas memories' for the list.")
+    if not args.yes and not _confirm(
+            f"Delete memory '{args.name}' and its file ({row.get('tokens_done') or 0:,} tokens "
+            "memorized)? This cannot be undone. [y/N] "):
+        if not sys.stdin or not sys.stdin.isatty():
+            print(f"Not deleting '{args.name}': there is no terminal to ask on; add --yes to delete "
+                  "it without asking.", file=sys.stderr)
+            return 1
+        print("Nothing deleted.")
+        return 1
+    delete_memory(library, args.name)
     print(f"Deleted memory '{args.name}' and its file.")
     return 0
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; False without one (a script must say --yes) or on anything but yes."""
+    if not sys.stdin or not sys.stdin.isatty():
+        return False
+    print(question, end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
 
 
 def cmd_memory_export(args: argparse.Namespace) -> int:
     if not args.dest and not args.merged:
         raise JobError("Say where to export: a file path, or --merged DIR for a merged model folder.")
     session = _session(args)
-    written = export_memory_file(session.library, args.name, args.dest) if args.dest else []
+    written = export_memory_file(session.library, args.name, args.dest, force=args.force) if args.dest else []
     if args.merged:
         written.append(export_merged_model(session, args.name, args.merged))
     for path in written:

@@ -248,7 +248,9 @@ class AppController(QObject):
                 on_done(written)
 
         if dest:
-            self.tasks.run(lambda: export_memory_file(self._task_library(), name, dest), on_done=done,
+            # The save dialog has already asked before replacing a file.
+            self.tasks.run(lambda: export_memory_file(self._task_library(), name, dest, force=True),
+                           on_done=done,
                            on_error=lambda exc: self.error.emit("Export failed", user_message(exc)))
         if merged_dir:
             if self.worker_busy():
