@@ -11,11 +11,13 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.errors import JobError
 from app.library import Library
-from app.session import Session
-from locas_engine import export_merged, read_memory_metadata
+
+if TYPE_CHECKING:
+    from app.session import Session
 
 MEMORY_SUFFIXES = (".safetensors", ".json", ".ckpt")
 
@@ -34,11 +36,19 @@ def memory_summary(library: Library, name: str) -> dict:
     for s in library.memory_sources(name):
         doc = library.get_document(s["document_id"])
         sources.append({**s, "title": doc["title"] if doc else "(deleted document)"})
-    curve: list = []
     path = Path(row["path"]) if row.get("path") else None
-    if path is not None and path.with_suffix(".json").exists():
-        curve = read_memory_metadata(path).get("ppl_curve", [])
-    return {**row, "sources": sources, "curve": curve}
+    return {**row, "sources": sources, "curve": _curve(path) if path is not None else []}
+
+
+def _curve(path: Path) -> list:
+    """The perplexity curve from the memory's JSON, read directly: listing memories needs no
+    torch (locas_engine.store does); a file that is not a memory's shows no curve."""
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    curve = meta.get("ppl_curve", []) if isinstance(meta, dict) else []
+    return curve if isinstance(curve, list) else []
 
 
 def rename_memory(library: Library, name: str, new_name: str) -> None:
@@ -105,6 +115,8 @@ def export_memory_file(library: Library, name: str, dest: str | Path, force: boo
 
 def export_merged_model(session: Session, name: str, folder: str | Path) -> Path:
     """Write the model with the memory folded in, as a folder any transformers install can load."""
+    from locas_engine import export_merged
+
     _finished_file(session.library, name)
     folder = Path(folder).expanduser()
     if folder.exists() and any(folder.iterdir()):

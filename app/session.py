@@ -14,20 +14,16 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.devices import device_problem
 from app.errors import JobError
 from app.library import Library
 from app.settings import Settings, load_settings
-from locas_engine import (
-    Backbone,
-    LocasMemory,
-    detach_memory,
-    load_backbone,
-    load_memory,
-    only_enabled,
-)
 from locas_engine.paths import memories_dir
+
+if TYPE_CHECKING:  # the engine (torch) loads when a model is first needed, not with the library
+    from locas_engine import Backbone, LocasMemory
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +39,8 @@ class Session:
     # -- the model ---------------------------------------------------------------------------
     def backbone(self) -> Backbone:
         """The configured model, loaded on first use and again only if the settings change."""
+        from locas_engine import load_backbone
+
         key = (self.settings.model, self.settings.device)
         if self._backbone is None or self._backbone_key != key:
             self.close_model()
@@ -62,6 +60,8 @@ class Session:
     def close_model(self) -> None:
         """Forget the model and every memory attached to it (frees their memory)."""
         if self._backbone is not None:
+            from locas_engine import detach_memory
+
             for memory in list(self._backbone.memories.values()):
                 detach_memory(self._backbone, memory)
         self._backbone = None
@@ -96,15 +96,21 @@ class Session:
                 f"The file of memory '{name}' is missing ({path}). Memorize its documents again "
                 "or delete the memory."
             )
+        from locas_engine import load_memory
+
         return load_memory(self.backbone(), path, name=name)  # raises MemoryMismatchError
 
     def unload_memory(self, name: str) -> None:
         if name in self._memories:
+            from locas_engine import detach_memory
+
             detach_memory(self._backbone, name)
 
     @contextlib.contextmanager
     def only_memories(self, names: Iterable[str]) -> Iterator[list[LocasMemory]]:
         """Switch on exactly the named memories for the duration (the others stay attached, off)."""
+        from locas_engine import only_enabled
+
         names = list(names)
         wanted = [self.memory(n) for n in names]  # loads and attaches any not yet attached
         with only_enabled(self._memories, names):

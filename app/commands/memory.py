@@ -1,4 +1,9 @@
-"""Command-line commands for memories: memorize, resume, ask, and managing the memory files."""
+"""Command-line commands for memories: memorize, resume, ask, and managing the memory files.
+
+The jobs, the session and the memory files are imported inside the commands: they pull in torch
+and transformers (seconds), which `locas --help`, `locas list` and the other model-free commands
+must not pay for (tests/app/test_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -8,26 +13,14 @@ import json
 import signal
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from app.commands.memory_import import register_import
 from app.errors import JobError
-from app.jobs import (
-    AnswerRequest,
-    JobControl,
-    MemorizeEvent,
-    MemorizeRequest,
-    resume_request,
-    run_answer,
-    run_memorize,
-)
-from app.memories import (
-    delete_memory,
-    export_memory_file,
-    export_merged_model,
-    memory_summary,
-    rename_memory,
-)
-from app.session import Session
+
+if TYPE_CHECKING:
+    from app.jobs import JobControl, MemorizeEvent, MemorizeRequest
+    from app.session import Session
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -100,6 +93,8 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _session(args: argparse.Namespace) -> Session:
+    from app.session import Session
+
     session = Session()
     if getattr(args, "model", None):
         session.settings.model = args.model
@@ -176,6 +171,8 @@ def progress_postfix(ev: MemorizeEvent) -> str:
 
 
 def _memorize(session: Session, request: MemorizeRequest) -> int:
+    from app.jobs import JobControl, run_memorize
+
     control = JobControl()
     with _ctrl_c_cancels(control):
         outcome = run_memorize(session, request, on_event=_ProgressPrinter(), control=control)
@@ -183,6 +180,8 @@ def _memorize(session: Session, request: MemorizeRequest) -> int:
 
 
 def cmd_memorize(args: argparse.Namespace) -> int:
+    from app.jobs import MemorizeRequest
+
     session = _session(args)
     name = args.memory
     if not name:
@@ -197,11 +196,15 @@ def cmd_memorize(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from app.jobs import resume_request
+
     session = _session(args)
     return _memorize(session, resume_request(session, args.name))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from app.jobs import AnswerRequest, run_answer
+
     session = _session(args)
     s = session.settings
     request = AnswerRequest(
@@ -226,7 +229,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_memories(args: argparse.Namespace) -> int:
-    session = Session()
+    from app.memories import memory_summary
+
+    session = _session(args)
     rows = [memory_summary(session.library, row["name"]) for row in session.library.list_memories()]
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
@@ -242,7 +247,9 @@ def cmd_memories(args: argparse.Namespace) -> int:
 
 
 def cmd_memory_show(args: argparse.Namespace) -> int:
-    summary = memory_summary(Session().library, args.name)
+    from app.memories import memory_summary
+
+    summary = memory_summary(_session(args).library, args.name)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
         return 0
@@ -258,13 +265,17 @@ def cmd_memory_show(args: argparse.Namespace) -> int:
 
 
 def cmd_memory_rename(args: argparse.Namespace) -> int:
-    rename_memory(Session().library, args.name, args.new_name)
+    from app.memories import rename_memory
+
+    rename_memory(_session(args).library, args.name, args.new_name)
     print(f"Renamed '{args.name}' to '{args.new_name}'.")
     return 0
 
 
 def cmd_memory_delete(args: argparse.Namespace) -> int:
-    library = Session().library
+    from app.memories import delete_memory
+
+    library = _session(args).library
     row = library.get_memory(args.name)
     if row is None:
         raise JobError(f"There is no memory named '{args.name}'. See 'locas memories' for the list.")
@@ -294,6 +305,8 @@ def _confirm(question: str) -> bool:
 def cmd_memory_export(args: argparse.Namespace) -> int:
     if not args.dest and not args.merged:
         raise JobError("Say where to export: a file path, or --merged DIR for a merged model folder.")
+    from app.memories import export_memory_file, export_merged_model
+
     session = _session(args)
     written = export_memory_file(session.library, args.name, args.dest, force=args.force) if args.dest else []
     if args.merged:
