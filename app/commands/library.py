@@ -7,7 +7,7 @@ import json
 import sys
 from dataclasses import asdict
 
-from ..document import ImportFailed
+from ..document import ImportFailed, one_line
 from ..library import Library, LibraryError
 
 
@@ -68,7 +68,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("ID\tKIND\tSECTIONS\tCHARACTERS\tTITLE")
     for d in docs:
         authors = f" — {', '.join(d.authors)}" if d.authors and d.kind != "chat" else ""
-        print(f"{d.id}\t{d.kind}\t{d.sections}\t{d.characters}\t{d.title}{authors}")
+        print(f"{d.id}\t{d.kind}\t{d.sections}\t{d.characters}\t{one_line(d.title)}{authors}")
     return 0
 
 
@@ -87,7 +87,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     for h in hits:
         snippet = " ".join(h.snippet.split())
-        print(f"[doc {h.document_id}] {h.document_title} › {h.section_title} (char {h.start})\n    {snippet}")
+        print(f"[doc {h.document_id}] {one_line(h.document_title)} › {one_line(h.section_title)} "
+              f"(char {h.start})\n    {snippet}")
     return 0
 
 
