@@ -39,11 +39,11 @@ TINY_LOCOMO = {
 }
 
 
-@pytest.mark.slow
 def cut_overall(results: list[dict], mode: str) -> float:
     return next(r["f1"] for r in results if r["mode"] == mode and r["category"] == "overall")
 
 
+@pytest.mark.slow  # loads the real model (it was on the helper above, so the fast tier ran it)
 def test_qa_bench_reports_every_mode_and_category(tmp_path):
     from app.bench import qa
 
