@@ -29,14 +29,15 @@ def run() -> tuple[int, str]:
 def test_self_test_fails_when_retrieval_cites_the_wrong_passage(unguarded, monkeypatch):
     search = Library.search
 
-    def wrong_passages_first(self, query, document_ids=None, limit=10):
-        hits = search(self, query, document_ids=document_ids, limit=50)
-        return list(reversed(hits))[:limit]
+    def wrong_passage(self, query, document_ids=None, limit=10):
+        """Retrieval gone wrong: passages about another fable (the Fox and the Grapes)."""
+        return search(self, "grapes", document_ids=document_ids, limit=limit)
 
-    monkeypatch.setattr(Library, "search", wrong_passages_first)
+    monkeypatch.setattr(Library, "search", wrong_passage)
     status, out = run()
     assert status == 1, out
     assert "✗ retrieval cites the passage holding the answer" in out, out
+    assert "is not the one that holds the answer" in out, out
     assert "model loaded: skipped" in out and "Self-test FAILED" in out
     assert "Self-test passed" not in out
 
