@@ -39,8 +39,6 @@ class Session:
     # -- the model ---------------------------------------------------------------------------
     def backbone(self) -> Backbone:
         """The configured model, loaded on first use and again only if the settings change."""
-        from locas_engine import load_backbone
-
         key = (self.settings.model, self.settings.device)
         if self._backbone is None or self._backbone_key != key:
             self.close_model()
@@ -128,6 +126,14 @@ class Session:
                     continue
                 self.library.update_memory(row["name"], status="interrupted",
                                            message="Stopped before it finished; resume to continue.")
+
+
+def load_backbone(*args, **kwargs) -> Backbone:
+    """locas_engine.load_backbone, imported on the first load: torch takes seconds to import,
+    and the library alone (list, search, import) never needs it."""
+    from locas_engine import load_backbone as load
+
+    return load(*args, **kwargs)
 
 
 def _process_alive(pid: int) -> bool:
