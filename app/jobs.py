@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from app.errors import JobError
+from app.grounding import Grounded, ground
 from app.library import Passage
-from app.prompts import build_messages
+from app.prompts import answer_budget, build_messages
 from app.session import Session
 from locas_engine import (
     Memorizer,
@@ -33,6 +34,7 @@ from locas_engine import (
     stream_generate,
 )
 from locas_engine.rate import TokenRate
+from locas_engine.generate import answer_logprob
 
 __all__ = [
     "Answer", "AnswerRequest", "JobControl", "JobError", "MemorizeEvent", "MemorizeOutcome",
@@ -376,6 +378,11 @@ class Answer:
     question: str
     text: str
     citations: list[Passage] = field(default_factory=list)
+    abstained: bool = False  # "The text does not say." (grounding.py)
+    cited: int | None = None  # index into citations of the passage the answer rests on
+    support: tuple[int, int] | None = None  # the supporting sentence's offsets in that passage
+    draft: str = ""  # what the model wrote, before abstention and the [n] mark
+    evidence: dict | None = None
     memories: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -421,13 +428,26 @@ def run_answer(
         with session.only_memories(names):  # attached, so that they can be judged
             route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
         names = route.memories
+    logprobs: list[float] = []  # of the answer's tokens as written, passages in the prompt
+
+    def confidence(passages: list[str], text: str) -> float:
+        if passages:  # recorded while writing: no second pass over the long prompt
+            return sum(logprobs) / len(logprobs) if logprobs else 0.0
+        return answer_logprob(backbone, build_messages(question, passages), text)
+
     with session.only_memories(names):
-        for piece in stream_generate(backbone, messages, max_new_tokens=request.max_new_tokens,
-                                     plain_ending=request.plain_ending,
+        for piece in stream_generate(backbone, messages, max_new_tokens=answer_budget(question, request.max_new_tokens),
+                                     plain_ending=request.plain_ending, logprobs=logprobs,
                                      should_stop=(lambda: control.cancelled) if control else None):
             pieces.append(piece)
             if on_token is not None:
                 on_token(piece)
+        draft = "".join(pieces).strip()
+        if control is not None and control.cancelled:  # unfinished: shown as it stands
+            grounded = Grounded(draft, False, None, None, None)
+        else:
+            grounded = ground(question, draft, [p.text for p in citations], [p.score for p in citations],
+                              confidence)
     options = {"use_memory": request.use_memory, "use_retrieval": request.use_retrieval,
                "passages": request.passages, "max_new_tokens": request.max_new_tokens,
                "plain_ending": request.plain_ending}
@@ -435,10 +455,10 @@ def run_answer(
         options["follow_up"] = len(request.history)  # earlier turns the prompt held
     if route is not None:
         options["route"] = {"chosen": route.memories, "losses": route.losses}
-    text = "".join(pieces).strip()
-    answer = Answer(question=question, text=text, citations=citations,
+    answer = Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
+                    cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
                     memories=names, options=options, seconds=time.perf_counter() - started,
-                    tokens=len(backbone.tokenizer(text, add_special_tokens=False)["input_ids"]),
+                    tokens=len(backbone.tokenizer(draft, add_special_tokens=False)["input_ids"]),
                     stopped=bool(control and control.cancelled))
     library.add_history(
         memory=names[0] if len(names) == 1 else None, question=question, answer=answer.text,

@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-route", action="store_true",
                    help="with several memories, keep them all on instead of answering with the "
                         "one that best fits the question")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: the answer, whether it abstained, the passages with "
+                        "document, section and supporting sentence, and the seconds taken")
     _model_flags(p)
     p.set_defaults(func=cmd_ask)
 
@@ -203,6 +206,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from app.grounding import answer_dict
     from app.jobs import AnswerRequest, run_answer
 
     session = _session(args)
@@ -213,8 +217,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
         passages=args.passages if args.passages is not None else s.passages,
         max_new_tokens=args.max_new_tokens or s.max_new_tokens, route=not args.no_route,
     )
+    if args.json:
+        print(json.dumps(answer_dict(run_answer(session, request)), indent=2, ensure_ascii=False))
+        return 0
     answer = run_answer(session, request, on_token=lambda piece: print(piece, end="", flush=True))
     print()
+    if answer.text != answer.draft:  # abstained, or marked with the passage it used
+        print(f"\n{answer.text}")
     if "route" in answer.options:
         chosen = answer.memories
         why = "the memory that best fits the question" if len(chosen) == 1 else "together they fit it best"
@@ -225,7 +234,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
             snippet = " ".join(p.text.split())[:160]
             print(f"  [{i}] {p.document_title} — {p.section_title} (doc {p.document_id}, "
                   f"section {p.section_id}, characters {p.start}-{p.end}): {snippet}")
+    if answer.cited is not None and answer.support:
+        start, end = answer.support
+        passage = answer.citations[answer.cited].text
+        print(f"\nSupporting sentence in [{answer.cited + 1}]: {highlight(' '.join(passage[start:end].split()))}")
     return 0
+
+
+def highlight(text: str) -> str:
+    """Bold and reversed on a terminal, between » « otherwise (a pipe, a file)."""
+    return f"\033[1;7m{text}\033[0m" if sys.stdout.isatty() else f"»{text}«"
 
 
 def cmd_memories(args: argparse.Namespace) -> int:

@@ -88,9 +88,10 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
                      "--home", str(tmp_path / "home")])
     assert again["conversations"][0]["reused_memory"]
     assert again["conversations"][0]["tokens"] == report["conversations"][0]["tokens"]
-    memory_answers = [a["prediction"] for a in report["answers"] if a["mode"] == "memory"]
+    # (drafts: what the model wrote, before an empty one becomes "The text does not say.")
+    memory_answers = [a["draft"] for a in report["answers"] if a["mode"] == "memory"]
     assert all(full.startswith(short) for short, full in
-               zip([a["prediction"] for a in again["answers"]], memory_answers, strict=True))
+               zip([a["draft"] for a in again["answers"]], memory_answers, strict=True))
     assert cut_overall(again["results"], "memory") == pytest.approx(cut_overall(cut, "memory"))
     # By default the memory-off model says where an answer ends; the ablation lets the memory
     # say it, which can only write the same tokens for longer.
@@ -100,7 +101,11 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
                         "--memory-ends-answers", "--home", str(tmp_path / "home")])
     assert ablation["settings"]["plain_ending"] is False
     assert all(longer.startswith(plain) for plain, longer in
-               zip(memory_answers, [a["prediction"] for a in ablation["answers"]], strict=True))
+               zip(memory_answers, [a["draft"] for a in ablation["answers"]], strict=True))
+    # Every answer is checked for loops, emptiness, abstention and contradicting its passage.
+    checks = {c["mode"]: c for c in report["answer_checks"]}
+    assert set(checks) == set(qa.MODES) and all(c["loops"] == 0 and c["empty"] == 0 for c in checks.values())
+    assert all(0.0 <= c["abstain_unanswerable"] <= 1.0 for c in checks.values())
     # ...and refuses one made with other settings instead of silently mixing them.
     with pytest.raises(SystemExit, match="other settings"):
         qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "16", "--chunk", "32",
