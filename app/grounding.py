@@ -8,7 +8,7 @@ question and the answer: what a reader checks in one glance.
 
 Abstention is decided from evidence measured on every answer with passages (``Evidence``),
 by a linear rule whose weights were fitted on the LoCoMo conversations (docs/benchmarks.md,
-benchmarks/calibrate_abstention.py). It is not a judgement of the answer's words; it is the
+app/bench/calibrate.py). It is not a judgement of the answer's words; it is the
 model's own confidence and how well the passages match the question.
 """
 
@@ -98,7 +98,7 @@ def overlap(words: set[str], text: str) -> float:
     return len(words & content_words(text)) / len(words) if words else 0.0
 
 
-# Fitted by benchmarks/calibrate_abstention.py on LoCoMo (see docs/benchmarks.md): the rule
+# Fitted by app/bench/calibrate.py on LoCoMo (see docs/benchmarks.md): the rule
 # abstains when sum(weight * feature) + bias > 0. None: no rule calibrated, never abstain.
 ABSTAIN_RULE: dict[str, float] | None = None
 

@@ -26,12 +26,13 @@ _PREAMBLE = re.compile(
 # A new line in the source's own format: a chat line's date stamp "[23 August 2023, 3:31 pm]",
 # a speaker "Caroline:", a heading ("Chapter 3", "# Title"), or the prompt's own labels.
 SOURCE_LINE = re.compile(
-    r"^\s*(?:\[[^\]\n]*\d{3,4}[^\]\n]*\]"  # a bracketed date or time stamp (not a citation [1])
+    r"^\s*(?:(?:\d{1,2}[.)]|[-*•])\s+)?"  # a list marker the model put before it: "2. [7 May 2023]"
+    r"(?:\[[^\]\n]*\d{3,4}[^\]\n]*\]"  # a bracketed date or time stamp (not a citation [1])
     r"|[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,2}:(?:\s|$)"  # a speaker or label: "Caroline:", "Question:"
     r"|#{1,6}\s"  # a markdown heading
     r"|(?i:chapter|section|part|book)\s+(?:[0-9]+|(?i:[ivxlc]+))\b)",  # a chapter heading
 )
-_SPEAKER_NEEDS_CAPITAL = re.compile(r"^\s*[a-z][\w'.-]*:")  # "note: ..." in lower case is prose
+_SPEAKER_NEEDS_CAPITAL = re.compile(r"^\s*(?:(?:\d{1,2}[.)]|[-*•])\s+)?[a-z][\w'.-]*:")  # "note: ..." in lower case is prose
 _LINE_JUDGED_AFTER = 60  # characters: a line this long without matching SOURCE_LINE is prose
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
@@ -149,7 +150,12 @@ class AnswerText:
         return answer
 
 
+_DANGLING_MARKER = re.compile(r"\n\s*(?:\d{1,2}[.)]|[-*•])?\s*$")
+
+
 def clean(text: str) -> str:
-    """Answer text without surrounding space and preamble; "" when nothing is said."""
+    """Answer text without surrounding space, preamble, or a list marker left alone on the
+    last line ("...\n2."); "" when nothing is said."""
+    text = _DANGLING_MARKER.sub("", text)
     text = strip_preamble(text.strip()).strip()
     return text if has_content(text) else ""

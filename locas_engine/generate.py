@@ -277,8 +277,8 @@ def stream_generate(
     def decode(answer: list[int]) -> str:
         return tok.decode(answer, skip_special_tokens=True)
 
-    def rules(answer: list[int]) -> bool:
-        return text.update(decode(answer))
+    def rules(answer: list[int]) -> bool:  # runs in generate's thread: its own AnswerText
+        return AnswerText().update(decode(answer))
 
     for next_id in generate_ids(backbone, prompt_ids(backbone, messages), _stop_ids(backbone),
                                 max_new_tokens, should_stop, plain_ending, stop_when=rules,

@@ -40,10 +40,17 @@ def test_a_new_line_in_the_chats_format_ends_the_answer():
     answer = run("Caroline went to the support group.\n[23 August 2023, 3:31 pm] Caroline: I loved it")
     assert answer.stopped_for == "source-line"
     assert answer.final() == "Caroline went to the support group."
-    for line in ("Melanie: hi", "Question: who?", "Chapter 3", "CHAPTER IV", "# The Hare", "[7 May 2023] x"):
+    for line in ("Melanie: hi", "Question: who?", "Chapter 3", "CHAPTER IV", "# The Hare", "[7 May 2023] x",
+                 "2. [28 August 2023, 3:19 pm] Melanie: hi", "- Caroline: yes"):
         assert is_source_line(line), line
-    for line in ("[1] says so", "The hare: a fast animal", "note: small", "She went home."):
+    for line in ("[1] says so", "The hare: a fast animal", "note: small", "She went home.", "2. She went home."):
         assert not is_source_line(line), line
+
+
+def test_a_list_marker_left_alone_is_dropped():
+    answer = AnswerText()
+    answer.update("1. Melanie walks in the forest with her family\n2.")
+    assert answer.final() == "1. Melanie walks in the forest with her family"
 
 
 def test_the_first_line_may_copy_a_date_stamp():
