@@ -141,3 +141,27 @@ def test_ppl_forget_and_shelf_benches_write_json(tmp_path, shared_data):
         assert r["own"] < r["none"]  # a memory lowers the perplexity of the text it memorized
         assert {"routed", "routed_vs_own_pct", "routed_to_own"} <= r.keys()
         assert 0.0 <= r["routed_to_own"] <= 1.0 and r["routed"] > 0
+
+
+@pytest.mark.slow
+def test_qa_bench_answers_a_book_question_set(tmp_path):
+    """`--book FILE --questions FILE`: scored like LoCoMo, unanswerable questions by abstention,
+    and every answer is checked against the passage it cites."""
+    from app.bench import qa
+
+    book = tmp_path / "lighthouse.txt"
+    book.write_text("The Keeper\n\nIdris kept the lighthouse on the north cape for forty years. "
+                    "Every night he lit the great lamp with a brass key.\n", encoding="utf-8")
+    questions = tmp_path / "questions.json"
+    questions.write_text(json.dumps({"questions": [
+        {"question": "Who kept the lighthouse?", "answer": "Idris", "section": "The Keeper"},
+        {"question": "What was the keeper's dog called?", "answer": None, "section": None}]}))
+    report = qa.main(["--book", str(book), "--questions", str(questions), "--modes", "retrieval",
+                      "--max-new-tokens", "6", "--passages", "1", "--home", str(tmp_path / "home")])
+    assert [r["category"] for r in report["results"]] == ["single-hop", "adversarial", "overall"]
+    assert not report["conversations"][0]["memorized"]  # no mode needs a memory: none is made
+    first = report["answers"][0]
+    assert first["section"] == "The Keeper" and "contradicts" in first and first["cited"]["text"]
+    assert report["answer_checks"][0]["n_unanswerable"] == 1
+    with pytest.raises(SystemExit, match="go together"):
+        qa.main(["--book", str(book), "--modes", "retrieval"])
