@@ -85,3 +85,15 @@ def test_the_bench_checks_loops_and_contradictions():
     check = answer_checks(answers, ["m"])[0]
     assert check["abstain_unanswerable"] == 0.5 and check["false_abstain"] == 0.0
     assert check["loops"] == 1 and check["contradicts"] == 1.0
+
+
+def test_an_answer_its_passage_does_not_back_gives_way_to_the_passage(monkeypatch):
+    import app.grounding as grounding
+
+    monkeypatch.setattr(grounding, "PREFER_PASSAGE_BELOW", 0.7)
+    hare = ground("Who won the race?", "The Lion was the winner.", [HARE], [-5.0], lambda ps, t: -1.0)
+    assert hare.text == "The Tortoise plodded on and won the race. [1]"  # the passage, not the invention
+    start, end = hare.support
+    assert HARE[start:end] == "The Tortoise plodded on and won the race."
+    backed = ground("Who won the race?", "The Tortoise won the race.", [HARE], [-5.0], lambda ps, t: -1.0)
+    assert backed.text == "The Tortoise won the race. [1]"  # an answer its passage backs is kept
