@@ -55,7 +55,8 @@ def test_memorize_then_ask_streams_and_cites(session, story_file):
                         on_token=pieces.append)
     assert len(pieces) >= 2 and "".join(pieces).strip() == answer.draft
     # the answer names the passage it rests on, and the sentence in it that supports it
-    assert answer.abstained or answer.text == f"{answer.draft} [{answer.cited + 1}]"
+    # (or, when its passage backs too little of it, that passage's sentence: grounding.py)
+    assert answer.abstained or answer.text.endswith(f" [{answer.cited + 1}]")
     start, end = answer.support
     assert answer.citations[answer.cited].text[start:end].strip()
     assert answer.citations and all(c.document_id == doc_id for c in answer.citations)
