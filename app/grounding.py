@@ -55,7 +55,7 @@ def cited_passage(answer: str, passages: Sequence[str]) -> int | None:
 
 def supporting_sentence(passage: str, question: str, answer: str) -> tuple[int, int]:
     """(start, end) character offsets in ``passage`` of its sentence that best supports the
-    answer: most shared words with the answer, then with the question."""
+    answer: most words shared with the answer and the question, then with the answer."""
     answer_words = content_words(strip_citations(answer))
     question_words = content_words(question)
     best, best_key = (0, len(passage)), (-1, -1)
@@ -64,7 +64,9 @@ def supporting_sentence(passage: str, question: str, answer: str) -> tuple[int, 
         if not sentence.strip():
             continue
         words = content_words(sentence)
-        key = (len(words & answer_words), len(words & question_words))
+        # words shared with the answer and the question together: a sentence that repeats the
+        # answer's incidental words ("put forth his full speed") but not what was asked loses
+        key = (len(words & answer_words) + len(words & question_words), len(words & answer_words))
         if key > best_key:
             start = m.start() + len(sentence) - len(sentence.lstrip())
             best, best_key = (start, m.start() + len(sentence.rstrip())), key

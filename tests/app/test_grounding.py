@@ -33,6 +33,9 @@ def test_the_answer_cites_the_passage_it_rests_on():
 def test_the_supporting_sentence_is_the_one_that_backs_the_answer():
     start, end = supporting_sentence(HARE, "Who won the race?", "The tortoise won the race.")
     assert HARE[start:end] == "The Tortoise plodded on and won the race."
+    # an answer's incidental words do not outweigh what was asked
+    start, end = supporting_sentence(HARE, "Who won the race?", "The tortoise won, the hare laughed.")
+    assert HARE[start:end] == "The Tortoise plodded on and won the race."
 
 
 def evidence(**kw) -> Evidence:
