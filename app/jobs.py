@@ -33,8 +33,8 @@ from locas_engine import (
     save_memory,
     stream_generate,
 )
-from locas_engine.rate import TokenRate
 from locas_engine.generate import answer_logprob
+from locas_engine.rate import TokenRate
 
 __all__ = [
     "Answer", "AnswerRequest", "JobControl", "JobError", "MemorizeEvent", "MemorizeOutcome",
