@@ -34,7 +34,8 @@ class ImportFailed(UserError):
     def __init__(self, path: str | Path, cause: str) -> None:
         self.path = Path(path)
         self.cause = cause.rstrip(".")
-        super().__init__(f"Could not import {self.path.name}: {self.cause}.")
+        name = self.path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        super().__init__(f"Could not import {name}: {self.cause}.")
 
 
 @dataclass

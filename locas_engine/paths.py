@@ -21,7 +21,11 @@ def data_home() -> Path:
     """The data folder, created on first use (``$LOCAS_HOME`` or the platform's user data dir)."""
     env = os.environ.get("LOCAS_HOME")
     home = Path(env).expanduser() if env else Path(platformdirs.user_data_dir("locas-reader", "Locas"))
-    return private_dir(home)
+    private_dir(home)
+    if os.name == "posix" and home.stat().st_mode & 0o077:
+        # An older version, a restored backup or a copy made it readable by others: it is ours.
+        os.chmod(home, 0o700)
+    return home
 
 
 def private_dir(path: Path) -> Path:

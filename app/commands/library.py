@@ -52,6 +52,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 continue
             note = "  (already in the library)" if info.duplicate else ""
             print(f"{info.id}\t{info.title}\t{info.kind}\t{info.sections} sections\t{info.characters} characters{note}")
+            for warning in info.meta.get("warnings") or []:  # notes skipped in a folder (bad links)
+                print(f"  {warning}", file=sys.stderr)
     return status
 
 

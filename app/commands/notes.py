@@ -52,6 +52,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 1
     doc = session.library.get_document(synced.document_id)
+    for warning in doc.meta.get("warnings") or []:  # notes skipped (bad links)
+        print(warning, file=sys.stderr)
     if synced.created:
         print(f"Imported {doc.title} as document {doc.id}: {len(synced.added)} notes.")
     elif not synced.changes:

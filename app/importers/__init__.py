@@ -9,12 +9,13 @@ Every refusal is an ImportFailed whose message is one sentence naming the file a
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
 
 from ..document import Document, ImportFailed
-from ._encoding import NotText, decode_text
+from ._encoding import NotText, clean_name, decode_text
 from .chats import (
     import_chatgpt,
     import_locomo,
@@ -40,6 +41,7 @@ SUPPORTED_EXTENSIONS = {
     ".epub", ".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf", ".json",
 }
 _MARKDOWN_EXT = {".md", ".markdown"}
+log = logging.getLogger(__name__)
 _HTML_EXT = {".html", ".htm", ".xhtml"}
 
 
@@ -47,6 +49,12 @@ def max_bytes() -> int:
     """Size limit: ``LOCAS_MAX_IMPORT_MB`` overrides the default (for huge PDFs or tests)."""
     env = os.environ.get("LOCAS_MAX_IMPORT_MB")
     return int(float(env) * 1024 * 1024) if env else DEFAULT_MAX_BYTES
+
+
+def _size(n: int) -> str:
+    """Sizes in binary units, as the limit is set: 200 MiB reads "200 MiB", not "210 MB"."""
+    value, unit = (n / 2**20, "MiB") if n >= 2**20 else (n / 2**10, "KiB")
+    return f"{value:,.1f}".rstrip("0").rstrip(".") + f" {unit}"
 
 
 def _read(path: Path, limit: int) -> bytes:
@@ -57,7 +65,7 @@ def _read(path: Path, limit: int) -> bytes:
     try:
         size = path.stat().st_size
         if size > limit:
-            raise ImportFailed(path, f"the file is {size / 1e6:.0f} MB, over the {limit / 1e6:.0f} MB import limit")
+            raise ImportFailed(path, f"the file is {_size(size)}, over the {_size(limit)} import limit")
         data = path.read_bytes()
     except PermissionError as exc:
         raise ImportFailed(path, "the file cannot be read (permission denied)") from exc
@@ -128,16 +136,30 @@ def _import_json(path: Path, data: bytes) -> Document:
 def import_file(path: str | os.PathLike, max_size: int | None = None) -> Document:
     """Read ``path`` into a Document, or raise ImportFailed (never another exception type).
 
-    A folder is read as a folder of notes (one Document, a Section per note).
+    A folder is read as a folder of notes (one Document, a Section per note). File names that
+    are not valid UTF-8 are stored with U+FFFD in place of their bad bytes.
     """
-    path = Path(path).expanduser()
+    return _clean_names(_import_file(Path(path).expanduser(), max_size))
+
+
+def _clean_names(doc: Document) -> Document:
+    doc.title = clean_name(doc.title)
+    doc.source_path = clean_name(doc.source_path)
+    for section in doc.sections:
+        section.title = clean_name(section.title)
+        section.meta = {k: clean_name(v) if isinstance(v, str) else v for k, v in section.meta.items()}
+    return doc
+
+
+def _import_file(path: Path, max_size: int | None) -> Document:
     if path.is_dir():
         try:
             return import_notes(path)
         except ImportFailed:
             raise
         except Exception as exc:  # as below: one sentence for the user, whatever went wrong
-            raise ImportFailed(path, f"an unexpected error occurred while reading the folder ({type(exc).__name__}: {exc})") from exc
+            log.warning("Import of %s failed", path, exc_info=True)
+            raise ImportFailed(path, "a file in the folder is damaged or in a form Locas Reader cannot read") from exc
     data = _read(path, max_size if max_size is not None else max_bytes())
     try:
         fmt = detect_format(path, data)
@@ -162,4 +184,5 @@ def import_file(path: str | os.PathLike, max_size: int | None = None) -> Documen
     except RecursionError as exc:
         raise ImportFailed(path, "the file is nested too deeply to read") from exc
     except Exception as exc:  # a bug or an unforeseen malformation: still one sentence for the user
-        raise ImportFailed(path, f"an unexpected error occurred while reading it ({type(exc).__name__}: {exc})") from exc
+        log.warning("Import of %s failed", path, exc_info=True)  # the details, for a bug report
+        raise ImportFailed(path, "the file is damaged or in a form Locas Reader cannot read") from exc

@@ -42,11 +42,8 @@ def detect_encoding(data: bytes) -> tuple[str, int]:
             return "utf-16-le", 0
         if even_nul > 0.4 and odd_nul < 0.05:
             return "utf-16-be", 0
-    try:
-        data.decode("utf-8")
-        return "utf-8", 0
-    except UnicodeDecodeError:
-        pass
+    if _mostly_utf8(data):
+        return "utf-8", 0  # decode_text replaces the few bad bytes
     if b"\x00" not in sample:
         # Windows-1252 decodes nearly every byte and is the commonest legacy encoding of the
         # books people have; charset-normalizer is asked first for the less common ones.
@@ -57,6 +54,21 @@ def detect_encoding(data: bytes) -> tuple[str, int]:
                 return name, 0
         return "cp1252", 0
     return "binary", 0
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8, or UTF-8 with a few bad bytes (a damaged copy, a cut-off line): most of its
+    non-ASCII characters decode. Legacy 8-bit text almost never forms valid UTF-8 sequences, so
+    in cp1252 text nearly every non-ASCII byte is an error."""
+    try:
+        data.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        pass
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad  # non-ASCII characters that decoded
+    return good > 2 * bad
 
 
 # Legacy encodings we trust a detector's choice for; anything else falls back to cp1252, which
@@ -89,3 +101,9 @@ def looks_like_text(data: bytes) -> bool:
     except NotText:
         return False
     return True
+
+
+def clean_name(text: str) -> str:
+    """A file name as text that can be stored and printed: bytes that were not valid UTF-8
+    (kept by Python as lone surrogates) become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if text else text

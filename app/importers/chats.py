@@ -302,13 +302,19 @@ def whatsapp_lines(text: str) -> int:
 
 
 def _wa_date_order(dates: list[tuple[int, int, int]], twelve_hour: bool) -> str:
-    """'dmy', 'mdy' or 'ymd' from the numbers seen: a field above 12 settles it."""
-    if any(a > 31 for a, _, _ in dates):
-        return "ymd"
-    if any(a > 12 for a, _, _ in dates):
-        return "dmy"
-    if any(b > 12 for _, b, _ in dates):
-        return "mdy"
+    """'dmy', 'mdy' or 'ymd' from the numbers seen: a field above 12 (or 31) votes for an order,
+    and the majority wins, so one malformed line cannot flip a whole chat."""
+    votes = {"ymd": 0, "dmy": 0, "mdy": 0}
+    for a, b, _ in dates:
+        if a > 31:
+            votes["ymd"] += 1
+        elif a > 12:
+            votes["dmy"] += 1
+        elif b > 12:
+            votes["mdy"] += 1
+    best = max(votes, key=lambda k: votes[k])
+    if votes[best]:
+        return best
     return "mdy" if twelve_hour else "dmy"  # US phones export 12-hour with month first
 
 

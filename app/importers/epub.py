@@ -10,6 +10,7 @@ trained on them learns publisher boilerplate rather than the book.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import zipfile
 from pathlib import Path
@@ -28,13 +29,17 @@ _FONT_OBFUSCATION = {
 _ENC_NS = "http://www.w3.org/2001/04/xmlenc#"
 _COPYRIGHT = re.compile(r"all rights reserved|©|\bcopyright\b|\bisbn\b|\bpublished by\b", re.I)
 _TOC_HEADINGS = {"contents", "table of contents", "toc"}
+log = logging.getLogger(__name__)
+MAX_UNPACKED_MEMBER = 64 * 2**20  # the largest chapter or image a book plausibly holds
+MAX_UNPACKED_TOTAL = 256 * 2**20  # plus twice the file's size: stored images do not shrink
 
 
 def check_container(path: Path, data: bytes) -> zipfile.ZipFile:
     """Open the zip and refuse damaged or DRM-protected books before ebooklib sees them."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        bad = archive.testzip()
+        _check_unpacked_size(path, archive, len(data))
+        bad = archive.testzip()  # streams each member: no member is held whole in memory
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
         raise ImportFailed(path, "the EPUB file is damaged or incomplete (not a readable zip archive)") from exc
     except Exception as exc:  # zlib.error and friends on truncated members
@@ -47,6 +52,21 @@ def check_container(path: Path, data: bytes) -> zipfile.ZipFile:
     if "META-INF/rights.xml" in names or _has_encrypted_content(archive, names):
         raise ImportFailed(path, "the book is protected by DRM (its content is encrypted) and cannot be read")
     return archive
+
+
+def _check_unpacked_size(path: Path, archive: zipfile.ZipFile, packed: int) -> None:
+    """Refuse a zip bomb before anything is decompressed.
+
+    zipfile never inflates a member past the size its header declares, so the declared sizes
+    bound what ebooklib (which reads every member whole) can be made to hold.
+    """
+    sizes = [info.file_size for info in archive.infolist()]
+    biggest = max(sizes, default=0)
+    limit = MAX_UNPACKED_TOTAL + 2 * packed
+    if biggest > MAX_UNPACKED_MEMBER or sum(sizes) > limit:
+        mib = max(biggest, sum(sizes)) / 2**20
+        raise ImportFailed(path, f"the EPUB file unpacks to {mib:,.0f} MiB, far more than any book "
+                                 "(a damaged file or a 'zip bomb'), so it was not opened")
 
 
 def _has_encrypted_content(archive: zipfile.ZipFile, names: set[str]) -> bool:
@@ -139,8 +159,11 @@ def import_epub(path: Path, data: bytes) -> Document:
         book = epub.read_epub(str(path), options={"ignore_ncx": False})
     except ImportFailed:
         raise
+    except KeyError as exc:  # ebooklib looks up the metadata namespace a book must declare
+        raise ImportFailed(path, "the EPUB file is incomplete (its package file has no book metadata)") from exc
     except Exception as exc:
-        raise ImportFailed(path, f"the EPUB file is damaged or incomplete ({type(exc).__name__}: {exc})") from exc
+        log.warning("Reading EPUB %s failed", path, exc_info=True)  # details for a bug report only
+        raise ImportFailed(path, "the EPUB file is damaged or incomplete") from exc
 
     toc = _flatten_toc(book.toc, [])
     file_titles: dict[str, str] = {}
@@ -179,7 +202,11 @@ def import_epub(path: Path, data: bytes) -> Document:
         raise ImportFailed(path, "the book contains no readable text")
 
     def dc(name: str) -> list[str]:
-        return [str(value).strip() for value, _attrs in book.get_metadata("DC", name) if str(value).strip()]
+        try:  # ebooklib raises KeyError (the DC namespace) when a book has no such metadata
+            values = book.get_metadata("DC", name)
+        except KeyError:
+            return []
+        return [str(value).strip() for value, _attrs in values if str(value).strip()]
 
     titles = dc("title")
     languages = dc("language")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ..document import Document, ImportFailed, Section, section_hash
 from ._encoding import NotText, decode_text
+from .links import link_problem
 from .text import _HTML_COMMENT, _MD_EMPHASIS, _MD_HEADING, _MD_IMAGE, _MD_LINK
 
 NOTE_EXTENSIONS = {".md", ".markdown", ".txt", ".text"}
@@ -41,8 +42,9 @@ def _skip_dir(parent: Path, name: str) -> bool:
     return name.startswith(".") or (name == "logseq" and (parent / name / "config.edn").exists())
 
 
-def note_files(folder: Path) -> tuple[list[Path], int]:
-    """The note files under ``folder`` sorted by relative path, and how many other files were skipped."""
+def note_files(folder: Path, warnings: list[str] | None = None) -> tuple[list[Path], int]:
+    """The note files under ``folder`` sorted by relative path, and how many other files were
+    skipped; a bad link is skipped with a sentence added to ``warnings``."""
     notes: list[Path] = []
     skipped = 0
     for root, dirs, files in os.walk(folder):
@@ -52,6 +54,12 @@ def note_files(folder: Path) -> tuple[list[Path], int]:
             path = base / name
             if name.startswith(".") or path.suffix.lower() not in NOTE_EXTENSIONS:
                 skipped += 1
+                continue
+            problem = link_problem(folder, path)
+            if problem:
+                skipped += 1
+                if warnings is not None:
+                    warnings.append(problem)
                 continue
             notes.append(path)
     notes.sort(key=lambda p: p.relative_to(folder).as_posix().casefold())
@@ -180,7 +188,8 @@ def import_notes(folder: Path) -> Document:
     if not folder.exists():
         raise ImportFailed(folder, "the folder does not exist")
     try:
-        paths, skipped = note_files(folder)
+        warnings: list[str] = []
+        paths, skipped = note_files(folder, warnings)
         if not paths and not skipped and not any(folder.iterdir()):
             raise ImportFailed(folder, "the folder is empty")
         if not paths:
@@ -201,5 +210,6 @@ def import_notes(folder: Path) -> Document:
         source_path=source,
         content_hash=folder_hash(source, sections),
         sections=sections,
-        meta={"format": "notes-folder", "notes": len(sections), "skipped_files": skipped + len(paths) - len(sections)},
+        meta={"format": "notes-folder", "notes": len(sections), "skipped_files": skipped + len(paths) - len(sections),
+              "warnings": warnings},
     )
