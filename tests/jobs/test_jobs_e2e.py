@@ -202,7 +202,7 @@ def test_cli_ask_streams_routes_and_lists_passages(story_file, tmp_path, capsys)
                  "--max-new-tokens", "4", "What did Idris use to catch the swarm?"]) == 0
     out = capsys.readouterr().out
     assert "(answered with " in out and "--no-route keeps them all on" in out
-    assert "Passages:" in out and "  [1] apiary" in out and "characters " in out
+    assert "Passages:" in out and "  [1] Notes from the apiary" in out and "characters " in out
     assert "Supporting sentence in [" in out and "»" in out
 
     assert main(["ask", "--json", "--memory", "apiary", "--passages", "2", "--max-new-tokens", "4",
