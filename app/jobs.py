@@ -16,19 +16,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from app.errors import JobError
+from app.estimate import SpeedMeter, estimate_run, record_throughput
 from app.grounding import Grounded, ground
 from app.library import Passage
+from app.memorize_setup import memorize_settings, memory_config, resolve_settings
 from app.prompts import answer_budget, build_messages
+from app.sections import unheld_rest
 from app.session import Session
 from locas_engine import (
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
     MemoryMismatchError,
     Progress,
     Route,
     attach_memory,
-    parse_layers,
     route_memories,
     save_memory,
     stream_generate,
@@ -89,9 +89,14 @@ class MemorizeRequest:
     layers: str | None = None
     tau_scale: float | None = None
     checkpoint_every: int | None = None
+    precision: str | None = None  # auto | fp32 | bf16 (app/memorize_setup.py resolves auto)
     # Only these sections of a document (new or changed notes: continual memorization). The plan
     # is stored in the library, so a resume of the job memorizes the same sections.
     section_ids: Mapping[int, Sequence[int]] | None = None
+    # With nothing measured for these settings yet, time a few chunks before starting so the
+    # estimate shown first is a measured one (the command line does; the GUI's dialog has
+    # already shown its estimate).
+    calibrate: bool = False
 
 
 @dataclass
@@ -117,7 +122,7 @@ class MemorizeOutcome:
 
 
 MEMORY_SETTING_KEYS = ("rank", "init", "tau_scale", "lr", "chunk", "context", "steps", "layers",
-                       "checkpoint_every")
+                       "checkpoint_every", "precision")
 
 
 def _effective_settings(session: Session, request: MemorizeRequest, stored: dict | None) -> dict:
@@ -126,6 +131,8 @@ def _effective_settings(session: Session, request: MemorizeRequest, stored: dict
     merged = {key: getattr(defaults, key) for key in MEMORY_SETTING_KEYS}
     if stored:
         merged.update({k: v for k, v in stored.items() if k in MEMORY_SETTING_KEYS})
+        if "precision" not in stored:  # made before precision was recorded: resolve_settings
+            merged["precision"] = None  # gives what such memories used (fp32 on a CPU)
     overrides = {k: getattr(request, k) for k in MEMORY_SETTING_KEYS if getattr(request, k) is not None}
     if stored:  # a memory's shape is fixed once made
         for fixed in ("rank", "init", "layers", "tau_scale"):
@@ -136,13 +143,6 @@ def _effective_settings(session: Session, request: MemorizeRequest, stored: dict
                 )
     merged.update(overrides)
     return merged
-
-
-def _layers(spec: str, num_layers: int) -> list[int] | None:
-    try:
-        return parse_layers(spec, num_layers)
-    except ValueError as exc:
-        raise JobError(str(exc)) from exc
 
 
 def document_token_ids(session: Session, document_id: int) -> list[int]:
@@ -209,9 +209,12 @@ def run_memorize(
         row = library.get_memory(name)
     else:
         library.update_memory(name, settings=settings)
+    section_plans = dict(request.section_ids or {})
     for doc_id in request.document_ids:
         library.add_memory_source(name, doc_id)  # no-op when the memory already holds it
-    for doc_id, section_ids in (request.section_ids or {}).items():
+        if doc_id not in section_plans and (rest := unheld_rest(library, name, doc_id)):
+            section_plans[doc_id] = rest  # the chapters not chosen before
+    for doc_id, section_ids in section_plans.items():
         library.set_pending_sections(name, doc_id, section_ids)
     pending = [s for s in library.memory_sources(name) if s["status"] == "pending"]
     path = Path(row["path"])
@@ -223,7 +226,10 @@ def run_memorize(
                 f"Memory '{name}' was made for the model '{row.get('backbone')}', not the one loaded "
                 f"now ('{backbone.name}'). Switch the model in the settings, or use a new memory name."
             )
-        library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint)
+        # "auto" choices become concrete for this machine once, and are stored with the memory.
+        asked, settings = settings, resolve_settings(settings, backbone)
+        library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint,
+                              settings=settings)
 
         emit("tokenizing", message="Reading the documents")
         plans = {s["document_id"]: library.pending_sections(name, s["document_id"]) for s in pending}
@@ -243,16 +249,18 @@ def run_memorize(
         if memory is None and path.with_suffix(".safetensors").exists():
             memory = session.memory(name)
         if memory is None:
-            config = MemoryConfig(
-                rank=settings["rank"], init=settings["init"], tau_scale=settings["tau_scale"],
-                layers=_layers(settings["layers"], backbone.num_layers),
-            )
+            try:
+                config = memory_config(settings, backbone)
+            except ValueError as exc:
+                raise JobError(str(exc)) from exc
             memory = attach_memory(backbone, config, name=name)
 
-        memorizer = Memorizer(backbone, memory, MemorizeSettings(
-            chunk=settings["chunk"], context=settings["context"], steps=settings["steps"],
-            lr=settings["lr"], checkpoint_every=settings["checkpoint_every"],
-        ))
+        memorizer = Memorizer(backbone, memory, memorize_settings(settings))
+        guess = estimate_run(backbone, asked, settings, [t for ids in streams.values() for t in ids],
+                             calibrate_if_new=request.calibrate)
+        emit("estimate", tokens_total=total, eta_s=guess.seconds, tokens_per_s=guess.tokens_per_s,
+             message=f"Memorizing {guess.describe()}")
+        meter = SpeedMeter()  # what this run measures, kept for the next run's estimate
         checkpoint = path.with_suffix(".ckpt")
         # A checkpoint's count stays until this run trains past it: a kill before the first
         # chunk must not make `locas memories` say the resume starts from zero.
@@ -280,17 +288,27 @@ def run_memorize(
             def on_progress(p: Progress, offset: int = done_before) -> None:
                 # The library keeps what a resume starts from (the checkpoint), not the
                 # in-flight count: after a kill, `locas memories` must not promise more.
+                meter.chunk_done(p.tokens_done)
                 library.update_memory(name, tokens_done=offset + p.tokens_saved, ppl=p.ppl)
                 emit("memorizing", tokens_done=offset + p.tokens_done, tokens_total=total,
                      ppl=p.ppl, tokens_per_s=rate.tokens_per_s,
                      eta_s=rate.eta_s(total - offset - p.tokens_done))
 
-            with session.only_memories([name]):  # train this memory alone
-                result = memorizer.run(
-                    token_ids, progress=on_progress, should_stop=lambda: control.cancelled,
-                    between_chunks=lambda: _between_chunks(library, name, control, emit, between_chunks),
-                    checkpoint_path=checkpoint, resume=resume, source=title, rate=rate,
-                )
+            def between() -> None:
+                _between_chunks(library, name, control, emit, between_chunks)
+                meter.restart_clock()
+
+            meter.new_stream()
+            try:
+                with session.only_memories([name]):  # train this memory alone
+                    result = memorizer.run(
+                        token_ids, progress=on_progress, should_stop=lambda: control.cancelled,
+                        between_chunks=between, checkpoint_path=checkpoint, resume=resume,
+                        source=title, rate=rate,
+                    )
+            finally:  # what this run measured tells the next one how long it will take
+                record_throughput(backbone.name, str(backbone.device), [asked, settings],
+                                  meter.tokens, meter.seconds)
             if not result.completed:  # a deliberate stop: "stopped", never "interrupted" (a crash)
                 done = done_before + result.tokens_saved  # where a resume starts
                 message = f"Stopped at {done:,} of {total:,} tokens; resume to continue."

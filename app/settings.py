@@ -30,7 +30,8 @@ class Settings:
     chunk: int = 256  # tokens trained on per step
     context: int = 256  # preceding tokens that condition a chunk but are not trained on
     steps: int = 1  # optimizer steps per chunk
-    layers: str = "all"  # "all" or a range such as "15-29"
+    layers: str = "all"  # "all", "auto" (upper layers, app/memorize_setup.py) or a range "15-29"
+    precision: str = "auto"  # auto (bf16 where the hardware has it), fp32 or bf16
     checkpoint_every: int = 8  # chunks between checkpoints: the most a crash can lose
     # Answer defaults.
     passages: int = 4

@@ -47,8 +47,21 @@ class MemorizeSettings:
     weight_decay: float = 0.0  # the memory is norm-clipped already; decay would erase it
     betas: tuple[float, float] = (0.9, 0.999)
     checkpoint_every: int = 8  # chunks between checkpoints (a crash loses at most this many)
-    autocast: bool | None = None  # bf16 autocast; None = on CUDA only
+    autocast: bool | None = None  # bf16 autocast; None = on CUDA only (see precision.py)
     seed: int = 0
+
+    def precision(self, device: torch.device) -> str:
+        """``bf16`` or ``fp32``: the arithmetic this run uses on ``device`` (recorded with the
+        memory and its checkpoint, so a resume can insist on the same)."""
+        use = device.type == "cuda" if self.autocast is None else self.autocast
+        return "bf16" if use else "fp32"
+
+    def recorded(self, device: torch.device) -> dict:
+        """The settings as a memory and its checkpoint record them: ``autocast`` as the
+        resolved ``precision``."""
+        out = {k: v for k, v in asdict(self).items() if k != "autocast"}
+        out["precision"] = self.precision(device)
+        return out
 
 
 @dataclass
@@ -136,6 +149,16 @@ def _stream_signature(ids: torch.Tensor) -> str:
     return hashlib.sha256(ids.numpy().tobytes()).hexdigest()
 
 
+def fused_adamw(params: Sequence[torch.Tensor]) -> dict:
+    """AdamW's fused kernel (one launch for all tensors) where torch has it for these
+    parameters' device, else its multi-tensor path: the memory is ~100 small tensors, and the
+    per-tensor loop costs a kernel launch (a host round trip on a GPU) for each."""
+    kinds = {p.device.type for p in params}
+    if kinds and kinds <= {"cpu", "cuda"} and all(p.dtype == torch.float32 for p in params):
+        return {"fused": True}
+    return {"foreach": True}
+
+
 # --- the memorizer ---------------------------------------------------------------------------
 @contextlib.contextmanager
 def frozen_backbone(model: nn.Module) -> Iterator[None]:
@@ -162,8 +185,9 @@ class Memorizer:
 
     def _optimizer(self) -> torch.optim.Optimizer:
         s = self.settings
-        return torch.optim.AdamW(self.memory.parameters(), lr=s.lr, betas=s.betas,
-                                 weight_decay=s.weight_decay)
+        params = list(self.memory.parameters())
+        return torch.optim.AdamW(params, lr=s.lr, betas=s.betas, weight_decay=s.weight_decay,
+                                 **fused_adamw(params))
 
     def run(
         self,
@@ -241,7 +265,7 @@ class Memorizer:
             done = ids.numel()
             mem.sources.append({"name": source or "text", "tokens": int(ids.numel())})
             mem.curve.extend(curve)
-            mem.training_info = {k: v for k, v in asdict(s).items() if k != "autocast"}
+            mem.training_info = s.recorded(bb.device)
         return MemorizeResult(
             completed=completed, tokens_done=done,
             ppl=math.exp(nll_sum / n_scored) if n_scored else float("nan"),
@@ -285,7 +309,7 @@ class Memorizer:
         return {
             "format": CHECKPOINT_FORMAT,
             "stream": signature,
-            "settings": {k: v for k, v in asdict(self.settings).items() if k != "autocast"},
+            "settings": self.settings.recorded(self.backbone.device),
             "memory": {k: v.detach().cpu().clone() for k, v in mem.state_dict().items()},
             "initialized": mem.initialized,
             "init": mem.config.init,
@@ -306,9 +330,11 @@ class Memorizer:
                 f"The checkpoint {path} belongs to a different text; delete it or resume the "
                 "text it was made for."
             )
-        ours = {k: v for k, v in asdict(self.settings).items() if k != "autocast"}
-        theirs = state["settings"]
-        changed = [k for k in ("chunk", "context", "steps") if ours[k] != theirs.get(k)]
+        ours = self.settings.recorded(self.backbone.device)
+        theirs = dict(state["settings"])
+        # Checkpoints written before precision was recorded ran bf16 on CUDA only.
+        theirs.setdefault("precision", MemorizeSettings().precision(self.backbone.device))
+        changed = [k for k in ("chunk", "context", "steps", "precision") if ours[k] != theirs.get(k)]
         if changed:
             raise ValueError(
                 f"The checkpoint {path} was made with other settings ({', '.join(changed)}); "

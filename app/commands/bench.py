@@ -1,7 +1,8 @@
-"""`locas bench ppl|qa|forget`: the benchmarks behind docs/benchmarks.md.
+"""`locas bench ppl|qa|forget|shelf|speed`: the benchmarks behind docs/benchmarks.md.
 
 `ppl` and `forget` are engine benchmarks (locas_engine.bench; also runnable with python -m);
-`qa` needs the library and jobs, so it lives in app.bench. Each module owns its flags.
+`qa` needs the library and jobs, and `speed` the app's defaults, so they live in app.bench.
+Each module owns its flags.
 
 The benchmark modules import torch, so the `locas` parser lists them by name and help only;
 `locas bench NAME ...` is parsed by the benchmark's own parser (bench_command), imported then.
@@ -18,6 +19,7 @@ BENCHES = {
     "forget": ("locas_engine.bench.forget", "held-out perplexity after memorizing a book"),
     "shelf": ("locas_engine.bench.shelf", "several book memories attached at once vs each alone"),
     "qa": ("app.bench.qa", "LoCoMo question answering in several modes"),
+    "speed": ("app.bench.speed", "memorization time against scoring alone, default vs fp32"),
 }
 
 

@@ -35,6 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="optimizer steps per chunk")
     p.add_argument("--layers", help="'all' or a range such as 15-29")
     p.add_argument("--tau-scale", type=float, help="multiplier on the memory's output scale tau")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                   help="arithmetic of the model while memorizing (default auto: bf16 where "
+                        "the hardware computes it natively, else fp32)")
+    p.add_argument("--sections", metavar="LIST",
+                   help="only these sections of the (one) document, numbered as "
+                        "'locas list --sections DOC_ID' lists them: 3-10 or 1,4,7-9; a later run "
+                        "with other sections adds them to the same memory")
+    p.add_argument("--estimate", action="store_true",
+                   help="only print the token count and the estimated time, then stop")
     _model_flags(p)
     p.set_defaults(func=cmd_memorize)
 
@@ -156,6 +165,8 @@ class _ProgressPrinter:
                 print(ev.message, file=sys.stderr if ev.phase != "done" else sys.stdout)
             if ev.phase == "cancelled":
                 print(f"Run: locas resume \"{ev.memory}\"", file=sys.stderr)
+        elif ev.phase == "estimate":
+            print(ev.message, file=sys.stderr)
         elif ev.message:
             print(ev.message + "...", file=sys.stderr)
 
@@ -194,8 +205,37 @@ def cmd_memorize(args: argparse.Namespace) -> int:
         name = doc["title"]
     request = MemorizeRequest(document_ids=args.doc_ids, memory=name, rank=args.rank, init=args.init,
                               lr=args.lr, chunk=args.chunk, context=args.context, steps=args.steps,
-                              layers=args.layers, tau_scale=args.tau_scale)
+                              layers=args.layers, tau_scale=args.tau_scale, precision=args.precision,
+                              calibrate=True)
+    if args.sections is not None:
+        request.section_ids = _chosen_sections(session, args.doc_ids, name, args.sections)
+        if not request.section_ids:
+            print(f"Memory '{name}' already holds these sections; nothing to memorize.")
+            return 0
+    if args.estimate:
+        from app.memorize_cost import request_cost
+
+        print(f"Memorizing into '{name}' would take {request_cost(session, request).describe()}")
+        return 0
     return _memorize(session, request)
+
+
+def _chosen_sections(session: Session, doc_ids: list[int], memory: str, spec: str) -> dict[int, list[int]]:
+    """{document: section ids} for --sections, leaving out sections the memory already holds."""
+    from app.sections import chosen_sections, held_section_ids
+
+    if len(doc_ids) != 1:
+        raise JobError("--sections picks chapters of one document; give exactly one DOC_ID.")
+    doc_id = doc_ids[0]
+    if session.library.get_document(doc_id) is None:
+        raise JobError(f"There is no document with id {doc_id}. See 'locas list' for the ids.")
+    chosen = chosen_sections(session.library, doc_id, spec)
+    held = held_section_ids(session.library, memory, doc_id)
+    skipped = [s.title for s in chosen if s.id in held]
+    if skipped:
+        print(f"Memory '{memory}' already holds {len(skipped)} of these sections; skipping them.",
+              file=sys.stderr)
+    return {doc_id: [s.id for s in chosen if s.id not in held]} if len(skipped) < len(chosen) else {}
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
