@@ -226,8 +226,11 @@ def run_memorize(
                 f"Memory '{name}' was made for the model '{row.get('backbone')}', not the one loaded "
                 f"now ('{backbone.name}'). Switch the model in the settings, or use a new memory name."
             )
-        # "auto" choices become concrete for this machine once, and are stored with the memory.
+        # "auto" choices become concrete for this machine once, and are stored with the memory;
+        # the model's weights follow the memory's precision (bf16 or fp32) while it is memorized.
         asked, settings = settings, resolve_settings(settings, backbone)
+        session.pinned_precision = settings["precision"]
+        backbone = session.backbone()
         library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint,
                               settings=settings)
 
@@ -339,6 +342,8 @@ def run_memorize(
         library.update_memory(name, status="failed", message=message)
         emit("failed", message=message)
         raise
+    finally:
+        session.pinned_precision = None
 
 
 def _held(session: Session, name: str, doc_id: int, parts: dict[int, list[int]] | None) -> None:

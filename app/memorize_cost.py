@@ -15,8 +15,8 @@ def request_cost(session: Session, request: MemorizeRequest) -> Estimate:
     library = session.library
     row = library.get_memory(request.memory)
     asked = _effective_settings(session, request, row["settings"] if row else None)
-    backbone = session.backbone()
-    settings = resolve_settings(asked, backbone)
+    settings = resolve_settings(asked, session.backbone())
+    backbone = session.backbone(settings["precision"])  # the weights' dtype the job would use
     held = {s["document_id"] for s in library.memory_sources(request.memory) if s["status"] == "done"}
     ids: list[int] = []
     for doc_id in request.document_ids:

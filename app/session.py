@@ -33,20 +33,30 @@ class Session:
         self.library = library or Library()
         self.settings = settings or load_settings()
         self._backbone: Backbone | None = None
-        self._backbone_key: tuple[str, str] | None = None
+        self._backbone_key: tuple[str, str, str] | None = None
+        # Set by a running memorize job to its memory's precision, so a question served between
+        # its chunks does not reload the model in another dtype under it.
+        self.pinned_precision: str | None = None
         self.mark_stale_jobs_interrupted()
 
     # -- the model ---------------------------------------------------------------------------
-    def backbone(self) -> Backbone:
-        """The configured model, loaded on first use and again only if the settings change."""
-        key = (self.settings.model, self.settings.device)
+    def backbone(self, precision: str | None = None) -> Backbone:
+        """The configured model, loaded on first use and again only if the settings change.
+
+        Its weights are bf16 or fp32 as the memorizing precision says (locas_engine.precision):
+        ``precision`` if given (a memory's own), else the one a running job pinned, else the
+        settings' ("auto": bf16 on CUDA, fp32 on CPUs).
+        """
+        dtype = self._weights_dtype(precision or self.pinned_precision or self.settings.precision)
+        key = (self.settings.model, self.settings.device, dtype)
         if self._backbone is None or self._backbone_key != key:
             self.close_model()
             problem = device_problem(self.settings.device)
             if problem:
                 raise JobError(f"{problem} (Settings, Device)")
             try:
-                self._backbone = load_backbone(self.settings.model, device=self.settings.device)
+                self._backbone = load_backbone(self.settings.model, device=self.settings.device,
+                                               dtype="bf16" if dtype == "bf16" else "fp32")
             except FileNotFoundError as exc:
                 raise JobError(
                     f"The model '{self.settings.model}' could not be found ({exc}). "
@@ -54,6 +64,20 @@ class Session:
                 ) from exc
             self._backbone_key = key
         return self._backbone
+
+    def _weights_dtype(self, precision: str | None) -> str:
+        """"bf16" or "fp32" for the model's weights under ``precision`` on the set device."""
+        from locas_engine.backbone import resolve_device
+        from locas_engine.precision import resolve_precision
+
+        try:
+            device = resolve_device(self.settings.device)[0]
+        except (RuntimeError, ValueError):  # a device name torch rejects: device_problem says so
+            return "fp32"
+        try:
+            return resolve_precision(precision, device)
+        except ValueError as exc:
+            raise JobError(f"{exc} Choose auto, fp32 or bf16 in the settings.") from exc
 
     def close_model(self) -> None:
         """Forget the model and every memory attached to it (frees their memory)."""

@@ -1,8 +1,8 @@
 """Which arithmetic memorization uses on a device: decided here, in one place, for the whole app.
 
-``fp32`` runs the backbone in float32; ``bf16`` runs its forward and backward under bfloat16
-autocast while the memory's own weights and optimizer stay in float32 (the method's mixed
-precision). ``auto`` picks bf16 where the hardware computes it natively (CUDA cards with bf16,
+``fp32`` runs the backbone in float32; ``bf16`` holds its weights in bfloat16 and runs under
+bfloat16 autocast while the memory's own weights and optimizer stay in float32 (the method's
+mixed precision). ``auto`` picks bf16 where the hardware computes it natively (CUDA cards with bf16,
 CPUs with AVX512-BF16 or AMX) and fp32 elsewhere, where emulated bf16 would be slower than fp32.
 
 A memory records the precision it was made with (its settings in the library, its metadata
@@ -76,6 +76,13 @@ def resolve_precision(choice: str | None, device: str | torch.device) -> str:
     if choice == "auto":
         return "bf16" if native_bf16(dev) else "fp32"
     return choice
+
+
+def precision_dtype(precision: str) -> torch.dtype:
+    """The dtype the backbone's weights are held in for a resolved precision. bf16 means bf16
+    weights, not only autocast: on a CPU, autocast casts every fp32 weight at every call, which
+    costs about what the bf16 arithmetic saves (docs/benchmarks.md, issue 14)."""
+    return torch.bfloat16 if precision == "bf16" else torch.float32
 
 
 def precision_context(device: torch.device, precision: str):

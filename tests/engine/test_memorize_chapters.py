@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from engine_helpers import tiny_model
 
 from app.cli import main
@@ -31,7 +32,7 @@ def tiny_app(monkeypatch, tmp_path):
     """The CLI on a tiny random model, small settings, and one four-chapter book (document 1)."""
     bb = backbone_from_model(tiny_model("llama"), tokenizer=CharTokenizer(), name="tiny")
 
-    def backbone(self):
+    def backbone(self, precision=None):
         self._backbone = bb  # the session's memory registry is the backbone's
         return bb
 
@@ -138,3 +139,42 @@ def test_speed_meter_leaves_out_first_chunk_and_waits(monkeypatch):
     meter.restart_clock()  # t=100: a long pause before the next chunk
     meter.chunk_done(256)  # t=103
     assert meter.tokens == 192 and meter.seconds == pytest.approx(15.0)
+
+
+def test_model_weights_follow_the_memorizing_precision(monkeypatch):
+    """bf16 memorizing holds the model's weights in bf16 (autocast alone casts every weight at
+    every call, which costs what bf16 saves); a running job pins its memory's precision."""
+    from app.session import Session
+
+    loads = []
+
+    def fake_load(source, device="auto", dtype=None, name=None):
+        loads.append({"bf16": torch.bfloat16, "fp32": torch.float32}[dtype])
+        return backbone_from_model(tiny_model("llama").to(loads[-1]), tokenizer=CharTokenizer())
+
+    monkeypatch.setattr("app.session.load_backbone", fake_load)
+    session = Session(settings=Settings(device="cpu", precision="bf16"))
+    assert session.backbone().dtype == torch.bfloat16
+    assert session.backbone() is session.backbone() and len(loads) == 1
+    session.pinned_precision = "fp32"  # a job resuming a memory made in fp32
+    assert session.backbone().dtype == torch.float32
+    session.pinned_precision = None
+    assert session.backbone("fp32").dtype == torch.float32 and loads == [torch.bfloat16, torch.float32]
+    session.library.close()
+
+
+def test_a_memory_made_before_precision_was_recorded_keeps_fp32():
+    from app.jobs import MemorizeRequest, _effective_settings
+    from app.memorize_setup import resolve_settings
+    from app.session import Session
+
+    session = Session(settings=Settings(precision="auto"))
+    old = {"rank": 64, "init": "topk", "tau_scale": 64.0, "lr": 6e-3, "chunk": 256, "context": 256,
+           "steps": 1, "layers": "all", "checkpoint_every": 8}
+    merged = _effective_settings(session, MemorizeRequest(document_ids=[1], memory="m"), old)
+    bb = backbone_from_model(tiny_model("llama"))
+    assert resolve_settings(merged, bb)["precision"] == "fp32"
+    new = _effective_settings(session, MemorizeRequest(document_ids=[1], memory="m"), None)
+    assert resolve_settings(new, bb)["precision"] in ("bf16", "fp32")  # this machine's choice
+    assert resolve_settings({**new, "layers": "auto"}, bb)["layers"] == "1-2"  # upper 2/3 of 3
+    session.library.close()

@@ -90,10 +90,16 @@ def test_speed_bench_rows_on_a_tiny_model(tiny_llama):
     from app.bench.speed import format_table, measure
 
     ids = token_stream(240)
-    results = measure(tiny_llama, ids, dict(SMALL), variants=["fp32:1-2", "score:bf16"], repeat=2)
+    results = measure(tiny_llama, ids, dict(SMALL), repeat=2, templora=[1e-3],
+                      variants=["fp32:1-2", "score:bf16", "precision=fp32,rank=4,steps=2"])
     rows = {r["row"]: r for r in results}
-    assert list(rows) == ["score-fp32", "memorize-fp32", "memorize-default",
-                          "memorize-fp32-1-2", "score-bf16"]
+    assert list(rows) == ["score-fp32", "memorize-fp32", "memorize-default", "memorize-fp32-1-2",
+                          "score-bf16", "memorize-precisionfp32-rank4-steps2", "templora-lr0.001"]
+    assert (rows["memorize-precisionfp32-rank4-steps2"]["rank"], rows["memorize-precisionfp32-rank4-steps2"]["steps"]) == (4, 2)
+    # Parameters trained: none to score; a rank-4 memory has half a rank-8 one's.
+    assert rows["score-fp32"]["extra_params"] == 0
+    assert 2 * rows["memorize-precisionfp32-rank4-steps2"]["extra_params"] == rows["memorize-fp32"]["extra_params"]
+    assert rows["templora-lr0.001"]["method"] == "templora" and rows["templora-lr0.001"]["extra_params"] > 0
     assert rows["score-fp32"]["time_vs_score"] == pytest.approx(1.0)
     assert rows["memorize-fp32"]["gain_kept"] == pytest.approx(1.0)
     assert rows["memorize-default"]["precision"] == resolve_precision("auto", "cpu")
