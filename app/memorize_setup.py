@@ -1,9 +1,9 @@
 """What the app does by default on this machine: the one place where a memory's "auto" settings
 become concrete ones.
 
-The user's settings may say ``precision: auto`` (bf16 where the hardware computes it natively,
-fp32 elsewhere; see locas_engine.precision) and ``layers: auto`` (the upper part of the model,
-where the backward pass can stop early). Both are resolved here, once, when a memory is made on
+The user's settings may say ``precision: auto`` (bf16 on CUDA, fp32 on CPUs; see
+locas_engine.precision) and ``layers: auto`` (the upper part of the model, where the backward
+pass can stop early). Both are resolved here, once, when a memory is made on
 a given backbone and device, and the concrete values are stored with the memory (library row,
 metadata file, checkpoint): a resume, a later run adding more text, or the same memory on
 another machine then uses the same arithmetic and the same layers. ``locas bench speed`` calls
@@ -20,9 +20,9 @@ from locas_engine.backbone import Backbone
 from locas_engine.precision import resolve_precision
 
 # `layers: auto` puts memory on the upper part of the model: the layers from this fraction of
-# the depth up (10-29 of SmolLM2's 30). Chosen with `locas bench speed` (docs/benchmarks.md,
-# issue 14): the backward pass stops at that layer, and these layers keep >= 90% of the
-# all-layer perplexity gain.
+# the depth up (10-29 of SmolLM2's 30), where the backward pass stops. On the H200 table of
+# docs/benchmarks.md, 10-29 kept 92% of the all-layer perplexity gain. It is an option, not the
+# default: its CPU time and forgetting were not measured yet (issue 14).
 AUTO_FIRST_LAYER_FRACTION = 1 / 3
 
 

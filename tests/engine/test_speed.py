@@ -25,10 +25,12 @@ def test_cpu_bf16_is_read_from_the_cpu_flags(tmp_path):
     assert _cpuinfo_flags(tmp_path / "missing") == set()
 
 
-def test_auto_precision_follows_the_hardware(monkeypatch):
+def test_auto_precision_follows_the_measurements(monkeypatch):
     monkeypatch.setattr(precision_mod, "_cpu_native_bf16", lambda: True)
-    assert resolve_precision("auto", "cpu") == "bf16"
+    assert precision_mod.native_bf16("cpu")  # detected and reported ...
+    assert resolve_precision("auto", "cpu") == "fp32"  # ... but bf16 memorized slower on a CPU
     monkeypatch.setattr(precision_mod, "_cpu_native_bf16", lambda: False)
+    assert not precision_mod.native_bf16("cpu")
     assert resolve_precision("auto", "cpu") == "fp32"
     assert resolve_precision("bf16", "cpu") == "bf16"  # an explicit choice is kept
     # Memories made before precision was recorded ran fp32 on a CPU, bf16 on CUDA.
