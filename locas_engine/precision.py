@@ -4,7 +4,8 @@
 bfloat16 autocast while the memory's own weights and optimizer stay in float32 (the method's
 mixed precision). ``auto`` picks bf16 on CUDA cards that compute it natively and fp32 elsewhere; a
 CPU's native bf16 (AVX512-BF16, AMX) is detected and reported, and ``bf16`` can be asked for
-explicitly, but it is not the CPU default: memorizing in bf16 measured slower than fp32 there.
+explicitly, but it is not the CPU default: its speed and quality for whole memorizations on a
+CPU were not settled (docs/benchmarks.md, issue 14).
 
 A memory records the precision it was made with (its settings in the library, its metadata
 file and its checkpoint), so a resume continues with the same arithmetic even if the default
@@ -75,9 +76,9 @@ def resolve_precision(choice: str | None, device: str | torch.device) -> str:
     if choice not in PRECISIONS:
         raise ValueError(f"The precision '{choice}' is not one of {', '.join(PRECISIONS)}.")
     if choice == "auto":
-        # CPUs stay fp32 even with native bf16: on the development machine (AVX512-BF16) one
-        # FFN matmul ran 2.7x faster with bf16 weights, but memorizing (forward and backward)
-        # in bf16 ran several times slower than in fp32 (docs/benchmarks.md, issue 14).
+        # CPUs stay fp32 even with native bf16: on the development machine (AVX512-BF16) a
+        # bf16 step ran 1.66x faster, but a whole bf16 memorization ran slower, and the gain
+        # it keeps was not measured (docs/benchmarks.md, issue 14).
         return "bf16" if dev.type == "cuda" and native_bf16(dev) else "fp32"
     return choice
 

@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", help="'all' or a range such as 15-29")
     p.add_argument("--tau-scale", type=float, help="multiplier on the memory's output scale tau")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
-                   help="arithmetic of the model while memorizing (default auto: bf16 where "
-                        "the hardware computes it natively, else fp32)")
+                   help="arithmetic of the model while memorizing (default auto: bf16 on "
+                        "CUDA, fp32 on CPUs; a memory keeps the one it was made with)")
     p.add_argument("--sections", metavar="LIST",
                    help="only these sections of the (one) document, numbered as "
                         "'locas list --sections DOC_ID' lists them: 3-10 or 1,4,7-9; a later run "
