@@ -77,7 +77,7 @@ def resolve_precision(choice: str | None, device: str | torch.device) -> str:
         raise ValueError(f"The precision '{choice}' is not one of {', '.join(PRECISIONS)}.")
     if choice == "auto":
         # CPUs stay fp32 even with native bf16: on the development machine (AVX512-BF16) a
-        # bf16 step ran 1.66x faster, but a whole bf16 memorization ran slower, and the gain
+        # bf16 step ran 1.7-2.5x faster, but a whole bf16 memorization was not, and the gain
         # it keeps was not measured (docs/benchmarks.md, issue 14).
         return "bf16" if dev.type == "cuda" and native_bf16(dev) else "fp32"
     return choice
