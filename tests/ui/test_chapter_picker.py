@@ -74,3 +74,16 @@ def test_window_dialog_says_tokens_and_time_from_the_library(window, qtbot, stor
     after = int(re.search(r"about ([\d,]+) tokens", dialog.cost_label.text()).group(1).replace(",", ""))
     assert 0 < after < before
     dialog.reject()
+
+
+def test_enter_in_the_chapter_list_starts(qtbot):
+    dialog = MemorizeDialog([3], ["Alice"], [], Settings(rank=8, chunk=64), sections=SECTIONS,
+                            estimator=lambda r: "x")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.chapters.list.setFocus()
+    dialog.chapters.list.setCurrentRow(1)
+    with qtbot.waitSignal(dialog.start_requested, timeout=2000) as sig:
+        qtbot.keyClick(dialog.chapters.list, Qt.Key.Key_Return)
+    assert sig.args[0].section_ids is None and dialog.pages.currentIndex() == 1
