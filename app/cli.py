@@ -57,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
     try:
+        _say_settings_problems()
         return int(handler(args) or 0)
     except Exception as exc:
         if not isinstance(exc, _user_errors()):
@@ -79,6 +80,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         if module in sys.modules:
             errors.append(getattr(sys.modules[module], name))
     return tuple(errors)
+
+
+def _say_settings_problems() -> None:
+    """A damaged settings field is named once per command; the command still runs with its default."""
+    from app.settings import load_settings
+
+    for problem in load_settings().problems:
+        print(f"locas: {problem}", file=sys.stderr)
 
 
 if __name__ == "__main__":

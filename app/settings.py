@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from locas_engine.paths import data_home, private_file
+
+from .settings_check import check_settings
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +47,29 @@ def settings_path() -> Path:
 
 
 def load_settings(path: Path | None = None) -> Settings:
-    """Read the settings file, falling back to defaults for anything missing or unreadable."""
+    """Read and check the settings file: a field that is missing, of the wrong type or unusable
+    falls back to its default, with a logged sentence naming the file and the field (also kept
+    in ``settings.problems``)."""
     path = path or settings_path()
     if not path.exists():
-        return Settings()
+        return _with_problems(Settings(), [])
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        log.warning("Settings file %s could not be read (%s); using defaults.", path, exc)
-        return Settings()
-    known = {f.name: f.type for f in fields(Settings)}
-    values = {k: v for k, v in raw.items() if k in known}
-    defaults = Settings()
-    for key, value in list(values.items()):
-        expected = type(getattr(defaults, key))
-        if expected is float and isinstance(value, int):
-            values[key] = float(value)
-        elif not isinstance(value, expected):
-            log.warning("Ignoring setting %s=%r: expected %s.", key, value, expected.__name__)
-            del values[key]
-    return Settings(**values)
+        problem = (f"The settings file {path} could not be read ({exc}); using the default settings. "
+                   "Change them in Settings, which rewrites the file.")
+        log.info(problem)
+        return _with_problems(Settings(), [problem])
+    values, problems = check_settings(raw, Settings(), path)
+    for problem in problems:
+        log.info(problem)  # the command line prints settings.problems; the window shows them
+    return _with_problems(Settings(**values), problems)
+
+
+def _with_problems(settings: Settings, problems: list[str]) -> Settings:
+    """What was wrong with the file, for a window to show (not a field: never saved)."""
+    settings.problems = problems  # type: ignore[attr-defined]
+    return settings
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:

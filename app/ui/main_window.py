@@ -76,6 +76,9 @@ class MainWindow(QuestionFlow, QMainWindow):
         # Size, splitters and the last memory picked, as the window was left.
         self.question_panel.preferred_memory = restore_window_state(self, self._splitters())
         self.refresh()
+        problems = getattr(controller.settings, "problems", [])  # a damaged settings.json
+        if problems:
+            QTimer.singleShot(0, lambda: self.show_error("Settings", "\n\n".join(problems)))
         if preload_model:
             QTimer.singleShot(0, controller.load_model)
         if offer_resume:

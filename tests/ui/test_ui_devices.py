@@ -16,6 +16,13 @@ def test_cuda_on_cpu_torch_is_explained_and_the_status_bar_claims_no_device(qtbo
 
     save_settings(Settings(device="cuda"))  # e.g. written by an older version
     window = make_window(qtbot)
+    # Loading the settings already drops the device, and the window says so (issue 16) ...
+    qtbot.waitUntil(lambda: bool(boxes.of("warning")), timeout=30_000)
+    assert "'device'" in boxes.of("warning")[0][2] and "built for the CPU only" in boxes.of("warning")[0][2]
+    assert window.controller.settings.device == "auto"
+    boxes.calls.clear()
+    # ... and a device that reaches the session anyway is still refused before loading.
+    window.controller.worker.session.settings.device = "cuda"
     window.device_label.setText("Device: cpu")  # what an earlier load left there
     window.controller.load_model()
     qtbot.waitUntil(lambda: bool(boxes.of("warning") or boxes.of("critical")), timeout=30_000)
