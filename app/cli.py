@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Locas Reader: import books and chat logs, memorize them, ask questions.",
     )
     parser.add_argument("--self-test", action="store_true",
-                        help="import a sample, memorize it and answer a question, offline; exit 0 if all works")
+                        help="import, search, memorize and reload a bundled sample offline, and show an "
+                             "answer; exit 0 only if every check passes")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -43,25 +44,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.selftest import main as self_test
 
         return self_test(args_list[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = getattr(args, "func", None)
-    if handler is None:
-        parser.print_help()
-        return 2
-    from app.errors import UserError
-    from locas_engine.ffn import UnsupportedModelError
-    from locas_engine.store import MemoryMismatchError
+    from app.commands.bench import bench_command
 
+    bench = bench_command(args_list)  # a benchmark's own parser; built only when it runs
+    if bench is not None:
+        handler, args = bench
+    else:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        handler = getattr(args, "func", None)
+        if handler is None:
+            parser.print_help()
+            return 2
     try:
         _say_settings_problems()
         return int(handler(args) or 0)
-    except (UserError, UnsupportedModelError, MemoryMismatchError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
         print(f"locas: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors that are sentences for the user. The engine's are looked up only if the engine was
+    loaded: a command that needs no model never imports torch (tests/app/test_startup.py)."""
+    from app.errors import UserError
+
+    errors: list[type[BaseException]] = [UserError]
+    for module, name in (("locas_engine.ffn", "UnsupportedModelError"),
+                         ("locas_engine.store", "MemoryMismatchError")):
+        if module in sys.modules:
+            errors.append(getattr(sys.modules[module], name))
+    return tuple(errors)
 
 
 def _say_settings_problems() -> None:

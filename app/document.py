@@ -14,6 +14,14 @@ from typing import Any
 from app.errors import UserError
 
 KINDS = ("book", "chat", "notes")
+# No-break and narrow spaces become plain spaces in text (one for one, so offsets hold): they
+# printed as double spaces and kept words apart from a search for them.
+_NO_BREAK = str.maketrans({"\u00a0": " ", "\u2007": " ", "\u202f": " "})
+
+
+def one_line(title: str) -> str:
+    """A title as shown: any run of whitespace (no-break spaces, newlines) is one space."""
+    return " ".join(title.split())
 
 
 class ImportFailed(UserError):
@@ -38,6 +46,10 @@ class Section:
     text: str
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.title = one_line(self.title)
+        self.text = self.text.translate(_NO_BREAK)
+
 
 @dataclass
 class Document:
@@ -54,6 +66,8 @@ class Document:
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS, f"kind must be one of {KINDS}, got {self.kind!r}"
+        self.title = one_line(self.title)
+        self.authors = [one_line(a) for a in self.authors]
 
     @property
     def characters(self) -> int:

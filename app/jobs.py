@@ -16,25 +16,28 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from app.errors import JobError
+from app.estimate import SpeedMeter, estimate_run, record_throughput
+from app.grounding import Grounded, ground
 from app.library import Passage
+from app.memorize_setup import memorize_settings, memory_config, resolve_settings
 from app.memory_paths import stored_memory_path
-from app.prompts import build_messages
+from app.prompts import answer_budget, build_messages
 from app.recovery import checkpoint_advice, remove_temp_files
+from app.sections import unheld_rest
 from app.session import Session
 from locas_engine import (
     CheckpointError,
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
     MemoryMismatchError,
     Progress,
     Route,
     attach_memory,
-    parse_layers,
     route_memories,
     save_memory,
     stream_generate,
 )
+from locas_engine.generate import answer_logprob
+from locas_engine.rate import TokenRate
 
 __all__ = [
     "Answer", "AnswerRequest", "JobControl", "JobError", "MemorizeEvent", "MemorizeOutcome",
@@ -89,9 +92,14 @@ class MemorizeRequest:
     layers: str | None = None
     tau_scale: float | None = None
     checkpoint_every: int | None = None
+    precision: str | None = None  # auto | fp32 | bf16 (app/memorize_setup.py resolves auto)
     # Only these sections of a document (new or changed notes: continual memorization). The plan
     # is stored in the library, so a resume of the job memorizes the same sections.
     section_ids: Mapping[int, Sequence[int]] | None = None
+    # With nothing measured for these settings yet, time a few chunks before starting so the
+    # estimate shown first is a measured one (the command line does; the GUI's dialog has
+    # already shown its estimate).
+    calibrate: bool = False
 
 
 @dataclass
@@ -117,7 +125,7 @@ class MemorizeOutcome:
 
 
 MEMORY_SETTING_KEYS = ("rank", "init", "tau_scale", "lr", "chunk", "context", "steps", "layers",
-                       "checkpoint_every")
+                       "checkpoint_every", "precision")
 
 
 def _effective_settings(session: Session, request: MemorizeRequest, stored: dict | None) -> dict:
@@ -126,6 +134,8 @@ def _effective_settings(session: Session, request: MemorizeRequest, stored: dict
     merged = {key: getattr(defaults, key) for key in MEMORY_SETTING_KEYS}
     if stored:
         merged.update({k: v for k, v in stored.items() if k in MEMORY_SETTING_KEYS})
+        if "precision" not in stored:  # made before precision was recorded: resolve_settings
+            merged["precision"] = None  # gives what such memories used (fp32 on a CPU)
     overrides = {k: getattr(request, k) for k in MEMORY_SETTING_KEYS if getattr(request, k) is not None}
     if stored:  # a memory's shape is fixed once made
         for fixed in ("rank", "init", "layers", "tau_scale"):
@@ -136,13 +146,6 @@ def _effective_settings(session: Session, request: MemorizeRequest, stored: dict
                 )
     merged.update(overrides)
     return merged
-
-
-def _layers(spec: str, num_layers: int) -> list[int] | None:
-    try:
-        return parse_layers(spec, num_layers)
-    except ValueError as exc:
-        raise JobError(str(exc)) from exc
 
 
 def document_token_ids(session: Session, document_id: int) -> list[int]:
@@ -209,9 +212,12 @@ def run_memorize(
         row = library.get_memory(name)
     else:
         library.update_memory(name, settings=settings)
+    section_plans = dict(request.section_ids or {})
     for doc_id in request.document_ids:
         library.add_memory_source(name, doc_id)  # no-op when the memory already holds it
-    for doc_id, section_ids in (request.section_ids or {}).items():
+        if doc_id not in section_plans and (rest := unheld_rest(library, name, doc_id)):
+            section_plans[doc_id] = rest  # the chapters not chosen before
+    for doc_id, section_ids in section_plans.items():
         library.set_pending_sections(name, doc_id, section_ids)
     pending = [s for s in library.memory_sources(name) if s["status"] == "pending"]
     path = Path(row["path"])
@@ -224,7 +230,13 @@ def run_memorize(
                 f"Memory '{name}' was made for the model '{row.get('backbone')}', not the one loaded "
                 f"now ('{backbone.name}'). Switch the model in the settings, or use a new memory name."
             )
-        library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint)
+        # "auto" choices become concrete for this machine once, and are stored with the memory;
+        # the model's weights follow the memory's precision (bf16 or fp32) while it is memorized.
+        asked, settings = settings, resolve_settings(settings, backbone)
+        session.pinned_precision = settings["precision"]
+        backbone = session.backbone()
+        library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint,
+                              settings=settings)
 
         emit("tokenizing", message="Reading the documents")
         plans = {s["document_id"]: library.pending_sections(name, s["document_id"]) for s in pending}
@@ -244,20 +256,26 @@ def run_memorize(
         if memory is None and path.with_suffix(".safetensors").exists():
             memory = session.memory(name)
         if memory is None:
-            config = MemoryConfig(
-                rank=settings["rank"], init=settings["init"], tau_scale=settings["tau_scale"],
-                layers=_layers(settings["layers"], backbone.num_layers),
-            )
+            try:
+                config = memory_config(settings, backbone)
+            except ValueError as exc:
+                raise JobError(str(exc)) from exc
             memory = attach_memory(backbone, config, name=name)
 
-        memorizer = Memorizer(backbone, memory, MemorizeSettings(
-            chunk=settings["chunk"], context=settings["context"], steps=settings["steps"],
-            lr=settings["lr"], checkpoint_every=settings["checkpoint_every"],
-        ))
-        library.update_memory(name, status="running", pid=os.getpid(), tokens_total=total,
-                              tokens_done=0, message="")
+        memorizer = Memorizer(backbone, memory, memorize_settings(settings))
+        guess = estimate_run(backbone, asked, settings, [t for ids in streams.values() for t in ids],
+                             calibrate_if_new=request.calibrate)
+        emit("estimate", tokens_total=total, eta_s=guess.seconds, tokens_per_s=guess.tokens_per_s,
+             message=f"Memorizing {guess.describe()}")
+        meter = SpeedMeter()  # what this run measures, kept for the next run's estimate
         checkpoint = path.with_suffix(".ckpt")
+        # A checkpoint's count stays until this run trains past it: a kill before the first
+        # chunk must not make `locas memories` say the resume starts from zero.
+        restart = {} if checkpoint.exists() else {"tokens_done": 0}
+        library.update_memory(name, status="running", pid=os.getpid(), tokens_total=total,
+                              message="", **restart)
         done_before = 0  # tokens of the documents finished in this run
+        rate = TokenRate()  # tokens trained in this run only, over all its documents
         result = None
         for source in pending:
             doc_id = source["document_id"]
@@ -275,19 +293,31 @@ def run_memorize(
             row = {**row, "stream": signature}
 
             def on_progress(p: Progress, offset: int = done_before) -> None:
-                library.update_memory(name, tokens_done=offset + p.tokens_done, ppl=p.ppl)
+                # The library keeps what a resume starts from (the checkpoint), not the
+                # in-flight count: after a kill, `locas memories` must not promise more.
+                meter.chunk_done(p.tokens_done)
+                library.update_memory(name, tokens_done=offset + p.tokens_saved, ppl=p.ppl)
                 emit("memorizing", tokens_done=offset + p.tokens_done, tokens_total=total,
-                     ppl=p.ppl, tokens_per_s=p.tokens_per_s,
-                     eta_s=(total - offset - p.tokens_done) / max(p.tokens_per_s, 1e-9))
+                     ppl=p.ppl, tokens_per_s=rate.tokens_per_s,
+                     eta_s=rate.eta_s(total - offset - p.tokens_done))
 
-            with session.only_memories([name]):  # train this memory alone
-                result = memorizer.run(
-                    token_ids, progress=on_progress, should_stop=lambda: control.cancelled,
-                    between_chunks=lambda: _between_chunks(library, name, control, emit, between_chunks),
-                    checkpoint_path=checkpoint, resume=resume, source=title,
-                )
+            def between() -> None:
+                _between_chunks(library, name, control, emit, between_chunks)
+                meter.restart_clock()
+
+            meter.new_stream()
+            try:
+                with session.only_memories([name]):  # train this memory alone
+                    result = memorizer.run(
+                        token_ids, progress=on_progress, should_stop=lambda: control.cancelled,
+                        between_chunks=between, checkpoint_path=checkpoint, resume=resume,
+                        source=title, rate=rate,
+                    )
+            finally:  # what this run measured tells the next one how long it will take
+                record_throughput(backbone.name, str(backbone.device), [asked, settings],
+                                  meter.tokens, meter.seconds)
             if not result.completed:  # a deliberate stop: "stopped", never "interrupted" (a crash)
-                done = done_before + result.tokens_done
+                done = done_before + result.tokens_saved  # where a resume starts
                 message = f"Stopped at {done:,} of {total:,} tokens; resume to continue."
                 library.update_memory(name, status="stopped", tokens_done=done, message=message)
                 emit("cancelled", tokens_done=done, tokens_total=total, ppl=result.ppl, message=message)
@@ -322,6 +352,8 @@ def run_memorize(
         library.update_memory(name, status="failed", message=message)
         emit("failed", message=message)
         raise
+    finally:
+        session.pinned_precision = None
 
 
 def _held(session: Session, name: str, doc_id: int, parts: dict[int, list[int]] | None) -> None:
@@ -379,6 +411,11 @@ class Answer:
     question: str
     text: str
     citations: list[Passage] = field(default_factory=list)
+    abstained: bool = False  # "The text does not say." (grounding.py)
+    cited: int | None = None  # index into citations of the passage the answer rests on
+    support: tuple[int, int] | None = None  # the supporting sentence's offsets in that passage
+    draft: str = ""  # what the model wrote, before abstention and the [n] mark
+    evidence: dict | None = None
     memories: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -424,13 +461,26 @@ def run_answer(
         with session.only_memories(names):  # attached, so that they can be judged
             route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
         names = route.memories
+    logprobs: list[float] = []  # of the answer's tokens as written, passages in the prompt
+
+    def confidence(passages: list[str], text: str) -> float:
+        if passages:  # recorded while writing: no second pass over the long prompt
+            return sum(logprobs) / len(logprobs) if logprobs else 0.0
+        return answer_logprob(backbone, build_messages(question, passages), text)
+
     with session.only_memories(names):
-        for piece in stream_generate(backbone, messages, max_new_tokens=request.max_new_tokens,
-                                     plain_ending=request.plain_ending,
+        for piece in stream_generate(backbone, messages, max_new_tokens=answer_budget(question, request.max_new_tokens),
+                                     plain_ending=request.plain_ending, logprobs=logprobs,
                                      should_stop=(lambda: control.cancelled) if control else None):
             pieces.append(piece)
             if on_token is not None:
                 on_token(piece)
+        draft = "".join(pieces).strip()
+        if control is not None and control.cancelled:  # unfinished: shown as it stands
+            grounded = Grounded(draft, False, None, None, None)
+        else:
+            grounded = ground(question, draft, [p.text for p in citations], [p.score for p in citations],
+                              confidence)
     options = {"use_memory": request.use_memory, "use_retrieval": request.use_retrieval,
                "passages": request.passages, "max_new_tokens": request.max_new_tokens,
                "plain_ending": request.plain_ending}
@@ -438,10 +488,10 @@ def run_answer(
         options["follow_up"] = len(request.history)  # earlier turns the prompt held
     if route is not None:
         options["route"] = {"chosen": route.memories, "losses": route.losses}
-    text = "".join(pieces).strip()
-    answer = Answer(question=question, text=text, citations=citations,
+    answer = Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
+                    cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
                     memories=names, options=options, seconds=time.perf_counter() - started,
-                    tokens=len(backbone.tokenizer(text, add_special_tokens=False)["input_ids"]),
+                    tokens=len(backbone.tokenizer(draft, add_special_tokens=False)["input_ids"]),
                     stopped=bool(control and control.cancelled))
     library.add_history(
         memory=names[0] if len(names) == 1 else None, question=question, answer=answer.text,

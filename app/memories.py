@@ -6,15 +6,20 @@ keeps nothing half-done: the row goes only after its files are gone.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.errors import JobError
 from app.library import Library
 from app.recovery import MEMORY_SUFFIXES, memory_problem, remove_temp_files
 from app.recovery import memory_row as _row
-from app.session import Session
-from locas_engine import export_merged, read_memory_metadata
+
+if TYPE_CHECKING:
+    from app.session import Session
 
 
 def memory_summary(library: Library, name: str) -> dict:
@@ -24,14 +29,23 @@ def memory_summary(library: Library, name: str) -> dict:
     for s in library.memory_sources(name):
         doc = library.get_document(s["document_id"])
         sources.append({**s, "title": doc["title"] if doc else "(deleted document)"})
-    curve: list = []
     path = Path(row["path"]) if row.get("path") else None
     problem = memory_problem(row)
-    if problem is None and path is not None and path.with_suffix(".json").exists():
-        curve = read_memory_metadata(path).get("ppl_curve", [])
+    curve = _curve(path) if problem is None and path is not None else []
     if problem is not None:  # shown as damaged, never as done; the library row is unchanged
         row = {**row, "status": "damaged", "message": problem}
     return {**row, "sources": sources, "curve": curve}
+
+
+def _curve(path: Path) -> list:
+    """The perplexity curve from the memory's JSON, read directly: listing memories needs no
+    torch (locas_engine.store does); a file that is not a memory's shows no curve."""
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    curve = meta.get("ppl_curve", []) if isinstance(meta, dict) else []
+    return curve if isinstance(curve, list) else []
 
 
 def rename_memory(library: Library, name: str, new_name: str) -> None:
@@ -62,22 +76,45 @@ def _finished_file(library: Library, name: str) -> Path:
     return source
 
 
-def export_memory_file(library: Library, name: str, dest: str | Path) -> list[Path]:
-    """Copy the memory's tensors and metadata to dest (.safetensors + .json); no model needed."""
+def export_target(name: str, dest: str | Path) -> Path:
+    """Where an export of memory ``name`` goes (without suffix): a folder means inside it.
+
+    An existing folder, or a path ending in a separator, gets ``<name>.safetensors`` and
+    ``<name>.json`` inside; any other path names the files themselves (a suffix is dropped).
+    """
+    text = str(dest)
+    target = Path(text).expanduser()
+    if text.endswith(("/", os.sep)) or target.is_dir():
+        slug = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", name).strip(" .-") or "memory"
+        return target / slug
+    return target.with_suffix("") if target.suffix in (".safetensors", ".json") else target
+
+
+def export_memory_file(library: Library, name: str, dest: str | Path, force: bool = False) -> list[Path]:
+    """Copy the memory's tensors and metadata to dest (.safetensors + .json); no model needed.
+
+    Existing files are overwritten only with ``force`` (a typo must not replace another export).
+    The metadata carries the memory's current name, which a rename changed in the library only.
+    """
     source = _finished_file(library, name)
-    target = Path(dest).expanduser()
-    if target.suffix in (".safetensors", ".json"):
-        target = target.with_suffix("")
+    target = export_target(name, dest)
+    paths = [target.parent / (target.name + suffix) for suffix in (".safetensors", ".json")]
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise JobError(f"{existing[0]} already exists; add --force to overwrite it, or choose "
+                       "another path.")
     target.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    for suffix in (".safetensors", ".json"):
-        shutil.copyfile(source.with_suffix(suffix), target.with_suffix(suffix))
-        written.append(target.with_suffix(suffix))
-    return written
+    shutil.copyfile(source.with_suffix(".safetensors"), paths[0])
+    meta = json.loads(source.with_suffix(".json").read_text(encoding="utf-8"))
+    meta["name"] = name
+    paths[1].write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return paths
 
 
 def export_merged_model(session: Session, name: str, folder: str | Path) -> Path:
     """Write the model with the memory folded in, as a folder any transformers install can load."""
+    from locas_engine import export_merged
+
     _finished_file(session.library, name)
     folder = Path(folder).expanduser()
     if folder.exists() and any(folder.iterdir()):

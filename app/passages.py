@@ -64,24 +64,47 @@ def passage_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# Words too common to say what a passage is about: matching or ranking on them ("the", "of")
+# floods results and highlights. Left out of unquoted searches unless nothing else is left;
+# kept inside a quoted phrase, where they are part of what is asked for.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves
+""".split())
+
+
 def fts_query(query: str, any_term: bool = False) -> str | None:
     """Turn free user text into a safe FTS5 MATCH expression (None when nothing is searchable).
 
     Every term is quoted, so punctuation, operators (AND, NEAR, *), colons and stray quotes are
-    always taken literally. Text in double quotes is searched as a phrase. Terms are ANDed, or
-    ORed when ``any_term`` (the fallback for natural-language questions).
+    always taken literally. Text in double quotes is a phrase that every hit must contain in its
+    text (a chapter title holding the phrase does not make each of its passages a hit). Other
+    terms are ANDed, or ORed when ``any_term`` (the fallback for natural-language questions);
+    stopwords among them are dropped unless they are all there is.
     """
-    parts: list[str] = []
+    phrases: list[str] = []
+    terms: list[str] = []
     pieces = query.split('"')
     for i, piece in enumerate(pieces):
-        terms = _TERM.findall(piece)
-        if not terms:
+        words = _TERM.findall(piece)
+        if not words:
             continue
-        quoted_phrase = i % 2 == 1 and i < len(pieces) - 1  # inside a closed pair of quotes
-        if quoted_phrase:
-            parts.append('"' + " ".join(terms) + '"')
+        if i % 2 == 1 and i < len(pieces) - 1:  # inside a closed pair of quotes
+            phrases.append('text : "' + " ".join(words) + '"')
         else:
-            parts += [f'"{t}"' for t in terms]
-    if not parts:
+            terms += words
+    content = [t for t in terms if t.lower() not in STOPWORDS]
+    if content or phrases:
+        terms = content
+    quoted = [f'"{t}"' for t in terms]
+    if not phrases and not quoted:
         return None
-    return (" OR " if any_term else " AND ").join(parts)
+    if any_term and quoted:
+        loose = quoted[0] if len(quoted) == 1 else "(" + " OR ".join(quoted) + ")"
+        return " AND ".join([*phrases, loose])
+    return " AND ".join([*phrases, *quoted])

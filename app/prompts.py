@@ -6,6 +6,7 @@ passages are numbered, letting the answer refer to them as [1], [2] like the cit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 SYSTEM = "You are a helpful reading assistant. Answer briefly and only with facts you know from the text."
@@ -31,3 +32,15 @@ def build_messages(question: str, passages: Sequence[str] = (),
         *earlier,
         {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"},
     ]
+
+
+SHORT_ANSWER_TOKENS = 32  # a fact, a name, a date: the LoCoMo cut table peaks near here
+_OPEN_QUESTION = re.compile(r"\b(why|how|explain|describe|summari[sz]e|what happens|tell me about)\b",
+                            re.IGNORECASE)
+
+
+def answer_budget(question: str, cap: int) -> int:
+    """Tokens an answer to ``question`` may take: a factual question (who, what, when, where)
+    gets a short answer, a "why" or "how" one the whole cap. Long answers to short questions
+    are where a small model starts to ramble or loop."""
+    return cap if _OPEN_QUESTION.search(question) else min(cap, SHORT_ANSWER_TOKENS)

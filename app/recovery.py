@@ -15,8 +15,6 @@ from typing import Any
 
 from app.errors import JobError
 from app.library import Library
-from locas_engine import memory_file_problem
-from locas_engine.checkpoint import temp_files
 
 MEMORY_SUFFIXES = (".safetensors", ".json", ".ckpt")
 
@@ -33,11 +31,15 @@ def memory_problem(row: dict[str, Any]) -> str | None:
             return (f"The files of memory '{row['name']}' are missing ({tensors}); delete the memory "
                     "and memorize its documents again, or restore the files from a backup.")
         return None
+    from locas_engine.store import memory_file_problem  # torch only when a memory is there
+
     return memory_file_problem(path)
 
 
 def remove_temp_files(path: Path) -> None:
     """Temp files of killed atomic writes beside the memory's files (never its real files)."""
+    from locas_engine.checkpoint import temp_files
+
     for suffix in MEMORY_SUFFIXES:
         for tmp in temp_files(path.with_suffix(suffix)):
             tmp.unlink(missing_ok=True)

@@ -14,21 +14,16 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.devices import device_problem
 from app.errors import JobError
 from app.library import Library
 from app.settings import Settings, load_settings
-from locas_engine import (
-    Backbone,
-    CorruptFileError,
-    LocasMemory,
-    detach_memory,
-    load_backbone,
-    load_memory,
-    only_enabled,
-)
 from locas_engine.paths import memories_dir
+
+if TYPE_CHECKING:  # the engine (torch) loads when a model is first needed, not with the library
+    from locas_engine import Backbone, LocasMemory
 
 log = logging.getLogger(__name__)
 
@@ -38,20 +33,30 @@ class Session:
         self.library = library or Library()
         self.settings = settings or load_settings()
         self._backbone: Backbone | None = None
-        self._backbone_key: tuple[str, str] | None = None
+        self._backbone_key: tuple[str, str, str] | None = None
+        # Set by a running memorize job to its memory's precision, so a question served between
+        # its chunks does not reload the model in another dtype under it.
+        self.pinned_precision: str | None = None
         self.mark_stale_jobs_interrupted()
 
     # -- the model ---------------------------------------------------------------------------
-    def backbone(self) -> Backbone:
-        """The configured model, loaded on first use and again only if the settings change."""
-        key = (self.settings.model, self.settings.device)
+    def backbone(self, precision: str | None = None) -> Backbone:
+        """The configured model, loaded on first use and again only if the settings change.
+
+        Its weights are bf16 or fp32 as the memorizing precision says (locas_engine.precision):
+        ``precision`` if given (a memory's own), else the one a running job pinned, else the
+        settings' ("auto": bf16 on CUDA, fp32 on CPUs).
+        """
+        dtype = self._weights_dtype(precision or self.pinned_precision or self.settings.precision)
+        key = (self.settings.model, self.settings.device, dtype)
         if self._backbone is None or self._backbone_key != key:
             self.close_model()
             problem = device_problem(self.settings.device)
             if problem:
                 raise JobError(f"{problem} (Settings, Device)")
             try:
-                self._backbone = load_backbone(self.settings.model, device=self.settings.device)
+                self._backbone = load_backbone(self.settings.model, device=self.settings.device,
+                                               dtype="bf16" if dtype == "bf16" else "fp32")
             except FileNotFoundError as exc:
                 raise JobError(
                     f"The model '{self.settings.model}' could not be found ({exc}). "
@@ -60,9 +65,25 @@ class Session:
             self._backbone_key = key
         return self._backbone
 
+    def _weights_dtype(self, precision: str | None) -> str:
+        """"bf16" or "fp32" for the model's weights under ``precision`` on the set device."""
+        from locas_engine.backbone import resolve_device
+        from locas_engine.precision import resolve_precision
+
+        try:
+            device = resolve_device(self.settings.device)[0]
+        except (RuntimeError, ValueError):  # a device name torch rejects: device_problem says so
+            return "fp32"
+        try:
+            return resolve_precision(precision, device)
+        except ValueError as exc:
+            raise JobError(f"{exc} Choose auto, fp32 or bf16 in the settings.") from exc
+
     def close_model(self) -> None:
         """Forget the model and every memory attached to it (frees their memory)."""
         if self._backbone is not None:
+            from locas_engine import detach_memory
+
             for memory in list(self._backbone.memories.values()):
                 detach_memory(self._backbone, memory)
         self._backbone = None
@@ -108,6 +129,8 @@ class Session:
                 f"The file of memory '{name}' is missing ({path}). Memorize its documents again "
                 "or delete the memory."
             )
+        from locas_engine import CorruptFileError, load_memory
+
         try:
             return load_memory(self.backbone(), path, name=name)  # raises MemoryMismatchError
         except (CorruptFileError, FileNotFoundError) as exc:
@@ -115,11 +138,15 @@ class Session:
 
     def unload_memory(self, name: str) -> None:
         if name in self._memories:
+            from locas_engine import detach_memory
+
             detach_memory(self._backbone, name)
 
     @contextlib.contextmanager
     def only_memories(self, names: Iterable[str]) -> Iterator[list[LocasMemory]]:
         """Switch on exactly the named memories for the duration (the others stay attached, off)."""
+        from locas_engine import only_enabled
+
         names = list(names)
         wanted = [self.memory(n) for n in names]  # loads and attaches any not yet attached
         with only_enabled(self._memories, names):
@@ -137,6 +164,14 @@ class Session:
                     continue
                 self.library.update_memory(row["name"], status="interrupted",
                                            message="Stopped before it finished; resume to continue.")
+
+
+def load_backbone(*args, **kwargs) -> Backbone:
+    """locas_engine.load_backbone, imported on the first load: torch takes seconds to import,
+    and the library alone (list, search, import) never needs it."""
+    from locas_engine import load_backbone as load
+
+    return load(*args, **kwargs)
 
 
 def _process_alive(pid: int) -> bool:

@@ -32,7 +32,8 @@ class Settings:
     chunk: int = 256  # tokens trained on per step
     context: int = 256  # preceding tokens that condition a chunk but are not trained on
     steps: int = 1  # optimizer steps per chunk
-    layers: str = "all"  # "all" or a range such as "15-29"
+    layers: str = "all"  # "all", "auto" (upper layers, app/memorize_setup.py) or a range "15-29"
+    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPUs: locas_engine/precision.py), fp32, bf16
     checkpoint_every: int = 8  # chunks between checkpoints: the most a crash can lose
     # Answer defaults.
     passages: int = 4

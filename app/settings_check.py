@@ -55,8 +55,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
 def check_settings(raw: Any, defaults: Any, path: Path) -> tuple[dict[str, Any], list[str]]:
     """The usable values of ``raw`` (a parsed settings.json) and a sentence per dropped field."""
     if not isinstance(raw, dict):
-        kinds = {list: "a list", str: "a string", bool: "true or false", int: "a number", float: "a number"}
-        kind = "null" if raw is None else kinds.get(type(raw), type(raw).__name__)
+        kind = "null" if raw is None else type(raw).__name__
         return {}, [f"The settings file {path} holds {kind} instead of settings; using the default "
                     "settings. Change them in Settings, which rewrites the file."]
     values: dict[str, Any] = {}

@@ -85,8 +85,22 @@ def qa_table(report: dict) -> str:
     return "\n".join(out)
 
 
+def speed_table(report: dict) -> str:
+    out = ["| row | precision | layers | rank | steps | seconds | tok/s | ppl | time vs score-fp32 | "
+           "gain kept | extra params |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in report["results"]:
+        gain = f"{100 * r['gain_kept']:.0f}%" if r.get("gain_kept") is not None else "-"
+        out.append(f"| {r['row']} | {r['precision']} | {r['layers']} | {r.get('rank', '-')} | "
+                   f"{r.get('steps', '-')} | {r['seconds']:.1f} | {r['tokens_per_s']:.1f} | "
+                   f"{r['ppl']:.3f} | {r['time_vs_score']:.2f}x | {gain} | {r.get('extra_params', 0):,} |")
+    return "\n".join(out)
+
+
 def render(path: Path) -> str:
     report = json.loads(path.read_text())
+    if report.get("bench") == "speed":
+        return speed_table(report)
     rows = report.get("results", [])
     if rows and "mode" in rows[0]:
         return qa_table(report)

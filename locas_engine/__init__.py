@@ -7,31 +7,73 @@ no database: usable from a script or a notebook. The public API is described in
 docs/engine-api.md.
 """
 
-from .backbone import Backbone, backbone_from_model, load_backbone
-from .checkpoint import CheckpointError
-from .ffn import UnsupportedModelError, find_ffns
-from .generate import stream_generate
-from .init import initialize_memory
-from .integrity import CorruptFileError
-from .memorizer import Memorizer, MemorizeResult, MemorizeSettings, Progress
-from .memory import (
-    LocasMemory,
-    MemoryConfig,
-    attach_memory,
-    detach_memory,
-    only_enabled,
-    parse_layers,
-)
-from .merge import export_merged, merge_memory
-from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp_memory, write_tokens
-from .routing import Route, route_memories
-from .store import (
-    MemoryMismatchError,
-    load_memory,
-    memory_file_problem,
-    read_memory_metadata,
-    save_memory,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Where each public name lives. Imported on first use (PEP 562), so that `import locas_engine.paths`
+# or a command that needs no model never pays for torch and transformers (seconds at start-up).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "backbone": ("Backbone", "backbone_from_model", "load_backbone"),
+    "checkpoint": ("CheckpointError",),
+    "ffn": ("UnsupportedModelError", "find_ffns"),
+    "generate": ("stream_generate",),
+    "init": ("initialize_memory",),
+    "integrity": ("CorruptFileError",),
+    "memorizer": ("Memorizer", "MemorizeResult", "MemorizeSettings", "Progress"),
+    "memory": ("LocasMemory", "MemoryConfig", "attach_memory", "detach_memory", "only_enabled", "parse_layers"),
+    "merge": ("export_merged", "merge_memory"),
+    "mlp_memory": ("LocasMLPMemory", "MLPMemoryConfig", "attach_mlp_memory", "write_tokens"),
+    "routing": ("Route", "route_memories"),
+    "store": (
+        "MemoryMismatchError",
+        "load_memory",
+        "memory_file_problem",
+        "read_memory_metadata",
+        "save_memory",
+    ),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'locas_engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
+    from .backbone import Backbone, backbone_from_model, load_backbone
+    from .checkpoint import CheckpointError
+    from .ffn import UnsupportedModelError, find_ffns
+    from .generate import stream_generate
+    from .init import initialize_memory
+    from .integrity import CorruptFileError
+    from .memorizer import Memorizer, MemorizeResult, MemorizeSettings, Progress
+    from .memory import (
+        LocasMemory,
+        MemoryConfig,
+        attach_memory,
+        detach_memory,
+        only_enabled,
+        parse_layers,
+    )
+    from .merge import export_merged, merge_memory
+    from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp_memory, write_tokens
+    from .routing import Route, route_memories
+    from .store import (
+        MemoryMismatchError,
+        load_memory,
+        memory_file_problem,
+        read_memory_metadata,
+        save_memory,
+    )
 
 __all__ = [
     "Backbone", "backbone_from_model", "load_backbone", "UnsupportedModelError", "find_ffns",

@@ -11,6 +11,7 @@ CPU), so the result is written once as an ordinary safetensors folder under
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -162,9 +163,10 @@ def _dequantize_to_cache(gguf: Path) -> Path:
     if (target / "config.json").is_file():
         return target
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
-    )
+    with quiet_loading():
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+        )
     # The weights are plain fp32 now; forget the GGUF "quantizer" so the folder saves (and
     # later loads) as an ordinary model.
     model.hf_quantizer = None
@@ -198,6 +200,21 @@ def _fits_one_gpu(folder_or_id: str, dtype: torch.dtype) -> bool:
     return n_bytes < 0.85 * free
 
 
+@contextlib.contextmanager
+def quiet_loading():
+    """No transformers "Loading weights" bar: it printed on every `locas ask` and `resume`, and
+    the app shows its own "Loading the model" line instead."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
+
+
 def _load_hf(folder_or_id: str, device: torch.device, dtype: torch.dtype) -> tuple[nn.Module, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -206,7 +223,8 @@ def _load_hf(folder_or_id: str, device: torch.device, dtype: torch.dtype) -> tup
         # One GPU when it fits; otherwise accelerate spreads it over GPUs / CPU / disk.
         fits = _fits_one_gpu(folder_or_id, dtype)
         kwargs["device_map"] = {"": device.index or 0} if fits else "auto"
-    model = AutoModelForCausalLM.from_pretrained(folder_or_id, **kwargs)
+    with quiet_loading():
+        model = AutoModelForCausalLM.from_pretrained(folder_or_id, **kwargs)
     if device.type != "cuda":
         model = model.to(device)
     tokenizer = AutoTokenizer.from_pretrained(folder_or_id, local_files_only=True)

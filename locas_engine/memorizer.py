@@ -31,6 +31,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .init import initialize_memory
 from .memory import LocasMemory, only_enabled
 from .mlp_memory import LocasMLPMemory
+from .rate import TokenRate
 
 CHECKPOINT_FORMAT = 1
 
@@ -46,8 +47,21 @@ class MemorizeSettings:
     weight_decay: float = 0.0  # the memory is norm-clipped already; decay would erase it
     betas: tuple[float, float] = (0.9, 0.999)
     checkpoint_every: int = 8  # chunks between checkpoints (a crash loses at most this many)
-    autocast: bool | None = None  # bf16 autocast; None = on CUDA only
+    autocast: bool | None = None  # bf16 autocast; None = on CUDA only (see precision.py)
     seed: int = 0
+
+    def precision(self, device: torch.device) -> str:
+        """``bf16`` or ``fp32``: the arithmetic this run uses on ``device`` (recorded with the
+        memory and its checkpoint, so a resume can insist on the same)."""
+        use = device.type == "cuda" if self.autocast is None else self.autocast
+        return "bf16" if use else "fp32"
+
+    def recorded(self, device: torch.device) -> dict:
+        """The settings as a memory and its checkpoint record them: ``autocast`` as the
+        resolved ``precision``."""
+        out = {k: v for k, v in asdict(self).items() if k != "autocast"}
+        out["precision"] = self.precision(device)
+        return out
 
 
 @dataclass
@@ -60,8 +74,9 @@ class Progress:
     chunks_total: int
     loss: float  # the chunk's score (mean NLL before training on it)
     ppl: float  # running online perplexity over all chunks scored so far
-    tokens_per_s: float
-    eta_s: float
+    tokens_per_s: float  # tokens trained in this run per second (see rate.TokenRate)
+    eta_s: float  # seconds left for this stream at that rate
+    tokens_saved: int = 0  # tokens the last checkpoint holds: where a resume would start
 
 
 @dataclass
@@ -72,6 +87,7 @@ class MemorizeResult:
     curve: list[tuple[int, float]] = field(default_factory=list)  # (tokens_done, running ppl)
     tokens_total: int = 0
     seconds: float = 0.0
+    tokens_saved: int = 0  # tokens the checkpoint holds (all of them once completed)
 
 
 # --- the protocol, shared with the benchmark ----------------------------------------------
@@ -133,6 +149,16 @@ def _stream_signature(ids: torch.Tensor) -> str:
     return hashlib.sha256(ids.numpy().tobytes()).hexdigest()
 
 
+def fused_adamw(params: Sequence[torch.Tensor]) -> dict:
+    """AdamW's fused kernel (one launch for all tensors) where torch has it for these
+    parameters' device, else its multi-tensor path: the memory is ~100 small tensors, and the
+    per-tensor loop costs a kernel launch (a host round trip on a GPU) for each."""
+    kinds = {p.device.type for p in params}
+    if kinds and kinds <= {"cpu", "cuda"} and all(p.dtype == torch.float32 for p in params):
+        return {"fused": True}
+    return {"foreach": True}
+
+
 # --- the memorizer ---------------------------------------------------------------------------
 @contextlib.contextmanager
 def frozen_backbone(model: nn.Module) -> Iterator[None]:
@@ -159,8 +185,9 @@ class Memorizer:
 
     def _optimizer(self) -> torch.optim.Optimizer:
         s = self.settings
-        return torch.optim.AdamW(self.memory.parameters(), lr=s.lr, betas=s.betas,
-                                 weight_decay=s.weight_decay)
+        params = list(self.memory.parameters())
+        return torch.optim.AdamW(params, lr=s.lr, betas=s.betas, weight_decay=s.weight_decay,
+                                 **fused_adamw(params))
 
     def run(
         self,
@@ -171,6 +198,7 @@ class Memorizer:
         checkpoint_path: str | os.PathLike | None = None,
         resume: bool = True,
         source: str | None = None,
+        rate: TokenRate | None = None,
     ) -> MemorizeResult:
         """Memorize ``token_ids`` (ids, a 1-D tensor, or text to tokenize).
 
@@ -179,6 +207,7 @@ class Memorizer:
         a chunk's steps leaves that chunk partly trained and uncounted. ``between_chunks`` runs
         between two chunks (pause, serve questions). With ``checkpoint_path``, state is saved
         atomically every ``checkpoint_every`` chunks, and ``resume`` continues from it.
+        ``rate`` measures tokens/s and the ETA; pass one to measure over several streams.
         """
         s, mem, bb = self.settings, self.memory, self.backbone
         ids = as_token_tensor(token_ids, bb.tokenizer)  # (N,) on CPU
@@ -189,13 +218,15 @@ class Memorizer:
         ckpt = Path(checkpoint_path) if checkpoint_path else None
         if ckpt is not None and resume and ckpt.is_file():
             next_chunk, nll_sum, n_scored, curve = self._restore(ckpt, opt, signature)
+        saved = spans[next_chunk - 1][2] if next_chunk else 0
+        rate = rate or TokenRate()
         ids_dev = ids.to(bb.device)  # (N,)
         base_tokens = sum(int(src.get("tokens", 0)) for src in mem.sources)
 
         def state_for(position: int) -> dict:
             return self._checkpoint_state(opt, signature, position, nll_sum, n_scored, curve)
 
-        t0, tokens_this_run, completed = time.perf_counter(), 0, True
+        t0, completed = time.perf_counter(), True
         # The backbone never trains (and backward stops early); only this memory is on while it
         # learns: one trained beside another switched-on memory would be fitted to that memory's
         # output, and be wrong used alone later.
@@ -204,26 +235,28 @@ class Memorizer:
                 span = spans[ci]
                 if not mem.initialized:
                     initialize_memory(bb, mem, ids[span[1]:span[2]])
+                rate.begin()
                 score, n = self._train_chunk(opt, ids_dev, span, should_stop)
                 if score is None:  # stopped
                     completed = False
                     if n == 0 and ckpt is not None:  # clean chunk boundary: save it
                         save_checkpoint(state_for(ci), ckpt)
+                        saved = spans[ci - 1][2] if ci else 0
                     break
                 nll_sum += score * n
                 n_scored += n
                 ppl = math.exp(nll_sum / n_scored)
                 curve.append((base_tokens + span[2], ppl))
-                tokens_this_run += span[2] - span[1]
+                rate.add(span[2] - span[1])
                 if ckpt is not None and ((ci + 1) % s.checkpoint_every == 0 or ci + 1 == len(spans)):
                     save_checkpoint(state_for(ci + 1), ckpt)
+                    saved = span[2]
                 if progress is not None:
-                    elapsed = time.perf_counter() - t0
-                    tps = tokens_this_run / max(elapsed, 1e-9)
                     progress(Progress(
                         tokens_done=span[2], tokens_total=ids.numel(), chunk_index=ci,
-                        chunks_total=len(spans), loss=score, ppl=ppl, tokens_per_s=tps,
-                        eta_s=(ids.numel() - span[2]) / max(tps, 1e-9),
+                        chunks_total=len(spans), loss=score, ppl=ppl,
+                        tokens_per_s=rate.tokens_per_s or 0.0,
+                        eta_s=rate.eta_s(ids.numel() - span[2]) or 0.0, tokens_saved=saved,
                     ))
                 if between_chunks is not None and ci + 1 < len(spans):
                     between_chunks()
@@ -232,12 +265,12 @@ class Memorizer:
             done = ids.numel()
             mem.sources.append({"name": source or "text", "tokens": int(ids.numel())})
             mem.curve.extend(curve)
-            mem.training_info = {k: v for k, v in asdict(s).items() if k != "autocast"}
+            mem.training_info = s.recorded(bb.device)
         return MemorizeResult(
             completed=completed, tokens_done=done,
             ppl=math.exp(nll_sum / n_scored) if n_scored else float("nan"),
             curve=list(curve), tokens_total=int(ids.numel()),
-            seconds=time.perf_counter() - t0,
+            seconds=time.perf_counter() - t0, tokens_saved=int(ids.numel()) if completed else saved,
         )
 
     def _train_chunk(self, opt: torch.optim.Optimizer, ids: torch.Tensor,
@@ -276,7 +309,7 @@ class Memorizer:
         return {
             "format": CHECKPOINT_FORMAT,
             "stream": signature,
-            "settings": {k: v for k, v in asdict(self.settings).items() if k != "autocast"},
+            "settings": self.settings.recorded(self.backbone.device),
             "memory": {k: v.detach().cpu().clone() for k, v in mem.state_dict().items()},
             "initialized": mem.initialized,
             "init": mem.config.init,
@@ -297,9 +330,11 @@ class Memorizer:
                 f"The checkpoint {path} belongs to a different text; delete it or resume the "
                 "text it was made for."
             )
-        ours = {k: v for k, v in asdict(self.settings).items() if k != "autocast"}
-        theirs = state["settings"]
-        changed = [k for k in ("chunk", "context", "steps") if ours[k] != theirs.get(k)]
+        ours = self.settings.recorded(self.backbone.device)
+        theirs = dict(state["settings"])
+        # Checkpoints written before precision was recorded ran bf16 on CUDA only.
+        theirs.setdefault("precision", MemorizeSettings().precision(self.backbone.device))
+        changed = [k for k in ("chunk", "context", "steps", "precision") if ours[k] != theirs.get(k)]
         if changed:
             raise ValueError(
                 f"The checkpoint {path} was made with other settings ({', '.join(changed)}); "

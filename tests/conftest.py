@@ -15,14 +15,28 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# Public-domain books and LoCoMo chats that some tests read; beside the clone (../shared/data),
+# or wherever LOCAS_SHARED_DATA points. Without them those tests skip, and the summary says so.
+SHARED_DATA = Path(os.environ.get("LOCAS_SHARED_DATA")
+                   or Path(__file__).resolve().parents[2] / "shared" / "data")
+_SHARED_SKIP = "shared sample data not found at"
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.exists():
-        pytest.skip(f"shared sample data not found at {SHARED_DATA}")
+        pytest.skip(f"{_SHARED_SKIP} {SHARED_DATA}")
     return SHARED_DATA
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say plainly when the shared data was missing and how many tests it skipped."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if _SHARED_SKIP in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(
+            f"Shared test data not found at {SHARED_DATA}: {len(skipped)} test(s) that read real "
+            "books and chats were skipped. Put the data there or set LOCAS_SHARED_DATA to run them "
+            "(README.md, 'Run the tests').", yellow=True, bold=True)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 _ARTICLES = re.compile(r"\b(a|an|the|and)\b")
 _PUNCT = str.maketrans("", "", string.punctuation)
 ABSTAIN_MARKERS = ("not mentioned", "no information", "not specified", "unknown", "don't know",
-                   "do not know", "not stated", "no mention", "cannot answer", "can't answer")
+                   "do not know", "not stated", "no mention", "cannot answer", "can't answer",
+                   "does not say")
 
 
 def normalize_answer(text: str) -> str:

@@ -7,8 +7,9 @@ import json
 import sys
 from dataclasses import asdict
 
-from ..document import ImportFailed
+from ..document import ImportFailed, one_line
 from ..library import Library, LibraryError
+from ..sections import held_section_ids
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("list", help="list the documents in the library")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--sections", type=int, metavar="DOC_ID",
+                   help="list the numbered sections (chapters) of one document instead, "
+                        "for: locas memorize DOC_ID --sections 3-10")
     p.add_argument("--db", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_list)
 
@@ -58,6 +62,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    if args.sections is not None:
+        return _list_sections(args)
     with _library(args) as lib:
         docs = lib.list_documents()
     if args.json:
@@ -70,7 +76,29 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("ID\tKIND\tSECTIONS\tCHARACTERS\tTITLE")
     for d in docs:
         authors = f" — {', '.join(d.authors)}" if d.authors and d.kind != "chat" else ""
-        print(f"{d.id}\t{d.kind}\t{d.sections}\t{d.characters}\t{d.title}{authors}")
+        print(f"{d.id}\t{d.kind}\t{d.sections}\t{d.characters}\t{one_line(d.title)}{authors}")
+    return 0
+
+
+def _list_sections(args: argparse.Namespace) -> int:
+    with _library(args) as lib:
+        doc = lib.get_document(args.sections)
+        if doc is None:
+            print(f"There is no document {args.sections} in the library; see: locas list", file=sys.stderr)
+            return 1
+        sections = lib.sections(doc.id)
+        held = {m["name"]: held_section_ids(lib, m["name"], doc.id) for m in lib.memories_holding(doc.id)}
+    rows = [{"number": i, "section_id": s.id, "title": s.title, "characters": s.characters,
+             "memories": [name for name, ids in held.items() if s.id in ids]}
+            for i, s in enumerate(sections, 1)]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{doc.title}: {len(rows)} sections (memorize some with: locas memorize {doc.id} --sections 3-10)")
+    print("NO.\tCHARACTERS\tTITLE")
+    for r in rows:
+        memories = f"  [in {', '.join(r['memories'])}]" if r["memories"] else ""
+        print(f"{r['number']}\t{r['characters']}\t{r['title'] or '(untitled)'}{memories}")
     return 0
 
 
@@ -89,7 +117,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     for h in hits:
         snippet = " ".join(h.snippet.split())
-        print(f"[doc {h.document_id}] {h.document_title} › {h.section_title} (char {h.start})\n    {snippet}")
+        print(f"[doc {h.document_id}] {one_line(h.document_title)} › {one_line(h.section_title)} "
+              f"(char {h.start})\n    {snippet}")
     return 0
 
 

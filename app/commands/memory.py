@@ -1,4 +1,9 @@
-"""Command-line commands for memories: memorize, resume, ask, and managing the memory files."""
+"""Command-line commands for memories: memorize, resume, ask, and managing the memory files.
+
+The jobs, the session and the memory files are imported inside the commands: they pull in torch
+and transformers (seconds), which `locas --help`, `locas list` and the other model-free commands
+must not pay for (tests/app/test_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -8,27 +13,14 @@ import json
 import signal
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from app.commands.memory_import import register_import
 from app.errors import JobError
-from app.jobs import (
-    AnswerRequest,
-    JobControl,
-    MemorizeEvent,
-    MemorizeRequest,
-    resume_request,
-    run_answer,
-    run_memorize,
-)
-from app.memories import (
-    delete_memory,
-    export_memory_file,
-    export_merged_model,
-    memory_summary,
-    rename_memory,
-)
-from app.recovery import keep_saved, start_over
-from app.session import Session
+
+if TYPE_CHECKING:
+    from app.jobs import JobControl, MemorizeEvent, MemorizeRequest
+    from app.session import Session
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="optimizer steps per chunk")
     p.add_argument("--layers", help="'all' or a range such as 15-29")
     p.add_argument("--tau-scale", type=float, help="multiplier on the memory's output scale tau")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                   help="arithmetic of the model while memorizing (default auto: bf16 on "
+                        "CUDA, fp32 on CPUs; a memory keeps the one it was made with)")
+    p.add_argument("--sections", metavar="LIST",
+                   help="only these sections of the (one) document, numbered as "
+                        "'locas list --sections DOC_ID' lists them: 3-10 or 1,4,7-9; a later run "
+                        "with other sections adds them to the same memory")
+    p.add_argument("--estimate", action="store_true",
+                   help="only print the token count and the estimated time, then stop")
     _model_flags(p)
     p.set_defaults(func=cmd_memorize)
 
@@ -66,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-route", action="store_true",
                    help="with several memories, keep them all on instead of answering with the "
                         "one that best fits the question")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: the answer, whether it abstained, the passages with "
+                        "document, section and supporting sentence, and the seconds taken")
     _model_flags(p)
     p.set_defaults(func=cmd_ask)
 
@@ -73,23 +77,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_memories)
 
-    p = sub.add_parser("memory", help="rename, delete, export, import or show a memory")
-    msub = p.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("memory", help="rename, delete, export, import or show a memory",
+                       description="Manage one memory: show, rename, delete, export or import it.")
+    msub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     register_import(msub)
     q = msub.add_parser("show", help="sources, settings and perplexity curve")
     q.add_argument("name")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_memory_show)
-    q = msub.add_parser("rename")
+    q = msub.add_parser("rename", help="give a memory a new name (its file stays where it is)")
     q.add_argument("name")
     q.add_argument("new_name")
     q.set_defaults(func=cmd_memory_rename)
-    q = msub.add_parser("delete")
+    q = msub.add_parser("delete", help="delete a memory and its file (asks first unless --yes)")
     q.add_argument("name")
+    q.add_argument("--yes", "-y", action="store_true", help="delete without asking")
     q.set_defaults(func=cmd_memory_delete)
     q = msub.add_parser("export", help="copy the memory file, or export a merged model folder")
     q.add_argument("name")
-    q.add_argument("dest", nargs="?", help="file path for the memory (.safetensors + .json)")
+    q.add_argument("dest", nargs="?",
+                   help="a folder (the files go inside it, named after the memory) or a file path "
+                        "(.safetensors + .json)")
+    q.add_argument("--force", action="store_true", help="overwrite existing files")
     q.add_argument("--merged", metavar="DIR", help="write a merged Hugging Face model folder")
     _model_flags(q)
     q.set_defaults(func=cmd_memory_export)
@@ -101,6 +110,8 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _session(args: argparse.Namespace) -> Session:
+    from app.session import Session
+
     session = Session()
     if getattr(args, "model", None):
         session.settings.model = args.model
@@ -130,7 +141,13 @@ def _ctrl_c_cancels(control: JobControl) -> Iterator[None]:
 
 
 class _ProgressPrinter:
-    """A one-line progress bar with tokens/s, perplexity and ETA (tqdm when on a terminal)."""
+    """A one-line progress bar with tokens/s, perplexity and ETA (tqdm when on a terminal).
+
+    The rate and ETA are the job's (locas_engine.rate: tokens trained in this run only), never
+    tqdm's own, which would count a resumed job's jump to its checkpoint as tokens per second.
+    """
+
+    BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
 
     def __init__(self) -> None:
         self.bar = None
@@ -140,10 +157,11 @@ class _ProgressPrinter:
 
         if ev.phase == "memorizing":
             if self.bar is None:
-                self.bar = tqdm(total=ev.tokens_total, unit="tok", unit_scale=True,
+                self.bar = tqdm(total=ev.tokens_total, initial=ev.tokens_done, unit="tok",
+                                unit_scale=True, bar_format=self.BAR,
                                 desc=f"Memorizing '{ev.memory}'", file=sys.stderr)
-            self.bar.update(ev.tokens_done - self.bar.n)
-            self.bar.set_postfix(ppl=f"{ev.ppl:.2f}" if ev.ppl else "-")
+            self.bar.n = ev.tokens_done
+            self.bar.set_postfix_str(progress_postfix(ev))
         elif ev.phase in ("done", "cancelled", "failed"):
             if self.bar is not None:
                 self.bar.close()
@@ -152,11 +170,28 @@ class _ProgressPrinter:
                 print(ev.message, file=sys.stderr if ev.phase != "done" else sys.stdout)
             if ev.phase == "cancelled":
                 print(f"Run: locas resume \"{ev.memory}\"", file=sys.stderr)
+        elif ev.phase == "estimate":
+            print(ev.message, file=sys.stderr)
         elif ev.message:
             print(ev.message + "...", file=sys.stderr)
 
 
+def progress_postfix(ev: MemorizeEvent) -> str:
+    """'3.6 tok/s, ETA 02:00, ppl 12.34' from the event's own rate and ETA."""
+    from tqdm import tqdm
+
+    parts = []
+    if ev.tokens_per_s:
+        parts.append(f"{ev.tokens_per_s:,.1f} tok/s")
+    if ev.eta_s is not None:
+        parts.append(f"ETA {tqdm.format_interval(ev.eta_s)}")
+    parts.append(f"ppl {ev.ppl:.2f}" if ev.ppl else "ppl -")
+    return ", ".join(parts)
+
+
 def _memorize(session: Session, request: MemorizeRequest) -> int:
+    from app.jobs import JobControl, run_memorize
+
     control = JobControl()
     with _ctrl_c_cancels(control):
         outcome = run_memorize(session, request, on_event=_ProgressPrinter(), control=control)
@@ -164,6 +199,8 @@ def _memorize(session: Session, request: MemorizeRequest) -> int:
 
 
 def cmd_memorize(args: argparse.Namespace) -> int:
+    from app.jobs import MemorizeRequest
+
     session = _session(args)
     name = args.memory
     if not name:
@@ -173,11 +210,43 @@ def cmd_memorize(args: argparse.Namespace) -> int:
         name = doc["title"]
     request = MemorizeRequest(document_ids=args.doc_ids, memory=name, rank=args.rank, init=args.init,
                               lr=args.lr, chunk=args.chunk, context=args.context, steps=args.steps,
-                              layers=args.layers, tau_scale=args.tau_scale)
+                              layers=args.layers, tau_scale=args.tau_scale, precision=args.precision,
+                              calibrate=True)
+    if args.sections is not None:
+        request.section_ids = _chosen_sections(session, args.doc_ids, name, args.sections)
+        if not request.section_ids:
+            print(f"Memory '{name}' already holds these sections; nothing to memorize.")
+            return 0
+    if args.estimate:
+        from app.memorize_cost import request_cost
+
+        print(f"Memorizing into '{name}' would take {request_cost(session, request).describe()}")
+        return 0
     return _memorize(session, request)
 
 
+def _chosen_sections(session: Session, doc_ids: list[int], memory: str, spec: str) -> dict[int, list[int]]:
+    """{document: section ids} for --sections, leaving out sections the memory already holds."""
+    from app.sections import chosen_sections, held_section_ids
+
+    if len(doc_ids) != 1:
+        raise JobError("--sections picks chapters of one document; give exactly one DOC_ID.")
+    doc_id = doc_ids[0]
+    if session.library.get_document(doc_id) is None:
+        raise JobError(f"There is no document with id {doc_id}. See 'locas list' for the ids.")
+    chosen = chosen_sections(session.library, doc_id, spec)
+    held = held_section_ids(session.library, memory, doc_id)
+    skipped = [s.title for s in chosen if s.id in held]
+    if skipped:
+        print(f"Memory '{memory}' already holds {len(skipped)} of these sections; skipping them.",
+              file=sys.stderr)
+    return {doc_id: [s.id for s in chosen if s.id not in held]} if len(skipped) < len(chosen) else {}
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
+    from app.jobs import resume_request
+    from app.recovery import keep_saved, start_over
+
     session = _session(args)
     if args.keep_saved:
         keep_saved(session.library, args.name)
@@ -189,6 +258,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from app.grounding import answer_dict
+    from app.jobs import AnswerRequest, run_answer
+
     session = _session(args)
     s = session.settings
     request = AnswerRequest(
@@ -197,8 +269,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
         passages=args.passages if args.passages is not None else s.passages,
         max_new_tokens=args.max_new_tokens or s.max_new_tokens, route=not args.no_route,
     )
+    if args.json:
+        print(json.dumps(answer_dict(run_answer(session, request)), indent=2, ensure_ascii=False))
+        return 0
     answer = run_answer(session, request, on_token=lambda piece: print(piece, end="", flush=True))
     print()
+    if answer.text != answer.draft:  # abstained, or marked with the passage it used
+        print(f"\n{answer.text}")
     if "route" in answer.options:
         chosen = answer.memories
         why = "the memory that best fits the question" if len(chosen) == 1 else "together they fit it best"
@@ -209,11 +286,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
             snippet = " ".join(p.text.split())[:160]
             print(f"  [{i}] {p.document_title} — {p.section_title} (doc {p.document_id}, "
                   f"section {p.section_id}, characters {p.start}-{p.end}): {snippet}")
+    if answer.cited is not None and answer.support:
+        start, end = answer.support
+        passage = answer.citations[answer.cited].text
+        print(f"\nSupporting sentence in [{answer.cited + 1}]: {highlight(' '.join(passage[start:end].split()))}")
     return 0
 
 
+def highlight(text: str) -> str:
+    """Bold and reversed on a terminal, between » « otherwise (a pipe, a file)."""
+    return f"\033[1;7m{text}\033[0m" if sys.stdout.isatty() else f"»{text}«"
+
+
 def cmd_memories(args: argparse.Namespace) -> int:
-    session = Session()
+    from app.memories import memory_summary
+
+    session = _session(args)
     rows = [memory_summary(session.library, row["name"]) for row in session.library.list_memories()]
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
@@ -229,7 +317,9 @@ def cmd_memories(args: argparse.Namespace) -> int:
 
 
 def cmd_memory_show(args: argparse.Namespace) -> int:
-    summary = memory_summary(Session().library, args.name)
+    from app.memories import memory_summary
+
+    summary = memory_summary(_session(args).library, args.name)
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
         return 0
@@ -245,22 +335,50 @@ def cmd_memory_show(args: argparse.Namespace) -> int:
 
 
 def cmd_memory_rename(args: argparse.Namespace) -> int:
-    rename_memory(Session().library, args.name, args.new_name)
+    from app.memories import rename_memory
+
+    rename_memory(_session(args).library, args.name, args.new_name)
     print(f"Renamed '{args.name}' to '{args.new_name}'.")
     return 0
 
 
 def cmd_memory_delete(args: argparse.Namespace) -> int:
-    delete_memory(Session().library, args.name)
+    from app.memories import delete_memory
+
+    library = _session(args).library
+    row = library.get_memory(args.name)
+    if row is None:
+        raise JobError(f"There is no memory named '{args.name}'. See 'locas memories' for the list.")
+    if not args.yes and not _confirm(
+            f"Delete memory '{args.name}' and its file ({row.get('tokens_done') or 0:,} tokens "
+            "memorized)? This cannot be undone. [y/N] "):
+        if not sys.stdin or not sys.stdin.isatty():
+            print(f"Not deleting '{args.name}': there is no terminal to ask on; add --yes to delete "
+                  "it without asking.", file=sys.stderr)
+            return 1
+        print("Nothing deleted.")
+        return 1
+    delete_memory(library, args.name)
     print(f"Deleted memory '{args.name}' and its file.")
     return 0
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; False without one (a script must say --yes) or on anything but yes."""
+    if not sys.stdin or not sys.stdin.isatty():
+        return False
+    print(question, end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
 
 
 def cmd_memory_export(args: argparse.Namespace) -> int:
     if not args.dest and not args.merged:
         raise JobError("Say where to export: a file path, or --merged DIR for a merged model folder.")
+    from app.memories import export_memory_file, export_merged_model
+
     session = _session(args)
-    written = export_memory_file(session.library, args.name, args.dest) if args.dest else []
+    written = export_memory_file(session.library, args.name, args.dest, force=args.force) if args.dest else []
     if args.merged:
         written.append(export_merged_model(session, args.name, args.merged))
     for path in written:

@@ -7,15 +7,9 @@ import sys
 
 from app.commands.memory import _ctrl_c_cancels, _model_flags, _ProgressPrinter, _session
 from app.document import ImportFailed
-from app.jobs import JobControl, MemorizeRequest, run_memorize
 from app.library import NoteChange
-from app.notes import (
-    add_quick_note,
-    notes_status,
-    rebuild_notes_memory,
-    sync_folder,
-    update_notes_memory,
-)
+
+# app.jobs and app.notes load torch: imported in the commands, not for `locas --help`.
 
 _SHOWN = 20  # notes listed per kind of change; the rest are counted
 
@@ -48,6 +42,9 @@ def _print_changes(label: str, changes: list[NoteChange]) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from app.jobs import JobControl, MemorizeRequest, run_memorize
+    from app.notes import notes_status, rebuild_notes_memory, sync_folder, update_notes_memory
+
     session = _session(args)
     try:
         synced = sync_folder(session, args.folder)
@@ -107,6 +104,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_note(args: argparse.Namespace) -> int:
+    from app.jobs import JobControl
+    from app.notes import add_quick_note
+
     session = _session(args)
     control = JobControl()
     with _ctrl_c_cancels(control):

@@ -16,9 +16,10 @@ import lxml.html
 from lxml import etree
 
 from ._encoding import decode_text
+from .mathml import is_math, math_text
 
 SKIP_TAGS = {
-    "script", "style", "head", "noscript", "template", "svg", "math", "iframe", "object",
+    "script", "style", "head", "noscript", "template", "svg", "iframe", "object",
     "embed", "canvas", "audio", "video", "button", "select", "input", "textarea", "title",
     "nav",  # site menus and in-page tables of contents: links, not text
 }
@@ -107,6 +108,9 @@ class _Walker:
             self.blocks.append(Block("anchor", ident))
         if tag == "br":
             self.pending.append("\n")
+            return
+        if is_math(tag):  # maths as a line of text (m×n), not dropped (mathml.py)
+            self.pending.append(math_text(el))
             return
         if tag == "img" and el.get("alt", "").strip():
             return  # alt text is for screen readers; as book text it reads as noise

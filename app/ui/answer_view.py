@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtGui import QTextCursor
@@ -56,6 +57,14 @@ class AnswerView(QWidget):
 
     def set_text(self, text: str) -> None:
         self.text.setPlainText(text)
+
+    def show_support(self, label: str, sentence: str) -> None:
+        """Below the answer, the sentence of its passage that supports it, highlighted, so that
+        the reader can check the answer in one glance (app/grounding.py)."""
+        cursor = self.text.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertHtml(f"<br><br><span style='color:palette(mid)'>{html.escape(label)}</span><br>"
+                          f"<span style='background-color:#fff2a8; color:#222'>{html.escape(sentence)}</span>")
 
     def plain_text(self) -> str:
         return self.text.toPlainText()

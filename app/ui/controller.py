@@ -109,6 +109,35 @@ class AppController(QObject):
     def document_titles(self, ids: list[int]) -> list[str]:
         return [(self.library.get_document(i) or {}).get("title", f"#{i}") for i in ids]
 
+    def document_sections(self, doc_id: int) -> list[tuple[int, str, int]]:
+        """(section id, title, characters) of a document's chapters, for the chapter picker."""
+        return [(s.id, s.title, s.characters) for s in self.library.sections(doc_id)]
+
+    def held_sections(self, memory: str, doc_id: int) -> set[int]:
+        from app.sections import held_section_ids
+
+        return held_section_ids(self.library, memory, doc_id)
+
+    def memorize_cost(self, request: MemorizeRequest) -> str:
+        """The token count and time a memorize request would take here, said before it starts:
+        tokens from the chosen text's characters, speed from earlier runs (app/estimate.py)."""
+        from app.estimate import SPEED_KEYS, estimate, tokens_from_characters
+
+        characters = 0
+        for doc_id in request.document_ids:
+            chosen = (request.section_ids or {}).get(doc_id)
+            sections = self.library.sections(doc_id)
+            characters += sum(s.characters + len(s.title) for s in sections
+                              if chosen is None or s.id in chosen)
+        settings = {k: getattr(self.settings, k) for k in SPEED_KEYS}
+        settings.update({k: getattr(request, k) for k in SPEED_KEYS if getattr(request, k, None) is not None})
+        row = self.library.get_memory(request.memory)
+        if row and row.get("settings"):  # an existing memory keeps its own shape and arithmetic
+            settings.update({k: row["settings"][k] for k in SPEED_KEYS if k in row["settings"]})
+        guess = estimate(tokens_from_characters(characters), self.model_name or "", self.model_device or "cpu",
+                         settings, tokens_exact=False)
+        return guess.describe()
+
     def memory_names(self) -> list[str]:
         return [m["name"] for m in self.library.list_memories()]
 
@@ -248,7 +277,9 @@ class AppController(QObject):
                 on_done(written)
 
         if dest:
-            self.tasks.run(lambda: export_memory_file(self._task_library(), name, dest), on_done=done,
+            # The save dialog has already asked before replacing a file.
+            self.tasks.run(lambda: export_memory_file(self._task_library(), name, dest, force=True),
+                           on_done=done,
                            on_error=lambda exc: self.error.emit("Export failed", user_message(exc)))
         if merged_dir:
             if self.worker_busy():

@@ -383,8 +383,10 @@ class MainWindow(QuestionFlow, QMainWindow):
         self.memorize_documents(ids)
 
     def memorize_documents(self, ids: list[int]) -> MemorizeDialog:
-        dialog = MemorizeDialog(ids, self.controller.document_titles(ids), self.controller.memory_names(),
-                                self.controller.settings, self)
+        c = self.controller
+        dialog = MemorizeDialog(ids, c.document_titles(ids), c.memory_names(), c.settings, self,
+                                sections=c.document_sections(ids[0]) if len(ids) == 1 else None,
+                                estimator=c.memorize_cost, held=c.held_sections)
         dialog.start_requested.connect(lambda request: self._start_memorize(dialog, request))
         dialog.pause_requested.connect(self.controller.pause)
         dialog.resume_requested.connect(self.controller.resume)
@@ -420,7 +422,7 @@ class MainWindow(QuestionFlow, QMainWindow):
         if self._closing:
             return
         status = {"memorizing": "running", "loading": "running", "tokenizing": "running",
-                  "cancelled": "stopped"}.get(event.phase, event.phase)
+                  "estimate": "running", "cancelled": "stopped"}.get(event.phase, event.phase)
         self.library_view.update_progress(event.memory, status, event.tokens_done, event.tokens_total)
         if event.phase == "memorizing" and event.ppl is not None:
             self._curves.setdefault(event.memory, []).append((event.tokens_done, event.ppl))

@@ -8,6 +8,8 @@ window owns the job, so closing this dialog leaves the memorization running in t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.jobs import MemorizeEvent, MemorizeRequest
 from app.settings import Settings
+from app.ui.chapter_picker import ChapterPicker, SectionRow
 from app.ui.memorize_form import SHAPE_FIELDS, MemorizeSettingsForm
 from app.ui.plot import PerplexityPlot
 from app.ui.resources import icon
@@ -38,6 +41,7 @@ PHASE_TEXT = {
     "queued": "Waiting for the engine…",
     "loading": "Loading the model…",
     "tokenizing": "Reading the documents…",
+    "estimate": "Starting…",
     "memorizing": "Memorizing",
     "paused": "Paused",
     "done": "Done",
@@ -64,8 +68,16 @@ class MemorizeDialog(QDialog):
     cancel_requested = Signal(str)
 
     def __init__(self, document_ids: list[int], titles: list[str], memories: list[str],
-                 defaults: Settings, parent: QWidget | None = None) -> None:
+                 defaults: Settings, parent: QWidget | None = None,
+                 sections: list[SectionRow] | None = None,
+                 estimator: Callable[[MemorizeRequest], str] | None = None,
+                 held: Callable[[str, int], set[int]] | None = None) -> None:
+        """``sections`` (one document): its chapters, to pick from. ``estimator(request)``: the
+        cost sentence shown before starting. ``held(memory, document)``: chapters it holds."""
         super().__init__(parent)
+        self._estimator = estimator
+        self._held = held
+        self.chapters = ChapterPicker(sections) if sections and len(document_ids) == 1 else None
         self.setWindowTitle("Memorize")
         self.setWindowIcon(icon("memory"))
         self.document_ids = list(document_ids)
@@ -80,7 +92,7 @@ class MemorizeDialog(QDialog):
         # Only now is Start inside the dialog: set earlier, QDialog never learns of it and Enter
         # falls back to the first auto-default button (Cancel).
         self.start_button.setDefault(True)
-        self.resize(520, 460)
+        self.resize(520, 460 if self.chapters is None else 620)
 
     # -- page one: what and how -----------------------------------------------------------------
     def _setup_page(self, titles: list[str], memories: list[str], d: Settings) -> QWidget:
@@ -89,8 +101,12 @@ class MemorizeDialog(QDialog):
         layout.addWidget(QLabel("<b>Documents</b>"))
         docs = QListWidget()
         docs.addItems(titles)
-        docs.setMaximumHeight(80)
+        docs.setMaximumHeight(80 if self.chapters is None else 32)
         layout.addWidget(docs)
+        if self.chapters is not None:
+            self.chapters.list.setMinimumHeight(150)
+            layout.addWidget(self.chapters, 1)
+            self.chapters.changed.connect(self._update_cost)
 
         self.form = MemorizeSettingsForm(d)
         target = QGroupBox("Into which memory")
@@ -113,7 +129,16 @@ class MemorizeDialog(QDialog):
         settings_box = QGroupBox("Settings")
         QVBoxLayout(settings_box).addWidget(self.form)
         layout.addWidget(settings_box)
-        layout.addStretch(1)
+        if self.chapters is None:
+            layout.addStretch(1)
+        self.cost_label = QLabel("")
+        self.cost_label.setObjectName("costLabel")
+        self.cost_label.setWordWrap(True)
+        layout.addWidget(self.cost_label)
+        for signal in (self.form.rank.valueChanged, self.form.chunk.valueChanged,
+                       self.form.context.valueChanged, self.form.steps.valueChanged,
+                       self.form.layers.textChanged, self.existing_name.currentTextChanged):
+            signal.connect(self._update_cost)
 
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -133,6 +158,17 @@ class MemorizeDialog(QDialog):
         self.new_name.setEnabled(new)
         self.existing_name.setEnabled(not new)
         self.form.set_shape_editable(new)
+        self._update_cost()
+
+    def _update_cost(self) -> None:
+        """Say what Start would cost: tokens and time on this machine, before anything starts."""
+        if self.chapters is not None and self._held is not None:
+            name = self.existing_name.currentText() if self.existing_memory.isChecked() else ""
+            self.chapters.mark_held(self._held(name, self.document_ids[0]) if name else set())
+        if self.chapters is not None and not self.chapters.checked_ids():
+            self.cost_label.setText("Tick at least one chapter to memorize.")
+        elif self._estimator is not None:
+            self.cost_label.setText("Cost: " + self._estimator(self.request()))
 
     def request(self) -> MemorizeRequest:
         """The MemorizeRequest the current choices describe."""
@@ -141,10 +177,16 @@ class MemorizeDialog(QDialog):
         values = self.form.values()
         if not new:  # the memory's own shape wins; None leaves it as stored
             values.update({k: None for k in SHAPE_FIELDS})
-        return MemorizeRequest(document_ids=self.document_ids, memory=name, **values)
+        chosen = self.chapters.chosen_ids() if self.chapters is not None else None
+        sections = {self.document_ids[0]: chosen} if chosen is not None else None
+        return MemorizeRequest(document_ids=self.document_ids, memory=name, section_ids=sections,
+                               **values)
 
     def start(self) -> None:
         request = self.request()
+        if self.chapters is not None and not self.chapters.checked_ids():
+            self.chapters.list.setFocus()
+            return
         if not request.memory:
             self.new_name.setFocus()
             self.new_name.setPlaceholderText("Give the memory a name")

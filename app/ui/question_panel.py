@@ -301,6 +301,10 @@ class QuestionPanel(QWidget):
         text = getattr(answer, "text", "") or ""
         if text:
             view.set_text(prefix + text)
+            cited, support = getattr(answer, "cited", None), getattr(answer, "support", None)
+            if cited is not None and support and not getattr(answer, "abstained", False):
+                passage = answer.citations[cited].text
+                view.show_support(f"Supported by [{cited + 1}]:", " ".join(passage[support[0]:support[1]].split()))
         elif getattr(answer, "stopped", False):
             view.set_text(prefix + "(stopped before the first word)")
         if slot == SINGLE and not getattr(answer, "stopped", False):

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from ..backbone import load_backbone
+from ..precision import precision_dtype
 from . import write_report
 from .ppl import _log, first_tokens, read_text, run_locas, run_templora, score_ppl
 
@@ -43,13 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lora-rank", type=int, default=64)
     p.add_argument("--lora-lr", type=float, default=1e-3)
     p.add_argument("--methods", nargs="+", default=["locas", "templora"], choices=["locas", "templora"])
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                   help="the model's weights and arithmetic (bf16: weights in bf16 and autocast, "
+                        "as the app memorizes on hardware with native bf16)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None)
     return p
 
 
 def run(args: argparse.Namespace) -> dict:
-    bb = load_backbone(args.model, device=args.device)
+    bb = load_backbone(args.model, device=args.device, dtype=precision_dtype(args.precision))
     book_text = read_text(args.book)
     n_book = args.book_tokens or len(bb.tokenizer(book_text, add_special_tokens=False)["input_ids"])
     book = first_tokens(bb, book_text, n_book)
@@ -69,7 +73,8 @@ def run(args: argparse.Namespace) -> dict:
         if method == "locas":
             r = run_locas(bb, book, args.chunk, args.context, init=args.init, rank=args.rank,
                           lr=args.lr, steps=args.steps, layers=args.layers,
-                          tau_scale=args.tau_scale, clip=True, seed=args.seed, after=heldout_ppl)
+                          tau_scale=args.tau_scale, clip=True, seed=args.seed, after=heldout_ppl,
+                          autocast=args.precision == "bf16")
         else:
             r = run_templora(bb, book, args.chunk, args.context, rank=args.lora_rank,
                              lr=args.lora_lr, steps=args.steps, alpha=None, seed=args.seed,
@@ -80,6 +85,7 @@ def run(args: argparse.Namespace) -> dict:
     report = {"model": bb.name, "book": str(args.book), "book_tokens": int(book.numel()),
               "heldout": str(args.heldout), "heldout_tokens": int(heldout.numel()),
               "chunk": args.chunk, "context": args.context, "results": rows,
+              "precision": args.precision, "layers": args.layers,
               "device": str(bb.device), "argv": sys.argv[1:]}
     print(f"{'method':<10}{'book ppl':>10}{'held-out ppl':>14}{'change':>9}")
     for r in rows:

@@ -124,12 +124,14 @@ def run_none(bb: Backbone, ids: torch.Tensor, chunk: int, context: int) -> dict:
 
 def run_locas(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, init: str,
               rank: int, lr: float, steps: int, layers: str, tau_scale: float, clip: bool,
-              seed: int, after: Callable[[torch.nn.Module], dict] | None = None) -> dict:
+              seed: int, after: Callable[[torch.nn.Module], dict] | None = None,
+              autocast: bool | None = None) -> dict:
     """``after(model)``, if given, runs on the memorized model (memory on) before it is detached."""
     config = MemoryConfig(rank=rank, layers=parse_layers(layers, bb.num_layers), init=init,
                           tau_scale=tau_scale, clip=clip, seed=seed)
     mem = attach_memory(bb, config, name="bench")
-    settings = MemorizeSettings(chunk=chunk, context=context, steps=steps, lr=lr, seed=seed)
+    settings = MemorizeSettings(chunk=chunk, context=context, steps=steps, lr=lr, seed=seed,
+                                autocast=autocast)
     n_chunks = len(chunk_spans(ids.numel(), chunk, context))
     show = _progress_every(n_chunks)
     try:

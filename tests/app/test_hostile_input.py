@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import CONTAINER, build_epub
 
 from app.cli import main
 from app.document import ImportFailed
@@ -184,10 +183,6 @@ def test_book_without_dublin_core_metadata_is_a_plain_sentence(make_epub):
         import_file(path)
     assert "purl.org" not in str(err.value) and "KeyError" not in str(err.value)
     assert "plain.epub" in str(err.value)
-
-
-def test_container_is_still_the_fixture_one():
-    assert "content.opf" in CONTAINER and callable(build_epub)
 
 
 # -- PDFs ------------------------------------------------------------------------------------

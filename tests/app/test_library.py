@@ -77,8 +77,11 @@ def test_search_never_raises_on_user_text(library, book, query):
 
 
 def test_fts_query_escaping():
-    assert fts_query('red "real princess" pea') == '"red" AND "real princess" AND "pea"'
-    assert fts_query("a OR b", any_term=True) == '"a" OR "OR" OR "b"'
+    # a phrase must be in the passage's text (not only in its section title)
+    assert fts_query('red "real princess" pea') == 'text : "real princess" AND "red" AND "pea"'
+    assert fts_query("sail NEAR boat*", any_term=True) == '("sail" OR "NEAR" OR "boat")'
+    assert fts_query('"the pea" bed quilt', any_term=True) == 'text : "the pea" AND ("bed" OR "quilt")'
+    assert fts_query("the of", any_term=True) == '("the" OR "of")'  # only stopwords: kept
     assert fts_query("!!!") is None
 
 

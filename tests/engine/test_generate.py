@@ -6,10 +6,12 @@ import pytest
 from engine_helpers import token_stream
 
 from locas_engine import MemoryConfig, attach_memory
-from locas_engine.generate import generate_ids
+from locas_engine.answer_text import repeat_start
+from locas_engine.generate import generate_ids, stream_generate
 
 ANSWER_CAP = 12
 EOT = 2  # the tiny configs' eos id
+PROMPT_LEN = 20
 
 
 @pytest.fixture
@@ -20,31 +22,39 @@ def memorized(tiny_llama, randomize_values):
     return tiny_llama, memory
 
 
-def plain_model_ends_after(backbone, answered: int):
-    """Make the plain model (every memory off) want to end once ``answered`` tokens are written,
-    by raising its end-of-turn logit there; returns the list of forward passes seen, True for a
-    pass with a memory on. Passes with a memory on are left alone."""
+def positions_read(backbone) -> dict[bool, int]:
+    """Positions of the sequence read so far by passes with a memory on (True) and off (False):
+    the prompt, then one per token. (The output layer sees only the last position.)"""
+    read = {True: 0, False: 0}
+
+    def hook(module, args):
+        read[any(m.enabled for m in backbone.memories.values())] += args[0].shape[1]
+
+    backbone.model.get_input_embeddings().register_forward_pre_hook(hook)
+    return read
+
+
+def plain_model_ends_after(backbone, answered: int, prompt_len: int = PROMPT_LEN):
+    """Make the plain model (every memory off) want to end once it has read ``answered`` tokens
+    of the answer, by raising its end-of-turn logit there; returns the list of forward passes
+    seen, True for a pass with a memory on. Passes with a memory on are left alone."""
     passes: list[bool] = []
-    plain_passes = 0
+    read = positions_read(backbone)
 
     def hook(module, args, logits):
-        nonlocal plain_passes
         memory_on = any(m.enabled for m in backbone.memories.values())
         passes.append(memory_on)
-        if not memory_on:
-            if plain_passes == answered:  # pass 0 reads the prompt and predicts the first token
-                logits = logits.clone()
-                logits[..., EOT] = 1e4
-            plain_passes += 1
+        if not memory_on and read[False] == prompt_len + answered:
+            logits = logits.clone()
+            logits[..., EOT] = 1e4
         return logits
 
     backbone.model.get_output_embeddings().register_forward_hook(hook)
     return passes
 
 
-
 def answer(backbone, plain_ending: bool) -> list[int]:
-    prompt = token_stream(20)[None, :]
+    prompt = token_stream(PROMPT_LEN)[None, :]
     return list(generate_ids(backbone, prompt, {EOT}, ANSWER_CAP, plain_ending=plain_ending))
 
 
@@ -69,3 +79,114 @@ def test_without_a_memory_there_is_no_second_pass(memorized):
         ended = answer(backbone, plain_ending=True)
     assert len(ended) == 5
     assert passes == [False] * 6  # the prompt, then one pass per token: nothing doubled
+
+
+def force_answer(backbone, wanted, prompt_len: int = PROMPT_LEN):
+    """Make the model (memory on or off) want ``wanted(position)`` at each answer position: a
+    stand-in for a small model that has fallen into a loop or wants to stop."""
+    read = positions_read(backbone)
+
+    def hook(module, args, logits):
+        position = read[True] + read[False] - prompt_len  # answer tokens already read
+        want = wanted(position)
+        if want is not None:
+            logits = logits.clone()
+            logits[..., want] = 1e4
+        return logits
+
+    backbone.model.get_output_embeddings().register_forward_hook(hook)
+
+
+def repeated_ngrams(ids: list[int], n: int) -> list[tuple[int, ...]]:
+    grams = [tuple(ids[i:i + n]) for i in range(len(ids) - n + 1)]
+    return [g for g in set(grams) if grams.count(g) > 1]
+
+
+@pytest.mark.parametrize("period", [1, 3])
+def test_a_model_that_wants_to_loop_cannot(tiny_llama, period):
+    force_answer(tiny_llama, lambda pos: 10 + pos % period)
+    prompt = token_stream(PROMPT_LEN)[None, :]
+    looped = list(generate_ids(tiny_llama, prompt, {EOT}, 40, no_repeat_ngram=0))
+    assert repeated_ngrams(looped, 4)  # the forced model loops when nothing stops it
+    for n in (3, 8):
+        ids = list(generate_ids(tiny_llama, prompt, {EOT}, 40, no_repeat_ngram=n))
+        assert len(ids) == 40 and not repeated_ngrams(ids, n)
+
+
+def test_an_answer_cannot_end_before_it_says_something(tiny_llama):
+    force_answer(tiny_llama, lambda pos: EOT)  # the model wants to end at once, every time
+    prompt = token_stream(PROMPT_LEN)[None, :]
+    assert list(generate_ids(tiny_llama, prompt, {EOT}, 10)) != []  # never an empty answer
+    ids = list(generate_ids(tiny_llama, prompt, {EOT}, 10, ready=lambda answer: len(answer) >= 3))
+    assert len(ids) == 3  # it ends as soon as it may
+
+
+def test_the_callers_rules_and_cancel_end_the_answer(tiny_llama):
+    prompt = token_stream(PROMPT_LEN)[None, :]
+    assert len(list(generate_ids(tiny_llama, prompt, {EOT}, 20, stop_when=lambda a: len(a) >= 4))) == 4
+    assert list(generate_ids(tiny_llama, prompt, {EOT}, 20, should_stop=lambda: True)) == []
+    stream = generate_ids(tiny_llama, prompt, {EOT}, 20)
+    first = next(stream)
+    stream.close()  # a reader who stops reading stops the generation thread
+    assert isinstance(first, int)
+
+
+def test_answers_are_deterministic(memorized):
+    backbone, _ = memorized
+    assert answer(backbone, plain_ending=True) == answer(backbone, plain_ending=True)
+
+
+class WordTokenizer:
+    """One word per id, enough for ``stream_generate`` (no chat template)."""
+
+    chat_template = None
+    eos_token_id = EOT
+    WORDS = {EOT: "", 10: "the", 11: "story", 12: "of", 13: "\n[23 August 2023, 3:31 pm]",
+             14: "Caroline:", 15: "Ishmael", 16: "goes", 17: "to", 18: "sea.", 19: "answer", 20: "is:"}
+
+    def __call__(self, text, return_tensors=None, **kwargs):
+        return {"input_ids": token_stream(PROMPT_LEN)[None, :]}
+
+    def decode(self, ids, skip_special_tokens=True):
+        return " ".join(self.WORDS.get(i, f"w{i}") for i in ids if i != EOT).replace(" \n", "\n")
+
+    def get_vocab(self):
+        return {}
+
+
+def streamed(backbone, script, cap=30) -> tuple[list[str], str]:
+    backbone.tokenizer = WordTokenizer()
+    force_answer(backbone, lambda pos: script[pos] if pos < len(script) else script[-1])
+    pieces = list(stream_generate(backbone, [{"role": "user", "content": "q"}], max_new_tokens=cap))
+    return pieces, "".join(pieces)
+
+
+def test_a_word_loop_is_cut_and_never_shown(tiny_llama):
+    pieces, text = streamed(tiny_llama, [15, 16, 17, 18] + [10, 11, 12] * 10)
+    assert text.startswith("Ishmael goes to sea.")
+    assert repeat_start(text) is None and len(text.split()) < 12  # cut as soon as it repeats
+
+
+def test_a_new_chat_line_ends_the_answer(tiny_llama):
+    _, text = streamed(tiny_llama, [15, 16, 17, 18, 13, 14, 10, 11, 12, 15, 16, 17, 18])
+    assert text == "Ishmael goes to sea."
+
+
+def test_a_preamble_alone_is_no_answer(tiny_llama):
+    # "the answer is:" then the end: the end is held back until the answer says something
+    _, text = streamed(tiny_llama, [10, 19, 20, EOT, 15, 16, 17, 18, EOT])
+    assert text.endswith("Ishmael goes to sea.")  # (after whatever came instead of the end)
+    assert not text.lower().startswith("the answer")  # the preamble itself is not shown
+
+
+def test_the_answers_logprobs_are_recorded_while_it_is_written(tiny_llama):
+    import torch
+
+    prompt = token_stream(PROMPT_LEN)[None, :]
+    logprobs: list[float] = []
+    ids = list(generate_ids(tiny_llama, prompt, {EOT}, 6, no_repeat_ngram=0, logprobs=logprobs))
+    full = torch.cat([prompt, torch.tensor([ids])], dim=1)
+    with torch.no_grad():
+        logits = tiny_llama.model(input_ids=full).logits[0, PROMPT_LEN - 1:-1]
+    expected = torch.log_softmax(logits, -1).gather(1, torch.tensor(ids)[:, None])[:, 0]
+    assert torch.allclose(torch.tensor(logprobs[:len(ids)]), expected, atol=1e-4)

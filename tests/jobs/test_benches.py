@@ -39,11 +39,11 @@ TINY_LOCOMO = {
 }
 
 
-@pytest.mark.slow
 def cut_overall(results: list[dict], mode: str) -> float:
     return next(r["f1"] for r in results if r["mode"] == mode and r["category"] == "overall")
 
 
+@pytest.mark.slow  # loads the real model (it was on the helper above, so the fast tier ran it)
 def test_qa_bench_reports_every_mode_and_category(tmp_path):
     from app.bench import qa
 
@@ -88,9 +88,10 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
                      "--home", str(tmp_path / "home")])
     assert again["conversations"][0]["reused_memory"]
     assert again["conversations"][0]["tokens"] == report["conversations"][0]["tokens"]
-    memory_answers = [a["prediction"] for a in report["answers"] if a["mode"] == "memory"]
+    # (drafts: what the model wrote, before an empty one becomes "The text does not say.")
+    memory_answers = [a["draft"] for a in report["answers"] if a["mode"] == "memory"]
     assert all(full.startswith(short) for short, full in
-               zip([a["prediction"] for a in again["answers"]], memory_answers, strict=True))
+               zip([a["draft"] for a in again["answers"]], memory_answers, strict=True))
     assert cut_overall(again["results"], "memory") == pytest.approx(cut_overall(cut, "memory"))
     # By default the memory-off model says where an answer ends; the ablation lets the memory
     # say it, which can only write the same tokens for longer.
@@ -100,7 +101,11 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
                         "--memory-ends-answers", "--home", str(tmp_path / "home")])
     assert ablation["settings"]["plain_ending"] is False
     assert all(longer.startswith(plain) for plain, longer in
-               zip(memory_answers, [a["prediction"] for a in ablation["answers"]], strict=True))
+               zip(memory_answers, [a["draft"] for a in ablation["answers"]], strict=True))
+    # Every answer is checked for loops, emptiness, abstention and contradicting its passage.
+    checks = {c["mode"]: c for c in report["answer_checks"]}
+    assert set(checks) == set(qa.MODES) and all(c["loops"] == 0 and c["empty"] == 0 for c in checks.values())
+    assert all(0.0 <= c["abstain_unanswerable"] <= 1.0 for c in checks.values())
     # ...and refuses one made with other settings instead of silently mixing them.
     with pytest.raises(SystemExit, match="other settings"):
         qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "16", "--chunk", "32",
@@ -136,3 +141,27 @@ def test_ppl_forget_and_shelf_benches_write_json(tmp_path, shared_data):
         assert r["own"] < r["none"]  # a memory lowers the perplexity of the text it memorized
         assert {"routed", "routed_vs_own_pct", "routed_to_own"} <= r.keys()
         assert 0.0 <= r["routed_to_own"] <= 1.0 and r["routed"] > 0
+
+
+@pytest.mark.slow
+def test_qa_bench_answers_a_book_question_set(tmp_path):
+    """`--book FILE --questions FILE`: scored like LoCoMo, unanswerable questions by abstention,
+    and every answer is checked against the passage it cites."""
+    from app.bench import qa
+
+    book = tmp_path / "lighthouse.txt"
+    book.write_text("The Keeper\n\nIdris kept the lighthouse on the north cape for forty years. "
+                    "Every night he lit the great lamp with a brass key.\n", encoding="utf-8")
+    questions = tmp_path / "questions.json"
+    questions.write_text(json.dumps({"questions": [
+        {"question": "Who kept the lighthouse?", "answer": "Idris", "section": "The Keeper"},
+        {"question": "What was the keeper's dog called?", "answer": None, "section": None}]}))
+    report = qa.main(["--book", str(book), "--questions", str(questions), "--modes", "retrieval",
+                      "--max-new-tokens", "6", "--passages", "1", "--home", str(tmp_path / "home")])
+    assert [r["category"] for r in report["results"]] == ["single-hop", "adversarial", "overall"]
+    assert not report["conversations"][0]["memorized"]  # no mode needs a memory: none is made
+    first = report["answers"][0]
+    assert first["section"] == "The Keeper" and "contradicts" in first and first["cited"]["text"]
+    assert report["answer_checks"][0]["n_unanswerable"] == 1
+    with pytest.raises(SystemExit, match="go together"):
+        qa.main(["--book", str(book), "--modes", "retrieval"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -52,7 +53,12 @@ def test_memorize_then_ask_streams_and_cites(session, story_file):
     answer = run_answer(session, AnswerRequest(question="Who kept the lighthouse light?",
                                                memories=["story"], passages=2, max_new_tokens=12),
                         on_token=pieces.append)
-    assert len(pieces) >= 2 and "".join(pieces).strip() == answer.text
+    assert len(pieces) >= 2 and "".join(pieces).strip() == answer.draft
+    # the answer names the passage it rests on, and the sentence in it that supports it
+    # (or, when its passage backs too little of it, that passage's sentence: grounding.py)
+    assert answer.abstained or answer.text.endswith(f" [{answer.cited + 1}]")
+    start, end = answer.support
+    assert answer.citations[answer.cited].text[start:end].strip()
     assert answer.citations and all(c.document_id == doc_id for c in answer.citations)
     assert any("lighthouse" in c.text.lower() for c in answer.citations)
     history = session.library.history()
@@ -196,4 +202,12 @@ def test_cli_ask_streams_routes_and_lists_passages(story_file, tmp_path, capsys)
                  "--max-new-tokens", "4", "What did Idris use to catch the swarm?"]) == 0
     out = capsys.readouterr().out
     assert "(answered with " in out and "--no-route keeps them all on" in out
-    assert "Passages:" in out and "  [1] apiary" in out and "characters " in out
+    assert "Passages:" in out and "  [1] Notes from the apiary" in out and "characters " in out
+    assert "Supporting sentence in [" in out and "»" in out
+
+    assert main(["ask", "--json", "--memory", "apiary", "--passages", "2", "--max-new-tokens", "4",
+                 "What did Idris use to catch the swarm?"]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert {"answer", "abstained", "passages", "seconds"} <= reply.keys()
+    assert reply["passages"] and all(p["document"] and p["section"] and p["support"] in p["text"]
+                                     for p in reply["passages"])

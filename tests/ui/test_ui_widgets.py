@@ -160,3 +160,31 @@ def test_question_panel_offers_the_whole_shelf(qtbot):
                              options={"route": {"chosen": ["apiary"], "losses": {}}})
     panel.finish_answer(SINGLE, routed)
     assert "“apiary”" in panel.status.full_text() and panel.answer_text(SINGLE) == "A straw skep."
+
+
+def test_the_answer_shows_the_sentence_that_supports_it(qtbot):
+    """Under the answer, the cited passage's supporting sentence, highlighted (grounding.py)."""
+    from types import SimpleNamespace
+
+    from app.ui.question_panel import SINGLE, QuestionPanel
+
+    panel = QuestionPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 500)
+    text = "The Hare lay down to sleep. The Tortoise plodded on and won the race. Slow wins."
+    passage = SimpleNamespace(text=text, document_title="Fables", section_title="The Hare and the Tortoise",
+                              snippet="", start=0, end=len(text))
+    answer = SimpleNamespace(text="The Tortoise won. [1]", citations=[passage], seconds=1.0, memories=[],
+                             options={}, cited=0, support=(28, 69), abstained=False)
+    panel.begin(SINGLE)
+    panel.finish_answer(SINGLE, answer)
+    shown = panel.answer_text(SINGLE)
+    assert shown.startswith("The Tortoise won. [1]")
+    assert "Supported by [1]:" in shown and "The Tortoise plodded on and won the race." in shown
+    assert "#fff2a8" in panel.single.text.toHtml()  # highlighted, not just printed
+    panel.grab().save("/tmp/wt18-support.png")
+
+    abstained = SimpleNamespace(text="The text does not say.", citations=[passage], seconds=1.0,
+                                memories=[], options={}, cited=0, support=(28, 69), abstained=True)
+    panel.finish_answer(SINGLE, abstained)
+    assert panel.answer_text(SINGLE) == "The text does not say."  # nothing claims to support it

@@ -1,0 +1,179 @@
+"""Which passage an answer rests on, the sentence in it that supports the answer, and whether
+the evidence is too weak to answer at all ("The text does not say.").
+
+A 135M model rarely writes a reliable [n] itself, so the cited passage is the one the answer
+names when it names a valid one, otherwise the passage that shares the most of the answer's
+words. The supporting sentence is the sentence of that passage sharing the most words with the
+question and the answer: what a reader checks in one glance.
+
+Abstention is decided from evidence measured on every answer with passages (``Evidence``),
+by a linear rule whose weights were fitted on the LoCoMo conversations (docs/benchmarks.md,
+app/bench/calibrate.py). It is not a judgement of the answer's words; it is the
+model's own confidence and how well the passages match the question.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+ABSTAIN_TEXT = "The text does not say."
+_CITE = re.compile(r"\[(\d{1,2})\]")
+_WORD = re.compile(r"\w+")
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"'”’)]*|\n|$)")
+STOPWORDS = frozenset(
+    "a an the and or but of to in on at by for with from as is are was were be been being it its "
+    "this that these those he she they we you i me him her them us his hers their our your my "
+    "what who whom whose which when where why how did do does done has have had not no yes so "
+    "if then than there here about into over after before up down out also just very can could "
+    "would should will shall may might must".split())
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
+
+
+def strip_citations(text: str) -> str:
+    """The answer without its [n] markers (for scoring and for comparing words)."""
+    return " ".join(_CITE.sub(" ", text).split())
+
+
+def cited_passage(answer: str, passages: Sequence[str]) -> int | None:
+    """0-based index of the passage the answer rests on, or None without passages."""
+    if not passages:
+        return None
+    for m in _CITE.finditer(answer):
+        n = int(m.group(1))
+        if 1 <= n <= len(passages):
+            return n - 1
+    words = content_words(strip_citations(answer))
+    overlaps = [len(words & content_words(p)) for p in passages]
+    return max(range(len(passages)), key=lambda i: (overlaps[i], -i))
+
+
+def supporting_sentence(passage: str, question: str, answer: str) -> tuple[int, int]:
+    """(start, end) character offsets in ``passage`` of its sentence that best supports the
+    answer: most words shared with the answer and the question, then with the answer."""
+    answer_words = content_words(strip_citations(answer))
+    question_words = content_words(question)
+    best, best_key = (0, len(passage)), (-1, -1)
+    for m in _SENTENCE.finditer(passage):
+        sentence = m.group()
+        if not sentence.strip():
+            continue
+        words = content_words(sentence)
+        # words shared with the answer and the question together: a sentence that repeats the
+        # answer's incidental words ("put forth his full speed") but not what was asked loses
+        key = (len(words & answer_words) + len(words & question_words), len(words & answer_words))
+        if key > best_key:
+            start = m.start() + len(sentence) - len(sentence.lstrip())
+            best, best_key = (start, m.start() + len(sentence.rstrip())), key
+    return best
+
+
+def with_citation(answer: str, cited: int | None) -> str:
+    """The answer marked with the passage it used, unless it already names one."""
+    if cited is None or _CITE.search(answer) or not answer:
+        return answer
+    return f"{answer} [{cited + 1}]"
+
+
+@dataclass
+class Evidence:
+    """What is measured about an answer with passages (all cheap but ``lp_*``: one extra pass)."""
+
+    retrieval: float  # best passage's bm25 relevance (higher: better match)
+    question_coverage: float  # share of the question's content words found in the cited passage
+    answer_support: float  # share of the answer's content words found in the cited passage
+    lp_with: float  # mean log-probability of the answer's tokens, passages in the prompt
+    lp_without: float  # the same without the passages
+
+    def features(self) -> dict[str, float]:
+        out = asdict(self)
+        out["lp_gain"] = self.lp_with - self.lp_without  # how much the passages back the answer
+        return out
+
+
+def overlap(words: set[str], text: str) -> float:
+    return len(words & content_words(text)) / len(words) if words else 0.0
+
+
+# Fitted by app/bench/calibrate.py on LoCoMo (see docs/benchmarks.md): the rule
+# abstains when sum(weight * feature) + bias > 0. None: no rule calibrated, never abstain.
+ABSTAIN_RULE: dict[str, float] | None = None
+# Below this share of the answer's content words found in its cited passage, the passage's own
+# sentence answers (see ``ground``); None: never. 0.5 lowered contradictions and raised F1 on
+# both the LoCoMo and the book answers (docs/benchmarks.md; chosen looking at both).
+PREFER_PASSAGE_BELOW: float | None = 0.5
+
+
+def should_abstain(evidence: Evidence, rule: dict[str, float] | None = None) -> bool:
+    rule = ABSTAIN_RULE if rule is None else rule
+    if not rule:
+        return False
+    features = evidence.features()
+    score = rule.get("bias", 0.0) + sum(w * features[k] for k, w in rule.items() if k != "bias")
+    return score > 0 and math.isfinite(score)
+
+
+@dataclass
+class Grounded:
+    """The answer as shown, with what backs it."""
+
+    text: str  # with its [n]; ABSTAIN_TEXT when it abstained
+    abstained: bool
+    cited: int | None  # 0-based index into the citations
+    support: tuple[int, int] | None  # character offsets of the supporting sentence in that passage
+    evidence: dict[str, float] | None
+
+
+def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence[float],
+           logprob) -> Grounded:
+    """Mark the answer's passage, find its supporting sentence, and abstain when the evidence
+    is too weak (``logprob(passages, answer)`` scores the answer with those passages).
+
+    An answer that says nothing (the engine returns "" for an empty or preamble-only answer)
+    is the honest abstention, not a blank."""
+    answer = answer.strip()
+    if not answer:
+        return Grounded(ABSTAIN_TEXT, True, None, None, None)
+    if not passages:
+        return Grounded(answer, False, None, None, None)
+    cited = cited_passage(answer, passages)
+    plain = strip_citations(answer)
+    evidence = Evidence(
+        retrieval=-min(scores) if scores else 0.0, question_coverage=overlap(content_words(question), passages[cited]),
+        answer_support=overlap(content_words(plain), passages[cited]),
+        lp_with=logprob(passages, plain), lp_without=logprob([], plain))
+    support = supporting_sentence(passages[cited], question, plain)
+    if should_abstain(evidence):
+        return Grounded(ABSTAIN_TEXT, True, cited, support, evidence.features())
+    if PREFER_PASSAGE_BELOW is not None and evidence.answer_support < PREFER_PASSAGE_BELOW:
+        # The answer says little that its own passage says: prefer the passage. The sentence
+        # that best matches the question answers instead. (Word overlap cannot see every
+        # contradiction: "The hare won" shares its words with the hare passage.)
+        support = supporting_sentence(passages[cited], question, "")
+        sentence = " ".join(passages[cited][support[0]:support[1]].split())
+        return Grounded(with_citation(sentence, cited), False, cited, support, evidence.features())
+    return Grounded(with_citation(answer, cited), False, cited, support, evidence.features())
+
+
+def answer_dict(answer) -> dict:
+    """An app Answer as one JSON-ready object (``locas ask --json``): the answer, whether it
+    abstained, and each passage with its document, section and best supporting sentence."""
+    passages = []
+    for i, p in enumerate(answer.citations):
+        if i == answer.cited and answer.support:
+            start, end = answer.support
+        else:
+            start, end = supporting_sentence(p.text, answer.question, answer.draft)
+        passages.append({"n": i + 1, "cited": i == answer.cited, "document": p.document_title,
+                         "document_id": p.document_id, "section": p.section_title, "section_id": p.section_id,
+                         "start": p.start, "end": p.end, "text": p.text,
+                         "support": p.text[start:end], "support_span": [start, end]})
+    return {"question": answer.question, "answer": answer.text, "abstained": answer.abstained,
+            "draft": answer.draft, "cited": None if answer.cited is None else answer.cited + 1,
+            "passages": passages, "memories": list(answer.memories),
+            "seconds": round(answer.seconds, 3)}

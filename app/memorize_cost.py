@@ -1,0 +1,28 @@
+"""What a memorize request would cost, without starting it: `locas memorize ... --estimate`."""
+
+from __future__ import annotations
+
+from app.estimate import Estimate, estimate_run
+from app.jobs import MemorizeRequest, _effective_settings, document_token_ids, section_token_ids
+from app.memorize_setup import resolve_settings
+from app.sections import unheld_rest
+from app.session import Session
+
+
+def request_cost(session: Session, request: MemorizeRequest) -> Estimate:
+    """Token count and time of ``request`` on this machine (loads the model; writes nothing to
+    the library). Documents the memory already holds are not counted, as the job skips them."""
+    library = session.library
+    row = library.get_memory(request.memory)
+    asked = _effective_settings(session, request, row["settings"] if row else None)
+    settings = resolve_settings(asked, session.backbone())
+    backbone = session.backbone(settings["precision"])  # the weights' dtype the job would use
+    held = {s["document_id"] for s in library.memory_sources(request.memory) if s["status"] == "done"}
+    ids: list[int] = []
+    for doc_id in request.document_ids:
+        planned = (request.section_ids or {}).get(doc_id) or unheld_rest(library, request.memory, doc_id)
+        if planned is not None:
+            ids += [t for part in section_token_ids(session, doc_id, planned).values() for t in part]
+        elif doc_id not in held:
+            ids += document_token_ids(session, doc_id)
+    return estimate_run(backbone, asked, settings, ids, calibrate_if_new=request.calibrate)

@@ -1,0 +1,60 @@
+"""What the app does by default on this machine: the one place where a memory's "auto" settings
+become concrete ones.
+
+The user's settings may say ``precision: auto`` (bf16 on CUDA, fp32 on CPUs; see
+locas_engine.precision) and ``layers: auto`` (the upper part of the model, where the backward
+pass can stop early). Both are resolved here, once, when a memory is made on
+a given backbone and device, and the concrete values are stored with the memory (library row,
+metadata file, checkpoint): a resume, a later run adding more text, or the same memory on
+another machine then uses the same arithmetic and the same layers. ``locas bench speed`` calls
+the same functions for its ``memorize-default`` row, so the benchmark measures exactly what
+the app runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from locas_engine import MemorizeSettings, MemoryConfig, parse_layers
+from locas_engine.backbone import Backbone
+from locas_engine.precision import resolve_precision
+
+# `layers: auto` puts memory on the upper part of the model: the layers from this fraction of
+# the depth up (10-29 of SmolLM2's 30), where the backward pass stops. On the H200 table of
+# docs/benchmarks.md, 10-29 kept 92% of the all-layer perplexity gain. It is an option, not the
+# default: its CPU time and forgetting were not measured yet (issue 14).
+AUTO_FIRST_LAYER_FRACTION = 1 / 3
+
+
+def auto_layers(num_layers: int) -> str:
+    """The concrete layer range ``layers: auto`` means on a model with ``num_layers`` layers."""
+    first = min(num_layers - 1, round(num_layers * AUTO_FIRST_LAYER_FRACTION))
+    return "all" if first == 0 else f"{first}-{num_layers - 1}"
+
+
+def resolve_settings(settings: dict[str, Any], backbone: Backbone) -> dict[str, Any]:
+    """``settings`` with ``precision`` and ``layers`` made concrete for ``backbone``'s device.
+
+    A ``precision`` of None (a memory made before precision was recorded) resolves to what
+    such memories used: bf16 on CUDA, fp32 elsewhere.
+    """
+    out = dict(settings)
+    out["precision"] = resolve_precision(out.get("precision"), backbone.device)
+    if str(out.get("layers", "all")).strip().lower() == "auto":
+        out["layers"] = auto_layers(backbone.num_layers)
+    return out
+
+
+def memory_config(settings: dict[str, Any], backbone: Backbone) -> MemoryConfig:
+    """The shape of a new memory from resolved settings (ValueError for a bad layer spec)."""
+    return MemoryConfig(rank=settings["rank"], init=settings["init"],
+                        tau_scale=settings["tau_scale"],
+                        layers=parse_layers(settings["layers"], backbone.num_layers))
+
+
+def memorize_settings(settings: dict[str, Any]) -> MemorizeSettings:
+    """How the memorizer trains, from resolved settings."""
+    return MemorizeSettings(chunk=settings["chunk"], context=settings["context"],
+                            steps=settings["steps"], lr=settings["lr"],
+                            checkpoint_every=settings["checkpoint_every"],
+                            autocast=settings["precision"] == "bf16")

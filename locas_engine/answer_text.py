@@ -1,0 +1,161 @@
+"""Rules on an answer's text while it is written: where it must end and what is shown of it.
+
+A 135M model given passages or a memory of a chat does three things a reader should never see:
+it loops ("the story of the story of the story ..."), it runs on into the source's own format
+(a new line "[23 August 2023, 3:31 pm] Caroline: ..." replaying the chat, or a chapter heading),
+and it sometimes ends after a preamble ("The answer to this question is:") with nothing after it.
+These rules are plain text, so they hold for any tokenizer and are tested without a model.
+``AnswerText`` is fed the whole decoded answer after every token; it says whether to stop,
+how much of the text is safe to show already (nothing a later cut could take back), and the
+final answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+LOOP_NGRAM = 6  # a word 6-gram written twice means the answer has started to loop
+PHRASE_NGRAM, PHRASE_MAX = 4, 2  # and no word 4-gram may be written a third time
+# Openings that say nothing yet: the answer is not complete while only these were written.
+_PREAMBLE = re.compile(
+    r"^\s*(?:(?:sure|okay|ok|well)[,.!]?\s*)?(?:(?:the|my|here is the|here's the)\s+)?"
+    r"(?:short\s+|brief\s+)?answer(?:\s+to\s+(?:this|the|your)\s+question)?(?:\s+is)?\s*[:\-]?\s*",
+    re.IGNORECASE,
+)
+# A new line in the source's own format: a chat line's date stamp "[23 August 2023, 3:31 pm]",
+# a speaker "Caroline:", a heading ("Chapter 3", "# Title"), or the prompt's own labels.
+SOURCE_LINE = re.compile(
+    r"^\s*(?:(?:\d{1,2}[.)]|[-*•])\s+)?"  # a list marker the model put before it: "2. [7 May 2023]"
+    r"(?:\[[^\]\n]*\d{3,4}[^\]\n]*\]"  # a bracketed date or time stamp (not a citation [1])
+    r"|[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,2}:(?:\s|$)"  # a speaker or label: "Caroline:", "Question:"
+    r"|#{1,6}\s"  # a markdown heading
+    r"|(?i:chapter|section|part|book)\s+(?:[0-9]+|(?i:[ivxlc]+))\b)",  # a chapter heading
+)
+_SPEAKER_NEEDS_CAPITAL = re.compile(r"^\s*(?:(?:\d{1,2}[.)]|[-*•])\s+)?[a-z][\w'.-]*:")  # "note: ..." in lower case is prose
+_LINE_JUDGED_AFTER = 60  # characters: a line this long without matching SOURCE_LINE is prose
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+HELD_WORDS = LOOP_NGRAM  # words held back while streaming: a loop found later may cut them
+
+
+def strip_preamble(text: str) -> str:
+    """``text`` without an opening like "The answer to this question is:"."""
+    m = _PREAMBLE.match(text)
+    if m and m.group().strip():
+        rest = text[m.end():]
+        return rest[:1].upper() + rest[1:] if rest[:1].islower() else rest
+    return text
+
+
+def has_content(text: str) -> bool:
+    """True once the answer says something beyond a preamble."""
+    return any(ch.isalnum() for ch in strip_preamble(text))
+
+
+def is_source_line(line: str) -> bool:
+    """Does ``line`` open in the source's own format (a chat stamp, a speaker, a heading)?"""
+    return bool(SOURCE_LINE.match(line)) and not _SPEAKER_NEEDS_CAPITAL.match(line)
+
+
+def repeat_start(text: str) -> int | None:
+    """Character offset where the answer starts to repeat itself, else None: where a word
+    6-gram occurs for the second time, or a word 4-gram for the third (parallel sentences such
+    as "A was defeated by the lion. B was defeated by the fox." are not a loop)."""
+    words = [(m.group().lower(), m.start()) for m in _WORD.finditer(text)]
+    cuts = []
+    for n, allowed in ((LOOP_NGRAM, 1), (PHRASE_NGRAM, PHRASE_MAX)):
+        count: dict[tuple[str, ...], int] = {}
+        for i in range(len(words) - n + 1):
+            gram = tuple(w for w, _ in words[i:i + n])
+            count[gram] = count.get(gram, 0) + 1
+            if count[gram] > allowed:
+                cuts.append(words[i][1])
+                break
+    return min(cuts) if cuts else None
+
+
+def _cut_to_sentence(text: str) -> str:
+    """``text`` cut after its last complete sentence, when it has one."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[:ends[-1]] if ends and has_content(text[:ends[-1]]) else text
+
+
+@dataclass
+class AnswerText:
+    """The rules above, applied to one answer as it grows (see the module docstring)."""
+
+    text: str = ""
+    stopped_for: str | None = None  # "source-line", "loop" or None
+    _cut: int | None = field(default=None, repr=False)
+
+    def update(self, text: str) -> bool:
+        """Take the whole answer so far; True when the answer must end here."""
+        self.text = text
+        loop = repeat_start(text)
+        if loop is not None:
+            self._cut, self.stopped_for = loop, "loop"
+            return True
+        line_start = self._source_line_start(text)
+        if line_start is not None:
+            self._cut, self.stopped_for = line_start, "source-line"
+            return True
+        return False
+
+    @staticmethod
+    def _source_line_start(text: str) -> int | None:
+        """Offset of a later line (not the first) that opens in the source's format."""
+        offset = 0
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if i > 0 and line.strip() and is_source_line(line) and has_content(text[:offset]):
+                return offset
+            offset += len(line) + 1
+        return None
+
+    def safe(self) -> int:
+        """How many characters can be shown now: no later rule can cut before this point."""
+        text = self.text
+        limit = len(text)
+        newline = text.rfind("\n")
+        if newline >= 0 and has_content(text[:newline]):
+            last_line = text[newline + 1:]
+            if len(last_line) < _LINE_JUDGED_AFTER or is_source_line(last_line):
+                limit = newline  # a later line is shown once it is known not to be the source's
+        words = list(_WORD.finditer(text))
+        if len(words) >= HELD_WORDS:
+            limit = min(limit, words[-HELD_WORDS].start())
+        else:
+            limit = 0 if words else limit
+        return limit
+
+    def shown(self) -> str:
+        """The part of the answer that can be shown while it is still being written."""
+        text = self.text.lstrip()
+        m = _PREAMBLE.match(text)
+        skip = m.end() if m and m.group().strip() else 0  # the preamble is never shown
+        safe = self.safe() - (len(self.text) - len(text))
+        return clean(strip_preamble(text)[:max(0, safe - skip)])
+
+    def final(self, keep: int = 0) -> str:
+        """The answer to show: cut where a rule stopped it, without preamble; "" when it says
+        nothing. A loop is cut back to its last full sentence unless that would take back more
+        than the first ``keep`` characters already shown."""
+        text = self.text if self._cut is None else self.text[:self._cut]
+        answer = clean(text)
+        if self.stopped_for == "loop":
+            whole = clean(_cut_to_sentence(text))
+            if len(whole) >= keep:
+                answer = whole
+        return answer
+
+
+_DANGLING_MARKER = re.compile(r"\n\s*(?:\d{1,2}[.)]|[-*•])?\s*$")
+
+
+def clean(text: str) -> str:
+    """Answer text without surrounding space, preamble, or a list marker left alone on the
+    last line ("...\n2."); "" when nothing is said."""
+    text = _DANGLING_MARKER.sub("", text)
+    text = strip_preamble(text.strip()).strip()
+    return text if has_content(text) else ""

@@ -1,0 +1,102 @@
+"""Grounding: the passage an answer rests on, its supporting sentence, and abstention."""
+
+from __future__ import annotations
+
+from app.bench.answer_checks import answer_checks, contradicts, max_ngram_repeats
+from app.grounding import (
+    ABSTAIN_TEXT,
+    Evidence,
+    cited_passage,
+    ground,
+    should_abstain,
+    strip_citations,
+    supporting_sentence,
+    with_citation,
+)
+from app.prompts import SHORT_ANSWER_TOKENS, answer_budget
+
+HARE = ("The Hare laughed at the Tortoise. They agreed to race. The Hare lay down to sleep. "
+        "The Tortoise plodded on and won the race. Slow and steady wins.")
+MOUSE = "The Lion caught a Mouse. The Mouse gnawed the net and set the Lion free."
+
+
+def test_the_answer_cites_the_passage_it_rests_on():
+    assert cited_passage("The Mouse set him free.", [HARE, MOUSE]) == 1
+    assert cited_passage("As [1] says, the tortoise.", [MOUSE, HARE]) == 0  # a valid [n] wins
+    assert cited_passage("See [7]: the tortoise won.", [MOUSE, HARE]) == 1  # an invalid one is ignored
+    assert cited_passage("anything", []) is None
+    assert with_citation("The tortoise won.", 0) == "The tortoise won. [1]"
+    assert with_citation("The tortoise won [2].", 0) == "The tortoise won [2]."
+    assert strip_citations("The tortoise won. [1]") == "The tortoise won."
+
+
+def test_the_supporting_sentence_is_the_one_that_backs_the_answer():
+    start, end = supporting_sentence(HARE, "Who won the race?", "The tortoise won the race.")
+    assert HARE[start:end] == "The Tortoise plodded on and won the race."
+    # an answer's incidental words do not outweigh what was asked
+    start, end = supporting_sentence(HARE, "Who won the race?", "The tortoise won, the hare laughed.")
+    assert HARE[start:end] == "The Tortoise plodded on and won the race."
+
+
+def evidence(**kw) -> Evidence:
+    base = dict(retrieval=5.0, question_coverage=1.0, answer_support=1.0, lp_with=-1.0, lp_without=-3.0)
+    return Evidence(**{**base, **kw})
+
+
+def test_abstention_follows_the_calibrated_rule():
+    rule = {"bias": 1.0, "lp_gain": -1.0}  # abstain unless the passages raise the answer's likelihood by > 1
+    assert not should_abstain(evidence(), rule)
+    assert should_abstain(evidence(lp_with=-3.0), rule)
+    assert not should_abstain(evidence(lp_with=-3.0), {})  # no rule: never
+
+
+def test_ground_marks_the_passage_and_never_leaves_an_answer_empty():
+    calls = []
+
+    def logprob(passages, text):
+        calls.append((len(passages), text))
+        return -1.0 if passages else -2.0
+
+    grounded = ground("Who won the race?", "The tortoise won.", [MOUSE, HARE], [-3.0, -5.0], logprob)
+    assert grounded.text == "The tortoise won. [2]" and grounded.cited == 1 and not grounded.abstained
+    start, end = grounded.support
+    assert HARE[start:end] == "The Tortoise plodded on and won the race."
+    assert grounded.evidence["retrieval"] == 5.0 and grounded.evidence["lp_gain"] == 1.0
+    assert calls == [(2, "The tortoise won."), (0, "The tortoise won.")]
+    empty = ground("Who won?", "", [HARE], [-1.0], logprob)
+    assert empty.text == ABSTAIN_TEXT and empty.abstained
+    assert ground("Who won?", "The tortoise.", [], [], logprob).text == "The tortoise."
+
+
+def test_answers_fit_the_question():
+    assert answer_budget("When did Ana adopt her cat?", 200) == SHORT_ANSWER_TOKENS
+    assert answer_budget("Why does Ishmael go to sea?", 200) == 200
+    assert answer_budget("Who?", 8) == 8
+
+
+def test_the_bench_checks_loops_and_contradictions():
+    assert max_ngram_repeats("the story of the story of the story of the story") == 3
+    assert contradicts("The hare won the race.", "the Tortoise", HARE)
+    assert not contradicts("The tortoise won.", "the Tortoise", HARE)
+    assert not contradicts("The hare won.", "the Tortoise", MOUSE)  # the passage does not hold it
+    answers = [
+        {"mode": "m", "category": "adversarial", "prediction": ABSTAIN_TEXT},
+        {"mode": "m", "category": "adversarial", "prediction": "Cake."},
+        {"mode": "m", "category": "single-hop", "prediction": "The hare won [1]", "contradicts": True},
+        {"mode": "m", "category": "single-hop", "prediction": "go go go go go go go go go go go go"},
+    ]
+    check = answer_checks(answers, ["m"])[0]
+    assert check["abstain_unanswerable"] == 0.5 and check["false_abstain"] == 0.0
+    assert check["loops"] == 1 and check["contradicts"] == 1.0
+
+
+def test_an_answer_its_passage_does_not_back_gives_way_to_the_passage(monkeypatch):
+    import app.grounding as grounding
+
+    monkeypatch.setattr(grounding, "PREFER_PASSAGE_BELOW", 0.7)
+    hare = ground("Who won the race?", "The Lion was the winner.", [HARE], [-5.0], lambda ps, t: -1.0)
+    assert hare.text == "The Tortoise plodded on and won the race. [1]"  # the passage, not the invention
+    start, end = hare.support
+    assert HARE[start:end] == "The Tortoise plodded on and won the race."
+    backed = ground("Who won the race?", "The Tortoise won the race.", [HARE], [-5.0], lambda ps, t: -1.0)
+    assert backed.text == "The Tortoise won the race. [1]"  # an answer its passage backs is kept

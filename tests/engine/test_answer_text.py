@@ -1,0 +1,84 @@
+"""The text rules of an answer (``answer_text``): loops, the source's line format, preambles."""
+
+from __future__ import annotations
+
+from locas_engine.answer_text import (
+    AnswerText,
+    has_content,
+    is_source_line,
+    repeat_start,
+    strip_preamble,
+)
+
+
+def run(text: str) -> AnswerText:
+    """Feed ``text`` word by word, as a stream would, until a rule stops it."""
+    answer = AnswerText()
+    words = text.split(" ")
+    for i in range(1, len(words) + 1):
+        if answer.update(" ".join(words[:i])):
+            break
+    return answer
+
+
+def test_the_hare_loop_is_cut_after_its_last_new_sentence():
+    looping = ("The hare won the race. The Hare was defeated by the Lion. The Mouse was defeated by "
+               "the Fox. " * 6).strip()
+    answer = run(looping)
+    assert answer.stopped_for == "loop"
+    assert answer.final() == ("The hare won the race. The Hare was defeated by the Lion. "
+                              "The Mouse was defeated by the Fox.")
+
+
+def test_a_phrase_loop_without_sentences_is_cut_where_it_repeats():
+    answer = run("selling his head to a peddler who is selling his head to a peddler who is")
+    assert answer.final() == "selling his head to a peddler who is"
+    assert repeat_start(answer.final()) is None
+
+
+def test_a_new_line_in_the_chats_format_ends_the_answer():
+    answer = run("Caroline went to the support group.\n[23 August 2023, 3:31 pm] Caroline: I loved it")
+    assert answer.stopped_for == "source-line"
+    assert answer.final() == "Caroline went to the support group."
+    for line in ("Melanie: hi", "Question: who?", "Chapter 3", "CHAPTER IV", "# The Hare", "[7 May 2023] x",
+                 "2. [28 August 2023, 3:19 pm] Melanie: hi", "- Caroline: yes"):
+        assert is_source_line(line), line
+    for line in ("[1] says so", "The hare: a fast animal", "note: small", "She went home.", "2. She went home."):
+        assert not is_source_line(line), line
+
+
+def test_a_list_marker_left_alone_is_dropped():
+    answer = AnswerText()
+    answer.update("1. Melanie walks in the forest with her family\n2.")
+    assert answer.final() == "1. Melanie walks in the forest with her family"
+
+
+def test_the_first_line_may_copy_a_date_stamp():
+    # copying a passage's stamp answers "when" questions; only a *new* such line ends the answer
+    answer = run("[20 October 2023, 6:55 pm] Melanie went to the park")
+    assert answer.stopped_for is None and answer.final().startswith("[20 October 2023")
+
+
+def test_a_preamble_is_not_an_answer():
+    for preamble in ("The answer to this question is:", "Answer:", "Sure, the answer is", "  "):
+        assert not has_content(preamble), preamble
+    assert strip_preamble("The answer to this question is: the lion.") == "The lion."
+    answer = AnswerText()
+    answer.update("The answer to this question is:")
+    assert answer.final() == ""
+
+
+def test_what_is_shown_is_never_taken_back():
+    text = ("Ishmael goes to sea when he feels gloomy. He goes to sea when he feels gloomy "
+            "and he goes to sea when")
+    answer = AnswerText()
+    shown = ""
+    words = text.split(" ")
+    for i in range(1, len(words) + 1):
+        stop = answer.update(" ".join(words[:i]))
+        if stop:
+            break
+        now = answer.shown()
+        assert now.startswith(shown)
+        shown = now
+    assert answer.final(keep=len(shown)).startswith(shown)

@@ -1,0 +1,180 @@
+"""Issue 14: choosing chapters (`locas list --sections`, `locas memorize --sections`), adding
+the rest later, and the cost said before starting; fast, on a tiny model with a character
+tokenizer standing in for the real one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from engine_helpers import tiny_model
+
+from app.cli import main
+from app.estimate import Estimate, SpeedMeter, estimate, format_duration, record_throughput
+from app.sections import SectionChoiceError, parse_section_numbers
+from app.settings import Settings, save_settings
+from locas_engine import Memorizer, backbone_from_model
+
+BOOK = "".join(f"CHAPTER {n}\n\n" + f"The {word} walked along the shore and counted stones. " * 4 + "\n\n"
+               for n, word in zip(("ONE", "TWO", "THREE", "FOUR"), ("keeper", "boy", "engineer", "gull"), strict=True))
+
+
+class CharTokenizer:
+    """One token per character: counts are easy to check by hand."""
+
+    def __call__(self, text, add_special_tokens=False):
+        return {"input_ids": [3 + ord(c) % 90 for c in text]}
+
+
+@pytest.fixture
+def tiny_app(monkeypatch, tmp_path):
+    """The CLI on a tiny random model, small settings, and one four-chapter book (document 1)."""
+    bb = backbone_from_model(tiny_model("llama"), tokenizer=CharTokenizer(), name="tiny")
+
+    def backbone(self, precision=None):
+        self._backbone = bb  # the session's memory registry is the backbone's
+        return bb
+
+    monkeypatch.setattr("app.session.Session.backbone", backbone)
+    save_settings(Settings(rank=4, chunk=64, context=32, lr=1e-2, tau_scale=1.0, checkpoint_every=2))
+    book = tmp_path / "book.txt"
+    book.write_text(BOOK, encoding="utf-8")
+    assert main(["import", str(book)]) == 0
+    return bb
+
+
+@pytest.fixture
+def fed(monkeypatch) -> list[int]:
+    """The number of tokens of every stream handed to the memorizer."""
+    counts: list[int] = []
+    real = Memorizer.run
+
+    def spy(self, token_ids, *args, **kwargs):
+        if self.memory.name != "locas-calibration":  # the estimate's short trial
+            counts.append(len(token_ids))
+        return real(self, token_ids, *args, **kwargs)
+
+    monkeypatch.setattr(Memorizer, "run", spy)
+    return counts
+
+
+def section_tokens(number: int) -> int:
+    """Tokens of chapter ``number`` as the job memorizes it: title, blank line, text, blank line."""
+    from app.library import Library
+
+    with Library() as lib:
+        s = lib.sections(1)[number - 1]
+        return len(f"{s.title}\n\n{lib.section_text(s.id)}\n\n")
+
+
+def test_section_numbers_take_ranges_and_lists():
+    assert parse_section_numbers("3-5", 10) == [3, 4, 5]
+    assert parse_section_numbers("1, 4,7-8,4", 10) == [1, 4, 7, 8]
+    for bad, why in [("2-x", "not a list"), ("5-3", "backwards"), ("9-12", "sections 1-10"), (",", "at least")]:
+        with pytest.raises(SectionChoiceError, match=why):
+            parse_section_numbers(bad, 10)
+
+
+def test_chapters_chosen_now_and_the_rest_later(tiny_app, fed, capsys):
+    assert main(["list", "--sections", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "4 sections" in out and "\n1\t" in out and "CHAPTER FOUR" in out
+
+    # Only chapters 2-3, with the cost said before anything is memorized.
+    assert main(["memorize", "1", "--sections", "2-3", "--memory", "shore"]) == 0
+    captured = capsys.readouterr()
+    assert fed == [section_tokens(2) + section_tokens(3)]
+    first_line = next(line for line in captured.err.splitlines() if line.startswith("Memorizing"))
+    assert f"{fed[0]:,} tokens: about" in first_line
+    assert main(["list", "--sections", "1", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["memories"] for r in rows] == [[], ["shore"], ["shore"], []]
+
+    # Asking for chapters it holds memorizes nothing; asking for the whole book adds the rest.
+    assert main(["memorize", "1", "--sections", "3", "--memory", "shore"]) == 0
+    assert "already holds these sections" in capsys.readouterr().out
+    assert main(["memorize", "1", "--memory", "shore"]) == 0
+    assert fed[1:] == [section_tokens(1) + section_tokens(4)]
+    capsys.readouterr()
+    assert main(["list", "--sections", "1", "--json"]) == 0
+    assert all(r["memories"] == ["shore"] for r in json.loads(capsys.readouterr().out))
+
+    # The runs measured this machine's speed: the next estimate says it comes from them.
+    assert main(["memorize", "1", "--sections", "1-4", "--memory", "other", "--estimate"]) == 0
+    out = capsys.readouterr().out
+    total = sum(section_tokens(n) for n in range(1, 5))
+    assert f"{total:,} tokens: about" in out and "measured here with these settings" in out
+    assert len(fed) == 2  # --estimate memorized nothing
+
+
+def test_sections_need_one_document(tiny_app, capsys):
+    assert main(["memorize", "1", "1", "--sections", "2"]) == 1
+    assert "exactly one DOC_ID" in capsys.readouterr().err
+
+
+def test_estimate_prefers_what_was_measured_here():
+    settings = {"precision": "fp32", "layers": "all", "rank": 64, "chunk": 256, "context": 256, "steps": 1}
+    rough = estimate(8000, "m", "cpu", settings, tokens_exact=False)
+    assert rough.source == "rough" and "nothing measured here yet" in rough.describe()
+    assert rough.describe().startswith("about 8,000 tokens")
+    record_throughput("m", "cpu", [settings], tokens=5000, seconds=50.0)
+    assert estimate(8000, "m", "cpu", settings).seconds == pytest.approx(80.0)
+    other = {**settings, "layers": "10-29"}
+    similar = estimate(8000, "m", "cpu", other)
+    assert similar.source == "similar" and similar.tokens_per_s == pytest.approx(100.0)
+    assert estimate(8000, "m", "cuda", settings).source == "rough"
+    assert Estimate(90, 1.0, "measured").describe().startswith("90 tokens: about 2 min")
+    assert [format_duration(s) for s in (5, 125, 3900)] == ["5 s", "2 min", "1 h 05 min"]
+
+
+def test_speed_meter_leaves_out_first_chunk_and_waits(monkeypatch):
+    clock = iter([0.0, 10.0, 12.0, 100.0, 103.0])
+    monkeypatch.setattr("app.estimate.time.perf_counter", lambda: next(clock))
+    meter = SpeedMeter()
+    meter.new_stream()
+    meter.chunk_done(64)  # t=0: first chunk, not timed
+    meter.chunk_done(128)  # t=10: 64 tokens in 10 s
+    meter.chunk_done(192)  # t=12: 64 more in 2 s
+    meter.restart_clock()  # t=100: a long pause before the next chunk
+    meter.chunk_done(256)  # t=103
+    assert meter.tokens == 192 and meter.seconds == pytest.approx(15.0)
+
+
+def test_model_weights_follow_the_memorizing_precision(monkeypatch):
+    """bf16 memorizing holds the model's weights in bf16 (autocast alone casts every weight at
+    every call, which costs what bf16 saves); a running job pins its memory's precision."""
+    from app.session import Session
+
+    loads = []
+
+    def fake_load(source, device="auto", dtype=None, name=None):
+        loads.append({"bf16": torch.bfloat16, "fp32": torch.float32}[dtype])
+        return backbone_from_model(tiny_model("llama").to(loads[-1]), tokenizer=CharTokenizer())
+
+    monkeypatch.setattr("app.session.load_backbone", fake_load)
+    session = Session(settings=Settings(device="cpu", precision="bf16"))
+    assert session.backbone().dtype == torch.bfloat16
+    assert session.backbone() is session.backbone() and len(loads) == 1
+    session.pinned_precision = "fp32"  # a job resuming a memory made in fp32
+    assert session.backbone().dtype == torch.float32
+    session.pinned_precision = None
+    assert session.backbone("fp32").dtype == torch.float32 and loads == [torch.bfloat16, torch.float32]
+    session.library.close()
+
+
+def test_a_memory_made_before_precision_was_recorded_keeps_fp32():
+    from app.jobs import MemorizeRequest, _effective_settings
+    from app.memorize_setup import resolve_settings
+    from app.session import Session
+
+    session = Session(settings=Settings(precision="auto"))
+    old = {"rank": 64, "init": "topk", "tau_scale": 64.0, "lr": 6e-3, "chunk": 256, "context": 256,
+           "steps": 1, "layers": "all", "checkpoint_every": 8}
+    merged = _effective_settings(session, MemorizeRequest(document_ids=[1], memory="m"), old)
+    bb = backbone_from_model(tiny_model("llama"))
+    assert resolve_settings(merged, bb)["precision"] == "fp32"
+    new = _effective_settings(session, MemorizeRequest(document_ids=[1], memory="m"), None)
+    assert resolve_settings(new, bb)["precision"] in ("bf16", "fp32")  # this machine's choice
+    assert resolve_settings({**new, "layers": "auto"}, bb)["layers"] == "1-2"  # upper 2/3 of 3
+    session.library.close()

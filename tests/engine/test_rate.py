@@ -1,0 +1,55 @@
+"""Rate and ETA count only the tokens trained in this run; progress says what a resume keeps."""
+
+from __future__ import annotations
+
+import itertools
+
+from engine_helpers import token_stream
+
+from locas_engine import Memorizer, MemorizeSettings, MemoryConfig, attach_memory
+from locas_engine.rate import TokenRate, seconds_for
+
+
+def fake_clock(step: float = 1.0):
+    ticks = itertools.count()
+    return lambda: next(ticks) * step
+
+
+def test_rate_counts_from_the_first_trained_chunk():
+    rate = TokenRate(clock=fake_clock())
+    assert rate.tokens_per_s is None and rate.eta_s(100) is None  # nothing trained yet
+    rate.begin()  # t = 0
+    rate.begin()  # a second begin does not restart the clock
+    rate.add(64)  # t = 1: the second begin did not read the clock
+    assert rate.tokens_per_s == 64 / 1
+    assert rate.eta_s(128) == 2.0
+    assert seconds_for(10, None) is None and seconds_for(10, 5.0) == 2.0
+
+
+def test_resumed_run_reports_this_runs_rate_and_the_checkpointed_tokens(tiny_llama, tmp_path):
+    ids = token_stream(96)  # 6 chunks of 16
+    memory = attach_memory(tiny_llama, MemoryConfig(rank=4), name="m")
+    settings = MemorizeSettings(chunk=16, context=16, checkpoint_every=2)
+    ckpt = tmp_path / "m.ckpt"
+    seen = []
+
+    def stop_after_three() -> bool:
+        return len(seen) >= 3
+
+    first = Memorizer(tiny_llama, memory, settings).run(
+        ids, progress=seen.append, should_stop=stop_after_three, checkpoint_path=ckpt)
+    assert not first.completed
+    # checkpoints every 2 chunks: after chunk 3 (48 tokens trained) the checkpoint holds 32
+    assert [p.tokens_saved for p in seen] == [0, 32, 32]
+    assert first.tokens_saved == 48  # a clean stop at a chunk boundary checkpoints it
+
+    resumed = []
+    rate = TokenRate(clock=fake_clock())  # begin at t=0, then one second per chunk
+    Memorizer(tiny_llama, memory, settings).run(ids, progress=resumed.append, checkpoint_path=ckpt,
+                                                 rate=rate)
+    p = resumed[0]
+    assert p.tokens_done == 64
+    # 16 tokens trained in this run in 1 s: the 48 resumed tokens do not count
+    assert p.tokens_per_s == 16.0
+    assert p.eta_s == (96 - 64) / 16.0
+    assert resumed[-1].tokens_saved == 96

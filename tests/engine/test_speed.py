@@ -1,0 +1,117 @@
+"""Issue 14: precision chosen per machine and recorded, the speed benchmark, fused AdamW."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from engine_helpers import token_stream
+
+from locas_engine import Memorizer, MemorizeSettings, MemoryConfig, attach_memory, detach_memory
+from locas_engine import precision as precision_mod
+from locas_engine.memorizer import fused_adamw
+from locas_engine.precision import _cpuinfo_flags, resolve_precision
+
+SMALL = {"rank": 8, "init": "topk", "tau_scale": 1.0, "lr": 1e-2, "chunk": 40, "context": 40,
+         "steps": 1, "layers": "all", "checkpoint_every": 8, "precision": "auto"}
+
+
+def test_cpu_bf16_is_read_from_the_cpu_flags(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16\n\n"
+                    "processor\t: 1\nflags\t\t: fpu sse avx512f avx512_bf16\n")
+    assert "avx512_bf16" in _cpuinfo_flags(info)
+    assert _cpuinfo_flags(tmp_path / "missing") == set()
+
+
+def test_auto_precision_follows_the_measurements(monkeypatch):
+    monkeypatch.setattr(precision_mod, "_cpu_native_bf16", lambda: True)
+    assert precision_mod.native_bf16("cpu")  # detected and reported ...
+    assert resolve_precision("auto", "cpu") == "fp32"  # ... but bf16 memorized slower on a CPU
+    monkeypatch.setattr(precision_mod, "_cpu_native_bf16", lambda: False)
+    assert not precision_mod.native_bf16("cpu")
+    assert resolve_precision("auto", "cpu") == "fp32"
+    assert resolve_precision("bf16", "cpu") == "bf16"  # an explicit choice is kept
+    # Memories made before precision was recorded ran fp32 on a CPU, bf16 on CUDA.
+    assert resolve_precision(None, "cpu") == "fp32"
+    assert resolve_precision(None, "cuda") == "bf16"
+    with pytest.raises(ValueError, match="not one of"):
+        resolve_precision("fp8", "cpu")
+
+
+def test_memory_and_checkpoint_record_the_precision(tiny_llama, tmp_path):
+    bb, ids, ckpt = tiny_llama, token_stream(200), tmp_path / "m.ckpt"
+    mem = attach_memory(bb, MemoryConfig(rank=8), name="bf16")
+    stops = iter([False] * 3 + [True])
+    settings = MemorizeSettings(chunk=40, context=40, checkpoint_every=1, autocast=True)
+    result = Memorizer(bb, mem, settings).run(ids, checkpoint_path=ckpt, should_stop=lambda: next(stops))
+    assert not result.completed
+    assert torch.load(ckpt, weights_only=True)["settings"]["precision"] == "bf16"
+    detach_memory(bb, mem)
+    # Resuming with other arithmetic would not give the memory an uninterrupted run gives.
+    other = attach_memory(bb, MemoryConfig(rank=8), name="fp32")
+    with pytest.raises(ValueError, match="precision"):
+        Memorizer(bb, other, MemorizeSettings(chunk=40, context=40, autocast=False)).run(
+            ids, checkpoint_path=ckpt)
+    same = Memorizer(bb, other, settings).run(ids, checkpoint_path=ckpt)
+    assert same.completed and other.training_info["precision"] == "bf16"
+    assert all(torch.isfinite(p).all() for p in other.parameters())
+
+
+def test_checkpoint_without_precision_resumes_as_fp32_on_cpu(tiny_llama, tmp_path):
+    """A checkpoint written before precision was recorded resumes bit for bit on a CPU."""
+    bb, ids = tiny_llama, token_stream(200, seed=3)
+    settings = MemorizeSettings(chunk=40, context=40, checkpoint_every=1)
+    full = attach_memory(bb, MemoryConfig(rank=8), name="full")
+    Memorizer(bb, full, settings).run(ids)
+    detach_memory(bb, full)
+    ckpt = tmp_path / "old.ckpt"
+    part = attach_memory(bb, MemoryConfig(rank=8), name="part")
+    stops = iter([False] * 2 + [True])
+    Memorizer(bb, part, settings).run(ids, checkpoint_path=ckpt, should_stop=lambda: next(stops))
+    detach_memory(bb, part)
+    state = torch.load(ckpt, weights_only=True)
+    del state["settings"]["precision"]  # as an older version wrote it
+    torch.save(state, ckpt)
+    resumed = attach_memory(bb, MemoryConfig(rank=8), name="resumed")
+    assert Memorizer(bb, resumed, settings).run(ids, checkpoint_path=ckpt).completed
+    for i in resumed.layers:
+        for p in ("G", "K", "V"):
+            assert torch.equal(getattr(resumed.layer(i), p), getattr(full.layer(i), p)), (i, p)
+
+
+def test_adamw_uses_one_fused_kernel_for_cpu_tensors():
+    params = [torch.nn.Parameter(torch.zeros(3)) for _ in range(4)]
+    assert fused_adamw(params) == {"fused": True}
+    halves = [torch.nn.Parameter(torch.zeros(3, dtype=torch.float16))]
+    assert fused_adamw(halves) == {"foreach": True}
+
+
+def test_speed_bench_rows_on_a_tiny_model(tiny_llama):
+    from app.bench.speed import format_table, measure
+
+    ids = token_stream(240)
+    results = measure(tiny_llama, ids, dict(SMALL), repeat=2, templora=[1e-3],
+                      variants=["fp32:1-2", "score:bf16", "precision=fp32,rank=4,steps=2"])
+    rows = {r["row"]: r for r in results}
+    assert list(rows) == ["score-fp32", "memorize-fp32", "memorize-default", "memorize-fp32-1-2",
+                          "score-bf16", "memorize-precisionfp32-rank4-steps2", "templora-lr0.001"]
+    assert (rows["memorize-precisionfp32-rank4-steps2"]["rank"], rows["memorize-precisionfp32-rank4-steps2"]["steps"]) == (4, 2)
+    # Parameters trained: none to score; a rank-4 memory has half a rank-8 one's.
+    assert rows["score-fp32"]["extra_params"] == 0
+    assert 2 * rows["memorize-precisionfp32-rank4-steps2"]["extra_params"] == rows["memorize-fp32"]["extra_params"]
+    assert rows["templora-lr0.001"]["method"] == "templora" and rows["templora-lr0.001"]["extra_params"] > 0
+    assert rows["score-fp32"]["time_vs_score"] == pytest.approx(1.0)
+    assert rows["memorize-fp32"]["gain_kept"] == pytest.approx(1.0)
+    assert rows["memorize-default"]["precision"] == resolve_precision("auto", "cpu")
+    assert rows["memorize-fp32-1-2"]["layers"] == "1-2"
+    for r in results:
+        assert len(r["seconds_each"]) == 2 and r["seconds"] > 0
+        assert r["tokens_per_s"] == pytest.approx(240 / r["seconds"])
+        assert math.isfinite(r["ppl"])
+        assert (r["gain_kept"] is None) == (not r["memorizes"])
+    # The memory learns the repeated phrase: memorizing beats scoring alone.
+    assert rows["memorize-fp32"]["ppl"] < rows["score-fp32"]["ppl"]
+    assert "memorize-default" in format_table(results)
+    assert not tiny_llama.memories  # every row's memory was detached
