@@ -78,6 +78,8 @@ def keep_saved(library: Library, name: str) -> None:
     path = Path(row["path"]) if row.get("path") else None
     if path is None or not path.with_suffix(".safetensors").exists():
         raise JobError(f"Memory '{name}' has no completed save to keep; use --start-over instead.")
+    from locas_engine.store import memory_file_problem
+
     problem = memory_file_problem(path)
     if problem:
         raise JobError(problem)
