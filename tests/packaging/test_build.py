@@ -87,8 +87,9 @@ def test_self_test_from_source_passes_offline(tmp_path):
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     assert out.count("✓") == 8 and "✗" not in out, out
-    for check in ("retrieval cites the passage holding the answer", "lowered the sample's perplexity",
-                  "reloads to the same logits"):
+    for check in ("retrieval cites the passage holding the answer",
+                  "memorizing lowered the sample's perplexity",
+                  "the saved memory reloads to the same logits"):
         assert f"✓ {check}" in out, out
     # The answer of a 135M model is shown, never ticked: a tick would claim a check that never ran.
     assert "(shown, not checked)" in out and "✓ answer" not in out, out
