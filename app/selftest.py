@@ -128,6 +128,15 @@ class Report:
         print(line, file=self.out, flush=True)
 
     def step(self, title: str, action: Callable[[], str]) -> None:
+        self._run(title, action, mark="✓", label=title, traceback_when_verbose=True)
+
+    def show(self, title: str, action: Callable[[], str]) -> None:
+        """A step whose result is shown, not checked: it fails only if it cannot run at all."""
+        self._run(title, action, mark="·", label=f"{title} (shown, not checked)",
+                  traceback_when_verbose=False)
+
+    def _run(self, title: str, action: Callable[[], str], mark: str, label: str,
+             traceback_when_verbose: bool) -> None:
         if self.failed:
             self.say(f"  - {title}: skipped (an earlier step failed)")
             return
@@ -137,24 +146,10 @@ class Report:
         except Exception as exc:  # a self-test reports every failure, whatever its type
             self.failed = True
             self.say(f"  ✗ {title}: {type(exc).__name__}: {exc}")
-            if self.verbose:
+            if self.verbose and traceback_when_verbose:
                 traceback.print_exc(file=self.out)
             return
-        self.say(f"  ✓ {title}: {detail} ({time.perf_counter() - started:.1f} s)")
-
-    def show(self, title: str, action: Callable[[], str]) -> None:
-        """A step whose result is shown, not checked: it fails only if it cannot run at all."""
-        if self.failed:
-            self.say(f"  - {title}: skipped (an earlier step failed)")
-            return
-        started = time.perf_counter()
-        try:
-            detail = action()
-        except Exception as exc:
-            self.failed = True
-            self.say(f"  ✗ {title}: {type(exc).__name__}: {exc}")
-            return
-        self.say(f"  · {title} (shown, not checked): {detail} ({time.perf_counter() - started:.1f} s)")
+        self.say(f"  {mark} {label}: {detail} ({time.perf_counter() - started:.1f} s)")
 
 
 def sample_perplexity(session: Any, doc_id: int, memories: Sequence[str]) -> float:
