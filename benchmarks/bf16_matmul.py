@@ -11,7 +11,6 @@ others, several rounds, and the median is kept: on a shared machine the load mov
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from locas_engine.precision import native_bf16
+from locas_engine.bench import write_report
 
 
 def _time(fn, n: int) -> float:
@@ -56,9 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{name:<30}{ms:>12.2f}{median['fp32'] / ms:>8.2f}x")
     report = {"native_bf16": native_bf16("cpu"), "threads": torch.get_num_threads(),
               "ms_per_call": median, "all_ms": times}
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=1))
+    write_report(report, args.json)
     return report
 
 

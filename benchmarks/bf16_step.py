@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from locas_engine import (
     detach_memory,
     load_backbone,
 )
+from locas_engine.bench import write_report
 from locas_engine.bench.ppl import first_tokens, read_text
 from locas_engine.memorizer import chunk_loss
 
@@ -78,9 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{name}: Memorizer.run over {ids.numel()} tokens {memorize[name]['seconds']:.2f} s, "
               f"ppl {result.ppl:.3f}", flush=True)
     report = {"tokens": n, "window": 2 * n, "seconds": best, "memorize": memorize}
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=1))
+    write_report(report, args.json)
     return report
 
 
