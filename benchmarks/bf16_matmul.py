@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from locas_engine.precision import native_bf16
 from locas_engine.bench import write_report
+from locas_engine.precision import native_bf16
 
 
 def _time(fn, n: int) -> float:
