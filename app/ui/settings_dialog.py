@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -47,6 +46,9 @@ def device_choices() -> list[tuple[str, str]]:
     return choices
 
 
+PATH_CHARS = 48  # the path field shows at least this many characters of a model path
+
+
 class SettingsDialog(QDialog):
     """Model, device and memorization/answer defaults; `result_settings()` returns the edit."""
 
@@ -64,20 +66,25 @@ class SettingsDialog(QDialog):
         group = QButtonGroup(self)
         group.addButton(self.default_model)
         group.addButton(self.local_model)
-        path_row = QHBoxLayout()
+        # The path has a row of its own: beside three buttons it was cut to a dozen characters,
+        # and a model path is read by its end (the file name), which is what got cut.
         self.model_path = QLineEdit()
         self.model_path.setPlaceholderText("/path/to/model-folder or model.gguf")
+        self.model_path.setMinimumWidth(self.model_path.fontMetrics().horizontalAdvance("x" * PATH_CHARS))
+        self.model_path.textChanged.connect(self.model_path.setToolTip)
         self.browse_folder = QPushButton("Folder…")
         self.browse_file = QPushButton("GGUF file…")
-        path_row.addWidget(self.model_path, 1)
-        path_row.addWidget(self.browse_folder)
-        path_row.addWidget(self.browse_file)
         self.find_models = QPushButton("Models on this computer…")
         self.find_models.setToolTip("Models in the Hugging Face cache, LM Studio, GPT4All and Ollama")
+        browse_row = QHBoxLayout()
+        browse_row.addWidget(self.browse_folder)
+        browse_row.addWidget(self.browse_file)
+        browse_row.addWidget(self.find_models)
+        browse_row.addStretch(1)
         model_layout.addWidget(self.default_model)
         model_layout.addWidget(self.local_model)
-        model_layout.addLayout(path_row)
-        model_layout.addWidget(self.find_models, 0, Qt.AlignmentFlag.AlignLeft)
+        model_layout.addWidget(self.model_path)
+        model_layout.addLayout(browse_row)
         device_form = QFormLayout()
         self.device = QComboBox()
         for name, label in device_choices():

@@ -68,3 +68,23 @@ def test_the_window_remembers_its_size_splitters_and_memory(qtbot, small_setting
     assert again.main_splitter.sizes() == sizes
     assert again.question_panel.current_memories() == ["orchard"]  # not the first memory
     again.close()
+
+
+def test_the_settings_path_field_shows_a_whole_model_path(qtbot):
+    """The path field sat beside three buttons and showed about a dozen characters; a model
+    path is read by its end (the file name), which was the part cut off."""
+    from app.settings import Settings
+    from app.ui.settings_dialog import SettingsDialog
+
+    path = "/home/reader/models/SmolLM2-135M-Instruct.Q8_0.gguf"
+    dialog = SettingsDialog(Settings(model=path))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    field = dialog.model_path
+    assert field.text() == path
+    assert field.width() >= field.fontMetrics().horizontalAdvance(path)
+    # the buttons are still there, beneath the field rather than beside it
+    for button in (dialog.browse_folder, dialog.browse_file, dialog.find_models):
+        assert button.isVisible() and button.geometry().top() > field.geometry().bottom()
+    assert field.toolTip() == path  # and the whole path on hover, should a longer one not fit
