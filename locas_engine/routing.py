@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .adapter import only_enabled
 from .backbone import Backbone
 from .memorizer import as_token_tensor, autocast_context
-from .memory import only_enabled
 
 ALL = "all"
 

@@ -21,17 +21,20 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from .adapter import attach
 from .backbone import Backbone
 from .checkpoint import atomic_write
 from .integrity import DIGEST_KEY, CorruptFileError, digest, non_finite
-from .memory import LocasMemory, MemoryConfig, attach
-from .mlp_memory import METHOD as MLP_METHOD
-from .mlp_memory import LocasMLPMemory, MLPMemoryConfig, attach_mlp
+from .memory import METHOD as GLU_METHOD
+from .memory import LocasMemory, MemoryConfig
+from .mlp.config import METHOD as MLP_METHOD
+from .mlp.config import MLPMemoryConfig
+from .mlp.memory import LocasMLPMemory
+from .protocol import Memory
 
 FORMAT_VERSION = 1
 KIND = "locas-glu-memory"
 MLP_KIND = "locas-mlp-memory"
-GLU_METHOD = "locas-glu"
 _KIND_METHOD = {KIND: GLU_METHOD, MLP_KIND: MLP_METHOD}
 _SUFFIXES = (".safetensors", ".json")
 
@@ -51,13 +54,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def save_memory(memory: LocasMemory | LocasMLPMemory, path: str | os.PathLike,
+def save_memory(memory: Memory, path: str | os.PathLike,
                 extra_metadata: dict[str, Any] | None = None,
                 dtype: torch.dtype = torch.float16) -> Path:
     """Write the memory's tensors and metadata; returns the tensor file's path."""
     tensor_path, meta_path = memory_paths(path)
     tensor_path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(memory, LocasMLPMemory):
+    if memory.method == MLP_METHOD:
         return _save_mlp(memory, tensor_path, meta_path, extra_metadata, dtype)
     tensors: dict[str, torch.Tensor] = {}
     for i in memory.layers:
@@ -70,6 +73,7 @@ def save_memory(memory: LocasMemory | LocasMLPMemory, path: str | os.PathLike,
         "kind": KIND,
         "method": GLU_METHOD,
         **_common_metadata(memory, meta_path, extra_metadata, dtype),
+        "rank": memory.rank,
         "tau": {str(i): t for i, t in memory.tau().items()},
         "initializer": memory.config.init,
     }
@@ -91,7 +95,7 @@ def _write_pair(tensor_path: Path, meta_path: Path, tensors: dict[str, torch.Ten
     atomic_write(meta_path, lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, sort_keys=True)))
 
 
-def _common_metadata(memory: LocasMemory | LocasMLPMemory, meta_path: Path,
+def _common_metadata(memory: Memory, meta_path: Path,
                      extra_metadata: dict[str, Any] | None, dtype: torch.dtype) -> dict[str, Any]:
     """The fields both variants share (names as in the Locas-GLU file)."""
     previous = read_memory_metadata(meta_path) if meta_path.is_file() else {}
@@ -101,7 +105,6 @@ def _common_metadata(memory: LocasMemory | LocasMLPMemory, meta_path: Path,
         "backbone": {"name": memory.backbone_name, "fingerprint": memory.backbone_fingerprint},
         "hidden_size": memory.hidden_size,
         "layers": list(memory.layers),
-        "rank": memory.rank,
         "config": memory.config.to_dict(),
         "lr": memory.training_info.get("lr"),
         "chunking": {k: memory.training_info.get(k) for k in ("chunk", "context", "steps")},
@@ -223,7 +226,7 @@ def _take(tensors: dict[str, torch.Tensor], key: str, like: torch.Tensor, path: 
 
 
 def load_memory(backbone: Backbone, path: str | os.PathLike, name: str | None = None,
-                check_fingerprint: bool = True) -> LocasMemory | LocasMLPMemory:
+                check_fingerprint: bool = True) -> Memory:
     """Load a saved memory and attach it to ``backbone``.
 
     Raises MemoryMismatchError when the memory was made for a different model: its slots would
@@ -238,7 +241,7 @@ def load_memory(backbone: Backbone, path: str | os.PathLike, name: str | None = 
 
 
 def _load(backbone: Backbone, tensor_path: Path, meta: dict[str, Any], name: str | None,
-          check_fingerprint: bool) -> LocasMemory | LocasMLPMemory:
+          check_fingerprint: bool) -> Memory:
     bb_meta = meta.get("backbone", {})
     if check_fingerprint and bb_meta.get("fingerprint") != backbone.fingerprint:
         raise MemoryMismatchError(
@@ -280,7 +283,9 @@ def _load(backbone: Backbone, tensor_path: Path, meta: dict[str, Any], name: str
 def _load_mlp(backbone: Backbone, tensor_path: Path, meta: dict[str, Any],
               name: str | None) -> LocasMLPMemory:
     known = set(MLPMemoryConfig.__dataclass_fields__)
-    config = MLPMemoryConfig(**{k: v for k, v in meta.get("config", {}).items() if k in known})
+    stored = dict(meta.get("config", {}))
+    stored.setdefault("capacity", meta.get("capacity", meta.get("rank")))  # "rank": older files
+    config = MLPMemoryConfig(**{k: v for k, v in stored.items() if k in known and v is not None})
     config.layers = list(meta["layers"])
     ffns = [backbone.mlp_ffns[i] for i in config.layers]
     bb_meta = meta.get("backbone", {})
@@ -297,5 +302,5 @@ def _load_mlp(backbone: Backbone, tensor_path: Path, meta: dict[str, Any],
     memory.sources = list(meta.get("sources", []))
     memory.curve = [tuple(c) for c in meta.get("ppl_curve", [])]
     memory.training_info = dict(meta.get("training", {}))
-    attach_mlp(backbone, memory)
+    attach(backbone, memory)
     return memory

@@ -27,10 +27,12 @@ from pathlib import Path
 
 import torch
 
+from ..adapter import detach_memory
 from ..backbone import Backbone, load_backbone
 from ..memorizer import Memorizer, MemorizeSettings, autocast_context, chunk_loss, chunk_spans
-from ..memory import MemoryConfig, attach_memory, detach_memory, parse_layers
-from ..mlp_memory import MLPMemoryConfig, attach_mlp_memory
+from ..memory import MemoryConfig, attach_memory, parse_layers
+from ..mlp.config import MLPMemoryConfig
+from ..mlp.memory import attach_mlp_memory
 from . import write_report
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]

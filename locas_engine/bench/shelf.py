@@ -16,9 +16,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..adapter import detach_memory, only_enabled
 from ..backbone import load_backbone
 from ..memorizer import Memorizer, MemorizeSettings
-from ..memory import MemoryConfig, attach_memory, detach_memory, only_enabled, parse_layers
+from ..memory import MemoryConfig, attach_memory, parse_layers
 from ..routing import route_memories
 from . import write_report
 from .ppl import _log, first_tokens, read_text, score_ppl

@@ -70,8 +70,14 @@ def tiny_model(arch: str, seed: int = 0):
 
 
 def weights_hash(model) -> str:
+    """The backbone's own weights under the architecture's names (attached memories' adapters
+    set aside, as a save would), so attaching alone never changes it."""
+    from locas_engine.adapter import plain_modules
+
     h = hashlib.sha256()
-    for name, t in sorted(model.state_dict().items()):
+    with plain_modules(model):
+        state = model.state_dict()
+    for name, t in sorted(state.items()):
         h.update(name.encode())
         h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
     return h.hexdigest()

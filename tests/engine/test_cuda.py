@@ -20,7 +20,8 @@ from locas_engine import (
     backbone_from_model,
     detach_memory,
     load_memory,
-    merge_memory,
+    merged,
+    only_enabled,
     save_memory,
 )
 
@@ -57,7 +58,7 @@ def test_memorize_on_cuda_keeps_every_tensor_on_the_gpu(arch):
     # The memory learned something: it is initialized and its output changes the logits.
     ids = token_stream(64, seed=3)
     on = _logits(bb, ids)
-    with mem.disabled():
+    with only_enabled(bb.memories, []):
         off = _logits(bb, ids)
     assert not torch.allclose(on, off)
 
@@ -130,8 +131,7 @@ def test_merge_on_cuda_matches_the_attached_memory(cuda_llama):
     Memorizer(bb, mem, MemorizeSettings(chunk=32, context=32, lr=1e-2)).run(token_stream(96))
     ids = token_stream(40, seed=7)
     with_memory = _logits(bb, ids)
-    merged = merge_memory(bb, mem)
-    assert next(merged.parameters()).device.type == "cuda"
-    with torch.no_grad():
-        merged_logits = merged(ids.to("cuda")[None]).logits.float()
+    with merged(bb, mem) as model, torch.no_grad():
+        assert next(model.parameters()).device.type == "cuda"
+        merged_logits = model(ids.to("cuda")[None]).logits.float()
     torch.testing.assert_close(merged_logits, with_memory, atol=0.15, rtol=0.05)

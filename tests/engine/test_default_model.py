@@ -13,6 +13,7 @@ from locas_engine import (
     detach_memory,
     load_backbone,
     load_memory,
+    only_enabled,
     save_memory,
     stream_generate,
 )
@@ -76,7 +77,7 @@ def test_memorize_save_reload_and_answer(default_backbone, tmp_path):
     messages = [{"role": "user", "content": "What is the cat called?"}]
     answer = "".join(stream_generate(bb, messages, max_new_tokens=12))
     assert answer.strip()
-    with mem.disabled():
+    with only_enabled(bb.memories, []):
         plain = "".join(stream_generate(bb, messages, max_new_tokens=12))
     assert plain.strip()
 

@@ -1,4 +1,5 @@
-"""FFN discovery and the memory's attach / toggle / detach contract on every architecture."""
+"""FFN discovery and the memory's adapter contract (inject / switch / detach / unload) on every
+architecture."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from locas_engine import (
     backbone_from_model,
     detach_memory,
     find_ffns,
+    only_enabled,
 )
+from locas_engine.adapter import MemoryAdapter, Site, inject
 
 X = torch.tensor([[5, 17, 33, 8, 61, 12, 90, 44, 3, 27]])
 
@@ -63,7 +66,7 @@ def test_disable_and_detach_restore_exactly(tiny, randomize_values):
     randomize_values(mem)
     on = logits(tiny)
     assert (on - base).abs().max() > 1e-3
-    with mem.disabled():
+    with only_enabled(tiny.memories, []):
         assert torch.equal(logits(tiny), base)
     assert torch.equal(logits(tiny), on)
     mem.enabled = False
@@ -75,10 +78,41 @@ def test_disable_and_detach_restore_exactly(tiny, randomize_values):
     assert set(tiny.model.state_dict()) == set(backbone_from_model(tiny.model).model.state_dict())
 
 
-def test_state_dict_untouched_by_attach(tiny_llama):
-    keys = list(tiny_llama.model.state_dict())
-    attach_memory(tiny_llama, MemoryConfig(rank=4), name="m")
-    assert list(tiny_llama.model.state_dict()) == keys
+def test_attach_wraps_the_ffns_and_detach_unloads_them(tiny_llama):
+    """The adapter keeps the very FFN module as its base (same weights); the memory's own
+    parameters never join the backbone's; the last detach puts the original modules back."""
+    bb = tiny_llama
+    keys = list(bb.model.state_dict())
+    originals = [(name, module) for name, module in bb.model.named_modules()]
+    params = {id(p) for p in bb.model.parameters()}
+    a = attach_memory(bb, MemoryConfig(rank=4), name="a")
+    b = attach_memory(bb, MemoryConfig(rank=4, layers=[1]), name="b")
+    wrapped = [m for m in bb.model.modules() if isinstance(m, MemoryAdapter)]
+    assert len(wrapped) == 3 and [w.base_layer for w in wrapped] == [f.module for f in bb.ffns]
+    assert list(wrapped[1].branches) == ["a", "b"]  # two memories share one adapter
+    assert {id(p) for p in bb.model.parameters()} == params  # no memory parameter inside
+    detach_memory(bb, a)
+    assert sum(isinstance(m, MemoryAdapter) for m in bb.model.modules()) == 1  # b's layer
+    detach_memory(bb, b)
+    assert [(n, m) for n, m in bb.model.named_modules()] == originals  # same objects, same tree
+    assert list(bb.model.state_dict()) == keys and bb.memories == {}
+
+
+def test_injection_is_all_or_nothing(tiny_llama):
+    """One bad target refuses the whole injection: no module is wrapped, no branch added."""
+    bb = tiny_llama
+    layers = [bb.model.get_submodule(f.name.rpartition(".")[0]) for f in bb.ffns]
+    good = [(Site(layer, "mlp"), lambda a, out: out) for layer in layers]
+    bad = (Site(layers[2], "no_such_ffn"), lambda a, out: out)
+    for branches in (good[:2] + [bad], good + [good[0]]):
+        with pytest.raises(ValueError, match="nothing was attached"):
+            inject("m", branches)
+        assert not any(isinstance(m, MemoryAdapter) for m in bb.model.modules())
+    mem = attach_memory(bb, MemoryConfig(rank=4), name="m")
+    with pytest.raises(ValueError, match="already attached"):
+        inject("m", good)  # a second copy of the same memory, even without the registry
+    assert all(list(layer.mlp.branches) == ["m"] for layer in layers)
+    detach_memory(bb, mem)
 
 
 def test_layer_subset_and_two_memories_add(tiny_llama, randomize_values):
@@ -91,18 +125,19 @@ def test_layer_subset_and_two_memories_add(tiny_llama, randomize_values):
     b = attach_memory(bb, MemoryConfig(rank=4, layers=[2]), name="b")
     randomize_values(b, seed=2)
     # One layer only (the last): each memory's contribution to the FFN output adds up.
-    ffn = bb.ffns[2].module
+    ffn = bb.model.get_submodule(bb.ffns[2].name)  # the adapter: FFN plus memories
+    assert isinstance(ffn, MemoryAdapter)
     seen = {}
     handle = ffn.register_forward_hook(lambda m, i, o: seen.__setitem__("out", o))
     logits(bb)
     both = seen["out"]
-    with a.disabled():
+    with only_enabled(bb.memories, ["b"]):
         logits(bb)
         only_b = seen["out"]
-    with b.disabled():
+    with only_enabled(bb.memories, ["a"]):
         logits(bb)
         only_a = seen["out"]
-    with a.disabled(), b.disabled():
+    with only_enabled(bb.memories, []):
         logits(bb)
         none = seen["out"]
     handle.remove()
@@ -118,7 +153,7 @@ def test_bad_layer_is_refused_before_anything_changes(tiny_llama):
     with pytest.raises(ValueError, match="layers 0 to 2"):
         attach_memory(tiny_llama, MemoryConfig(rank=4, layers=[0, 7]), name="m")
     assert tiny_llama.memories == {}
-    assert all(not f.module._forward_hooks for f in tiny_llama.ffns)
+    assert not any(isinstance(m, MemoryAdapter) for m in tiny_llama.model.modules())
 
 
 def test_tau_follows_the_method(tiny):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from engine_helpers import token_stream
 
-from locas_engine import MemoryConfig, attach_memory
+from locas_engine import MemoryConfig, attach_memory, only_enabled
 from locas_engine.answer_text import repeat_start
 from locas_engine.generate import generate_ids, stream_generate
 
@@ -62,7 +62,7 @@ def test_with_a_memory_the_plain_model_decides_where_the_answer_ends(memorized):
     backbone, memory = memorized
     free = answer(backbone, plain_ending=False)
     assert len(free) == ANSWER_CAP and EOT not in free  # the memory alone talks to the cap
-    with memory.disabled():
+    with only_enabled(backbone.memories, []):
         assert answer(backbone, plain_ending=False) != free  # the memory chose these tokens
 
     plain_model_ends_after(backbone, answered=5)
@@ -75,7 +75,7 @@ def test_with_a_memory_the_plain_model_decides_where_the_answer_ends(memorized):
 def test_without_a_memory_there_is_no_second_pass(memorized):
     backbone, memory = memorized
     passes = plain_model_ends_after(backbone, answered=5)
-    with memory.disabled():
+    with only_enabled(backbone.memories, []):
         ended = answer(backbone, plain_ending=True)
     assert len(ended) == 5
     assert passes == [False] * 6  # the prompt, then one pass per token: nothing doubled

@@ -19,21 +19,18 @@ from locas_engine import (
     backbone_from_model,
     detach_memory,
     export_merged,
-    find_ffns,
     load_memory,
     merge_memory,
+    only_enabled,
     read_memory_metadata,
     save_memory,
+    unmerge_memory,
 )
-from locas_engine.ffn_mlp import find_mlp_ffns
-from locas_engine.mlp_memory import (
-    LocasMLPMemory,
-    MLPMemoryConfig,
-    attach_mlp_memory,
-    nlsvd_compress,
-    soft_relu,
-    write_tokens,
-)
+from locas_engine.mlp.config import MLPMemoryConfig, soft_relu
+from locas_engine.mlp.ffn import find_mlp_ffns
+from locas_engine.mlp.memory import LocasMLPMemory, attach_mlp_memory
+from locas_engine.mlp.nlsvd import nlsvd_compress
+from locas_engine.mlp.write import write_tokens
 
 X = torch.tensor([5, 17, 33, 8, 61, 12, 90, 44, 3, 27])
 
@@ -86,7 +83,7 @@ def test_gpt2_uses_conv1d_and_opt_hooks_the_decoder_layer():
 
 def test_glu_error_points_to_locas_mlp_and_mlp_refuses_glu(tiny_llama):
     with pytest.raises(UnsupportedModelError, match='"locas-mlp".*c_fc|c_fc.*"locas-mlp"'):
-        find_ffns(tiny_model("gpt2"))
+        attach_memory(backbone_from_model(tiny_model("gpt2")))
     with pytest.raises(UnsupportedModelError, match="two-layer MLP"):
         attach_mlp_memory(tiny_llama)
     assert tiny_llama.memories == {}
@@ -102,7 +99,7 @@ def test_detach_restores_exactly_and_backbone_is_untouched(tiny_mlp):
     write_tokens(tiny_mlp, mem, X)
     on = logits(tiny_mlp.model)
     assert (on - base).abs().max() > 1e-3 and mem.used() == {0: 9, 1: 9}
-    with mem.disabled():
+    with only_enabled(tiny_mlp.memories, []):
         assert torch.equal(logits(tiny_mlp.model), base)
     assert torch.equal(logits(tiny_mlp.model), on)
     detach_memory(tiny_mlp, mem)
@@ -145,7 +142,7 @@ def test_write_rule_keys_and_values(tiny_mlp):
     rms = torch.stack(values).pow(2).mean(dim=(0, 1)).sqrt()  # (n,) over layers and hidden
     torch.testing.assert_close(rms, torch.full((9,), 0.05))
     # The probes are the FFN inputs of the memory-free window (one forward wrote all slots).
-    with mem.disabled(), mem.capturing() as cap, torch.no_grad():
+    with only_enabled(tiny_mlp.memories, []), mem.capturing() as cap, torch.no_grad():
         torch.testing.assert_close(logits(tiny_mlp.model), free)
     for i in mem.layers:
         rows = (mem.layer(i).probes[:9, None] - cap.acts[i][0][None]).norm(dim=-1)  # (9, T)
@@ -164,7 +161,7 @@ def test_backprop_mode_fills_then_trains(mlp_arch):
     Memorizer(bb, mem, settings).run(stream[:80])  # full: plain backprop on the 48 slots
     assert not torch.equal(mem.layer(0).V, base) and mem.used() == {0: 48, 1: 48}
     # The memorized phrase became easier than for the bare model.
-    with mem.disabled():
+    with only_enabled(bb.memories, []):
         bare = Memorizer(bb, attach_mlp_memory(bb, MLPMemoryConfig(capacity=1), name="x"),
                          MemorizeSettings(chunk=40, context=20, lr=0.0)).run(stream[:80]).ppl
     again = Memorizer(bb, mem, MemorizeSettings(chunk=40, context=20, lr=0.0)).run(stream[:80])
@@ -207,17 +204,23 @@ def test_nlsvd_mode_keeps_writing_within_capacity(mlp_arch):
 
 
 # --- merge / export / save ----------------------------------------------------------------------
-def test_merge_equals_attached(tiny_mlp):
+def test_merge_equals_attached_and_unmerge_restores(tiny_mlp):
     mem = _written(tiny_mlp, epsilon=0.5)
     attached = logits(tiny_mlp.model)
-    with mem.disabled():
-        assert (attached - logits(tiny_mlp.model)).abs().max() > 1e-2
+    with only_enabled(tiny_mlp.memories, []):
+        base = logits(tiny_mlp.model)
+    assert (attached - base).abs().max() > 1e-2
     h = weights_hash(tiny_mlp.model)
-    merged = merge_memory(tiny_mlp, mem)
-    assert max(f.intermediate_size for f in find_mlp_ffns(merged)) == (
-        tiny_mlp.mlp_ffns[0].intermediate_size + 9)
+    width = tiny_mlp.mlp_ffns[0].intermediate_size
+    merged = merge_memory(tiny_mlp, mem)  # in place: the backbone's own FFNs grow
+    assert merged is tiny_mlp.model and mem.merged
+    assert {f.intermediate_size for f in tiny_mlp.mlp_ffns} == {width + 9}
     assert (logits(merged) - attached).abs().max() <= 1e-4
+    unmerge_memory(tiny_mlp, mem)
+    assert {f.intermediate_size for f in tiny_mlp.mlp_ffns} == {width}
     assert weights_hash(tiny_mlp.model) == h and torch.equal(logits(tiny_mlp.model), attached)
+    with only_enabled(tiny_mlp.memories, []):
+        assert torch.equal(logits(tiny_mlp.model), base)
 
 
 def test_export_reloads_with_plain_transformers(tiny_mlp, tmp_path):

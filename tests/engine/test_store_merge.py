@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from engine_helpers import tiny_model, token_stream
+from engine_helpers import tiny_model, token_stream, weights_hash
 
 from locas_engine import (
     Memorizer,
@@ -19,8 +19,10 @@ from locas_engine import (
     export_merged,
     load_memory,
     merge_memory,
+    only_enabled,
     read_memory_metadata,
     save_memory,
+    unmerge_memory,
 )
 
 X = torch.tensor([[5, 17, 33, 8, 61, 12, 90, 44, 3, 27]])
@@ -95,15 +97,53 @@ def test_merge_equals_attached(tiny):
     mem = attach_memory(tiny, MemoryConfig(rank=8, layers=[0, 2]), name="m")
     _randomize(mem)
     attached = logits(tiny.model)
-    with mem.disabled():
+    with only_enabled(tiny.memories, []):
         base = logits(tiny.model)
     assert (attached - base).abs().max() > 1e-3
     merged = merge_memory(tiny, mem)
+    assert merged is tiny.model  # in place: no copy of the model
     assert merged.config.intermediate_size == 48 + 8
+    assert {f.intermediate_size for f in tiny.ffns} == {48 + 8}
     assert (logits(merged) - attached).abs().max() <= 1e-4
-    # The backbone is left as it was, memory still attached and working.
-    assert tiny.model.config.intermediate_size == 48
+
+
+def test_unmerge_gives_the_base_back(tiny):
+    """Unmerge restores the backbone's weights bit for bit and the memory acts again."""
+    mem = attach_memory(tiny, MemoryConfig(rank=8, layers=[0, 2]), name="m")
+    _randomize(mem)
+    attached = logits(tiny.model)
+    with only_enabled(tiny.memories, []):
+        base = logits(tiny.model)
+    h = weights_hash(tiny.model)
+    merge_memory(tiny, mem)
+    with pytest.raises(ValueError, match="merged already"):
+        merge_memory(tiny, mem)
+    with pytest.raises(ValueError, match="unmerge it"):
+        detach_memory(tiny, mem)
+    unmerge_memory(tiny, mem)
+    assert not mem.merged and tiny.model.config.intermediate_size == 48
+    assert weights_hash(tiny.model) == h
     assert torch.equal(logits(tiny.model), attached)
+    with only_enabled(tiny.memories, []):
+        torch.testing.assert_close(logits(tiny.model), base, atol=0, rtol=0)
+
+
+def test_merge_keeps_other_memories_working(tiny_llama):
+    """A second memory stays attached through a merge and an export of the first."""
+    a = attach_memory(tiny_llama, MemoryConfig(rank=4), name="a")
+    b = attach_memory(tiny_llama, MemoryConfig(rank=4, layers=[1]), name="b")
+    _randomize(a, seed=1)
+    _randomize(b, seed=2)
+    both = logits(tiny_llama.model)
+    with only_enabled(tiny_llama.memories, ["a"]):
+        only_a = logits(tiny_llama.model)
+    assert (both - only_a).abs().max() > 1e-3
+    merge_memory(tiny_llama, a)
+    assert (logits(tiny_llama.model) - both).abs().max() <= 1e-4  # a in the weights, b on top
+    with only_enabled(tiny_llama.memories, []):  # b off; a is in the weights now
+        assert (logits(tiny_llama.model) - only_a).abs().max() <= 1e-4
+    unmerge_memory(tiny_llama, a)
+    assert torch.equal(logits(tiny_llama.model), both)
 
 
 def test_export_reloads_with_plain_transformers(tiny, tmp_path):
@@ -112,7 +152,11 @@ def test_export_reloads_with_plain_transformers(tiny, tmp_path):
     mem = attach_memory(tiny, MemoryConfig(rank=4), name="m")
     _randomize(mem)
     attached = logits(tiny.model)
+    keys = list(tiny.model.state_dict())
     folder = export_merged(tiny, mem, tmp_path / "merged")
+    # The backbone is left as it was: unmerged, memory still attached and working.
+    assert tiny.model.config.intermediate_size == 48 and not mem.merged
+    assert list(tiny.model.state_dict()) == keys and torch.equal(logits(tiny.model), attached)
     model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True, dtype=torch.float32)
     assert model.config.intermediate_size == 48 + 4
     assert (logits(model) - attached).abs().max() <= 1e-4

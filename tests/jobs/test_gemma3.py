@@ -37,7 +37,7 @@ def test_model_manager_finds_gemma_and_fits_locas_glu(gemma_path):
 
 @pytest.mark.slow
 def test_locas_on_the_gemma3_ffn_geglu_gelu_tanh(gemma_path):
-    from locas_engine import MemoryConfig, attach_memory, load_backbone, merge_memory
+    from locas_engine import MemoryConfig, attach_memory, load_backbone, merged
 
     bb = load_backbone(gemma_path, device="cpu")
     assert bb.ffn_kind == "glu" and bb.num_layers == 18
@@ -54,9 +54,9 @@ def test_locas_on_the_gemma3_ffn_geglu_gelu_tanh(gemma_path):
             m.V.normal_(0, 0.05)
         attached = bb.model(ids).logits
     assert (attached - base).abs().max() > 1e-3  # the memory acts through the GeGLU
-    merged = merge_memory(bb, memory)  # slots become FFN units using the model's own gelu-tanh
-    with torch.no_grad():
-        torch.testing.assert_close(merged(ids).logits, attached, atol=2e-3, rtol=2e-3)
+    # Slots become FFN units using the model's own gelu-tanh.
+    with merged(bb, memory) as model, torch.no_grad():
+        torch.testing.assert_close(model(ids).logits, attached, atol=2e-3, rtol=2e-3)
 
 
 @pytest.mark.slow
@@ -66,6 +66,7 @@ def test_gemma_memorizes_a_story_and_answers_from_it(gemma_path, story_file):
     from app.library import Library
     from app.session import Session
     from app.settings import Settings
+    from locas_engine import only_enabled
 
     settings = Settings(model=str(gemma_path), device="cpu", rank=8, chunk=64, context=64,
                         tau_scale=1.0, lr=4e-3, checkpoint_every=4, max_new_tokens=16, passages=2)
@@ -73,11 +74,11 @@ def test_gemma_memorizes_a_story_and_answers_from_it(gemma_path, story_file):
     doc_id = session.library.add_document(import_file(story_file))
     outcome = run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory="story"))
     assert outcome.completed and outcome.tokens_done > 200
-    memory, bb = session.memory("story"), session.backbone()
+    bb = session.backbone()
     ids = bb.tokenizer(story_file.read_text(), return_tensors="pt").input_ids[:, :256]
     with torch.no_grad():
         remembered = bb.model(ids, labels=ids).loss
-        with memory.disabled():
+        with only_enabled(bb.memories, []):
             plain = bb.model(ids, labels=ids).loss
     assert remembered < plain  # the memory predicts the story better than the model alone
     row = session.library.get_memory("story")

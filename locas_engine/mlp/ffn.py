@@ -19,7 +19,7 @@ GPT-J              ``fc_in`` / ``fc_out``               ``mlp``                 
 
 GPT-2's ``Conv1D`` stores its weight transposed, ``(in, out)``, and computes ``x @ W + b``; the
 accessor below always hands out ``(out, in)`` views so the rest of the engine sees one layout.
-Hooks go on the two projections, not on the FFN module, because OPT has no FFN module: its
+Adapters wrap the two projections, not the FFN module, because OPT has no FFN module: its
 ``fc1``/``fc2`` sit directly on the decoder layer between a layer norm and a residual add.
 """
 
@@ -31,7 +31,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .ffn import UnsupportedModelError
+from ..adapter import base_of
+from ..ffn import UnsupportedModelError
+from ..widen import is_conv1d
 
 # (up, down) attribute names, tried in order on every module of the model.
 MLP_PROJECTIONS: tuple[tuple[str, str], ...] = (
@@ -51,11 +53,6 @@ WIDTH_CONFIG_KEYS = {
 }
 
 
-def is_conv1d(module: object) -> bool:
-    """GPT-2's ``transformers.pytorch_utils.Conv1D`` (matched by name: no import needed)."""
-    return type(module).__name__ == "Conv1D" and hasattr(module, "nf")
-
-
 def _is_projection(module: object) -> bool:
     return isinstance(module, nn.Linear) or is_conv1d(module)
 
@@ -73,11 +70,13 @@ class MLPFFN:
 
     @property
     def up(self) -> nn.Module:
-        return getattr(self.owner, self.up_attr)
+        """The up projection itself (behind the adapter while a memory is attached)."""
+        return base_of(getattr(self.owner, self.up_attr))
 
     @property
     def down(self) -> nn.Module:
-        return getattr(self.owner, self.down_attr)
+        """The down projection itself (behind the adapter while a memory is attached)."""
+        return base_of(getattr(self.owner, self.down_attr))
 
     @property
     def conv1d(self) -> bool:
@@ -121,7 +120,7 @@ def find_mlp_ffns(model: nn.Module) -> list[MLPFFN]:
 
     A module counts as one when it has an (up, down) pair of Linear / Conv1D children from
     ``MLP_PROJECTIONS`` and an activation attribute. BLOOM's tensor-parallel "slow but exact"
-    mode bypasses ``dense_4h_to_h``'s forward, so the memory's hook would never run: refused.
+    mode bypasses ``dense_4h_to_h``'s forward, so the memory's adapter would never run: refused.
     """
     found: list[MLPFFN] = []
     for name, module in model.named_modules():
@@ -142,6 +141,6 @@ def find_mlp_ffns(model: nn.Module) -> list[MLPFFN]:
     if getattr(config, "pretraining_tp", 1) > 1 and getattr(config, "slow_but_exact", False):
         raise UnsupportedModelError(
             "This BLOOM model runs its feed-forward blocks in 'slow_but_exact' tensor-parallel "
-            "mode, which bypasses the layers Locas-MLP hooks; load it with slow_but_exact=False."
+            "mode, which bypasses the layers Locas-MLP wraps; load it with slow_but_exact=False."
         )
     return found

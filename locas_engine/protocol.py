@@ -1,0 +1,80 @@
+"""What the memorizer, the store, merging and the adapter need from a memory of any method.
+
+Locas-GLU (:mod:`locas_engine.memory`) and Locas-MLP (:mod:`locas_engine.mlp`) implement this
+protocol; code outside them talks to a memory only through it, so a new method plugs in without
+``isinstance`` checks anywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from .adapter import Branch, Site
+    from .backbone import Backbone
+
+
+class Writer(Protocol):
+    """A memory that writes a chunk's tokens into new slots instead of training on them."""
+
+    last_write_compressed: bool  # the slots moved: optimizer moments no longer apply
+
+    def capturing(self) -> AbstractContextManager[Any]:
+        """Record what :meth:`write` needs during the forward and backward run inside."""
+
+    def write(self, capture: Any, positions: Sequence[int]) -> int:
+        """Write the captured ``positions``; returns how many tokens were written."""
+
+
+class Memory(Protocol):
+    """A named memory beside some layers of one backbone."""
+
+    method: str  # "locas-glu", "locas-mlp": the file format and the merge rule
+    name: str
+    config: Any  # the method's config dataclass (its ``clip`` and ``init`` are read here)
+    layers: list[int]
+    hidden_size: int
+    backbone_name: str
+    backbone_fingerprint: str
+    enabled: bool  # read by the memory's branches: the one on/off switch
+    merged: bool  # folded into the backbone's weights (branches then add nothing)
+    initialized: bool  # False until the first chunk has set the memory up
+    sites: list[Site]  # where the adapter holds its branches while attached
+    sources: list[dict[str, Any]]
+    curve: list[tuple[int, float]]
+    training_info: dict[str, Any]
+
+    # --- as an nn.Module: parameters and checkpoint state
+    def parameters(self) -> Iterator[nn.Parameter]: ...
+    def state_dict(self) -> dict[str, torch.Tensor]: ...
+    def load_state_dict(self, state_dict: dict[str, torch.Tensor]) -> Any: ...
+    def num_parameters(self) -> int: ...
+
+    def sizes(self) -> dict[str, Any]:
+        """How big it is in the method's own terms (``rank`` for GLU, ``capacity`` for MLP)."""
+
+    # --- attaching
+    def branches(self, backbone: Backbone) -> list[tuple[Site, Branch]]:
+        """Where its branches go in ``backbone`` (ValueError with a sentence if it does not fit)."""
+
+    # --- training
+    def initialize(self, backbone: Backbone, input_ids: torch.Tensor) -> None:
+        """Set the memory up from the first chunk's tokens (sets ``initialized``)."""
+
+    def writer(self) -> Writer | None:
+        """A writer when the next chunk is written rather than trained on, else None."""
+
+    def clip_(self) -> None:
+        """The method's safeguard after each optimizer step (when ``config.clip``)."""
+
+    # --- merging
+    def merge_into(self, backbone: Backbone) -> None:
+        """Fold the memory into the backbone's weights in place."""
+
+    def unmerge_from(self, backbone: Backbone) -> None:
+        """Undo :meth:`merge_into`: the backbone's weights exactly as before."""
