@@ -14,24 +14,17 @@ from typing import TYPE_CHECKING
 import torch
 
 from .ffn import GLUFFN
-from .widen import grow_in, grow_out, keep_in, keep_out, set_weight
+from .widen import grow_in, grow_out, keep_in, keep_out, one_width, set_weight
 
 if TYPE_CHECKING:
     from .backbone import Backbone
     from .memory import LocasMemory
 
 
-def _one_width(backbone: Backbone) -> int:
-    sizes = {f.intermediate_size for f in backbone.ffns}
-    if len(sizes) != 1:
-        raise ValueError("This model's layers have different FFN widths; merging needs one width.")
-    return sizes.pop()
-
-
 @torch.no_grad()
 def merge_glu(backbone: Backbone, memory: LocasMemory) -> None:
     """Widen every FFN of ``backbone`` by the memory's r slots (checked first, then changed)."""
-    m, r = _one_width(backbone), memory.rank
+    m, r = one_width(backbone.ffns), memory.rank
     slots: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
     for ffn in backbone.ffns:
         dt, dev, d = ffn.down_weight().dtype, ffn.device, ffn.hidden_size
@@ -53,7 +46,7 @@ def merge_glu(backbone: Backbone, memory: LocasMemory) -> None:
 @torch.no_grad()
 def unmerge_glu(backbone: Backbone, memory: LocasMemory) -> None:
     """Narrow every FFN back to its width before :func:`merge_glu`."""
-    m, r = _one_width(backbone) - memory.rank, memory.rank
+    m, r = one_width(backbone.ffns) - memory.rank, memory.rank
     for ffn in backbone.ffns:
         mod = ffn.module
         if ffn.fused:

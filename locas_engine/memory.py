@@ -23,6 +23,7 @@ from .adapter import Branch, Site, attach, site_of
 from .ffn import GLUFFN
 from .glu_merge import merge_glu, unmerge_glu
 from .init import INITIALIZERS, initialize_memory
+from .protocol import MemoryBase
 
 if TYPE_CHECKING:
     from .backbone import Backbone
@@ -73,7 +74,7 @@ class LayerMemory(nn.Module):
         return F.linear(h, self.V.to(dt)) * self.tau.to(dt)  # (..., d)
 
 
-class LocasMemory(nn.Module):
+class LocasMemory(MemoryBase):
     """A named Locas-GLU memory over some layers of one backbone.
 
     Besides tensors it carries the bookkeeping that store.py saves: which backbone it was made
@@ -84,26 +85,14 @@ class LocasMemory(nn.Module):
 
     def __init__(self, name: str, config: MemoryConfig, ffns: Sequence[GLUFFN],
                  backbone_name: str = "", backbone_fingerprint: str = "") -> None:
-        super().__init__()
-        self.name = name
-        self.config = config
-        self.layers: list[int] = [f.index for f in ffns]
-        self.hidden_size = ffns[0].hidden_size
-        self.backbone_name = backbone_name
-        self.backbone_fingerprint = backbone_fingerprint
-        self.per_layer = nn.ModuleDict()
+        super().__init__(name, config, [f.index for f in ffns], ffns[0].hidden_size,
+                         backbone_name, backbone_fingerprint)
         self._acts: dict[int, Any] = {}
         for f in ffns:
             tau = _method_tau(f, config.rank) * config.tau_scale
             self.per_layer[str(f.index)] = LayerMemory(f.hidden_size, config.rank, tau, f.device)
             self._acts[f.index] = f.act
-        self.enabled = True  # the one switch, read by the branches (adapter.only_enabled)
-        self.merged = False  # folded into the backbone's weights (merge.merge_memory)
-        self.sites: list[Site] = []  # where the adapter holds this memory's branches
         self.initialized = False  # set by init.initialize_memory on the first chunk
-        self.sources: list[dict[str, Any]] = []  # [{"name": ..., "tokens": n}] in order
-        self.curve: list[tuple[int, float]] = []  # (tokens memorized so far, running ppl)
-        self.training_info: dict[str, Any] = {}  # lr, chunk, context, steps of the last run
 
     # --- structure -----------------------------------------------------------------------
     def layer(self, index: int) -> LayerMemory:
@@ -118,7 +107,7 @@ class LocasMemory(nn.Module):
 
     def num_parameters(self) -> int:
         """Trainable parameters: 3 * L * d * r."""
-        return sum(p.numel() for p in self.parameters())
+        return super().num_parameters()
 
     def sizes(self) -> dict[str, Any]:
         return {"rank": self.rank}

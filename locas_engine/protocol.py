@@ -19,6 +19,32 @@ if TYPE_CHECKING:
     from .backbone import Backbone
 
 
+class MemoryBase(nn.Module):
+    """The bookkeeping every method's memory carries besides its tensors: which backbone and
+    layers it was made for, its switch and merge state, and what store.py saves about its
+    training (sources in order, the online-perplexity curve, the last run's settings)."""
+
+    def __init__(self, name: str, config: Any, layers: Sequence[int], hidden_size: int,
+                 backbone_name: str = "", backbone_fingerprint: str = "") -> None:
+        super().__init__()
+        self.name = name
+        self.config = config
+        self.layers: list[int] = list(layers)
+        self.hidden_size = hidden_size
+        self.backbone_name = backbone_name
+        self.backbone_fingerprint = backbone_fingerprint
+        self.per_layer = nn.ModuleDict()  # str(layer) -> the method's per-layer module
+        self.enabled = True  # the one switch, read by the branches (adapter.only_enabled)
+        self.merged = False  # folded into the backbone's weights (merge.merge_memory)
+        self.sites: list[Site] = []  # where the adapter holds this memory's branches
+        self.sources: list[dict[str, Any]] = []  # [{"name": ..., "tokens": n}] in order
+        self.curve: list[tuple[int, float]] = []  # (tokens memorized so far, running ppl)
+        self.training_info: dict[str, Any] = {}  # lr, chunk, context, steps of the last run
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
 class Writer(Protocol):
     """A memory that writes a chunk's tokens into new slots instead of training on them."""
 

@@ -9,8 +9,19 @@ unmerge gives the original weights bit for bit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import torch
 from torch import nn
+
+
+def one_width(ffns: Sequence[Any]) -> int:
+    """The FFN width all ``ffns`` share; merging appends the same units to every layer."""
+    sizes = {f.intermediate_size for f in ffns}
+    if len(sizes) != 1:
+        raise ValueError("This model's layers have different FFN widths; merging needs one width.")
+    return sizes.pop()
 
 
 def is_conv1d(module: object) -> bool:

@@ -7,9 +7,9 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
 from ..adapter import Branch, Site, attach
+from ..protocol import MemoryBase
 from .config import METHOD, Activation, MLPMemoryConfig, soft_relu
 from .ffn import MLPFFN
 from .layer import MLPLayerMemory
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..backbone import Backbone
 
 
-class LocasMLPMemory(nn.Module):
+class LocasMLPMemory(MemoryBase):
     """A named Locas-MLP memory over some layers of one backbone.
 
     Implements :class:`locas_engine.protocol.Memory` (the Memorizer, store and merge see only
@@ -33,26 +33,14 @@ class LocasMLPMemory(nn.Module):
 
     def __init__(self, name: str, config: MLPMemoryConfig, ffns: Sequence[MLPFFN],
                  backbone_name: str = "", backbone_fingerprint: str = "") -> None:
-        super().__init__()
-        self.name = name
-        self.config = config
-        self.layers: list[int] = [f.index for f in ffns]
-        self.hidden_size = ffns[0].hidden_size
-        self.backbone_name = backbone_name
-        self.backbone_fingerprint = backbone_fingerprint
-        self.per_layer = nn.ModuleDict()
+        super().__init__(name, config, [f.index for f in ffns], ffns[0].hidden_size,
+                         backbone_name, backbone_fingerprint)
         self._phis: dict[int, Activation] = {}
         for f in ffns:
             self.per_layer[str(f.index)] = MLPLayerMemory(f.hidden_size, config.capacity, f.device)
             self._phis[f.index] = soft_relu(f.act, config.sharpness)
-        self.enabled = True  # the one switch, read by the branches (adapter.only_enabled)
-        self.merged = False  # folded into the backbone's weights (merge.merge_memory)
-        self.sites: list[Site] = []  # where the adapter holds this memory's branches
         self._merge_width = 0  # units per layer that merge_into appended
         self.initialized = True  # nothing to initialize: slots are written from the first chunk
-        self.sources: list[dict[str, Any]] = []
-        self.curve: list[tuple[int, float]] = []
-        self.training_info: dict[str, Any] = {}
         self.last_write_compressed = False  # the Memorizer resets its optimizer state on it
         self._inputs: dict[int, torch.Tensor] = {}  # FFN input between the two projections
         self._capture: Capture | None = None
@@ -76,7 +64,7 @@ class LocasMLPMemory(nn.Module):
 
     def num_parameters(self) -> int:
         """Allocated parameters: L * (2 d + 1) * C."""
-        return sum(p.numel() for p in self.parameters())
+        return super().num_parameters()
 
     def phi(self, index: int) -> Activation:
         return self._phis[index]

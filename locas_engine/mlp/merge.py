@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ..widen import grow_in, grow_out, keep_in, keep_out
+from ..widen import grow_in, grow_out, keep_in, keep_out, one_width
 from .ffn import WIDTH_CONFIG_KEYS
 
 if TYPE_CHECKING:
@@ -31,17 +31,10 @@ def _width_key(backbone: Backbone) -> str:
     return key
 
 
-def _one_width(backbone: Backbone) -> int:
-    sizes = {f.intermediate_size for f in backbone.mlp_ffns}
-    if len(sizes) != 1:
-        raise ValueError("This model's layers have different FFN widths; merging needs one width.")
-    return sizes.pop()
-
-
 @torch.no_grad()
 def merge_mlp(backbone: Backbone, memory: LocasMLPMemory, w: int) -> None:
     """Append the first ``w`` slots of ``memory`` to every FFN (checked first, then changed)."""
-    key, m = _width_key(backbone), _one_width(backbone)
+    key, m = _width_key(backbone), one_width(backbone.mlp_ffns)
     s = memory.config.sharpness
     units = {}
     for ffn in backbone.mlp_ffns:
@@ -70,7 +63,7 @@ def merge_mlp(backbone: Backbone, memory: LocasMLPMemory, w: int) -> None:
 @torch.no_grad()
 def unmerge_mlp(backbone: Backbone, w: int) -> None:
     """Narrow every FFN by the ``w`` units :func:`merge_mlp` appended."""
-    m = _one_width(backbone) - w
+    m = one_width(backbone.mlp_ffns) - w
     for ffn in backbone.mlp_ffns:
         keep_out(ffn.up, m)
         keep_in(ffn.down, m)

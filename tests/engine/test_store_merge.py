@@ -93,13 +93,19 @@ def _randomize(mem, seed=1):
     mem.clip_()
 
 
-def test_merge_equals_attached(tiny):
-    mem = attach_memory(tiny, MemoryConfig(rank=8, layers=[0, 2]), name="m")
+def _memory_on_layers_0_and_2(bb):
+    """A random memory on layers 0 and 2, with the logits it gives and the base model's."""
+    mem = attach_memory(bb, MemoryConfig(rank=8, layers=[0, 2]), name="m")
     _randomize(mem)
-    attached = logits(tiny.model)
-    with only_enabled(tiny.memories, []):
-        base = logits(tiny.model)
+    attached = logits(bb.model)
+    with only_enabled(bb.memories, []):
+        base = logits(bb.model)
     assert (attached - base).abs().max() > 1e-3
+    return mem, attached, base
+
+
+def test_merge_equals_attached(tiny):
+    mem, attached, _ = _memory_on_layers_0_and_2(tiny)
     merged = merge_memory(tiny, mem)
     assert merged is tiny.model  # in place: no copy of the model
     assert merged.config.intermediate_size == 48 + 8
@@ -109,11 +115,7 @@ def test_merge_equals_attached(tiny):
 
 def test_unmerge_gives_the_base_back(tiny):
     """Unmerge restores the backbone's weights bit for bit and the memory acts again."""
-    mem = attach_memory(tiny, MemoryConfig(rank=8, layers=[0, 2]), name="m")
-    _randomize(mem)
-    attached = logits(tiny.model)
-    with only_enabled(tiny.memories, []):
-        base = logits(tiny.model)
+    mem, attached, base = _memory_on_layers_0_and_2(tiny)
     h = weights_hash(tiny.model)
     merge_memory(tiny, mem)
     with pytest.raises(ValueError, match="merged already"):
