@@ -114,6 +114,14 @@ def eject(name: str, sites: Iterable[Site]) -> None:
             setattr(site.owner, site.attr, module.base_layer)
 
 
+def unload(backbone: Backbone) -> list[Memory]:
+    """Detach every memory (none may be merged): the model's original modules are all back."""
+    merged = [m.name for m in backbone.memories.values() if m.merged]
+    if merged:
+        raise ValueError(f"Memory '{merged[0]}' is merged into the model; unmerge it first.")
+    return [detach_memory(backbone, name) for name in list(backbone.memories)]
+
+
 def adapters(model: nn.Module) -> list[tuple[Site, MemoryAdapter]]:
     """Every adapter in ``model`` with where it sits."""
     found = []

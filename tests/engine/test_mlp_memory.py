@@ -26,6 +26,7 @@ from locas_engine import (
     save_memory,
     unmerge_memory,
 )
+from locas_engine.adapter import MemoryAdapter, unload
 from locas_engine.mlp.config import MLPMemoryConfig, soft_relu
 from locas_engine.mlp.ffn import find_mlp_ffns
 from locas_engine.mlp.memory import LocasMLPMemory, attach_mlp_memory
@@ -105,6 +106,25 @@ def test_detach_restores_exactly_and_backbone_is_untouched(tiny_mlp):
     detach_memory(tiny_mlp, mem)
     assert torch.equal(logits(tiny_mlp.model), base)
     assert weights_hash(tiny_mlp.model) == h and list(tiny_mlp.model.state_dict()) == keys
+
+
+def test_unload_puts_every_projection_back(tiny_mlp):
+    """Two memories wrap both projections of every layer; unload leaves no adapter and the
+    very module objects of before, each of its own type."""
+    bb = tiny_mlp
+    before = list(bb.model.named_modules())
+    keys = list(bb.model.state_dict())
+    a = attach_mlp_memory(bb, MLPMemoryConfig(capacity=4), name="a")
+    attach_mlp_memory(bb, MLPMemoryConfig(capacity=4, layers=[1]), name="b")
+    wrapped = [m for m in bb.model.modules() if isinstance(m, MemoryAdapter)]
+    assert len(wrapped) == 4 and {type(w.base_layer) for w in wrapped} == {type(bb.mlp_ffns[0].up)}
+    merge_memory(bb, a)
+    with pytest.raises(ValueError, match="unmerge it first"):
+        unload(bb)
+    assert set(bb.memories) == {"a", "b"}  # refused before anything was detached
+    unmerge_memory(bb, a)
+    assert [m.name for m in unload(bb)] == ["a", "b"] and bb.memories == {}
+    assert list(bb.model.named_modules()) == before and list(bb.model.state_dict()) == keys
 
 
 # --- the write rule -----------------------------------------------------------------------------
@@ -255,6 +275,21 @@ def test_save_load_roundtrip(tiny_mlp, tmp_path):
     torch.testing.assert_close(loaded.layer(1).probes[:9], mem.layer(1).probes[:9],
                                atol=1e-2, rtol=1e-3)
     torch.testing.assert_close(logits(tiny_mlp.model), with_mem, atol=2e-3, rtol=1e-3)
+
+
+def test_capacity_is_not_a_rank_and_old_files_with_rank_still_load(tiny_mlp, tmp_path):
+    mem = _written(tiny_mlp, capacity=12)
+    assert not hasattr(mem, "rank") and mem.sizes()["capacity"] == 12
+    save_memory(mem, tmp_path / "old")
+    detach_memory(tiny_mlp, mem)
+    meta = json.loads((tmp_path / "old.json").read_text())
+    assert "rank" not in meta and meta["capacity"] == 12
+    # A file as an older Locas might have written it: the capacity only under "rank".
+    del meta["capacity"], meta["config"]["capacity"]
+    meta["rank"] = 12
+    (tmp_path / "old.json").write_text(json.dumps(meta))
+    loaded = load_memory(tiny_mlp, tmp_path / "old")
+    assert loaded.capacity == 12 and loaded.used() == {0: 9, 1: 9}
 
 
 def test_glu_files_without_a_method_field_still_load(tiny_llama, tmp_path):
