@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from .protocol import SWITCHES
+
 if TYPE_CHECKING:
     from .backbone import Backbone
     from .protocol import Memory
@@ -151,17 +153,18 @@ def only_enabled(memories: Mapping[str, Memory], names: Iterable[str]) -> Iterat
     """Switch on exactly the named ones of ``memories`` (a backbone's registry) for a while.
 
     The one way to choose which attached memories take part in a forward pass (answers, routing,
-    benchmarks, the plain model); every memory's flag is put back afterwards, also on error.
+    benchmarks, the plain model). The choice holds in this thread's context only (and in the
+    generate thread it starts), so another thread may run the same model with other memories on
+    at the same time; leaving the block restores the choice before it, also on error.
     """
     on = set(names)
-    previous = [(memory, memory.enabled) for memory in memories.values()]
-    for name, memory in memories.items():
-        memory.enabled = name in on
+    switches = dict(SWITCHES.get() or {})
+    switches.update({id(memory): name in on for name, memory in memories.items()})
+    token = SWITCHES.set(switches)
     try:
         yield
     finally:
-        for memory, enabled in previous:
-            memory.enabled = enabled
+        SWITCHES.reset(token)
 
 
 def attach(backbone: Backbone, memory: Memory) -> None:

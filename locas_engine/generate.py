@@ -10,6 +10,7 @@ answer is kept from looping or running on into the source's own format (``genera
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import queue
 import threading
@@ -242,7 +243,10 @@ def generate_ids(
 
     if max_new_tokens <= 0 or cancelled([]):
         return
-    thread = threading.Thread(target=work, name="locas-generate", daemon=True)
+    # In a copy of this context: the memories switched on here (adapter.only_enabled) are the
+    # ones generate's forward passes use.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), name="locas-generate",
+                              daemon=True)
     thread.start()
     try:
         while True:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
@@ -17,6 +18,13 @@ from torch import nn
 if TYPE_CHECKING:
     from .adapter import Branch, Site
     from .backbone import Backbone
+
+
+# The switches set by ``adapter.only_enabled``, by memory (its id), for the thread of execution
+# that set them: a context variable, so two threads can answer at once with different memories
+# on (Compare writes both of its answers together), and the thread ``generate`` runs in is
+# started in a copy of its caller's context. None: every memory follows its own ``enabled``.
+SWITCHES: ContextVar[dict[int, bool] | None] = ContextVar("locas_memory_switches", default=None)
 
 
 class MemoryBase(nn.Module):
@@ -34,12 +42,31 @@ class MemoryBase(nn.Module):
         self.backbone_name = backbone_name
         self.backbone_fingerprint = backbone_fingerprint
         self.per_layer = nn.ModuleDict()  # str(layer) -> the method's per-layer module
-        self.enabled = True  # the one switch, read by the branches (adapter.only_enabled)
+        self._enabled = True  # the switch where no only_enabled is in force (see ``enabled``)
         self.merged = False  # folded into the backbone's weights (merge.merge_memory)
         self.sites: list[Site] = []  # where the adapter holds this memory's branches
         self.sources: list[dict[str, Any]] = []  # [{"name": ..., "tokens": n}] in order
         self.curve: list[tuple[int, float]] = []  # (tokens memorized so far, running ppl)
         self.training_info: dict[str, Any] = {}  # lr, chunk, context, steps of the last run
+
+    @property
+    def enabled(self) -> bool:
+        """The one switch, read by the branches: the innermost ``only_enabled`` of this thread's
+        context that names this memory decides, else the memory's own flag."""
+        switches = SWITCHES.get()
+        if switches is not None and id(self) in switches:
+            return switches[id(self)]
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, on: bool) -> None:
+        # Inside an only_enabled that names this memory the change lasts until that block ends,
+        # as it did when the switch was a plain flag (routing chunk by chunk in bench/shelf.py).
+        switches = SWITCHES.get()
+        if switches is not None and id(self) in switches:
+            switches[id(self)] = bool(on)
+        else:
+            self._enabled = bool(on)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

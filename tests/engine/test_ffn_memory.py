@@ -188,3 +188,56 @@ def test_memory_computes_in_input_dtype(tiny_llama, randomize_values):
         out = bb.model(input_ids=X).logits
     assert out.dtype == torch.bfloat16
     assert mem.layer(0).G.dtype == torch.float32
+
+
+def test_two_threads_answer_at_once_with_different_memories(tiny_llama, randomize_values):
+    """only_enabled holds in its own thread (and the generate thread it starts), so Compare can
+    write the answer with the memory and the one without it at the same time on one model."""
+    import threading
+
+    from locas_engine.generate import generate_ids
+
+    bb = tiny_llama
+    memory = attach_memory(bb, MemoryConfig(rank=4), name="m")
+    randomize_values(memory, scale=2.0)
+    on, off = logits(bb), None
+    with only_enabled(bb.memories, []):
+        off = logits(bb)
+        plain_answer = list(generate_ids(bb, X, {2}, 8, plain_ending=False))
+    memory_answer = list(generate_ids(bb, X, {2}, 8, plain_ending=False))
+    assert not torch.allclose(on, off) and plain_answer != memory_answer
+
+    start = threading.Barrier(2)
+    seen: dict[str, list] = {"on": [], "off": []}
+
+    def run(key: str, names: list[str]) -> None:
+        with only_enabled(bb.memories, names):
+            start.wait()
+            for _ in range(3):  # the two threads' forward passes interleave
+                seen[key].append(logits(bb))
+            seen[key].append(list(generate_ids(bb, X, {2}, 8, plain_ending=False)))
+
+    threads = [threading.Thread(target=run, args=("on", ["m"])), threading.Thread(target=run, args=("off", []))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got in seen["on"][:3]:
+        torch.testing.assert_close(got, on)
+    for got in seen["off"][:3]:
+        torch.testing.assert_close(got, off)
+    assert seen["on"][3] == memory_answer and seen["off"][3] == plain_answer
+    assert memory.enabled  # no thread's choice leaked into the memory's own switch
+
+
+def test_setting_the_switch_inside_only_enabled_lasts_until_the_block_ends(tiny_llama):
+    """Routing chunk by chunk (bench/shelf.py) flips a memory inside an only_enabled block."""
+    memory = attach_memory(tiny_llama, MemoryConfig(rank=4), name="m")
+    with only_enabled(tiny_llama.memories, ["m"]):
+        memory.enabled = False
+        assert not memory.enabled
+    assert memory.enabled
+    memory.enabled = False  # outside any block: the memory's own switch
+    with only_enabled(tiny_llama.memories, ["m"]):
+        assert memory.enabled
+    assert not memory.enabled
