@@ -43,7 +43,7 @@ def merge_mlp(backbone: Backbone, memory: LocasMLPMemory, w: int) -> None:
             mem = memory.layer(ffn.index)
             K, b, V = mem.K[:w] * s, mem.b[:w] * s, mem.V[:, :w] / s  # (w, d), (w,), (d, w)
         else:
-            K, b, V = torch.zeros(w, d), torch.zeros(w), torch.zeros(d, w)
+            K, b, V = torch.zeros(w, d, device=dev), torch.zeros(w, device=dev), torch.zeros(d, w, device=dev)
         K, b, V = (t.detach().to(dev, dt) for t in (K, b, V))
         if not all(bool(torch.isfinite(t).all()) for t in (K, b, V)):
             raise ValueError(f"Memory '{memory.name}' holds non-finite values; it cannot be merged.")
