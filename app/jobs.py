@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.errors import JobError
 from app.estimate import SpeedMeter, estimate_run, record_throughput
@@ -34,10 +35,15 @@ from locas_engine import (
     attach_memory,
     route_memories,
     save_memory,
+    spec,
     stream_generate,
 )
 from locas_engine.generate import answer_logprob
 from locas_engine.rate import TokenRate
+from locas_engine.spec import MemorySpec
+
+# Fixed once a memory exists: the fields of what a memory is (locas_engine/spec.py).
+SHAPE_FIELDS = spec.field_names(MemorySpec)
 
 __all__ = [
     "Answer", "AnswerRequest", "JobControl", "JobError", "MemorizeEvent", "MemorizeOutcome",
@@ -79,20 +85,14 @@ class JobControl:
 
 @dataclass
 class MemorizeRequest:
-    """Which documents go into which memory; None settings fall back to the user's defaults."""
+    """Which documents go into which memory, and any settings that differ from the defaults."""
 
     document_ids: Sequence[int]
     memory: str
-    rank: int | None = None
-    init: str | None = None
-    lr: float | None = None
-    chunk: int | None = None
-    context: int | None = None
-    steps: int | None = None
-    layers: str | None = None
-    tau_scale: float | None = None
-    checkpoint_every: int | None = None
-    precision: str | None = None  # auto | fp32 | bf16 (app/memorize_setup.py resolves auto)
+    # Settings by the engine specs' field names (rank, lr, output_scale, precision, ...; and
+    # tau_scale, the old form of output_scale); a missing or None one falls back to what the
+    # memory was made with, then to the user's defaults.
+    settings: Mapping[str, Any] = field(default_factory=dict)
     # Only these sections of a document (new or changed notes: continual memorization). The plan
     # is stored in the library, so a resume of the job memorizes the same sections.
     section_ids: Mapping[int, Sequence[int]] | None = None
@@ -124,24 +124,27 @@ class MemorizeOutcome:
     path: Path
 
 
-MEMORY_SETTING_KEYS = ("rank", "init", "tau_scale", "lr", "chunk", "context", "steps", "layers",
-                       "checkpoint_every", "precision")
-
-
 def _effective_settings(session: Session, request: MemorizeRequest, stored: dict | None) -> dict:
-    """Request overrides, then what the memory was made with, then the user's defaults."""
-    defaults = session.settings
-    merged = {key: getattr(defaults, key) for key in MEMORY_SETTING_KEYS}
+    """Request overrides, then what the memory was made with, then the user's defaults: every
+    field of both specs, by name. Stored settings of any age are migrated (tau_scale)."""
+    merged = session.settings.flat()
     if stored:
-        merged.update({k: v for k, v in stored.items() if k in MEMORY_SETTING_KEYS})
+        stored = spec.migrate(stored)
+        merged.update({k: v for k, v in stored.items() if k in merged})
         if "precision" not in stored:  # made before precision was recorded: resolve_settings
             merged["precision"] = None  # gives what such memories used (fp32 on a CPU)
-    overrides = {k: getattr(request, k) for k in MEMORY_SETTING_KEYS if getattr(request, k) is not None}
+    overrides = {k: v for k, v in request.settings.items() if v is not None}
+    if "tau_scale" in overrides:  # the old --tau-scale: x the method's mean norm / rank
+        rank = overrides.get("rank", merged["rank"])
+        overrides.setdefault("output_scale", overrides.pop("tau_scale") / rank)
+    unknown = sorted(set(overrides) - set(merged))
+    if unknown:
+        raise JobError(f"There is no memorization setting named {', '.join(unknown)}.")
     if stored:  # a memory's shape is fixed once made
-        for fixed in ("rank", "init", "layers", "tau_scale"):
-            if fixed in overrides and overrides[fixed] != stored.get(fixed):
+        for fixed in SHAPE_FIELDS:
+            if fixed in overrides and overrides[fixed] != merged.get(fixed):
                 raise JobError(
-                    f"Memory '{request.memory}' was made with {fixed}={stored.get(fixed)}; "
+                    f"Memory '{request.memory}' was made with {fixed}={merged.get(fixed)}; "
                     f"it cannot change to {overrides[fixed]}. Use a new memory name instead."
                 )
     merged.update(overrides)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from locas_engine import MemorizeSettings, MemoryConfig, parse_layers
 from locas_engine.backbone import Backbone
 from locas_engine.precision import resolve_precision
+from locas_engine.spec import MemorySpec, TrainingSpec, from_dict
 
 # `layers: auto` puts memory on the upper part of the model: the layers from this fraction of
 # the depth up (10-29 of SmolLM2's 30), where the backward pass stops. On the H200 table of
@@ -45,16 +45,14 @@ def resolve_settings(settings: dict[str, Any], backbone: Backbone) -> dict[str, 
     return out
 
 
-def memory_config(settings: dict[str, Any], backbone: Backbone) -> MemoryConfig:
-    """The shape of a new memory from resolved settings (ValueError for a bad layer spec)."""
-    return MemoryConfig(rank=settings["rank"], init=settings["init"],
-                        tau_scale=settings["tau_scale"],
-                        layers=parse_layers(settings["layers"], backbone.num_layers))
+def memory_config(settings: dict[str, Any], backbone: Backbone) -> MemorySpec:
+    """The spec of a new memory from resolved settings (ValueError for a bad layer choice,
+    raised here, before anything is attached)."""
+    memory = from_dict(MemorySpec, settings)
+    memory.layer_indices(backbone.num_layers)
+    return memory
 
 
-def memorize_settings(settings: dict[str, Any]) -> MemorizeSettings:
-    """How the memorizer trains, from resolved settings."""
-    return MemorizeSettings(chunk=settings["chunk"], context=settings["context"],
-                            steps=settings["steps"], lr=settings["lr"],
-                            checkpoint_every=settings["checkpoint_every"],
-                            autocast=settings["precision"] == "bf16")
+def memorize_settings(settings: dict[str, Any]) -> TrainingSpec:
+    """How the memorizer trains, from resolved settings (``precision`` already fp32 or bf16)."""
+    return from_dict(TrainingSpec, settings)

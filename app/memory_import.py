@@ -18,6 +18,7 @@ from app.errors import JobError
 from app.memory_paths import stored_memory_path
 from app.session import Session
 from locas_engine import MemoryMismatchError, detach_memory, load_memory, read_memory_metadata
+from locas_engine.spec import to_dict
 from locas_engine.store import memory_paths
 
 _CHECK_NAME = "\0import-check"  # attached only while checking: never a user's memory name
@@ -72,7 +73,7 @@ def import_memory_file(session: Session, source: str | os.PathLike, name: str | 
     detach_memory(backbone, memory)
 
     row = session.library.create_memory(name, backbone=backbone.name, status="done",
-                                        settings={**meta.get("config", {}), "imported_from": str(base)})
+                                        settings={**to_dict(memory.config), "imported_from": str(base)})
     target = session.memory_path(f"{row['id']}-{name}")
     try:
         _copy_pair(base, target)

@@ -24,14 +24,7 @@ from app.document import Document, ImportFailed, Section, section_hash
 from app.errors import JobError
 from app.importers import import_file
 from app.importers.notes import folder_hash
-from app.jobs import (
-    MEMORY_SETTING_KEYS,
-    JobControl,
-    MemorizeEvent,
-    MemorizeOutcome,
-    MemorizeRequest,
-    run_memorize,
-)
+from app.jobs import JobControl, MemorizeEvent, MemorizeOutcome, MemorizeRequest, run_memorize
 from app.library import NotesSync, SectionInfo
 from app.memories import delete_memory
 from app.session import Session
@@ -117,7 +110,7 @@ def rebuild_notes_memory(session: Session, memory: str, on_event: EventCallback 
                  if s["status"] != "deleted" and library.get_document(s["document_id"]) is not None]
     if not documents:
         raise JobError(f"Memory '{memory}' holds no document that is still in the library; nothing to rebuild.")
-    settings = {k: v for k, v in row["settings"].items() if k in MEMORY_SETTING_KEYS}
+    settings = dict(row["settings"])  # the memory's own shape and training, as stored
     temporary = f"{memory} (rebuilding)"
     if library.get_memory(temporary) is not None:
         session.unload_memory(temporary)
@@ -128,7 +121,8 @@ def rebuild_notes_memory(session: Session, memory: str, on_event: EventCallback 
     if quick is not None and quick.id in documents:
         held = {r["section_hash"] for r in library.held_sections(memory, quick.id)}
         sections = {quick.id: [s.id for s in library.sections(quick.id) if s.meta.get("hash") in held]}
-    request = MemorizeRequest(document_ids=documents, memory=temporary, section_ids=sections, **settings)
+    request = MemorizeRequest(document_ids=documents, memory=temporary, section_ids=sections,
+                              settings=settings)
     outcome = run_memorize(session, request, on_event=on_event, control=control)
     if not outcome.completed:
         return outcome

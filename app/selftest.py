@@ -238,8 +238,8 @@ def run_self_test(keep: bool = False, verbose: bool = False, out: Any = None) ->
         from app.session import Session
         from app.settings import Settings
 
-        settings = Settings(rank=8, chunk=64, context=64, steps=1, lr=4e-3, tau_scale=1.0, checkpoint_every=1000,
-                            passages=2, max_new_tokens=24, device="cpu")
+        settings = Settings.of(rank=8, chunk=64, context=64, steps=1, lr=4e-3, output_scale=1 / 8,
+                               checkpoint_every=1000, passages=2, max_new_tokens=24, device="cpu")
         session = Session(library=Library(), settings=settings)
         state["session"] = session
         state["doc"] = session.library.add_document(import_file(sample_path()))

@@ -47,7 +47,7 @@ class Session:
         ``precision`` if given (a memory's own), else the one a running job pinned, else the
         settings' ("auto": bf16 on CUDA, fp32 on CPUs).
         """
-        dtype = self._weights_dtype(precision or self.pinned_precision or self.settings.precision)
+        dtype = self._weights_dtype(precision or self.pinned_precision or self.settings.training.precision)
         key = (self.settings.model, self.settings.device, dtype)
         if self._backbone is None or self._backbone_key != key:
             self.close_model()

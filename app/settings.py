@@ -2,7 +2,10 @@
 
 Stored as JSON in the data folder so the GUI and the command line share them. Unknown keys in
 the file are ignored (a newer version may have written them) and missing keys take defaults,
-so an old settings file never stops the app from starting.
+so an old settings file never stops the app from starting. The memorization defaults are stored
+as the engine's two specs (``"memory"`` and ``"training"``, each with its version); a file from
+before the specs kept them flat beside the app's fields, with ``tau_scale`` for the output
+scale, and still loads (app/settings_check.py migrates it).
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
+from locas_engine import spec
 from locas_engine.paths import data_home, private_file
+from locas_engine.spec import MemorySpec, TrainingSpec
 
 from .settings_check import check_settings
 
@@ -22,24 +29,60 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Settings:
+    """The app's own choices, and the two engine specs that hold the memorization defaults.
+
+    The memorization settings are not declared here: ``memory`` (what a new memory is) and
+    ``training`` (how it is trained) are the engine's MemorySpec and TrainingSpec, whose
+    defaults are the tuned ones (docs/benchmarks.md). ``flat()`` / ``with_values()`` read and
+    change them by field name, the way the forms, the flags and the jobs name them.
+    """
+
     model: str = "default"  # "default" (embedded SmolLM2-135M), a HF model folder or a .gguf file
     device: str = "auto"  # auto picks CUDA, then Apple MPS, then CPU
-    # Memorization defaults (see docs/benchmarks.md for the sweep that chose them).
-    rank: int = 64  # memory width r: 3*L*d*r extra parameters (3.3M on the default model)
-    init: str = "topk"  # activation-guided cloning, the paper's best initializer
-    tau_scale: float = 64.0  # x the method's tau: output scale = mean backbone value norm (sweep)
-    lr: float = 6e-3  # with tau_scale 64, the best of the sweep in docs/benchmarks.md
-    chunk: int = 256  # tokens trained on per step
-    context: int = 256  # preceding tokens that condition a chunk but are not trained on
-    steps: int = 1  # optimizer steps per chunk
-    layers: str = "all"  # "all", "auto" (upper layers, app/memorize_setup.py) or a range "15-29"
-    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPUs: locas_engine/precision.py), fp32, bf16
-    checkpoint_every: int = 8  # chunks between checkpoints: the most a crash can lose
+    memory: MemorySpec = field(default_factory=MemorySpec)
+    training: TrainingSpec = field(default_factory=TrainingSpec)
     # Answer defaults.
     passages: int = 4
     max_new_tokens: int = 200
     use_memory: bool = True
     use_retrieval: bool = True
+
+    @classmethod
+    def of(cls, **values: Any) -> Settings:
+        """Settings from flat keyword arguments: the app's fields and any spec field by name
+        (``Settings.of(rank=8, lr=1e-2, passages=2)``); old names such as ``tau_scale`` migrate."""
+        values = spec.migrate(values)
+        own = {k: values.pop(k) for k in list(values) if k in APP_FIELDS}
+        unknown = set(values) - set(SPEC_FIELDS)
+        if unknown:
+            raise TypeError(f"Settings has no field {', '.join(sorted(unknown))}")
+        return cls(**own).with_values(values)
+
+    def flat(self) -> dict[str, Any]:
+        """Both specs' fields in one dict (the memorization defaults, by field name)."""
+        return spec.flat(self.memory, self.training)
+
+    def with_values(self, values: Mapping[str, Any]) -> Settings:
+        """A copy with those spec fields of ``values`` changed (a form's values, say)."""
+        return replace(self, memory=spec.with_changes(self.memory, values),
+                       training=spec.with_changes(self.training, values))
+
+    def to_json(self) -> dict[str, Any]:
+        """The file's form: the app's fields, then each spec once, with its version."""
+        out = {name: getattr(self, name) for name in APP_FIELDS}
+        out["memory"] = spec.to_dict(self.memory)
+        out["training"] = spec.to_dict(self.training)
+        return out
+
+
+SPEC_FIELDS = (*spec.field_names(MemorySpec), *spec.field_names(TrainingSpec))
+APP_FIELDS = tuple(f.name for f in fields(Settings) if f.name not in ("memory", "training"))
+
+
+def default_values() -> dict[str, Any]:
+    """Every field's default by name: the app's and both specs'."""
+    defaults = Settings()
+    return {**{name: getattr(defaults, name) for name in APP_FIELDS}, **defaults.flat()}
 
 
 def settings_path() -> Path:
@@ -60,10 +103,16 @@ def load_settings(path: Path | None = None) -> Settings:
                    "Change them in Settings, which rewrites the file.")
         log.info(problem)
         return _with_problems(Settings(), [problem])
-    values, problems = check_settings(raw, Settings(), path)
+    values, problems = check_settings(raw, default_values(), path)
     for problem in problems:
         log.info(problem)  # the command line prints settings.problems; the window shows them
-    return _with_problems(Settings(**values), problems)
+    try:
+        return _with_problems(Settings.of(**values), problems)
+    except ValueError as exc:  # values each fine alone, not together: the specs say why
+        problem = (f"The settings file {path} holds settings that do not fit together ({exc}); "
+                   "using the default settings. Change them in Settings, which rewrites the file.")
+        log.info(problem)
+        return _with_problems(Settings(), [*problems, problem])
 
 
 def _with_problems(settings: Settings, problems: list[str]) -> Settings:
@@ -76,5 +125,5 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically so a crash mid-write never leaves a truncated settings file."""
     path = path or settings_path()
     tmp = private_file(path.with_suffix(".json.tmp"))
-    tmp.write_text(json.dumps(asdict(settings), indent=2, sort_keys=True), encoding="utf-8")
+    tmp.write_text(json.dumps(settings.to_json(), indent=2, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)

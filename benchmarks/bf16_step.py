@@ -20,8 +20,8 @@ import torch
 
 from locas_engine import (
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
+    MemorySpec,
+    TrainingSpec,
     attach_memory,
     backbone_from_model,
     detach_memory,
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> dict:
     best: dict[str, dict[str, float]] = {k: {"score": 1e9, "step": 1e9} for k in ways}
     for _ in range(args.rounds):
         for name, (b, autocast) in ways.items():
-            memory = attach_memory(b, MemoryConfig(rank=64, tau_scale=64.0), name="step")
+            memory = attach_memory(b, MemorySpec(), name="step")
             for param in memory.parameters():
                 torch.nn.init.normal_(param, std=0.01)
             ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if autocast else torch.enable_grad
@@ -68,10 +68,10 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{name}: score {t1 - t0:.2f} s, forward+backward {t2 - t1:.2f} s", flush=True)
     memorize = {}
     for name, (b, autocast) in ways.items():  # the product's Memorizer: init, steps, AdamW, clip
-        memory = attach_memory(b, MemoryConfig(rank=64, tau_scale=64.0), name="run")
+        memory = attach_memory(b, MemorySpec(), name="run")
         t0 = time.perf_counter()
-        result = Memorizer(b, memory, MemorizeSettings(chunk=n, context=n, lr=6e-3,
-                                                       autocast=autocast)).run(ids)
+        training = TrainingSpec(chunk=n, context=n, precision="bf16" if autocast else "fp32")
+        result = Memorizer(b, memory, training).run(ids)
         memorize[name] = {"seconds": time.perf_counter() - t0, "ppl": result.ppl,
                           "tokens": int(ids.numel())}
         detach_memory(b, memory)

@@ -22,17 +22,26 @@ def _pct(value: float, base: float) -> str:
 def ppl_table(report: dict) -> str:
     rows = report["results"]
     none = next((r for r in rows if r["method"] == "none"), None)
-    out = ["| method | init | rank | lr | tau scale | layers | ppl | vs none | extra params | tok/s | time vs none |",
+    out = ["| method | init | rank | lr | output scale | layers | ppl | vs none | extra params | tok/s | time vs none |",
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         vs = _pct(r["ppl"], none["ppl"]) if none else "-"
         rel = f"{r['rel_time']:.2f}x" if r.get("rel_time") else "-"
         lr = f"{r['lr']:g}" if r.get("lr") else "-"
         out.append(f"| {r['method']} | {r.get('init') or '-'} | {r['rank']} | {lr} | "
-                   f"{r.get('tau_scale', '-') if r['method'] == 'locas' else '-'} | "
+                   f"{_output_scale(r) if r['method'] == 'locas' else '-'} | "
                    f"{r.get('layers', '-') if r['method'] == 'locas' else '-'} | {r['ppl']:.3f} | {vs} | "
                    f"{r['extra_params']:,} | {r['tokens_per_s']:.0f} | {rel} |")
     return "\n".join(out)
+
+
+def _output_scale(row: dict) -> str:
+    """The row's output scale; rows from before the spec kept tau_scale (= scale x rank)."""
+    if "output_scale" in row:
+        return f"{row['output_scale']:g}"
+    if "tau_scale" in row:
+        return f"{row['tau_scale'] / row['rank']:g}"
+    return "-"
 
 
 def forget_table(report: dict) -> str:

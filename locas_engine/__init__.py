@@ -19,15 +19,16 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "generate": ("stream_generate",),
     "init": ("initialize_memory",),
     "integrity": ("CorruptFileError",),
-    "memorizer": ("Memorizer", "MemorizeResult", "MemorizeSettings", "Progress"),
+    "memorizer": ("Memorizer", "MemorizeResult", "Progress"),
     "adapter": ("detach_memory", "only_enabled"),
-    "memory": ("LocasMemory", "MemoryConfig", "attach_memory", "parse_layers"),
+    "memory": ("LocasMemory", "attach_memory"),
     "merge": ("export_merged", "merge_memory", "merged", "unmerge_memory"),
     "mlp.config": ("MLPMemoryConfig",),
     "mlp.memory": ("LocasMLPMemory", "attach_mlp_memory"),
     "mlp.write": ("write_tokens",),
     "protocol": ("Memory",),
     "routing": ("Route", "route_memories"),
+    "spec": ("MemorySpec", "TrainingSpec", "parse_layers"),
     "store": (
         "MemoryMismatchError",
         "load_memory",
@@ -60,14 +61,15 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from .generate import stream_generate
     from .init import initialize_memory
     from .integrity import CorruptFileError
-    from .memorizer import Memorizer, MemorizeResult, MemorizeSettings, Progress
-    from .memory import LocasMemory, MemoryConfig, attach_memory, parse_layers
+    from .memorizer import Memorizer, MemorizeResult, Progress
+    from .memory import LocasMemory, attach_memory
     from .merge import export_merged, merge_memory, merged, unmerge_memory
     from .mlp.config import MLPMemoryConfig
     from .mlp.memory import LocasMLPMemory, attach_mlp_memory
     from .mlp.write import write_tokens
     from .protocol import Memory
     from .routing import Route, route_memories
+    from .spec import MemorySpec, TrainingSpec, parse_layers
     from .store import (
         MemoryMismatchError,
         load_memory,
@@ -78,8 +80,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
 
 __all__ = [
     "Backbone", "backbone_from_model", "load_backbone", "UnsupportedModelError", "find_ffns",
-    "stream_generate", "initialize_memory", "MemorizeResult", "MemorizeSettings", "Memorizer",
-    "Progress", "LocasMemory", "MemoryConfig", "attach_memory", "detach_memory", "parse_layers",
+    "stream_generate", "initialize_memory", "MemorizeResult", "Memorizer",
+    "Progress", "LocasMemory", "MemorySpec", "TrainingSpec", "attach_memory", "detach_memory", "parse_layers",
     "only_enabled",
     "LocasMLPMemory", "MLPMemoryConfig", "attach_mlp_memory", "write_tokens",
     "export_merged", "merge_memory", "merged", "unmerge_memory", "Memory", "MemoryMismatchError", "load_memory",

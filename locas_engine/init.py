@@ -10,17 +10,18 @@ the most active units; ``bottomk`` and ``random`` pick the least active / random
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from .backbone import Backbone
+from .spec import INITIALIZERS
 
 if TYPE_CHECKING:
     from .memory import LocasMemory
 
-INITIALIZERS = ("topk", "bottomk", "random", "gaussian")
 
 
 @torch.no_grad()
@@ -96,4 +97,5 @@ def initialize_memory(backbone: Backbone, memory: LocasMemory, input_ids: torch.
         mem.K.copy_(F.normalize(k.float(), dim=1))
         mem.V.zero_()
     memory.initialized = True
-    memory.config.init = method
+    if memory.config.init != method:  # the spec records how the memory really started
+        memory.config = replace(memory.config, init=method)

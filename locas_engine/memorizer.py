@@ -19,7 +19,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -31,36 +31,9 @@ from .backbone import Backbone
 from .checkpoint import load_checkpoint, save_checkpoint
 from .protocol import Memory
 from .rate import TokenRate
+from .spec import TrainingSpec
 
 CHECKPOINT_FORMAT = 1
-
-
-@dataclass
-class MemorizeSettings:
-    """How a stream is memorized; defaults follow the method page and the first CPU probes."""
-
-    chunk: int = 256  # tokens trained on per chunk
-    context: int = 256  # preceding tokens that condition a chunk (not trained on)
-    steps: int = 1  # optimizer steps per chunk; the first step's forward is the chunk's score
-    lr: float = 4e-3  # AdamW learning rate (paper, Qwen3-1.7B)
-    weight_decay: float = 0.0  # the memory is norm-clipped already; decay would erase it
-    betas: tuple[float, float] = (0.9, 0.999)
-    checkpoint_every: int = 8  # chunks between checkpoints (a crash loses at most this many)
-    autocast: bool | None = None  # bf16 autocast; None = on CUDA only (see precision.py)
-    seed: int = 0
-
-    def precision(self, device: torch.device) -> str:
-        """``bf16`` or ``fp32``: the arithmetic this run uses on ``device`` (recorded with the
-        memory and its checkpoint, so a resume can insist on the same)."""
-        use = device.type == "cuda" if self.autocast is None else self.autocast
-        return "bf16" if use else "fp32"
-
-    def recorded(self, device: torch.device) -> dict:
-        """The settings as a memory and its checkpoint record them: ``autocast`` as the
-        resolved ``precision``."""
-        out = {k: v for k, v in asdict(self).items() if k != "autocast"}
-        out["precision"] = self.precision(device)
-        return out
 
 
 @dataclass
@@ -176,11 +149,11 @@ class Memorizer:
     """Trains one attached memory on a token stream (one stream per ``run``)."""
 
     def __init__(self, backbone: Backbone, memory: Memory,
-                 settings: MemorizeSettings | None = None) -> None:
+                 settings: TrainingSpec | None = None) -> None:
         assert memory.name in backbone.memories, f"memory '{memory.name}' is not attached"
         self.backbone = backbone
         self.memory = memory
-        self.settings = settings or MemorizeSettings()
+        self.settings = settings or TrainingSpec()
 
     def _optimizer(self) -> torch.optim.Optimizer:
         s = self.settings
@@ -264,7 +237,7 @@ class Memorizer:
             done = ids.numel()
             mem.sources.append({"name": source or "text", "tokens": int(ids.numel())})
             mem.curve.extend(curve)
-            mem.training_info = s.recorded(bb.device)
+            mem.training_info = s.recorded(bb.device.type)
         return MemorizeResult(
             completed=completed, tokens_done=done,
             ppl=math.exp(nll_sum / n_scored) if n_scored else float("nan"),
@@ -287,7 +260,8 @@ class Memorizer:
             # instead of stepping.
             writer = mem.writer() if step == 0 else None
             capture = writer.capturing() if writer is not None else contextlib.nullcontext()
-            with autocast_context(bb.device, s.autocast), capture as captured:
+            bf16 = s.precision_on(bb.device.type) == "bf16"
+            with autocast_context(bb.device, bf16), capture as captured:
                 loss, n = chunk_loss(bb.model, ids, span)
             if step == 0:
                 score = loss.detach()
@@ -309,7 +283,7 @@ class Memorizer:
         return {
             "format": CHECKPOINT_FORMAT,
             "stream": signature,
-            "settings": self.settings.recorded(self.backbone.device),
+            "settings": self.settings.recorded(self.backbone.device.type),
             "memory": {k: v.detach().cpu().clone() for k, v in mem.state_dict().items()},
             "initialized": mem.initialized,
             "init": mem.config.init,
@@ -330,10 +304,10 @@ class Memorizer:
                 f"The checkpoint {path} belongs to a different text; delete it or resume the "
                 "text it was made for."
             )
-        ours = self.settings.recorded(self.backbone.device)
+        ours = self.settings.recorded(self.backbone.device.type)
         theirs = dict(state["settings"])
         # Checkpoints written before precision was recorded ran bf16 on CUDA only.
-        theirs.setdefault("precision", MemorizeSettings().precision(self.backbone.device))
+        theirs.setdefault("precision", TrainingSpec().precision_on(self.backbone.device.type))
         changed = [k for k in ("chunk", "context", "steps", "precision") if ours[k] != theirs.get(k)]
         if changed:
             raise ValueError(
@@ -342,7 +316,7 @@ class Memorizer:
             )
         self.memory.load_state_dict(state["memory"])
         self.memory.initialized = bool(state["initialized"])
-        self.memory.config.init = state["init"]
+        self.memory.config = replace(self.memory.config, init=state["init"])
         opt.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["rng"])
         curve = [tuple(c) for c in state["curve"]]

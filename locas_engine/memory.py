@@ -12,7 +12,6 @@ original. It implements the :class:`locas_engine.protocol.Memory` protocol.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -22,39 +21,14 @@ from torch import nn
 from .adapter import Branch, Site, attach, site_of
 from .ffn import GLUFFN
 from .glu_merge import merge_glu, unmerge_glu
-from .init import INITIALIZERS, initialize_memory
+from .init import initialize_memory
 from .protocol import MemoryBase
+from .spec import MemorySpec
 
 if TYPE_CHECKING:
     from .backbone import Backbone
 
 METHOD = "locas-glu"
-
-
-@dataclass
-class MemoryConfig:
-    """What a memory is: its width, where it sits, how it starts."""
-
-    rank: int = 64  # r, slots per layer; the paper's default (r=16..128 all work)
-    layers: Sequence[int] | None = None  # decoder layers carrying memory; None = all
-    init: str = "topk"  # topk (paper default), bottomk, random, gaussian
-    tau_scale: float = 1.0  # multiplier on the method's tau, for experiments only
-    clip: bool = True  # weight-norm clipping after each step (the method's safeguard)
-    seed: int = 0  # for the random / gaussian initializers
-
-    def __post_init__(self) -> None:
-        assert self.rank > 0, f"rank must be positive, got {self.rank}"
-        if self.init not in INITIALIZERS:
-            raise ValueError(
-                f"Unknown initializer '{self.init}'; choose one of {', '.join(INITIALIZERS)}."
-            )
-        if self.layers is not None:
-            self.layers = sorted({int(i) for i in self.layers})
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["layers"] = list(self.layers) if self.layers is not None else None
-        return d
 
 
 class LayerMemory(nn.Module):
@@ -83,13 +57,13 @@ class LocasMemory(MemoryBase):
 
     method = METHOD
 
-    def __init__(self, name: str, config: MemoryConfig, ffns: Sequence[GLUFFN],
+    def __init__(self, name: str, config: MemorySpec, ffns: Sequence[GLUFFN],
                  backbone_name: str = "", backbone_fingerprint: str = "") -> None:
         super().__init__(name, config, [f.index for f in ffns], ffns[0].hidden_size,
                          backbone_name, backbone_fingerprint)
         self._acts: dict[int, Any] = {}
         for f in ffns:
-            tau = _method_tau(f, config.rank) * config.tau_scale
+            tau = output_tau(f, config.output_scale)
             self.per_layer[str(f.index)] = LayerMemory(f.hidden_size, config.rank, tau, f.device)
             self._acts[f.index] = f.act
         self.initialized = False  # set by init.initialize_memory on the first chunk
@@ -159,14 +133,20 @@ class LocasMemory(MemoryBase):
             m.V.div_(m.V.norm(dim=0, keepdim=True).clamp_min(1.0))  # columns of (d, r)
 
 
-def _method_tau(ffn: GLUFFN, rank: int) -> float:
-    """``tau = mean_j ||W_down[:, j]|| / r``: the backbone's mean value-vector norm per slot."""
+def output_tau(ffn: GLUFFN, output_scale: float) -> float:
+    """``tau = output_scale * mean_j ||W_down[:, j]||``: the same at every rank (see MemorySpec).
+
+    The method's ``mean norm / r`` is ``output_scale = 1 / r``; the tuned default 1.0 is the old
+    ``tau_scale`` 64 at r = 64, and ``(norm / 64) * 64 == norm`` exactly (powers of two), so that
+    tau is unchanged bit for bit.
+    """
     w = ffn.down_weight().detach().float()  # (d, m)
-    return float(w.norm(dim=0).mean()) / rank
+    return float(w.norm(dim=0).mean()) * output_scale
 
 
-def _choose_layers(backbone: Backbone, layers: Sequence[int] | None) -> list[GLUFFN]:
+def _choose_layers(backbone: Backbone, spec: MemorySpec) -> list[GLUFFN]:
     ffns = backbone.ffns
+    layers = spec.layer_indices(len(ffns))  # ValueError with a sentence for a bad choice
     if layers is None:
         return list(ffns)
     bad = [i for i in layers if not 0 <= i < len(ffns)]
@@ -177,17 +157,17 @@ def _choose_layers(backbone: Backbone, layers: Sequence[int] | None) -> list[GLU
     return [ffns[i] for i in layers]
 
 
-def attach_memory(backbone: Backbone, config: MemoryConfig | None = None,
+def attach_memory(backbone: Backbone, config: MemorySpec | None = None,
                   name: str = "memory") -> LocasMemory:
     """Create a fresh memory (V = 0, so no logit changes) and attach it to ``backbone``.
 
     G and K start as random unit rows; the memorizer replaces them with the configured
     initializer on the first chunk it sees.
     """
-    config = config or MemoryConfig()
+    config = config or MemorySpec()
     if name in backbone.memories:
         raise ValueError(f"A memory named '{name}' is already attached; pick another name.")
-    ffns = _choose_layers(backbone, config.layers)  # checks everything before changing anything
+    ffns = _choose_layers(backbone, config)  # checks everything before changing anything
     memory = LocasMemory(name, config, ffns, backbone.name, backbone.fingerprint)
     gen = torch.Generator().manual_seed(config.seed)
     with torch.no_grad():
@@ -197,36 +177,3 @@ def attach_memory(backbone: Backbone, config: MemoryConfig | None = None,
                 p.copy_(w / w.norm(dim=1, keepdim=True))
     attach(backbone, memory)
     return memory
-
-
-def param_count(config: MemoryConfig, backbone: Backbone) -> int:
-    """3 * L * d * r for the layers the config selects."""
-    layers = len(_choose_layers(backbone, config.layers))
-    return 3 * layers * backbone.hidden_size * config.rank
-
-
-def parse_layers(spec: str | None, num_layers: int) -> list[int] | None:
-    """Which layers carry memory: ``all`` -> None (every layer); ``15-29`` / ``0,4,8-11`` -> a list.
-
-    Raises ValueError with a sentence for the user when the spec is malformed or names a layer
-    the model does not have.
-    """
-    spec = (spec or "all").strip().lower()
-    if spec == "all":
-        return None
-    layers: set[int] = set()
-    try:
-        for part in spec.split(","):
-            if "-" in part:
-                lo, hi = part.split("-", 1)
-                layers.update(range(int(lo), int(hi) + 1))
-            else:
-                layers.add(int(part))
-    except ValueError:
-        raise ValueError(
-            f"The layer choice '{spec}' is not 'all', a range like 15-29 or a list like 0,2,4."
-        ) from None
-    bad = sorted(i for i in layers if not 0 <= i < num_layers)
-    if bad or not layers:
-        raise ValueError(f"The model has layers 0-{num_layers - 1}; '{spec}' does not fit them.")
-    return sorted(layers)

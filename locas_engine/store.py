@@ -26,11 +26,12 @@ from .backbone import Backbone
 from .checkpoint import atomic_write
 from .integrity import DIGEST_KEY, CorruptFileError, digest, non_finite
 from .memory import METHOD as GLU_METHOD
-from .memory import LocasMemory, MemoryConfig
+from .memory import LocasMemory
 from .mlp.config import METHOD as MLP_METHOD
 from .mlp.config import MLPMemoryConfig
 from .mlp.memory import LocasMLPMemory
 from .protocol import Memory
+from .spec import MemorySpec, from_dict, to_dict
 
 FORMAT_VERSION = 1
 KIND = "locas-glu-memory"
@@ -105,7 +106,7 @@ def _common_metadata(memory: Memory, meta_path: Path,
         "backbone": {"name": memory.backbone_name, "fingerprint": memory.backbone_fingerprint},
         "hidden_size": memory.hidden_size,
         "layers": list(memory.layers),
-        "config": memory.config.to_dict(),
+        "config": to_dict(memory.config) if isinstance(memory.config, MemorySpec) else memory.config.to_dict(),
         "lr": memory.training_info.get("lr"),
         "chunking": {k: memory.training_info.get(k) for k in ("chunk", "context", "steps")},
         "training": memory.training_info,
@@ -258,16 +259,17 @@ def _load(backbone: Backbone, tensor_path: Path, meta: dict[str, Any], name: str
     if meta["method"] == MLP_METHOD:
         return _load_mlp(backbone, tensor_path, meta, name)
     cfg = dict(meta.get("config", {}))
-    config = MemoryConfig(
-        rank=meta["rank"], layers=meta["layers"], init=meta.get("initializer", "topk"),
-        tau_scale=cfg.get("tau_scale", 1.0), clip=cfg.get("clip", True), seed=cfg.get("seed", 0),
-    )
-    ffns = [backbone.ffns[i] for i in config.layers]
+    if "output_scale" not in cfg:  # written before MemorySpec: tau_scale, 1.0 when absent
+        cfg.setdefault("tau_scale", 1.0)
+    layers = [int(i) for i in meta["layers"]]
+    config = from_dict(MemorySpec, {**cfg, "rank": meta["rank"], "layers": layers,
+                                    "init": meta.get("initializer", "topk")})
+    ffns = [backbone.ffns[i] for i in layers]
     memory = LocasMemory(name or meta.get("name", "memory"), config, ffns,
                          bb_meta.get("name", ""), bb_meta.get("fingerprint", ""))
     tensors = read_tensors(tensor_path, meta)
     with torch.no_grad():
-        for i in config.layers:
+        for i in layers:
             m = memory.layer(i)
             for key in ("G", "K", "V", "tau"):
                 target = getattr(m, key)

@@ -36,10 +36,14 @@ from app.bench.scoring import abstained, f1_score, overall_at_tokens, paired_dif
 from app.grounding import strip_citations
 from app.prompts import build_messages
 from locas_engine.bench import write_report
+from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, tau_scales
 
 MODES = ("base", "retrieval", "memory", "memory+retrieval", "recent-context", "memory+recent-context")
 MEMORY_MODES = {"memory", "memory+retrieval", "memory+recent-context"}
-MEMORIZE_KEYS = ("rank", "lr", "tau_scale", "chunk", "context", "steps", "layers")  # flags = Settings fields
+# The memorization flags: fields of the engine's specs, with the app's defaults.
+MEMORY_FLAGS = ("rank", "output_scale", "layers")
+TRAINING_FLAGS = ("lr", "chunk", "context", "steps")
+MEMORIZE_KEYS = (*MEMORY_FLAGS, *TRAINING_FLAGS)
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 # The target: memory+retrieval above both of these, overall.
 COMPARISONS = (("memory+retrieval", "retrieval"), ("memory+retrieval", "memory"),
@@ -158,7 +162,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     home = Path(args.home or tempfile.mkdtemp(prefix="locas-bench-qa-"))
     os.environ["LOCAS_HOME"] = str(home)
     memorize_settings = {k: getattr(args, k) for k in MEMORIZE_KEYS}
-    settings = Settings(model=args.model, device=args.device, **memorize_settings)
+    settings = Settings.of(model=args.model, device=args.device, **memorize_settings)
     session = Session(library=Library(), settings=settings)
     scores: dict[tuple[str, int], list[float]] = defaultdict(list)
     # The same answers cut after k tokens: F1 rewards short answers and a cap can cut a date in
@@ -301,13 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the report here")
     p.add_argument("--model", default="default")
     p.add_argument("--device", default="auto")
-    p.add_argument("--rank", type=int, default=defaults.rank)
-    p.add_argument("--lr", type=float, default=defaults.lr)
-    p.add_argument("--chunk", type=int, default=defaults.chunk)
-    p.add_argument("--context", type=int, default=defaults.context)
-    p.add_argument("--steps", type=int, default=defaults.steps)
-    p.add_argument("--layers", default=defaults.layers)
-    p.add_argument("--tau-scale", type=float, default=defaults.tau_scale)
+    add_flags(p, MemorySpec, defaults.memory, only=MEMORY_FLAGS)
+    add_flags(p, TrainingSpec, defaults.training, only=TRAINING_FLAGS)
     p.add_argument("--passages", type=int, default=4)
     p.add_argument("--max-new-tokens", type=int, default=24)
     p.add_argument("--score-at", type=int, nargs="*", default=[],
@@ -328,6 +327,7 @@ def run(args: argparse.Namespace) -> dict:
         raise SystemExit("Give LoCoMo files (--locomo) or a book and its questions (--book, --questions).")
     if bool(args.book) != bool(args.questions):
         raise SystemExit("--book and --questions go together: the book and its question set.")
+    tau_scales(args)  # an old --tau-scale becomes --output-scale
     report = evaluate(args)
     print_table(report)
     write_report(report, args.json)

@@ -36,16 +36,16 @@ from locas_engine.bench import write_report
 from locas_engine.bench.ppl import first_tokens, read_text, run_templora, score_ppl
 from locas_engine.memorizer import chunk_loss, chunk_spans
 from locas_engine.precision import native_bf16, precision_context, precision_dtype
+from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, all_knobs, tau_scales
 
-MEMORY_KEYS = ("rank", "init", "tau_scale", "lr", "chunk", "context", "steps", "layers",
-               "checkpoint_every", "precision")
+# The settings a row may set: every knob of the engine's two specs.
+MEMORY_KEYS = tuple(name for name, _, _ in all_knobs())
 
 
 def default_settings() -> dict:
     """The app's built-in memorization defaults (not the user's file: a benchmark must not
-    depend on what someone set)."""
-    d = Settings()
-    return {k: getattr(d, k) for k in MEMORY_KEYS}
+    depend on what someone set): both specs' fields."""
+    return Settings().flat()
 
 
 def parse_variant(spec: str, base: dict) -> dict:
@@ -203,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--templora", nargs="*", type=float, default=[], metavar="LR",
                    help="also TempLoRA (rank 64, one step per chunk) at these learning rates")
     p.add_argument("--repeat", type=int, default=1, help="run all rows K times, keep medians")
+    defaults = Settings()  # the app's built-in defaults, not the user's file
+    add_flags(p, MemorySpec, defaults.memory)
+    add_flags(p, TrainingSpec, defaults.training)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     return p
 
@@ -214,7 +217,8 @@ def run(args: argparse.Namespace) -> dict:
     ids = first_tokens(bb, read_text(args.file), args.tokens)
     print(f"{bb.name} on {bb.device} ({bb.dtype}), {torch.get_num_threads()} threads; "
           f"{ids.numel()} tokens of {args.file.name}", file=sys.stderr, flush=True)
-    base = default_settings()
+    tau_scales(args)  # an old --tau-scale becomes --output-scale
+    base = {**default_settings(), **{k: getattr(args, k) for k in MEMORY_KEYS}}
     results = measure(bb, ids, base, args.variants, args.repeat, args.templora)
     report = {"bench": "speed", "model": bb.name, "device": str(bb.device),
               "dtype": str(bb.dtype).replace("torch.", ""), "threads": torch.get_num_threads(),

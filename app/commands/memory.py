@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from app.commands.memory_import import register_import
 from app.errors import JobError
+from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, all_knobs
 
 if TYPE_CHECKING:
     from app.jobs import JobControl, MemorizeEvent, MemorizeRequest
@@ -27,17 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("memorize", help="memorize library documents into a memory")
     p.add_argument("doc_ids", nargs="+", type=int, metavar="DOC_ID")
     p.add_argument("--memory", help="memory name (default: the first document's title)")
-    p.add_argument("--rank", type=int, help="memory width r (default 64)")
-    p.add_argument("--init", choices=["topk", "bottomk", "random", "gaussian"])
-    p.add_argument("--lr", type=float, help="AdamW learning rate")
-    p.add_argument("--chunk", type=int, help="tokens per training chunk")
-    p.add_argument("--context", type=int, help="preceding tokens that condition a chunk")
-    p.add_argument("--steps", type=int, help="optimizer steps per chunk")
-    p.add_argument("--layers", help="'all' or a range such as 15-29")
-    p.add_argument("--tau-scale", type=float, help="multiplier on the memory's output scale tau")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
-                   help="arithmetic of the model while memorizing (default auto: bf16 on "
-                        "CUDA, fp32 on CPUs; a memory keeps the one it was made with)")
+    # One flag per setting of the engine's specs; unset ones take the memory's own settings,
+    # then the user's (so no default here).
+    for spec_type in (MemorySpec, TrainingSpec):
+        add_flags(p, spec_type)
     p.add_argument("--sections", metavar="LIST",
                    help="only these sections of the (one) document, numbered as "
                         "'locas list --sections DOC_ID' lists them: 3-10 or 1,4,7-9; a later run "
@@ -208,10 +202,9 @@ def cmd_memorize(args: argparse.Namespace) -> int:
         if doc is None:
             raise JobError(f"There is no document with id {args.doc_ids[0]}. See 'locas list' for the ids.")
         name = doc["title"]
-    request = MemorizeRequest(document_ids=args.doc_ids, memory=name, rank=args.rank, init=args.init,
-                              lr=args.lr, chunk=args.chunk, context=args.context, steps=args.steps,
-                              layers=args.layers, tau_scale=args.tau_scale, precision=args.precision,
-                              calibrate=True)
+    chosen = {k: getattr(args, k) for k, _, _ in all_knobs()}
+    chosen["tau_scale"] = args.tau_scale  # the old --tau-scale; converted at the memory's rank
+    request = MemorizeRequest(document_ids=args.doc_ids, memory=name, settings=chosen, calibrate=True)
     if args.sections is not None:
         request.section_ids = _chosen_sections(session, args.doc_ids, name, args.sections)
         if not request.section_ids:

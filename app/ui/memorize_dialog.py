@@ -175,12 +175,12 @@ class MemorizeDialog(QDialog):
         new = self.new_memory.isChecked()
         name = (self.new_name.text() if new else self.existing_name.currentText()).strip()
         values = self.form.values()
-        if not new:  # the memory's own shape wins; None leaves it as stored
-            values.update({k: None for k in SHAPE_FIELDS})
+        if not new:  # the memory's own shape wins: left out, it stays as stored
+            values = {k: v for k, v in values.items() if k not in SHAPE_FIELDS}
         chosen = self.chapters.chosen_ids() if self.chapters is not None else None
         sections = {self.document_ids[0]: chosen} if chosen is not None else None
         return MemorizeRequest(document_ids=self.document_ids, memory=name, section_ids=sections,
-                               **values)
+                               settings=values)
 
     def start(self) -> None:
         request = self.request()

@@ -1,8 +1,9 @@
 """The memorization settings form, shared by the Memorize dialog and the Settings dialog.
 
-Both dialogs edit the same fields of `app.settings.Settings` (the Settings dialog the defaults,
-the Memorize dialog one job's values), so one widget holds them: the memory size up front and
-the training knobs folded away, since the defaults are what the benchmarks chose.
+Both dialogs edit the same fields, the engine's MemorySpec and TrainingSpec (the Settings
+dialog the defaults, the Memorize dialog one job's values), so one widget holds them: the memory
+size up front and the training knobs folded away, since the defaults are what the benchmarks
+chose. The rows are made from the specs' fields.
 """
 
 from __future__ import annotations
@@ -21,23 +22,29 @@ from PySide6.QtWidgets import (
 
 from app.settings import Settings
 from app.ui.widgets import CollapsibleSection
+from locas_engine import spec
+from locas_engine.spec import Knob, MemorySpec
 
-INITS = ["topk", "bottomk", "random", "gaussian"]
 # Fixed once a memory exists: they decide its tensors' shapes and scale.
-SHAPE_FIELDS = ("rank", "init", "tau_scale", "layers")
+SHAPE_FIELDS = tuple(name for name, _, _ in spec.knobs(MemorySpec))
+# Rows the form leaves out: a memory keeps the precision it was made with, and the default
+# (auto) is right for nearly everyone; the command line's --precision sets it.
+NOT_IN_FORM = ("precision",)
+FORM_KNOBS = [(name, knob, default) for name, knob, default in spec.all_knobs()
+              if name not in NOT_IN_FORM]
 
-
-# The words the Memorize dialog shows for each setting; the memory details dialog uses them too,
-# so nobody reads "tau_scale" there.
-SETTING_LABELS = {
-    "rank": "Memory size (rank)", "init": "Initializer", "lr": "Learning rate",
-    "tau_scale": "Output scale (× tau)", "chunk": "Chunk (tokens)", "context": "Context (tokens)",
-    "steps": "Steps per chunk", "checkpoint_every": "Checkpoint every (chunks)", "layers": "Layers",
-}
+# The words the dialogs show for each setting (the memory details dialog too, so nobody reads
+# "output_scale" there): the specs' labels.
+SETTING_LABELS = {name: knob.label for name, knob, _ in spec.all_knobs()}
 
 
 class MemorizeSettingsForm(QWidget):
-    """Memory size and (folded) training settings; `values()` gives them as Settings fields."""
+    """Memory size and (folded) training settings; `values()` gives them by spec field name.
+
+    One row per knob of the engine's specs (locas_engine/spec.py): its label, tooltip, range
+    and choices come from there, so a new setting appears here without an edit. Each row's
+    widget is also an attribute named after its field (``form.rank``, ``form.lr``).
+    """
 
     def __init__(self, settings: Settings, advanced_title: str = "Advanced settings",
                  parent: QWidget | None = None) -> None:
@@ -45,66 +52,70 @@ class MemorizeSettingsForm(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         basic = QFormLayout()
-        self.rank = spin(1, 4096, "Memory width: a wider memory holds more and costs more")
-        basic.addRow(f"{SETTING_LABELS['rank']}:", self.rank)
-        layout.addLayout(basic)
-
         self.advanced = CollapsibleSection(advanced_title)
         adv = QFormLayout()
-        self.init = QComboBox()
-        self.init.addItems(INITS)
-        self.init.setToolTip("How the memory starts: topk clones the model's most active FFN slots")
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
-        self.lr.setSingleStep(1e-3)
-        self.tau_scale = QDoubleSpinBox()
-        self.tau_scale.setDecimals(2)
-        self.tau_scale.setRange(0.01, 1024.0)
-        self.tau_scale.setToolTip("Scale of the memory's output, times the method's tau")
-        self.chunk = spin(8, 8192, "Tokens trained on per step")
-        self.context = spin(0, 8192, "Preceding tokens that condition a chunk")
-        self.steps = spin(1, 64, "Optimizer steps per chunk")
-        self.checkpoint_every = spin(1, 10_000, "Chunks between checkpoints: the most a crash can lose")
-        self.layers = QLineEdit()
-        self.layers.setToolTip('"all" or a range such as "15-29"')
-        adv.addRow(f"{SETTING_LABELS['init']}:", self.init)
-        adv.addRow(f"{SETTING_LABELS['lr']}:", self.lr)
-        adv.addRow(f"{SETTING_LABELS['tau_scale']}:", self.tau_scale)
-        adv.addRow(f"{SETTING_LABELS['chunk']}:", self.chunk)
-        adv.addRow(f"{SETTING_LABELS['context']}:", self.context)
-        adv.addRow(f"{SETTING_LABELS['steps']}:", self.steps)
-        adv.addRow(f"{SETTING_LABELS['checkpoint_every']}:", self.checkpoint_every)
-        adv.addRow(f"{SETTING_LABELS['layers']}:", self.layers)
+        self.widgets: dict[str, QWidget] = {}
+        for name, knob, default in FORM_KNOBS:
+            widget = knob_widget(knob, default)
+            self.widgets[name] = widget
+            setattr(self, name, widget)
+            (basic if knob.basic else adv).addRow(f"{knob.label}:", widget)
+        layout.addLayout(basic)
         self.advanced.set_content_layout(adv)
         layout.addWidget(self.advanced)
         self.load(settings)
 
     def load(self, s: Settings) -> None:
-        self.rank.setValue(s.rank)
-        set_combo(self.init, s.init)
-        self.lr.setValue(s.lr)
-        self.tau_scale.setValue(s.tau_scale)
-        self.chunk.setValue(s.chunk)
-        self.context.setValue(s.context)
-        self.steps.setValue(s.steps)
-        self.checkpoint_every.setValue(s.checkpoint_every)
-        self.layers.setText(s.layers)
+        values = s.flat()
+        for name, widget in self.widgets.items():
+            set_value(widget, values[name])
 
     def values(self) -> dict[str, Any]:
-        """The form as `Settings` / `MemorizeRequest` keyword arguments."""
-        return {
-            "rank": self.rank.value(), "init": self.init.currentText(), "lr": float(self.lr.value()),
-            "tau_scale": float(self.tau_scale.value()), "chunk": self.chunk.value(),
-            "context": self.context.value(), "steps": self.steps.value(),
-            "checkpoint_every": self.checkpoint_every.value(),
-            "layers": self.layers.text().strip() or "all",
-        }
+        """The form by spec field name (`Settings.with_values`, `MemorizeRequest.settings`)."""
+        return {name: value_of(widget) for name, widget in self.widgets.items()}
 
     def set_shape_editable(self, editable: bool) -> None:
         """An existing memory's shape is fixed; only its training settings may change."""
         for name in SHAPE_FIELDS:
-            getattr(self, name).setEnabled(editable)
+            self.widgets[name].setEnabled(editable)
+
+
+def knob_widget(knob: Knob, default: Any) -> QWidget:
+    """The input a knob asks for: a list of its choices, a number box in its range, or text."""
+    if knob.choices:
+        box = QComboBox()
+        box.addItems(list(knob.choices))
+    elif isinstance(default, float):
+        box = QDoubleSpinBox()
+        box.setDecimals(knob.decimals)
+        box.setRange(knob.low or 0.0, knob.high or 1e9)
+        box.setSingleStep(10 ** -(knob.decimals - 2) if knob.decimals > 2 else 0.1)
+    elif isinstance(default, int):
+        box = QSpinBox()
+        box.setRange(int(knob.low or 0), int(knob.high or 1_000_000))
+    else:
+        box = QLineEdit()
+    box.setToolTip(knob.help)
+    return box
+
+
+def set_value(widget: QWidget, value: Any) -> None:
+    if isinstance(widget, QComboBox):
+        set_combo(widget, str(value))
+    elif isinstance(widget, QLineEdit):
+        widget.setText(str(value))
+    else:
+        widget.setValue(value)
+
+
+def value_of(widget: QWidget) -> Any:
+    if isinstance(widget, QComboBox):
+        return widget.currentText()
+    if isinstance(widget, QLineEdit):
+        return widget.text().strip() or "all"
+    if isinstance(widget, QDoubleSpinBox):
+        return float(widget.value())
+    return widget.value()
 
 
 def spin(lo: int, hi: int, tip: str) -> QSpinBox:

@@ -20,6 +20,7 @@ from app.ui.memorize_form import SETTING_LABELS
 from app.ui.plot import PerplexityPlot
 from app.ui.resources import icon
 from app.ui.widgets import fmt_tokens
+from locas_engine import spec
 
 
 def curve_points(curve: Any) -> list[tuple[float, float]]:
@@ -78,11 +79,9 @@ class MemoryInfoDialog(QDialog):
 
         settings_box = QGroupBox("Settings")
         form = QFormLayout(settings_box)
-        stored = summary.get("settings") or {}
-        known = [k for k in SETTING_LABELS if k in stored]  # in the Memorize dialog's order
-        for key in known + sorted(k for k in stored if k not in SETTING_LABELS):
-            form.addRow(f"{SETTING_LABELS.get(key, key.replace('_', ' ').capitalize())}:",
-                        QLabel(str(stored[key])))
+        stored = spec.migrate(summary.get("settings") or {})  # an old row's tau_scale too
+        for key in (k for k in SETTING_LABELS if k in stored):  # in the Memorize dialog's order
+            form.addRow(f"{SETTING_LABELS[key]}:", QLabel(str(stored[key])))
         layout.addWidget(settings_box)
 
         self.plot = PerplexityPlot(title="Perplexity while memorizing")

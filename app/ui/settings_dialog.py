@@ -163,10 +163,9 @@ class SettingsDialog(QDialog):
         if self.local_model.isChecked() and self.model_path.text().strip():
             model = self.model_path.text().strip()
         return dataclasses.replace(
-            self._original,
+            self._original.with_values(self.form.values()),
             model=model,
             device=self.device.currentData(),
-            **self.form.values(),
             passages=self.passages.value(),
             max_new_tokens=self.max_new_tokens.value(),
             use_memory=self.use_memory.isChecked(),

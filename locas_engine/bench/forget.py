@@ -20,6 +20,7 @@ import torch
 
 from ..backbone import load_backbone
 from ..precision import precision_dtype
+from ..spec import MemorySpec, TrainingSpec, add_flags, tau_scales
 from . import write_report
 from .ppl import _log, first_tokens, read_text, run_locas, run_templora, score_ppl
 
@@ -33,14 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heldout-tokens", type=int, default=4096)
     p.add_argument("--model", default="default")
     p.add_argument("--device", default="auto")
-    p.add_argument("--chunk", type=int, default=256)
-    p.add_argument("--context", type=int, default=256)
-    p.add_argument("--rank", type=int, default=64)
-    p.add_argument("--lr", type=float, default=4e-3)
-    p.add_argument("--steps", type=int, default=1)
-    p.add_argument("--layers", default="all")
-    p.add_argument("--tau-scale", type=float, default=1.0)
-    p.add_argument("--init", default="topk")
+    add_flags(p, MemorySpec, MemorySpec())
+    add_flags(p, TrainingSpec, TrainingSpec(), only=("lr", "chunk", "context", "steps"))
     p.add_argument("--lora-rank", type=int, default=64)
     p.add_argument("--lora-lr", type=float, default=1e-3)
     p.add_argument("--methods", nargs="+", default=["locas", "templora"], choices=["locas", "templora"])
@@ -53,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> dict:
+    tau_scales(args)  # an old --tau-scale becomes --output-scale
     bb = load_backbone(args.model, device=args.device, dtype=precision_dtype(args.precision))
     book_text = read_text(args.book)
     n_book = args.book_tokens or len(bb.tokenizer(book_text, add_special_tokens=False)["input_ids"])
@@ -71,10 +67,11 @@ def run(args: argparse.Namespace) -> dict:
     for method in args.methods:
         _log(f"{method}: memorizing the book")
         if method == "locas":
-            r = run_locas(bb, book, args.chunk, args.context, init=args.init, rank=args.rank,
-                          lr=args.lr, steps=args.steps, layers=args.layers,
-                          tau_scale=args.tau_scale, clip=True, seed=args.seed, after=heldout_ppl,
-                          autocast=args.precision == "bf16")
+            spec = MemorySpec(rank=args.rank, init=args.init, layers=args.layers,
+                              output_scale=args.output_scale, seed=args.seed)
+            training = TrainingSpec(chunk=args.chunk, context=args.context, lr=args.lr,
+                                    steps=args.steps, precision=args.precision)
+            r = run_locas(bb, book, spec, training, after=heldout_ppl)
         else:
             r = run_templora(bb, book, args.chunk, args.context, rank=args.lora_rank,
                              lr=args.lora_lr, steps=args.steps, alpha=None, seed=args.seed,

@@ -10,8 +10,9 @@ chunk_loss):
   locas-mlp a Locas-MLP memory (two-layer MLP models: GPT-2, GPT-Neo, OPT, Pythia, BLOOM):
             slots written from each chunk's gradients until --capacity, then backprop at --lr
             (--compress backprop) or NL-SVD compression (--compress nlsvd)
-List-valued flags (--lr, --rank, --init, --steps, --layers, --tau-scale, --lora-rank,
---lora-lr) run every combination. ``rel_time`` is relative to ``none`` in the same run.
+List-valued flags (--lr, --rank, --init, --steps, --layers, --output-scale, --lora-rank,
+--lora-lr) run every combination. The Locas flags and their defaults come from the engine's
+specs (locas_engine/spec.py); --tau-scale is the old form of --output-scale (tau_scale / rank). ``rel_time`` is relative to ``none`` in the same run.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ import torch
 
 from ..adapter import detach_memory
 from ..backbone import Backbone, load_backbone
-from ..memorizer import Memorizer, MemorizeSettings, autocast_context, chunk_loss, chunk_spans
-from ..memory import MemoryConfig, attach_memory, parse_layers
+from ..memorizer import Memorizer, autocast_context, chunk_loss, chunk_spans
+from ..memory import attach_memory
 from ..mlp.config import MLPMemoryConfig
 from ..mlp.memory import attach_mlp_memory
+from ..spec import MemorySpec, TrainingSpec, add_flags, parse_layers, scales_for, tau_scales
 from . import write_report
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -124,17 +126,12 @@ def run_none(bb: Backbone, ids: torch.Tensor, chunk: int, context: int) -> dict:
             "ppl": ppl, "extra_params": 0, "seconds": time.perf_counter() - t0}
 
 
-def run_locas(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, init: str,
-              rank: int, lr: float, steps: int, layers: str, tau_scale: float, clip: bool,
-              seed: int, after: Callable[[torch.nn.Module], dict] | None = None,
-              autocast: bool | None = None) -> dict:
+def run_locas(bb: Backbone, ids: torch.Tensor, spec: MemorySpec, training: TrainingSpec,
+              after: Callable[[torch.nn.Module], dict] | None = None) -> dict:
     """``after(model)``, if given, runs on the memorized model (memory on) before it is detached."""
-    config = MemoryConfig(rank=rank, layers=parse_layers(layers, bb.num_layers), init=init,
-                          tau_scale=tau_scale, clip=clip, seed=seed)
-    mem = attach_memory(bb, config, name="bench")
-    settings = MemorizeSettings(chunk=chunk, context=context, steps=steps, lr=lr, seed=seed,
-                                autocast=autocast)
-    n_chunks = len(chunk_spans(ids.numel(), chunk, context))
+    mem = attach_memory(bb, spec, name="bench")
+    settings = training
+    n_chunks = len(chunk_spans(ids.numel(), training.chunk, training.context))
     show = _progress_every(n_chunks)
     try:
         t0 = time.perf_counter()
@@ -145,9 +142,9 @@ def run_locas(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, init
         measured = after(bb.model) if after is not None else {}
     finally:
         detach_memory(bb, mem)
-    return {"method": "locas", "init": init, "rank": rank, "lr": lr, "ppl": result.ppl,
-            "extra_params": extra, "seconds": seconds, "steps": steps, "layers": layers,
-            "tau_scale": tau_scale, "clip": clip, **measured}
+    return {"method": "locas", "init": spec.init, "rank": spec.rank, "lr": training.lr,
+            "ppl": result.ppl, "extra_params": extra, "seconds": seconds, "steps": training.steps,
+            "layers": spec.layers, "output_scale": spec.output_scale, "clip": spec.clip, **measured}
 
 
 def run_locas_mlp(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, capacity: int,
@@ -157,7 +154,7 @@ def run_locas_mlp(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, 
     config = MLPMemoryConfig(capacity=capacity, layers=parse_layers(layers, bb.num_layers),
                              epsilon=epsilon, support=support, compress=compress, seed=seed)
     mem = attach_mlp_memory(bb, config, name="bench")
-    settings = MemorizeSettings(chunk=chunk, context=context, steps=steps, lr=lr, seed=seed)
+    settings = TrainingSpec(chunk=chunk, context=context, steps=steps, lr=lr)
     show = _progress_every(len(chunk_spans(ids.numel(), chunk, context)))
     try:
         t0 = time.perf_counter()
@@ -223,17 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="default", help="'default', a HF folder or a .gguf file")
     p.add_argument("--device", default="auto")
     p.add_argument("--tokens", type=int, default=16384, help="first N tokens of the file")
-    p.add_argument("--chunk", type=int, default=256)
-    p.add_argument("--context", type=int, default=256)
+    add_flags(p, TrainingSpec, TrainingSpec(), only=("chunk", "context"))
     p.add_argument("--methods", nargs="+", default=["none", "locas", "templora"],
                    choices=["none", "locas", "templora", "locas-mlp"])
-    p.add_argument("--init", nargs="+", default=["topk"],
-                   choices=["topk", "bottomk", "random", "gaussian"])
-    p.add_argument("--rank", nargs="+", type=int, default=[64])
-    p.add_argument("--lr", nargs="+", type=float, default=[4e-3], help="Locas learning rate(s)")
-    p.add_argument("--steps", nargs="+", type=int, default=[1], help="optimizer steps per chunk")
-    p.add_argument("--layers", nargs="+", default=["all"], help="'all', '15-29', '0,4,8-11'")
-    p.add_argument("--tau-scale", nargs="+", type=float, default=[1.0])
+    add_flags(p, MemorySpec, MemorySpec(), many=True)
+    add_flags(p, TrainingSpec, TrainingSpec(), many=True, only=("lr", "steps"))
     p.add_argument("--no-clip", action="store_true", help="disable weight-norm clipping")
     p.add_argument("--capacity", nargs="+", type=int, default=[1024],
                    help="Locas-MLP slots per layer")
@@ -254,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
 def format_table(results: list[dict]) -> str:
     base = next((r["ppl"] for r in results if r["method"] == "none"), None)
     head = (f"{'method':<9} {'init':<8} {'rank':>4} {'lr':>8} {'steps':>5} {'layers':<7} "
-            f"{'tau':>4} {'ppl':>8} {'vs none':>8} {'params':>10} {'sec':>8} {'tok/s':>7} "
+            f"{'scale':>6} {'ppl':>8} {'vs none':>8} {'params':>10} {'sec':>8} {'tok/s':>7} "
             f"{'rel_time':>8}")
     lines = [head, "-" * len(head)]
     for r in results:
@@ -262,7 +253,7 @@ def format_table(results: list[dict]) -> str:
         lines.append(
             f"{r['method']:<9} {r['init'] or '-':<8} {r['rank']:>4} "
             f"{(format(r['lr'], '.0e') if r['lr'] else '-'):>8} {r.get('steps', '-'):>5} "
-            f"{r.get('layers', '-'):<7} {r.get('tau_scale', '-'):>4} {r['ppl']:>8.3f} "
+            f"{r.get('layers', '-'):<7} {r.get('output_scale', '-'):>6} {r['ppl']:>8.3f} "
             f"{delta:>8} {r['extra_params']:>10,} {r['seconds']:>8.1f} "
             f"{r['tokens_per_s']:>7.1f} "
             f"{(format(r['rel_time'], '.2f') if r['rel_time'] is not None else '-'):>8}")
@@ -275,6 +266,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 def run(args: argparse.Namespace) -> dict:
     """The benchmark for already-parsed flags (``locas bench ppl`` parses them itself)."""
+    tau_scales(args)  # an old --tau-scale becomes --output-scale for each rank
     bb = load_backbone(args.model, device=args.device)
     ids = first_tokens(bb, read_text(args.file), args.tokens)
     n = ids.numel()
@@ -288,13 +280,17 @@ def run(args: argparse.Namespace) -> dict:
             _log("none")
             results.append(run_none(bb, ids, args.chunk, args.context))
         elif method == "locas":
-            grid = itertools.product(args.init, args.rank, args.lr, args.steps, args.layers,
-                                     args.tau_scale)
-            for init, rank, lr, steps, layers, tau in grid:
-                _log(f"locas init={init} rank={rank} lr={lr} steps={steps} layers={layers} tau={tau}")
-                results.append(run_locas(bb, ids, args.chunk, args.context, init=init, rank=rank,
-                                         lr=lr, steps=steps, layers=layers, tau_scale=tau,
-                                         clip=not args.no_clip, seed=args.seed))
+            grid = [(init, rank, lr, steps, layers, scale)
+                    for init, rank, lr, steps, layers in itertools.product(
+                        args.init, args.rank, args.lr, args.steps, args.layers)
+                    for scale in scales_for(args.output_scale, rank)]
+            for init, rank, lr, steps, layers, scale in grid:
+                _log(f"locas init={init} rank={rank} lr={lr} steps={steps} layers={layers} "
+                     f"output_scale={scale}")
+                spec = MemorySpec(rank=rank, init=init, layers=layers, output_scale=scale,
+                                  clip=not args.no_clip, seed=args.seed)
+                training = TrainingSpec(chunk=args.chunk, context=args.context, lr=lr, steps=steps)
+                results.append(run_locas(bb, ids, spec, training))
         elif method == "locas-mlp":
             grid = itertools.product(args.capacity, args.epsilon, args.support, args.compress,
                                      args.lr, args.steps, args.layers)

@@ -18,9 +18,10 @@ from pathlib import Path
 
 from ..adapter import detach_memory, only_enabled
 from ..backbone import load_backbone
-from ..memorizer import Memorizer, MemorizeSettings
-from ..memory import MemoryConfig, attach_memory, parse_layers
+from ..memorizer import Memorizer
+from ..memory import attach_memory
 from ..routing import route_memories
+from ..spec import MemorySpec, TrainingSpec, add_flags, tau_scales
 from . import write_report
 from .ppl import _log, first_tokens, read_text, score_ppl
 
@@ -32,29 +33,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokens", type=int, default=4096, help="first N tokens of each book")
     p.add_argument("--model", default="default")
     p.add_argument("--device", default="auto")
-    p.add_argument("--chunk", type=int, default=256)
-    p.add_argument("--context", type=int, default=256)
-    p.add_argument("--rank", type=int, default=64)
-    p.add_argument("--lr", type=float, default=4e-3)
-    p.add_argument("--steps", type=int, default=1)
-    p.add_argument("--layers", default="all")
-    p.add_argument("--tau-scale", type=float, default=1.0)
+    add_flags(p, MemorySpec, MemorySpec(), only=("rank", "output_scale", "layers"))
+    add_flags(p, TrainingSpec, TrainingSpec(), only=("lr", "chunk", "context", "steps"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None)
     return p
 
 
 def run(args: argparse.Namespace) -> dict:
+    tau_scales(args)  # an old --tau-scale becomes --output-scale
     bb = load_backbone(args.model, device=args.device)
     texts = {path.name: first_tokens(bb, read_text(path), args.tokens) for path in args.books}
     memories = {}
     for i, (name, ids) in enumerate(texts.items()):
         _log(f"memorizing {name} ({ids.numel()} tokens)")
-        config = MemoryConfig(rank=args.rank, layers=parse_layers(args.layers, bb.num_layers),
-                              tau_scale=args.tau_scale, seed=args.seed)
-        memory = attach_memory(bb, config, name=f"book{i}")
-        Memorizer(bb, memory, MemorizeSettings(chunk=args.chunk, context=args.context,  # alone: see run()
-                                               steps=args.steps, lr=args.lr, seed=args.seed)).run(ids)
+        spec = MemorySpec(rank=args.rank, layers=args.layers, output_scale=args.output_scale,
+                          seed=args.seed)
+        memory = attach_memory(bb, spec, name=f"book{i}")
+        training = TrainingSpec(chunk=args.chunk, context=args.context, steps=args.steps, lr=args.lr)
+        Memorizer(bb, memory, training).run(ids)  # alone: see run()
         memories[name] = memory
 
     shelf = [m.name for m in memories.values()]

@@ -30,7 +30,7 @@ def tiny_session(story_file):
     config = tf.LlamaConfig(vocab_size=96, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
     model = tf.AutoModelForCausalLM.from_config(config, dtype=torch.float32).eval()
-    settings = Settings(rank=4, chunk=64, context=16, steps=1, checkpoint_every=2, device="cpu")
+    settings = Settings.of(rank=4, chunk=64, context=16, steps=1, checkpoint_every=2, device="cpu")
     session = Session(library=Library(), settings=settings)
     session._backbone = backbone_from_model(model, CharTokenizer(), name="tiny")
     session._backbone_key = (settings.model, settings.device)

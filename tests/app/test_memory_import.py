@@ -15,7 +15,7 @@ from app.cli import main
 from app.library import Library
 from app.session import Session
 from locas_engine import (
-    MemoryConfig,
+    MemorySpec,
     attach_memory,
     backbone_from_model,
     detach_memory,
@@ -40,7 +40,7 @@ def models(monkeypatch):
 
 
 def _exported(bb, folder, name="moby") -> str:
-    memory = attach_memory(bb, MemoryConfig(rank=4), name=name)
+    memory = attach_memory(bb, MemorySpec(rank=4), name=name)
     memory.initialized = True
     memory.sources = [{"name": "moby-dick", "tokens": 1234}]
     memory.curve = [(1234, 17.5)]

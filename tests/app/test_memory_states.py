@@ -33,7 +33,7 @@ def tiny_session() -> Session:
     config = tf.LlamaConfig(vocab_size=96, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
     model = tf.AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    settings = Settings(rank=4, chunk=32, context=16, steps=1, lr=1e-3, tau_scale=1.0,
+    settings = Settings.of(rank=4, chunk=32, context=16, steps=1, lr=1e-3, output_scale=0.25,
                         checkpoint_every=1, device="cpu")
     session = Session(library=Library(), settings=settings)
     session._backbone = backbone_from_model(model, tokenizer=ByteTokenizer(), name="tiny")

@@ -14,8 +14,8 @@ from engine_helpers import tiny_model, token_stream, weights_hash
 
 from locas_engine import (
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
+    MemorySpec,
+    TrainingSpec,
     attach_memory,
     backbone_from_model,
     detach_memory,
@@ -47,8 +47,8 @@ def test_backbone_is_bf16_on_cuda(cuda_llama):
 @pytest.mark.parametrize("arch", ["llama", "qwen3", "gemma", "phi3"])
 def test_memorize_on_cuda_keeps_every_tensor_on_the_gpu(arch):
     bb = backbone_from_model(tiny_model(arch).to("cuda", torch.bfloat16), name=f"tiny-{arch}")
-    mem = attach_memory(bb, MemoryConfig(rank=8, tau_scale=16.0), name="m")
-    result = Memorizer(bb, mem, MemorizeSettings(chunk=32, context=32, lr=1e-2)).run(
+    mem = attach_memory(bb, MemorySpec(rank=8, output_scale=2), name="m")
+    result = Memorizer(bb, mem, TrainingSpec(chunk=32, context=32, lr=1e-2)).run(
         token_stream(256))
     assert result.completed and result.tokens_done == 256
     assert torch.isfinite(torch.tensor(result.ppl))
@@ -66,9 +66,9 @@ def test_memorize_on_cuda_keeps_every_tensor_on_the_gpu(arch):
 def test_memorizing_lowers_loss_on_cuda(cuda_llama):
     """Two passes over the same short stream: the second pass scores it better (bf16 autocast)."""
     bb = cuda_llama
-    mem = attach_memory(bb, MemoryConfig(rank=16, tau_scale=16.0), name="m")
+    mem = attach_memory(bb, MemorySpec(rank=16, output_scale=1), name="m")
     stream = token_stream(192, seed=5)
-    settings = MemorizeSettings(chunk=64, context=64, lr=1e-2)
+    settings = TrainingSpec(chunk=64, context=64, lr=1e-2)
     first = Memorizer(bb, mem, settings).run(stream).ppl
     second = Memorizer(bb, mem, settings).run(stream).ppl
     assert second < first
@@ -79,8 +79,8 @@ def test_detach_restores_the_cuda_model_exactly(cuda_llama):
     before = weights_hash(bb.model)
     ids = token_stream(48, seed=2)
     base = _logits(bb, ids)
-    mem = attach_memory(bb, MemoryConfig(rank=8, tau_scale=16.0), name="m")
-    Memorizer(bb, mem, MemorizeSettings(chunk=16, context=16, lr=1e-2)).run(token_stream(64))
+    mem = attach_memory(bb, MemorySpec(rank=8, output_scale=2), name="m")
+    Memorizer(bb, mem, TrainingSpec(chunk=16, context=16, lr=1e-2)).run(token_stream(64))
     detach_memory(bb, mem)
     assert weights_hash(bb.model) == before
     assert torch.equal(_logits(bb, ids), base)
@@ -88,8 +88,8 @@ def test_detach_restores_the_cuda_model_exactly(cuda_llama):
 
 def test_memory_saved_on_cuda_loads_on_cpu_and_back(cuda_llama, tmp_path):
     bb = cuda_llama
-    mem = attach_memory(bb, MemoryConfig(rank=8, tau_scale=16.0), name="m")
-    Memorizer(bb, mem, MemorizeSettings(chunk=32, context=32, lr=1e-2)).run(token_stream(128))
+    mem = attach_memory(bb, MemorySpec(rank=8, output_scale=2), name="m")
+    Memorizer(bb, mem, TrainingSpec(chunk=32, context=32, lr=1e-2)).run(token_stream(128))
     path = save_memory(mem, tmp_path / "book")
     ids = token_stream(48, seed=4)
     on_gpu = _logits(bb, ids)
@@ -108,8 +108,8 @@ def test_memory_saved_on_cuda_loads_on_cpu_and_back(cuda_llama, tmp_path):
 def test_checkpoint_resume_on_cuda(cuda_llama, tmp_path):
     bb = cuda_llama
     stream = token_stream(256, seed=6)
-    settings = MemorizeSettings(chunk=32, context=32, lr=1e-2, checkpoint_every=2)
-    mem = attach_memory(bb, MemoryConfig(rank=8, tau_scale=16.0), name="m")
+    settings = TrainingSpec(chunk=32, context=32, lr=1e-2, checkpoint_every=2)
+    mem = attach_memory(bb, MemorySpec(rank=8, output_scale=2), name="m")
     calls = {"n": 0}
 
     def stop_after_three() -> bool:
@@ -127,8 +127,8 @@ def test_checkpoint_resume_on_cuda(cuda_llama, tmp_path):
 
 def test_merge_on_cuda_matches_the_attached_memory(cuda_llama):
     bb = cuda_llama
-    mem = attach_memory(bb, MemoryConfig(rank=8, tau_scale=16.0), name="m")
-    Memorizer(bb, mem, MemorizeSettings(chunk=32, context=32, lr=1e-2)).run(token_stream(96))
+    mem = attach_memory(bb, MemorySpec(rank=8, output_scale=2), name="m")
+    Memorizer(bb, mem, TrainingSpec(chunk=32, context=32, lr=1e-2)).run(token_stream(96))
     ids = token_stream(40, seed=7)
     with_memory = _logits(bb, ids)
     with merged(bb, mem) as model, torch.no_grad():

@@ -7,8 +7,8 @@ import torch
 
 from locas_engine import (
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
+    MemorySpec,
+    TrainingSpec,
     attach_memory,
     detach_memory,
     load_backbone,
@@ -65,10 +65,10 @@ def test_default_loads_from_the_package_and_then_from_the_cache(default_backbone
 def test_memorize_save_reload_and_answer(default_backbone, tmp_path):
     bb = default_backbone
     ids = bb.tokenizer(TEXT, add_special_tokens=False)["input_ids"][:300]
-    mem = attach_memory(bb, MemoryConfig(rank=64), name="lighthouse")
+    mem = attach_memory(bb, MemorySpec(rank=64), name="lighthouse")
     assert mem.num_parameters() == 3 * 30 * 576 * 64
     seen = []
-    result = Memorizer(bb, mem, MemorizeSettings(chunk=100, context=100, lr=4e-3)).run(
+    result = Memorizer(bb, mem, TrainingSpec(chunk=100, context=100, lr=4e-3)).run(
         ids, progress=seen.append, source="lighthouse")
     assert result.completed and len(seen) == 3
     assert seen[-1].loss < seen[0].loss  # the text repeats: the memory makes it less surprising

@@ -8,7 +8,7 @@ import torch
 from engine_helpers import tiny_model, weights_hash
 
 from locas_engine import (
-    MemoryConfig,
+    MemorySpec,
     UnsupportedModelError,
     attach_memory,
     backbone_from_model,
@@ -55,14 +55,14 @@ def test_gpt2_is_refused_with_what_was_found():
 
 def test_fresh_memory_changes_no_logit(tiny):
     base = logits(tiny)
-    attach_memory(tiny, MemoryConfig(rank=8), name="m")
+    attach_memory(tiny, MemorySpec(rank=8), name="m")
     assert torch.equal(logits(tiny), base)
 
 
 def test_disable_and_detach_restore_exactly(tiny, randomize_values):
     base = logits(tiny)
     h = weights_hash(tiny.model)
-    mem = attach_memory(tiny, MemoryConfig(rank=8), name="m")
+    mem = attach_memory(tiny, MemorySpec(rank=8), name="m")
     randomize_values(mem)
     on = logits(tiny)
     assert (on - base).abs().max() > 1e-3
@@ -85,8 +85,8 @@ def test_attach_wraps_the_ffns_and_detach_unloads_them(tiny_llama):
     keys = list(bb.model.state_dict())
     originals = [(name, module) for name, module in bb.model.named_modules()]
     params = {id(p) for p in bb.model.parameters()}
-    a = attach_memory(bb, MemoryConfig(rank=4), name="a")
-    b = attach_memory(bb, MemoryConfig(rank=4, layers=[1]), name="b")
+    a = attach_memory(bb, MemorySpec(rank=4), name="a")
+    b = attach_memory(bb, MemorySpec(rank=4, layers=[1]), name="b")
     wrapped = [m for m in bb.model.modules() if isinstance(m, MemoryAdapter)]
     assert len(wrapped) == 3 and [w.base_layer for w in wrapped] == [f.module for f in bb.ffns]
     assert list(wrapped[1].branches) == ["a", "b"]  # two memories share one adapter
@@ -108,7 +108,7 @@ def test_injection_is_all_or_nothing(tiny_llama):
         with pytest.raises(ValueError, match="nothing was attached"):
             inject("m", branches)
         assert not any(isinstance(m, MemoryAdapter) for m in bb.model.modules())
-    mem = attach_memory(bb, MemoryConfig(rank=4), name="m")
+    mem = attach_memory(bb, MemorySpec(rank=4), name="m")
     with pytest.raises(ValueError, match="already attached"):
         inject("m", good)  # a second copy of the same memory, even without the registry
     assert all(list(layer.mlp.branches) == ["m"] for layer in layers)
@@ -118,11 +118,11 @@ def test_injection_is_all_or_nothing(tiny_llama):
 def test_layer_subset_and_two_memories_add(tiny_llama, randomize_values):
     bb = tiny_llama
     base = logits(bb)
-    a = attach_memory(bb, MemoryConfig(rank=4, layers=[2]), name="a")
+    a = attach_memory(bb, MemorySpec(rank=4, layers=[2]), name="a")
     randomize_values(a, seed=1)
     assert a.layers == [2]
     assert a.num_parameters() == 3 * 1 * 32 * 4
-    b = attach_memory(bb, MemoryConfig(rank=4, layers=[2]), name="b")
+    b = attach_memory(bb, MemorySpec(rank=4, layers=[2]), name="b")
     randomize_values(b, seed=2)
     # One layer only (the last): each memory's contribution to the FFN output adds up.
     ffn = bb.model.get_submodule(bb.ffns[2].name)  # the adapter: FFN plus memories
@@ -143,7 +143,7 @@ def test_layer_subset_and_two_memories_add(tiny_llama, randomize_values):
     handle.remove()
     torch.testing.assert_close(both - none, (only_a - none) + (only_b - none), atol=1e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="already attached"):
-        attach_memory(bb, MemoryConfig(rank=4), name="a")
+        attach_memory(bb, MemorySpec(rank=4), name="a")
     detach_memory(bb, "a")
     detach_memory(bb, b)
     assert torch.equal(logits(bb), base)
@@ -151,20 +151,20 @@ def test_layer_subset_and_two_memories_add(tiny_llama, randomize_values):
 
 def test_bad_layer_is_refused_before_anything_changes(tiny_llama):
     with pytest.raises(ValueError, match="layers 0 to 2"):
-        attach_memory(tiny_llama, MemoryConfig(rank=4, layers=[0, 7]), name="m")
+        attach_memory(tiny_llama, MemorySpec(rank=4, layers=[0, 7]), name="m")
     assert tiny_llama.memories == {}
     assert not any(isinstance(m, MemoryAdapter) for m in tiny_llama.model.modules())
 
 
 def test_tau_follows_the_method(tiny):
-    mem = attach_memory(tiny, MemoryConfig(rank=8, tau_scale=2.0), name="m")
+    mem = attach_memory(tiny, MemorySpec(rank=8, output_scale=0.25), name="m")
     for f in tiny.ffns:
         expected = f.down_weight().norm(dim=0).mean().item() / 8 * 2.0
         assert mem.tau()[f.index] == pytest.approx(expected, rel=1e-6)
 
 
 def test_clipping_bounds_every_slot(tiny_llama):
-    mem = attach_memory(tiny_llama, MemoryConfig(rank=8), name="m")
+    mem = attach_memory(tiny_llama, MemorySpec(rank=8), name="m")
     with torch.no_grad():
         for m in mem.per_layer.values():
             m.G.mul_(5)
@@ -182,7 +182,7 @@ def test_clipping_bounds_every_slot(tiny_llama):
 def test_memory_computes_in_input_dtype(tiny_llama, randomize_values):
     bb = tiny_llama
     bb.model.to(torch.bfloat16)
-    mem = attach_memory(bb, MemoryConfig(rank=4), name="m")
+    mem = attach_memory(bb, MemorySpec(rank=4), name="m")
     randomize_values(mem)
     with torch.no_grad():
         out = bb.model(input_ids=X).logits

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from engine_helpers import token_stream
 
-from locas_engine import MemoryConfig, attach_memory, only_enabled
+from locas_engine import MemorySpec, attach_memory, only_enabled
 from locas_engine.answer_text import repeat_start
 from locas_engine.generate import generate_ids, stream_generate
 
@@ -17,7 +17,7 @@ PROMPT_LEN = 20
 @pytest.fixture
 def memorized(tiny_llama, randomize_values):
     """A tiny backbone whose memory visibly changes the greedy answer."""
-    memory = attach_memory(tiny_llama, MemoryConfig(rank=8, tau_scale=16.0), name="m")
+    memory = attach_memory(tiny_llama, MemorySpec(rank=8, output_scale=2), name="m")
     randomize_values(memory, scale=2.0)
     return tiny_llama, memory
 

@@ -11,8 +11,8 @@ from engine_helpers import VOCAB, token_stream, weights_hash
 
 from locas_engine import (
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
+    MemorySpec,
+    TrainingSpec,
     attach_memory,
     detach_memory,
     initialize_memory,
@@ -38,7 +38,7 @@ def _alpha_by_hand(bb, layer: int) -> torch.Tensor:
 
 @pytest.mark.parametrize("method", ["topk", "bottomk"])
 def test_activation_cloning(tiny, method):
-    mem = attach_memory(tiny, MemoryConfig(rank=8, init=method), name="m")
+    mem = attach_memory(tiny, MemorySpec(rank=8, init=method), name="m")
     with torch.no_grad():
         base = tiny.model(input_ids=X.unsqueeze(0)).logits
     initialize_memory(tiny, mem, X)
@@ -62,13 +62,13 @@ def test_importance_matches_hand_computation(tiny_llama):
 
 def test_random_and_gaussian(tiny_llama):
     bb = tiny_llama
-    rnd = attach_memory(bb, MemoryConfig(rank=8, init="random", seed=3), name="r")
+    rnd = attach_memory(bb, MemorySpec(rank=8, init="random", seed=3), name="r")
     initialize_memory(bb, rnd, X)
     up = F.normalize(bb.ffns[1].up_weight(), dim=1)  # (m, d)
     # Every K row is one of the backbone's normalized up rows.
     sims = rnd.layer(1).K @ up.T  # (r, m)
     torch.testing.assert_close(sims.max(dim=1).values, torch.ones(8))
-    gau = attach_memory(bb, MemoryConfig(rank=8, init="gaussian"), name="g")
+    gau = attach_memory(bb, MemorySpec(rank=8, init="gaussian"), name="g")
     initialize_memory(bb, gau, X)
     torch.testing.assert_close(gau.layer(1).G.norm(dim=1), torch.ones(8))
     assert (gau.layer(1).K @ up.T).abs().max() < 0.99
@@ -76,7 +76,7 @@ def test_random_and_gaussian(tiny_llama):
 
 def test_unknown_initializer_is_refused():
     with pytest.raises(ValueError, match="topk"):
-        MemoryConfig(init="best")
+        MemorySpec(init="best")
 
 
 def test_chunk_spans_cover_the_stream_once():
@@ -99,7 +99,7 @@ def test_chunk_loss_matches_full_forward(tiny_llama):
 
 
 def _memorize(bb, ids, settings, name="m", **kw):
-    mem = attach_memory(bb, MemoryConfig(rank=8), name=name)
+    mem = attach_memory(bb, MemorySpec(rank=8), name=name)
     result = Memorizer(bb, mem, settings).run(ids, **kw)
     return mem, result
 
@@ -108,7 +108,7 @@ def test_memorizing_trains_only_the_memory_and_learns(tiny):
     h = weights_hash(tiny.model)
     ids = token_stream(320)
     progress, between = [], []
-    mem, result = _memorize(tiny, ids, MemorizeSettings(chunk=40, context=40, steps=2, lr=2e-2),
+    mem, result = _memorize(tiny, ids, TrainingSpec(chunk=40, context=40, steps=2, lr=2e-2),
                             progress=progress.append, source="phrase",
                             between_chunks=lambda: between.append(len(progress)))
     assert weights_hash(tiny.model) == h
@@ -129,12 +129,12 @@ def test_a_memory_learns_alone_while_others_stay_attached(tiny_llama, randomize_
     """Memorizing book B after asking about book A must not train B on top of A's memory: B is
     used alone later (or routed to alone on a shelf), so it must be the memory B-alone would be."""
     ids = token_stream(160)
-    settings = MemorizeSettings(chunk=40, context=40, lr=1e-2)
+    settings = TrainingSpec(chunk=40, context=40, lr=1e-2)
     alone, _ = _memorize(tiny_llama, ids, settings, name="b")
     expected = {k: v.clone() for k, v in alone.state_dict().items()}
     detach_memory(tiny_llama, "b")
 
-    other = attach_memory(tiny_llama, MemoryConfig(rank=8), name="a")
+    other = attach_memory(tiny_llama, MemorySpec(rank=8), name="a")
     randomize_values(other)  # a finished memory that visibly changes the output, switched on
     seen: list[bool] = []
     beside, _ = _memorize(tiny_llama, ids, settings, name="b",
@@ -147,12 +147,12 @@ def test_a_memory_learns_alone_while_others_stay_attached(tiny_llama, randomize_
 
 def test_online_score_is_the_pre_training_loss(tiny_llama):
     ids = token_stream(80)
-    mem = attach_memory(tiny_llama, MemoryConfig(rank=8), name="m")
+    mem = attach_memory(tiny_llama, MemorySpec(rank=8), name="m")
     initialize_memory(tiny_llama, mem, ids[:40])
     with torch.no_grad():
         first, _ = chunk_loss(tiny_llama.model, ids, (0, 0, 40))
     seen = []
-    Memorizer(tiny_llama, mem, MemorizeSettings(chunk=40, context=40, lr=1e-2)).run(
+    Memorizer(tiny_llama, mem, TrainingSpec(chunk=40, context=40, lr=1e-2)).run(
         ids, progress=seen.append)
     assert seen[0].loss == pytest.approx(first.item(), rel=1e-6)
 
@@ -165,7 +165,7 @@ def test_cancel_stops_within_one_step(tiny_llama):
         calls.append(1)
         return len(calls) > 5
 
-    mem, result = _memorize(tiny_llama, ids, MemorizeSettings(chunk=40, context=0, steps=2),
+    mem, result = _memorize(tiny_llama, ids, TrainingSpec(chunk=40, context=0, steps=2),
                             should_stop=stop_after_five)
     assert not result.completed
     assert len(calls) == 6  # five steps ran, the sixth check stopped it
@@ -175,13 +175,13 @@ def test_cancel_stops_within_one_step(tiny_llama):
 
 def test_text_input_needs_and_uses_tokenizer(tiny_llama):
     with pytest.raises(AssertionError, match="tokenizer"):
-        _memorize(tiny_llama, "some text", MemorizeSettings())
+        _memorize(tiny_llama, "some text", TrainingSpec())
 
 
 def test_resume_ends_with_the_same_memory(tiny_llama, tmp_path):
     bb = tiny_llama
     ids = token_stream(400, seed=4)
-    settings = MemorizeSettings(chunk=40, context=40, steps=2, lr=1e-2, checkpoint_every=3)
+    settings = TrainingSpec(chunk=40, context=40, steps=2, lr=1e-2, checkpoint_every=3)
     full, full_result = _memorize(bb, ids, settings, name="full")
     from locas_engine import detach_memory
 
@@ -210,7 +210,7 @@ def test_resume_ends_with_the_same_memory(tiny_llama, tmp_path):
 
 def test_resume_refuses_another_text(tiny_llama, tmp_path):
     ckpt = tmp_path / "m.ckpt"
-    settings = MemorizeSettings(chunk=40, context=0, checkpoint_every=1)
+    settings = TrainingSpec(chunk=40, context=0, checkpoint_every=1)
     _memorize(tiny_llama, token_stream(120), settings, name="a", checkpoint_path=ckpt)
     other = torch.randint(3, VOCAB, (120,))
     with pytest.raises(ValueError, match="different text"):

@@ -19,8 +19,8 @@ from locas_engine import (
     CheckpointError,
     CorruptFileError,
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
+    MemorySpec,
+    TrainingSpec,
     attach_memory,
     detach_memory,
     load_memory,
@@ -29,7 +29,7 @@ from locas_engine import (
 )
 from locas_engine.checkpoint import load_checkpoint, save_checkpoint
 
-SETTINGS = MemorizeSettings(chunk=40, context=20, steps=1, lr=5e-2, checkpoint_every=1)
+SETTINGS = TrainingSpec(chunk=40, context=20, steps=1, lr=5e-2, checkpoint_every=1)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def saved_files(tmp_path_factory):
 
     bb = backbone_from_model(tiny_model("llama"), name="tiny-llama")
     folder = tmp_path_factory.mktemp("saved")
-    mem = attach_memory(bb, MemoryConfig(rank=8), name="book")
+    mem = attach_memory(bb, MemorySpec(rank=8), name="book")
     Memorizer(bb, mem, SETTINGS).run(token_stream(120), source="text", checkpoint_path=folder / "book.ckpt")
     save_memory(mem, folder / "book")
     detach_memory(bb, mem)
@@ -155,7 +155,7 @@ def test_garbage_metadata_is_refused(tiny_llama, saved, content):
 
 
 def test_save_refuses_nan(tiny_llama, tmp_path):
-    mem = attach_memory(tiny_llama, MemoryConfig(rank=8), name="book")
+    mem = attach_memory(tiny_llama, MemorySpec(rank=8), name="book")
     with torch.no_grad():
         mem.layer(0).V.fill_(float("inf"))
     with pytest.raises(ValueError, match="NaN or infinite"):
@@ -194,6 +194,6 @@ def test_damaged_checkpoint_is_refused(tiny_llama, saved, damage):
     assert str(ckpt) in str(err.value)
     # The memorizer refuses to resume from it the same way.
     bb = tiny_llama
-    mem = attach_memory(bb, MemoryConfig(rank=8), name="book")
+    mem = attach_memory(bb, MemorySpec(rank=8), name="book")
     with pytest.raises(CheckpointError):
         Memorizer(bb, mem, SETTINGS).run(token_stream(120), checkpoint_path=ckpt)

@@ -37,7 +37,7 @@ def tiny_app(monkeypatch, tmp_path):
         return bb
 
     monkeypatch.setattr("app.session.Session.backbone", backbone)
-    save_settings(Settings(rank=4, chunk=64, context=32, lr=1e-2, tau_scale=1.0, checkpoint_every=2))
+    save_settings(Settings.of(rank=4, chunk=64, context=32, lr=1e-2, output_scale=0.25, checkpoint_every=2))
     book = tmp_path / "book.txt"
     book.write_text(BOOK, encoding="utf-8")
     assert main(["import", str(book)]) == 0
@@ -153,7 +153,7 @@ def test_model_weights_follow_the_memorizing_precision(monkeypatch):
         return backbone_from_model(tiny_model("llama").to(loads[-1]), tokenizer=CharTokenizer())
 
     monkeypatch.setattr("app.session.load_backbone", fake_load)
-    session = Session(settings=Settings(device="cpu", precision="bf16"))
+    session = Session(settings=Settings.of(device="cpu", precision="bf16"))
     assert session.backbone().dtype == torch.bfloat16
     assert session.backbone() is session.backbone() and len(loads) == 1
     session.pinned_precision = "fp32"  # a job resuming a memory made in fp32
@@ -168,7 +168,7 @@ def test_a_memory_made_before_precision_was_recorded_keeps_fp32():
     from app.memorize_setup import resolve_settings
     from app.session import Session
 
-    session = Session(settings=Settings(precision="auto"))
+    session = Session(settings=Settings.of(precision="auto"))
     old = {"rank": 64, "init": "topk", "tau_scale": 64.0, "lr": 6e-3, "chunk": 256, "context": 256,
            "steps": 1, "layers": "all", "checkpoint_every": 8}
     merged = _effective_settings(session, MemorizeRequest(document_ids=[1], memory="m"), old)

@@ -12,8 +12,8 @@ from engine_helpers import MLP_ARCHS, tiny_model, token_stream, weights_hash
 
 from locas_engine import (
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
+    MemorySpec,
+    TrainingSpec,
     UnsupportedModelError,
     attach_memory,
     backbone_from_model,
@@ -173,7 +173,7 @@ def test_backprop_mode_fills_then_trains(mlp_arch):
     bb = backbone_from_model(tiny_model(mlp_arch), name="t")
     mem = attach_mlp_memory(bb, MLPMemoryConfig(capacity=48), name="m")
     stream = token_stream(160)
-    settings = MemorizeSettings(chunk=40, context=20, steps=1, lr=1e-2)
+    settings = TrainingSpec(chunk=40, context=20, steps=1, lr=1e-2)
     result = Memorizer(bb, mem, settings).run(stream, source="phrase")
     assert result.completed and mem.used() == {0: 48, 1: 48} and not mem.accepts_writes
     with torch.no_grad():
@@ -183,8 +183,8 @@ def test_backprop_mode_fills_then_trains(mlp_arch):
     # The memorized phrase became easier than for the bare model.
     with only_enabled(bb.memories, []):
         bare = Memorizer(bb, attach_mlp_memory(bb, MLPMemoryConfig(capacity=1), name="x"),
-                         MemorizeSettings(chunk=40, context=20, lr=0.0)).run(stream[:80]).ppl
-    again = Memorizer(bb, mem, MemorizeSettings(chunk=40, context=20, lr=0.0)).run(stream[:80])
+                         TrainingSpec(chunk=40, context=20, lr=0.0)).run(stream[:80]).ppl
+    again = Memorizer(bb, mem, TrainingSpec(chunk=40, context=20, lr=0.0)).run(stream[:80])
     assert again.ppl < bare
 
 
@@ -217,7 +217,7 @@ def test_nlsvd_preserves_the_output_on_the_probe_span():
 def test_nlsvd_mode_keeps_writing_within_capacity(mlp_arch):
     bb = backbone_from_model(tiny_model(mlp_arch), name="t")
     mem = attach_mlp_memory(bb, MLPMemoryConfig(capacity=32, compress="nlsvd"), name="m")
-    result = Memorizer(bb, mem, MemorizeSettings(chunk=40, context=20)).run(token_stream(160))
+    result = Memorizer(bb, mem, TrainingSpec(chunk=40, context=20)).run(token_stream(160))
     used = mem.used()
     assert result.completed and mem.accepts_writes
     assert all(16 <= u <= 32 for u in used.values()), used  # compressed to 16, then written
@@ -293,7 +293,7 @@ def test_capacity_is_not_a_rank_and_old_files_with_rank_still_load(tiny_mlp, tmp
 
 
 def test_glu_files_without_a_method_field_still_load(tiny_llama, tmp_path):
-    mem = attach_memory(tiny_llama, MemoryConfig(rank=4), name="old")
+    mem = attach_memory(tiny_llama, MemorySpec(rank=4), name="old")
     save_memory(mem, tmp_path / "old")
     detach_memory(tiny_llama, mem)
     meta = json.loads((tmp_path / "old.json").read_text())
@@ -305,7 +305,7 @@ def test_glu_files_without_a_method_field_still_load(tiny_llama, tmp_path):
 
 def test_checkpoint_resume_equals_uninterrupted(tmp_path):
     stream = token_stream(200)
-    settings = MemorizeSettings(chunk=40, context=20, checkpoint_every=1, lr=1e-2)
+    settings = TrainingSpec(chunk=40, context=20, checkpoint_every=1, lr=1e-2)
 
     def fresh():
         bb = backbone_from_model(tiny_model("gpt2"), name="g")

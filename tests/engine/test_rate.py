@@ -6,7 +6,7 @@ import itertools
 
 from engine_helpers import token_stream
 
-from locas_engine import Memorizer, MemorizeSettings, MemoryConfig, attach_memory
+from locas_engine import Memorizer, MemorySpec, TrainingSpec, attach_memory
 from locas_engine.rate import TokenRate, seconds_for
 
 
@@ -28,8 +28,8 @@ def test_rate_counts_from_the_first_trained_chunk():
 
 def test_resumed_run_reports_this_runs_rate_and_the_checkpointed_tokens(tiny_llama, tmp_path):
     ids = token_stream(96)  # 6 chunks of 16
-    memory = attach_memory(tiny_llama, MemoryConfig(rank=4), name="m")
-    settings = MemorizeSettings(chunk=16, context=16, checkpoint_every=2)
+    memory = attach_memory(tiny_llama, MemorySpec(rank=4), name="m")
+    settings = TrainingSpec(chunk=16, context=16, checkpoint_every=2)
     ckpt = tmp_path / "m.ckpt"
     seen = []
 

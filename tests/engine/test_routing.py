@@ -7,8 +7,8 @@ from engine_helpers import token_stream
 
 from locas_engine import (
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
+    MemorySpec,
+    TrainingSpec,
     attach_memory,
     route_memories,
 )
@@ -22,8 +22,8 @@ def shelf(tiny_llama):
     for name, stream in streams.items():
         for other in bb.memories.values():
             other.enabled = False
-        memory = attach_memory(bb, MemoryConfig(rank=16, tau_scale=16.0), name=name)
-        Memorizer(bb, memory, MemorizeSettings(chunk=32, context=32, lr=2e-2, steps=2)).run(stream)
+        memory = attach_memory(bb, MemorySpec(rank=16, output_scale=1), name=name)
+        Memorizer(bb, memory, TrainingSpec(chunk=32, context=32, lr=2e-2, steps=2)).run(stream)
     for memory in bb.memories.values():
         memory.enabled = True
     return bb, streams

@@ -8,7 +8,7 @@ import pytest
 import torch
 from engine_helpers import token_stream
 
-from locas_engine import Memorizer, MemorizeSettings, MemoryConfig, attach_memory, detach_memory
+from locas_engine import Memorizer, MemorySpec, TrainingSpec, attach_memory, detach_memory
 from locas_engine import precision as precision_mod
 from locas_engine.memorizer import fused_adamw
 from locas_engine.precision import _cpuinfo_flags, resolve_precision
@@ -42,17 +42,17 @@ def test_auto_precision_follows_the_measurements(monkeypatch):
 
 def test_memory_and_checkpoint_record_the_precision(tiny_llama, tmp_path):
     bb, ids, ckpt = tiny_llama, token_stream(200), tmp_path / "m.ckpt"
-    mem = attach_memory(bb, MemoryConfig(rank=8), name="bf16")
+    mem = attach_memory(bb, MemorySpec(rank=8), name="bf16")
     stops = iter([False] * 3 + [True])
-    settings = MemorizeSettings(chunk=40, context=40, checkpoint_every=1, autocast=True)
+    settings = TrainingSpec(chunk=40, context=40, checkpoint_every=1, precision="bf16")
     result = Memorizer(bb, mem, settings).run(ids, checkpoint_path=ckpt, should_stop=lambda: next(stops))
     assert not result.completed
     assert torch.load(ckpt, weights_only=True)["settings"]["precision"] == "bf16"
     detach_memory(bb, mem)
     # Resuming with other arithmetic would not give the memory an uninterrupted run gives.
-    other = attach_memory(bb, MemoryConfig(rank=8), name="fp32")
+    other = attach_memory(bb, MemorySpec(rank=8), name="fp32")
     with pytest.raises(ValueError, match="precision"):
-        Memorizer(bb, other, MemorizeSettings(chunk=40, context=40, autocast=False)).run(
+        Memorizer(bb, other, TrainingSpec(chunk=40, context=40, precision="fp32")).run(
             ids, checkpoint_path=ckpt)
     same = Memorizer(bb, other, settings).run(ids, checkpoint_path=ckpt)
     assert same.completed and other.training_info["precision"] == "bf16"
@@ -62,12 +62,12 @@ def test_memory_and_checkpoint_record_the_precision(tiny_llama, tmp_path):
 def test_checkpoint_without_precision_resumes_as_fp32_on_cpu(tiny_llama, tmp_path):
     """A checkpoint written before precision was recorded resumes bit for bit on a CPU."""
     bb, ids = tiny_llama, token_stream(200, seed=3)
-    settings = MemorizeSettings(chunk=40, context=40, checkpoint_every=1)
-    full = attach_memory(bb, MemoryConfig(rank=8), name="full")
+    settings = TrainingSpec(chunk=40, context=40, checkpoint_every=1)
+    full = attach_memory(bb, MemorySpec(rank=8), name="full")
     Memorizer(bb, full, settings).run(ids)
     detach_memory(bb, full)
     ckpt = tmp_path / "old.ckpt"
-    part = attach_memory(bb, MemoryConfig(rank=8), name="part")
+    part = attach_memory(bb, MemorySpec(rank=8), name="part")
     stops = iter([False] * 2 + [True])
     Memorizer(bb, part, settings).run(ids, checkpoint_path=ckpt, should_stop=lambda: next(stops))
     detach_memory(bb, part)
@@ -75,7 +75,7 @@ def test_checkpoint_without_precision_resumes_as_fp32_on_cpu(tiny_llama, tmp_pat
     del state["settings"]["precision"]  # as an older version wrote it: no precision and
     state.pop("sha256", None)  # no checksum (both are newer than this kind of checkpoint)
     torch.save(state, ckpt)
-    resumed = attach_memory(bb, MemoryConfig(rank=8), name="resumed")
+    resumed = attach_memory(bb, MemorySpec(rank=8), name="resumed")
     assert Memorizer(bb, resumed, settings).run(ids, checkpoint_path=ckpt).completed
     for i in resumed.layers:
         for p in ("G", "K", "V"):

@@ -10,9 +10,9 @@ from engine_helpers import tiny_model, token_stream, weights_hash
 
 from locas_engine import (
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
     MemoryMismatchError,
+    MemorySpec,
+    TrainingSpec,
     attach_memory,
     backbone_from_model,
     detach_memory,
@@ -34,8 +34,8 @@ def logits(model):
 
 
 def _trained(bb, layers=None, rank=8):
-    mem = attach_memory(bb, MemoryConfig(rank=rank, layers=layers), name="book")
-    Memorizer(bb, mem, MemorizeSettings(chunk=40, context=20, steps=2, lr=5e-2)).run(
+    mem = attach_memory(bb, MemorySpec(rank=rank, layers=layers), name="book")
+    Memorizer(bb, mem, TrainingSpec(chunk=40, context=20, steps=2, lr=5e-2)).run(
         token_stream(160), source="phrase")
     return mem
 
@@ -95,7 +95,7 @@ def _randomize(mem, seed=1):
 
 def _memory_on_layers_0_and_2(bb):
     """A random memory on layers 0 and 2, with the logits it gives and the base model's."""
-    mem = attach_memory(bb, MemoryConfig(rank=8, layers=[0, 2]), name="m")
+    mem = attach_memory(bb, MemorySpec(rank=8, layers=[0, 2]), name="m")
     _randomize(mem)
     attached = logits(bb.model)
     with only_enabled(bb.memories, []):
@@ -132,8 +132,8 @@ def test_unmerge_gives_the_base_back(tiny):
 
 def test_merge_keeps_other_memories_working(tiny_llama):
     """A second memory stays attached through a merge and an export of the first."""
-    a = attach_memory(tiny_llama, MemoryConfig(rank=4), name="a")
-    b = attach_memory(tiny_llama, MemoryConfig(rank=4, layers=[1]), name="b")
+    a = attach_memory(tiny_llama, MemorySpec(rank=4), name="a")
+    b = attach_memory(tiny_llama, MemorySpec(rank=4, layers=[1]), name="b")
     _randomize(a, seed=1)
     _randomize(b, seed=2)
     both = logits(tiny_llama.model)
@@ -151,7 +151,7 @@ def test_merge_keeps_other_memories_working(tiny_llama):
 def test_export_reloads_with_plain_transformers(tiny, tmp_path):
     from transformers import AutoModelForCausalLM
 
-    mem = attach_memory(tiny, MemoryConfig(rank=4), name="m")
+    mem = attach_memory(tiny, MemorySpec(rank=4), name="m")
     _randomize(mem)
     attached = logits(tiny.model)
     keys = list(tiny.model.state_dict())

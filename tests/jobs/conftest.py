@@ -10,7 +10,7 @@ def small_settings():
     """Settings that make the real model memorize a few hundred tokens in seconds on a CPU."""
     from app.settings import Settings
 
-    return Settings(rank=8, chunk=64, context=64, steps=1, lr=4e-3, tau_scale=1.0, checkpoint_every=1,
+    return Settings.of(rank=8, chunk=64, context=64, steps=1, lr=4e-3, output_scale=0.125, checkpoint_every=1,
                     max_new_tokens=12, passages=2)
 
 

@@ -37,7 +37,7 @@ def test_model_manager_finds_gemma_and_fits_locas_glu(gemma_path):
 
 @pytest.mark.slow
 def test_locas_on_the_gemma3_ffn_geglu_gelu_tanh(gemma_path):
-    from locas_engine import MemoryConfig, attach_memory, load_backbone, merged
+    from locas_engine import MemorySpec, attach_memory, load_backbone, merged
 
     bb = load_backbone(gemma_path, device="cpu")
     assert bb.ffn_kind == "glu" and bb.num_layers == 18
@@ -48,7 +48,7 @@ def test_locas_on_the_gemma3_ffn_geglu_gelu_tanh(gemma_path):
     ids = bb.tokenizer("The lighthouse keeper climbed the steps.", return_tensors="pt").input_ids
     with torch.no_grad():
         base = bb.model(ids).logits
-    memory = attach_memory(bb, MemoryConfig(rank=8, layers=[0, 9, 17]), name="m")
+    memory = attach_memory(bb, MemorySpec(rank=8, layers=[0, 9, 17]), name="m")
     with torch.no_grad():
         for m in memory.per_layer.values():
             m.V.normal_(0, 0.05)
@@ -68,8 +68,8 @@ def test_gemma_memorizes_a_story_and_answers_from_it(gemma_path, story_file):
     from app.settings import Settings
     from locas_engine import only_enabled
 
-    settings = Settings(model=str(gemma_path), device="cpu", rank=8, chunk=64, context=64,
-                        tau_scale=1.0, lr=4e-3, checkpoint_every=4, max_new_tokens=16, passages=2)
+    settings = Settings.of(model=str(gemma_path), device="cpu", rank=8, chunk=64, context=64,
+                        output_scale=0.125, lr=4e-3, checkpoint_every=4, max_new_tokens=16, passages=2)
     session = Session(library=Library(), settings=settings)
     doc_id = session.library.add_document(import_file(story_file))
     outcome = run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory="story"))

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 def small_settings():
     from app.settings import Settings
 
-    return Settings(rank=8, chunk=64, context=64, steps=1, lr=4e-3, tau_scale=1.0, checkpoint_every=1)
+    return Settings.of(rank=8, chunk=64, context=64, steps=1, lr=4e-3, output_scale=0.125, checkpoint_every=1)
 
 
 @pytest.fixture

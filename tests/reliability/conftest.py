@@ -59,7 +59,7 @@ def tiny_session(tiny_backbone):
     from app.settings import Settings
     from locas_engine import detach_memory
 
-    settings = Settings(rank=4, chunk=64, context=16, steps=1, lr=1e-2, tau_scale=1.0,
+    settings = Settings.of(rank=4, chunk=64, context=16, steps=1, lr=1e-2, output_scale=0.25,
                         checkpoint_every=1, max_new_tokens=4, passages=1)
     session = Session(library=Library(), settings=settings)
     session._backbone = tiny_backbone

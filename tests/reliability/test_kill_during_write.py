@@ -22,8 +22,8 @@ from engine_helpers import token_stream
 from app.recovery import remove_temp_files
 from locas_engine import (
     Memorizer,
-    MemorizeSettings,
-    MemoryConfig,
+    MemorySpec,
+    TrainingSpec,
     attach_memory,
     detach_memory,
     load_memory,
@@ -34,7 +34,7 @@ from locas_engine import (
 from locas_engine.checkpoint import load_checkpoint, temp_files
 
 REPO = Path(__file__).resolve().parents[2]
-SETTINGS = MemorizeSettings(chunk=32, context=16, steps=1, lr=1e-2, checkpoint_every=1)
+SETTINGS = TrainingSpec(chunk=32, context=16, steps=1, lr=1e-2, checkpoint_every=1)
 CONFIG = dict(rank=4)
 
 SCRIPT = r"""
@@ -51,10 +51,10 @@ def blocking_replace(src, dst):
     return real(src, dst)
 os.replace = blocking_replace
 from engine_helpers import tiny_model, token_stream
-from locas_engine import backbone_from_model, attach_memory, MemoryConfig, Memorizer, MemorizeSettings, save_memory
+from locas_engine import backbone_from_model, attach_memory, MemorySpec, Memorizer, TrainingSpec, save_memory
 bb = backbone_from_model(tiny_model("llama"), name="tiny-llama")
-mem = attach_memory(bb, MemoryConfig(rank=4), name="m")
-s = MemorizeSettings(chunk=32, context=16, steps=1, lr=1e-2, checkpoint_every=1)
+mem = attach_memory(bb, MemorySpec(rank=4), name="m")
+s = TrainingSpec(chunk=32, context=16, steps=1, lr=1e-2, checkpoint_every=1)
 for n, seed in ((160, 1), (96, 2)):
     Memorizer(bb, mem, s).run(token_stream(n, seed=seed), checkpoint_path=folder / "m.ckpt", source=str(seed))
     save_memory(mem, folder / "m")
@@ -77,7 +77,7 @@ def _killed_at(mode: str, at: int, folder: Path) -> None:
 
 
 def _uninterrupted(bb, docs):
-    mem = attach_memory(bb, MemoryConfig(**CONFIG), name="reference")
+    mem = attach_memory(bb, MemorySpec(**CONFIG), name="reference")
     for n, seed in docs:
         Memorizer(bb, mem, SETTINGS).run(token_stream(n, seed=seed), source=str(seed))
     state = {k: v.clone() for k, v in mem.state_dict().items()}
@@ -97,7 +97,7 @@ def test_kill_during_a_checkpoint_write(tiny_backbone, tmp_path):
     ckpt = tmp_path / "m.ckpt"
     assert temp_files(ckpt), "the torn write left its temp file"
     assert load_checkpoint(ckpt)["next_chunk"] == 2  # one chunk (one checkpoint interval) lost
-    mem = attach_memory(bb, MemoryConfig(**CONFIG), name="m")
+    mem = attach_memory(bb, MemorySpec(**CONFIG), name="m")
     result = Memorizer(bb, mem, SETTINGS).run(token_stream(160, seed=1), checkpoint_path=ckpt, source="1")
     assert result.completed
     _assert_same(_uninterrupted(bb, [(160, 1)]), mem)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,12 @@ from app.cli import main
 from app.settings import Settings, load_settings, settings_path
 
 DEFAULTS = Settings()
+OLD_SETTINGS = Path(__file__).resolve().parents[1] / "data" / "old_format" / "settings.json"
+
+
+def field_value(settings: Settings, field: str):
+    """A field by name, whether the app's own or one of its specs'."""
+    return settings.flat()[field] if field in settings.flat() else getattr(settings, field)
 
 
 @pytest.mark.parametrize("content", ["[]", "null", '"a string"', "{not json", "\xff\xfe"])
@@ -31,7 +39,7 @@ def test_settings_that_are_not_an_object_fall_back_to_defaults(locas_home, conte
 def test_a_bad_field_is_named_and_falls_back_alone(locas_home, field, value):
     settings_path().write_text(json.dumps({field: value, "passages": 7}))
     settings = load_settings()
-    assert getattr(settings, field) == getattr(DEFAULTS, field)
+    assert field_value(settings, field) == field_value(DEFAULTS, field)
     assert settings.passages == 7  # the good field is kept
     [problem] = settings.problems
     assert f"'{field}'" in problem and str(settings_path()) in problem and "default" in problem
@@ -50,8 +58,33 @@ def test_cuda_without_cuda_falls_back(locas_home):
 def test_good_settings_have_no_problems(locas_home):
     settings_path().write_text(json.dumps({"rank": 16, "lr": 1, "layers": "0-3,5", "device": "cpu"}))
     settings = load_settings()
-    assert settings.rank == 16 and settings.lr == 1.0 and settings.layers == "0-3,5"
+    assert settings.memory.rank == 16 and settings.training.lr == 1.0 and settings.memory.layers == "0-3,5"
     assert settings.problems == []
+
+
+def test_an_old_flat_settings_file_loads_and_is_saved_as_specs(locas_home):
+    """A settings.json from before the specs (flat, tau_scale) keeps every value, the output
+    scale converted at its rank; saving writes each spec once, with its version."""
+    from app.settings import save_settings
+
+    shutil.copy(OLD_SETTINGS, settings_path())
+    settings = load_settings()
+    assert settings.problems == []
+    assert (settings.memory.rank, settings.memory.output_scale) == (8, 2.0 / 8)  # tau_scale 2 at rank 8
+    assert (settings.training.chunk, settings.training.context, settings.training.steps) == (128, 64, 2)
+    assert settings.passages == 3
+    save_settings(settings)
+    saved = json.loads(settings_path().read_text())
+    assert saved["memory"]["output_scale"] == 0.25 and saved["memory"]["version"] == 1
+    assert "tau_scale" not in json.dumps(saved) and "rank" not in saved
+    assert load_settings() == settings
+
+
+def test_the_old_default_tau_scale_becomes_the_default_at_any_rank(locas_home):
+    """64 was the untouched default: at rank 16 it meant four times the tuned scale by accident."""
+    settings_path().write_text(json.dumps({"rank": 16, "tau_scale": 64.0}))
+    settings = load_settings()
+    assert settings.memory.output_scale == DEFAULTS.memory.output_scale and settings.problems == []
 
 
 def test_the_command_line_says_so_and_still_runs(locas_home, capsys):

@@ -28,7 +28,7 @@ def small_settings():
     """Settings that make the real model memorize the story in seconds on a CPU."""
     from app.settings import Settings, save_settings
 
-    settings = Settings(rank=8, chunk=64, context=64, steps=1, lr=4e-3, tau_scale=1.0, checkpoint_every=1,
+    settings = Settings.of(rank=8, chunk=64, context=64, steps=1, lr=4e-3, output_scale=0.125, checkpoint_every=1,
                         max_new_tokens=12, passages=2, device="cpu")
     save_settings(settings)  # the engine worker's Session reads them from the data folder
     return settings

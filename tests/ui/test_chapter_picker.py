@@ -26,7 +26,7 @@ def test_ticking_chapters_changes_the_request_and_the_cost(qtbot):
         chosen = (request.section_ids or {}).get(3)
         return f"{len(chosen) if chosen is not None else 'all'} chapters"
 
-    dialog = MemorizeDialog([3], ["Alice"], ["alice"], Settings(rank=8, chunk=64), sections=SECTIONS,
+    dialog = MemorizeDialog([3], ["Alice"], ["alice"], Settings.of(rank=8, chunk=64), sections=SECTIONS,
                             estimator=estimator, held=lambda memory, doc: {11} if memory == "alice" else set())
     qtbot.addWidget(dialog)
     dialog.show()
@@ -77,7 +77,7 @@ def test_window_dialog_says_tokens_and_time_from_the_library(window, qtbot, stor
 
 
 def test_enter_in_the_chapter_list_starts(qtbot):
-    dialog = MemorizeDialog([3], ["Alice"], [], Settings(rank=8, chunk=64), sections=SECTIONS,
+    dialog = MemorizeDialog([3], ["Alice"], [], Settings.of(rank=8, chunk=64), sections=SECTIONS,
                             estimator=lambda r: "x")
     qtbot.addWidget(dialog)
     dialog.show()

@@ -25,4 +25,4 @@ def test_a_bad_setting_is_said_once_the_window_is_up(locas_home, qtbot, boxes):
     qtbot.waitUntil(lambda: bool(boxes.of("warning")))
     [(_, title, text)] = boxes.of("warning")
     assert title == "Settings" and "'chunk'" in text and "default" in text
-    assert window.controller.settings.chunk == 256
+    assert window.controller.settings.training.chunk == 256

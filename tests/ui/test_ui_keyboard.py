@@ -13,7 +13,7 @@ pytestmark = pytest.mark.qt
 
 
 def test_enter_in_the_memorize_dialog_starts(qtbot):
-    dialog = MemorizeDialog([3], ["Alice"], [], Settings(rank=8, chunk=64))
+    dialog = MemorizeDialog([3], ["Alice"], [], Settings.of(rank=8, chunk=64))
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitExposed(dialog)

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.session import Session
 from locas_engine import (
-    MemoryConfig,
+    MemorySpec,
     attach_memory,
     backbone_from_model,
     detach_memory,
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.qt
 
 
 def _export(bb, path) -> str:
-    memory = attach_memory(bb, MemoryConfig(rank=4), name="moby")
+    memory = attach_memory(bb, MemorySpec(rank=4), name="moby")
     memory.initialized = True
     saved = save_memory(memory, path)
     detach_memory(bb, memory)

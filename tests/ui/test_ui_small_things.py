@@ -36,8 +36,11 @@ def test_memory_details_use_the_memorize_dialogs_words(qtbot):
     qtbot.addWidget(dialog)
     labels = [w.text() for w in dialog.findChildren(QLabel)
               if isinstance(w.parent().layout(), QFormLayout) and w.text().endswith(":")]
-    assert labels[:3] == ["Memory size (rank):", "Learning rate:", "Output scale (× tau):"]
+    assert labels[:3] == ["Memory size (rank):", "Output scale:", "Learning rate:"]
     assert not any("tau_scale" in label or label == "lr:" for label in labels)
+    values = [w.text() for w in dialog.findChildren(QLabel)
+              if isinstance(w.parent().layout(), QFormLayout) and not w.text().endswith(":")]
+    assert "8.0" in values  # an old row's tau_scale 64 at rank 8, shown as today's output scale
 
 
 def test_rename_says_what_is_renamed(window, monkeypatch):

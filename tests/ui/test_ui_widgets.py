@@ -51,17 +51,17 @@ def test_formatting_helpers():
 
 
 def test_settings_dialog_round_trip(qtbot):
-    dialog = SettingsDialog(Settings(model="/models/x.gguf", device="cpu", rank=16))
+    dialog = SettingsDialog(Settings.of(model="/models/x.gguf", device="cpu", rank=16))
     qtbot.addWidget(dialog)
     assert dialog.local_model.isChecked() and dialog.model_path.text() == "/models/x.gguf"
     assert not dialog.form.advanced.is_expanded()  # advanced settings are folded away
     dialog.default_model.setChecked(True)
     dialog.form.rank.setValue(8)
     dialog.form.chunk.setValue(64)
-    dialog.form.tau_scale.setValue(8.0)
+    dialog.form.output_scale.setValue(0.5)
     result = dialog.result_settings()
-    assert (result.model, result.device, result.rank, result.chunk) == ("default", "cpu", 8, 64)
-    assert result.tau_scale == 8.0
+    assert (result.model, result.device, result.memory.rank, result.training.chunk) == ("default", "cpu", 8, 64)
+    assert result.memory.output_scale == 0.5
 
 
 def test_library_view_rows_progress_and_menu(qtbot):
@@ -83,15 +83,16 @@ def test_library_view_rows_progress_and_menu(qtbot):
 
 
 def test_memorize_dialog_request_and_progress(qtbot):
-    dialog = MemorizeDialog([3], ["Alice"], ["Alice"], Settings(rank=8, chunk=64))
+    dialog = MemorizeDialog([3], ["Alice"], ["Alice"], Settings.of(rank=8, chunk=64))
     qtbot.addWidget(dialog)
     assert dialog.new_name.text() == "Alice (2)"  # never clashes with an existing memory
     assert not dialog.form.advanced.is_expanded()
     with qtbot.waitSignal(dialog.start_requested) as sig:
         dialog.start_button.click()
     request = sig.args[0]
-    assert (request.memory, request.rank, request.chunk, list(request.document_ids)) == ("Alice (2)", 8, 64, [3])
-    assert request.tau_scale == 64.0  # every setting of the form reaches the job, tau's scale too
+    chosen = request.settings
+    assert (request.memory, chosen["rank"], chosen["chunk"], list(request.document_ids)) == ("Alice (2)", 8, 64, [3])
+    assert chosen["output_scale"] == 1.0  # every setting of the form reaches the job, the scale too
     dialog.apply_event(MemorizeEvent("Alice (2)", "memorizing", 64, 256, ppl=30.0, tokens_per_s=120, eta_s=2))
     assert dialog.progress.value() == 250
     assert "120 tokens/s" in dialog.speed_label.text() and "ETA 2 s" in dialog.eta_label.text()
@@ -106,15 +107,15 @@ def test_memorize_dialog_request_and_progress(qtbot):
 
 def test_memorize_dialog_into_an_existing_memory_keeps_its_shape(qtbot):
     """Adding to a memory continues training it: its shape fields are locked and not sent."""
-    dialog = MemorizeDialog([3], ["Alice"], ["alice"], Settings(rank=8, chunk=64, lr=2e-3))
+    dialog = MemorizeDialog([3], ["Alice"], ["alice"], Settings.of(rank=8, chunk=64, lr=2e-3))
     qtbot.addWidget(dialog)
     dialog.existing_memory.setChecked(True)
-    assert not dialog.form.rank.isEnabled() and not dialog.form.tau_scale.isEnabled()
+    assert not dialog.form.rank.isEnabled() and not dialog.form.output_scale.isEnabled()
     assert dialog.form.lr.isEnabled() and dialog.form.chunk.isEnabled()
     request = dialog.request()
     assert request.memory == "alice"
-    assert (request.rank, request.init, request.layers, request.tau_scale) == (None, None, None, None)
-    assert (request.lr, request.chunk) == (2e-3, 64)
+    assert not {"rank", "init", "layers", "output_scale"} & set(request.settings)
+    assert (request.settings["lr"], request.settings["chunk"]) == (2e-3, 64)
 
 
 def test_passage_dialog_highlights_passage(qtbot):
