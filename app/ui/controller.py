@@ -129,8 +129,9 @@ class AppController(QObject):
             sections = self.library.sections(doc_id)
             characters += sum(s.characters + len(s.title) for s in sections
                               if chosen is None or s.id in chosen)
-        settings = {k: getattr(self.settings, k) for k in SPEED_KEYS}
-        settings.update({k: getattr(request, k) for k in SPEED_KEYS if getattr(request, k, None) is not None})
+        defaults = self.settings.flat()
+        settings = {k: defaults[k] for k in SPEED_KEYS}
+        settings.update({k: v for k, v in request.settings.items() if k in SPEED_KEYS and v is not None})
         row = self.library.get_memory(request.memory)
         if row and row.get("settings"):  # an existing memory keeps its own shape and arithmetic
             settings.update({k: row["settings"][k] for k in SPEED_KEYS if k in row["settings"]})

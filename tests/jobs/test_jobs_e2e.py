@@ -163,10 +163,10 @@ def test_several_memories_answer_with_the_one_that_fits_the_question(session, st
     """A shelf of two memories: the question about the lighthouse is answered with its memory."""
     bees_file = tmp_path / "apiary.txt"
     bees_file.write_text(BEEKEEPING, encoding="utf-8")
-    strong = dict(lr=6e-3, tau_scale=64.0, steps=2)  # memories that clearly prefer their own text
+    strong = dict(lr=6e-3, output_scale=8.0, steps=2)  # memories that clearly prefer their own text
     for path, name in ((story_file, "lighthouse"), (bees_file, "apiary")):
         doc_id = _import(session, path)
-        run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory=name, **strong))
+        run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory=name, settings=strong))
 
     shelf = ["lighthouse", "apiary"]
     about_bees = run_answer(session, AnswerRequest(

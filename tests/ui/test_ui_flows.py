@@ -111,7 +111,7 @@ def test_settings_are_persisted(window, qtbot):
     dialog.accept()
     assert dialog.result() == QDialog.DialogCode.Accepted
     saved = load_settings()
-    assert (saved.rank, saved.chunk, saved.passages, saved.use_retrieval) == (16, 128, 3, False)
+    assert (saved.memory.rank, saved.training.chunk, saved.passages, saved.use_retrieval) == (16, 128, 3, False)
     # The next window (a restart) starts from them.
     again = window.open_settings()
     assert again.form.rank.value() == 16 and again.form.chunk.value() == 128
