@@ -325,8 +325,8 @@ def run_memorize(
                 library.update_memory(name, status="stopped", tokens_done=done, message=message)
                 emit("cancelled", tokens_done=done, tokens_total=total, ppl=result.ppl, message=message)
                 return MemorizeOutcome(name, False, done, total, result.ppl, path)
-            save_memory(memory, path, extra_metadata={"settings": settings,
-                                                      "library_document_ids": [doc_id]})
+            # The file records the specs itself (its config and training): not again here.
+            save_memory(memory, path, extra_metadata={"library_document_ids": [doc_id]})
             library.update_memory_source(name, doc_id, status="done")
             _held(session, name, doc_id, parts.get(doc_id))
             checkpoint.unlink(missing_ok=True)

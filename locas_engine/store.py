@@ -33,7 +33,9 @@ from .mlp.memory import LocasMLPMemory
 from .protocol import Memory
 from .spec import MemorySpec, from_dict, to_dict
 
-FORMAT_VERSION = 1
+# 2: each spec once, "config" (what the memory is) and "training" (how it was last trained);
+# 1 also kept rank, initializer, lr and chunking beside them, and tau_scale in the config.
+FORMAT_VERSION = 2
 KIND = "locas-glu-memory"
 MLP_KIND = "locas-mlp-memory"
 _KIND_METHOD = {KIND: GLU_METHOD, MLP_KIND: MLP_METHOD}
@@ -74,9 +76,7 @@ def save_memory(memory: Memory, path: str | os.PathLike,
         "kind": KIND,
         "method": GLU_METHOD,
         **_common_metadata(memory, meta_path, extra_metadata, dtype),
-        "rank": memory.rank,
         "tau": {str(i): t for i, t in memory.tau().items()},
-        "initializer": memory.config.init,
     }
     _write_pair(tensor_path, meta_path, tensors, meta)
     return tensor_path
@@ -107,9 +107,7 @@ def _common_metadata(memory: Memory, meta_path: Path,
         "hidden_size": memory.hidden_size,
         "layers": list(memory.layers),
         "config": to_dict(memory.config) if isinstance(memory.config, MemorySpec) else memory.config.to_dict(),
-        "lr": memory.training_info.get("lr"),
-        "chunking": {k: memory.training_info.get(k) for k in ("chunk", "context", "steps")},
-        "training": memory.training_info,
+        "training": memory.training_info,  # the TrainingSpec as the last run recorded it
         "sources": memory.sources,
         "tokens": sum(int(s.get("tokens", 0)) for s in memory.sources),
         "ppl_curve": [list(c) for c in memory.curve],
@@ -140,7 +138,6 @@ def _save_mlp(memory: LocasMLPMemory, tensor_path: Path, meta_path: Path,
         "method": MLP_METHOD,
         "capacity": memory.capacity,
         "used": {str(i): n for i, n in memory.used().items()},
-        "initializer": memory.config.init,
     })
     _write_pair(tensor_path, meta_path, tensors, meta)
     return tensor_path
@@ -258,12 +255,8 @@ def _load(backbone: Backbone, tensor_path: Path, meta: dict[str, Any], name: str
         )
     if meta["method"] == MLP_METHOD:
         return _load_mlp(backbone, tensor_path, meta, name)
-    cfg = dict(meta.get("config", {}))
-    if "output_scale" not in cfg:  # written before MemorySpec: tau_scale, 1.0 when absent
-        cfg.setdefault("tau_scale", 1.0)
+    config = _spec_of(meta)
     layers = [int(i) for i in meta["layers"]]
-    config = from_dict(MemorySpec, {**cfg, "rank": meta["rank"], "layers": layers,
-                                    "init": meta.get("initializer", "topk")})
     ffns = [backbone.ffns[i] for i in layers]
     memory = LocasMemory(name or meta.get("name", "memory"), config, ffns,
                          bb_meta.get("name", ""), bb_meta.get("fingerprint", ""))
@@ -280,6 +273,18 @@ def _load(backbone: Backbone, tensor_path: Path, meta: dict[str, Any], name: str
     memory.training_info = dict(meta.get("training", {}))
     attach(backbone, memory)
     return memory
+
+
+def _spec_of(meta: dict[str, Any]) -> MemorySpec:
+    """The memory's spec from its file, of any format (version 1 kept rank and initializer
+    beside its config, and tau_scale, 1.0 when absent, in it)."""
+    cfg = dict(meta.get("config", {}))
+    if meta["format_version"] < 2:
+        cfg.update(rank=meta["rank"], init=meta.get("initializer", "topk"))
+        if "output_scale" not in cfg:
+            cfg.setdefault("tau_scale", 1.0)
+    cfg.setdefault("layers", meta["layers"])
+    return from_dict(MemorySpec, cfg)
 
 
 def _load_mlp(backbone: Backbone, tensor_path: Path, meta: dict[str, Any],

@@ -142,7 +142,7 @@ def test_metadata_that_disagrees_with_the_tensors_is_refused(tiny_llama, saved):
     meta_path = saved.with_suffix(".json")
     meta = json.loads(meta_path.read_text())
     meta.pop("sha256")
-    meta["rank"] = 4  # tensors hold rank 8
+    meta["config"]["rank"] = 4  # tensors hold rank 8
     meta_path.write_text(json.dumps(meta))
     _refused(tiny_llama, saved, "does not describe")
 

@@ -143,3 +143,19 @@ def test_an_old_checkpoint_resumes_as_if_never_interrupted(tiny_llama, tmp_path)
     for i in straight.layers:
         for key in ("G", "K", "V"):
             torch.testing.assert_close(getattr(resumed.layer(i), key), getattr(straight.layer(i), key))
+
+
+def test_an_old_memory_saved_again_stores_each_spec_once(tiny_llama, tmp_path):
+    import json
+
+    from locas_engine import detach_memory, save_memory
+
+    old = load_memory(tiny_llama, OLD / "tale")
+    save_memory(old, tmp_path / "tale")
+    detach_memory(tiny_llama, old)
+    meta = json.loads((tmp_path / "tale.json").read_text())
+    assert meta["format_version"] == 2 and meta["config"]["output_scale"] == 4.0
+    assert "tau_scale" not in json.dumps(meta) and "rank" not in meta and "lr" not in meta
+    assert meta["training"]["lr"] == 1e-2  # the first run's TrainingSpec, as it recorded it
+    again = load_memory(tiny_llama, tmp_path / "tale")
+    assert again.config == old.config and again.tau() == old.tau()

@@ -48,11 +48,14 @@ def test_save_load_roundtrip(tiny_llama, tmp_path):
     assert path.name == "book.safetensors" and (tmp_path / "book.json").exists()
     detach_memory(bb, mem)
     meta = read_memory_metadata(tmp_path / "book")
-    assert meta["format_version"] == 1 and meta["rank"] == 8 and meta["layers"] == [0, 1, 2]
+    assert meta["format_version"] == 2 and meta["config"]["rank"] == 8 and meta["layers"] == [0, 1, 2]
     assert meta["backbone"]["fingerprint"] == bb.fingerprint
     assert meta["sources"] == [{"name": "phrase", "tokens": 160}]
-    assert meta["lr"] == 5e-2 and meta["chunking"] == {"chunk": 40, "context": 20, "steps": 2}
-    assert len(meta["ppl_curve"]) == 4 and meta["initializer"] == "topk"
+    training = meta["training"]  # each spec once: no lr, rank or chunking beside them
+    assert training["lr"] == 5e-2 and (training["chunk"], training["context"], training["steps"]) == (40, 20, 2)
+    assert not {"rank", "lr", "chunking", "initializer"} & set(meta)
+    assert len(meta["ppl_curve"]) == 4 and meta["config"]["init"] == "topk"
+    assert meta["config"]["version"] == 1 and meta["training"]["version"] == 1
     assert set(meta["tau"]) == {"0", "1", "2"} and meta["extra"] == {"note": "hi"}
     assert meta["created"] and meta["updated"]
     loaded = load_memory(bb, tmp_path / "book.safetensors", name="again")
