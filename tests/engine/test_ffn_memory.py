@@ -198,7 +198,7 @@ def test_two_threads_answer_at_once_with_different_memories(tiny_llama, randomiz
     from locas_engine.generate import generate_ids
 
     bb = tiny_llama
-    memory = attach_memory(bb, MemoryConfig(rank=4), name="m")
+    memory = attach_memory(bb, MemorySpec(rank=4), name="m")
     randomize_values(memory, scale=2.0)
     on, off = logits(bb), None
     with only_enabled(bb.memories, []):
@@ -232,7 +232,7 @@ def test_two_threads_answer_at_once_with_different_memories(tiny_llama, randomiz
 
 def test_setting_the_switch_inside_only_enabled_lasts_until_the_block_ends(tiny_llama):
     """Routing chunk by chunk (bench/shelf.py) flips a memory inside an only_enabled block."""
-    memory = attach_memory(tiny_llama, MemoryConfig(rank=4), name="m")
+    memory = attach_memory(tiny_llama, MemorySpec(rank=4), name="m")
     with only_enabled(tiny_llama.memories, ["m"]):
         memory.enabled = False
         assert not memory.enabled
