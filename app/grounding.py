@@ -19,6 +19,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from locas_engine.answer_text import trim_unfinished
+
 ABSTAIN_TEXT = "The text does not say."
 _CITE = re.compile(r"\[(\d{1,2})\]")
 _WORD = re.compile(r"\w+")
@@ -140,7 +142,7 @@ def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence
     if not answer:
         return Grounded(ABSTAIN_TEXT, True, None, None, None)
     if not passages:
-        return Grounded(answer, False, None, None, None)
+        return Grounded(trim_unfinished(answer), False, None, None, None)
     cited = cited_passage(answer, passages)
     plain = strip_citations(answer)
     evidence = Evidence(
@@ -157,7 +159,10 @@ def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence
         support = supporting_sentence(passages[cited], question, "")
         sentence = " ".join(passages[cited][support[0]:support[1]].split())
         return Grounded(with_citation(sentence, cited), False, cited, support, evidence.features())
-    return Grounded(with_citation(answer, cited), False, cited, support, evidence.features())
+    # the evidence is the model's whole answer; the reader is shown it without a last sentence
+    # the token budget cut off
+    shown = answer if _CITE.search(trim_unfinished(answer)) else trim_unfinished(plain)
+    return Grounded(with_citation(shown, cited), False, cited, support, evidence.features())
 
 
 def answer_dict(answer) -> dict:

@@ -81,6 +81,17 @@ def _cut_to_sentence(text: str) -> str:
     return text[:ends[-1]] if ends and has_content(text[:ends[-1]]) else text
 
 
+def trim_unfinished(text: str) -> str:
+    """``text`` without a last sentence that was cut off ("... while the Hare was the"): an
+    answer that ran into its token budget mid-sentence ends after its last full sentence.
+    A model that ends its own turn ends a sentence, so only the budget leaves a sentence open
+    after a finished one. Kept whole: an answer with no full sentence ("13 October 2023"), and
+    a cut that would keep fewer than three words ("Mr. Brown went home")."""
+    text = text.rstrip()
+    whole = _cut_to_sentence(text)
+    return whole if len(_WORD.findall(whole)) >= 3 else text
+
+
 @dataclass
 class AnswerText:
     """The rules above, applied to one answer as it grows (see the module docstring)."""

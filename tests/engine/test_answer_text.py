@@ -8,6 +8,7 @@ from locas_engine.answer_text import (
     is_source_line,
     repeat_start,
     strip_preamble,
+    trim_unfinished,
 )
 
 
@@ -82,3 +83,12 @@ def test_what_is_shown_is_never_taken_back():
         assert now.startswith(shown)
         shown = now
     assert answer.final(keep=len(shown)).startswith(shown)
+
+
+def test_an_answer_cut_off_by_its_budget_ends_after_its_last_full_sentence():
+    hare = ("The Tortoise won the race. The Hare was not the winner. The Tortoise was the one "
+            "who put forth his full speed, while the Hare was the")
+    assert trim_unfinished(hare) == "The Tortoise won the race. The Hare was not the winner."
+    assert trim_unfinished("The Tortoise won the race.") == "The Tortoise won the race."
+    assert trim_unfinished("13 October 2023") == "13 October 2023"  # no full sentence: kept
+    assert trim_unfinished("Mr. Brown went home") == "Mr. Brown went home"  # "Mr." is no answer
