@@ -8,7 +8,12 @@ category 5, while abstaining on at most --max-false of the answerable ones) and 
 other, both ways round, so that no reported figure comes from the questions it was fitted on.
 Finally it prints the rule fitted on all the answers, for ABSTAIN_RULE.
 
+``--surprise HOME`` adds one more feature, measured afterwards with the memories the bench run
+left in its ``--home``: the memory's surprise on the question (its mean NLL with the
+conversation's memory on minus off; ``locas_engine.generate.memory_surprise``).
+
     python -m app.bench.calibrate docs/bench-results/qa-locomo-after.json
+    python -m app.bench.calibrate qa26.json qa30.json --surprise /work/qa-home /work/qa-home30
 """
 
 from __future__ import annotations
@@ -20,11 +25,37 @@ from pathlib import Path
 from app.bench.scoring import f1_score
 from app.grounding import strip_citations
 
-FEATURES = ("retrieval", "question_coverage", "answer_support", "lp_with", "lp_without", "lp_gain")
+FEATURES = ("retrieval", "question_coverage", "answer_support", "lp_with", "lp_without", "lp_gain",
+            "memory_surprise")
 
 
 def rows_of(report: dict) -> list[dict]:
     return [a for a in report["answers"] if a.get("evidence")]
+
+
+def add_surprise(rows: list[dict], homes: list[Path]) -> None:
+    """Record ``memory_surprise`` in each row's evidence: the question read with the memory of
+    its conversation (``locomo-<file stem>``, as `locas bench qa` names it) on and off. The
+    memory is looked for in each of ``homes`` (the bench's --home folders) in turn."""
+    import os
+
+    from app.library import Library
+    from app.session import Session
+    from app.settings import Settings
+    from locas_engine.generate import memory_surprise
+
+    for home in homes:
+        os.environ["LOCAS_HOME"] = str(home)
+        session = Session(library=Library(), settings=Settings())
+        for file in sorted({r["file"] for r in rows}):
+            name = f"locomo-{Path(file).stem}"
+            row = session.library.get_memory(name)
+            if row is None or row["status"] != "done":
+                continue
+            with session.only_memories([name]):
+                for r in rows:
+                    if r["file"] == file and "memory_surprise" not in r["evidence"]:
+                        r["evidence"]["memory_surprise"] = memory_surprise(session.backbone(), r["question"])
 
 
 def rates(rows: list[dict], rule: dict) -> dict:
@@ -42,7 +73,7 @@ def rates(rows: list[dict], rule: dict) -> dict:
 def fit(rows: list[dict], max_false: float) -> dict:
     """The single-feature rule with the most category-5 abstention at <= max_false false ones."""
     best = {"feature": "retrieval", "sign": 1, "threshold": float("inf"), "abstain": -1.0, "false": 0.0}
-    for feature in FEATURES:
+    for feature in [f for f in FEATURES if all(f in r["evidence"] for r in rows)]:
         for sign in (1, -1):
             values = sorted({sign * r["evidence"][feature] for r in rows})
             for threshold in values:
@@ -64,8 +95,14 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("reports", nargs="+", type=Path)
     p.add_argument("--max-false", type=float, default=0.15)
     p.add_argument("--json", type=Path)
+    p.add_argument("--mode", help="only the answers of this mode (a report may hold several)")
+    p.add_argument("--surprise", nargs="+", type=Path, metavar="HOME",
+                   help="add the memory's surprise on the question, from the memories in these --home folders")
     args = p.parse_args(argv)
-    rows = [r for path in args.reports for r in rows_of(json.loads(path.read_text()))]
+    rows = [r for path in args.reports for r in rows_of(json.loads(path.read_text()))
+            if args.mode in (None, r.get("mode"))]
+    if args.surprise:
+        add_surprise(rows, args.surprise)
     files = sorted({r["file"] for r in rows})
     out = {"held_out": [], "max_false": args.max_false}
     print(f"{'fitted on':<22}{'reported on':<22}{'rule':<34}{'abstain cat 5':>14}{'false abstain':>15}"

@@ -35,6 +35,7 @@ from app.bench.book_questions import load_book_questions
 from app.bench.scoring import abstained, f1_score, overall_at_tokens, paired_difference
 from app.grounding import strip_citations
 from app.prompts import build_messages
+from locas_engine.answer_text import trim_unfinished
 from locas_engine.bench import write_report
 from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, tau_scales
 
@@ -114,6 +115,13 @@ def answer_once(session, question: str, mode: str, memory: str, document_id: int
     pieces: list[str] = []
     answer = run_answer(session, request, on_token=pieces.append)
     return pieces, answer
+
+
+def shown_answer(pieces: list[str], answer) -> str:
+    """The answer as a reader would see it: the app's grounded answer, or for the bench-only
+    recent-context modes the stream without a last sentence its token budget cut off (the
+    app's rule, ``trim_unfinished``), so that every mode is scored the same way."""
+    return answer.text if answer is not None else trim_unfinished("".join(pieces).strip())
 
 
 def answer_record(answer) -> dict:
@@ -196,7 +204,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             t0 = time.perf_counter()
             for q in questions:
                 pieces, answer = answer_once(session, q["question"], mode, name, doc_id, args, recent)
-                prediction = answer.text if answer is not None else "".join(pieces).strip()
+                prediction = shown_answer(pieces, answer)
                 cat = q["category"]
                 reference = str(q.get("answer", q.get("adversarial_answer", "")))
                 scores[(mode, cat)].append(score(prediction, cat, reference))

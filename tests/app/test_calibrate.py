@@ -40,3 +40,20 @@ def test_figures_are_reported_on_the_conversation_not_fitted(tmp_path):
     out = main([str(a), str(b), "--json", str(tmp_path / "rule.json")])
     assert {(h["fitted_on"], h["reported_on"]) for h in out["held_out"]} == {("conv-a", "conv-b"), ("conv-b", "conv-a")}
     assert set(out["abstain_rule"]) == {out["rule_all"]["feature"], "bias"}
+
+
+def test_the_memorys_surprise_is_a_feature_when_every_answer_has_it(tmp_path):
+    answers = report("conv-a")["answers"]
+    for r in answers:  # coverage and likelihood no longer separate; the memory's surprise does
+        r["evidence"].update(question_coverage=0.5, lp_with=-1.0, lp_without=-2.0, lp_gain=1.0)
+        r["evidence"]["memory_surprise"] = 0.2 if r["category"] == "adversarial" else -0.3
+    rule = fit(answers, max_false=0.15)
+    assert rule["feature"] == "memory_surprise" and rates(answers, rule)["abstain_unanswerable"] == 1.0
+    del answers[0]["evidence"]["memory_surprise"]  # one answer without it: not a feature
+    assert fit(answers, max_false=0.15)["feature"] != "memory_surprise"
+    # a report with several modes is calibrated on one of them
+    other = [{**r, "mode": "retrieval"} for r in report("conv-b")["answers"]]
+    path = tmp_path / "both.json"
+    path.write_text(json.dumps({"answers": [{**r, "mode": "memory+retrieval"} for r in answers] + other}))
+    out = main([str(path), "--mode", "retrieval"])
+    assert out["held_out"] == []  # only conv-b's answers: nothing to hold out

@@ -1,0 +1,88 @@
+"""Pool `locas bench qa` reports that were run apart into one table.
+
+On a shared CPU a long benchmark is safer run in pieces (one conversation, or one mode, per
+run), each writing its own JSON, so that a run cut short leaves the others. Pooled, the figures
+are those one run would print: every answer keeps its score, the per-answer checks are the
+bench's own, and each paired 95% interval pairs two modes' answers to the same question (same
+file, same question text), over the questions both modes answered.
+
+``--trim`` rescores every answer as the app now shows it: without a last sentence its token
+budget cut off (``trim_unfinished``; exact for the answers that were written, not replaced by
+the passage's sentence or abstained, which end in a full sentence anyway).
+
+    python -m app.bench.combine qa26-mr.json qa30-mr.json qa26-rc.json qa30-rc.json --json all.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from app.bench.answer_checks import answer_checks, contradicts
+from app.bench.qa import CATEGORIES, COMPARISONS, print_table, score, tabulate
+from app.bench.scoring import paired_difference
+from app.grounding import strip_citations, with_citation
+from locas_engine.answer_text import trim_unfinished
+from locas_engine.bench import write_report
+
+CATEGORY_IDS = {name: cat for cat, name in CATEGORIES.items()}
+_LAST_CITATION = re.compile(r"\[(\d{1,2})\]\s*$")
+
+
+def trimmed(answer: dict) -> dict:
+    """The answer as shown with a budget-cut last sentence removed, rescored."""
+    if answer.get("abstained"):
+        return answer
+    cat = CATEGORY_IDS[answer["category"]]
+    plain = trim_unfinished(strip_citations(answer["prediction"]))
+    cited = _LAST_CITATION.search(answer["prediction"])
+    prediction = with_citation(plain, int(cited.group(1)) - 1 if cited else None)
+    out = {**answer, "prediction": prediction, "score": score(prediction, cat, answer["reference"])}
+    if "contradicts" in answer:
+        out["contradicts"] = contradicts(plain, answer["reference"], answer["cited"]["text"])
+    return out
+
+
+def pool(reports: list[dict], trim: bool = False) -> dict:
+    answers = [a for r in reports for a in r["answers"]]
+    if trim:
+        answers = [trimmed(a) for a in answers]
+    modes = list(dict.fromkeys(a["mode"] for a in answers))
+    scores: dict[tuple[str, int], list[float]] = {}
+    by_question: dict[str, dict[tuple[str, str], float]] = {m: {} for m in modes}
+    for a in answers:
+        cat = CATEGORY_IDS[a["category"]]
+        scores.setdefault((a["mode"], cat), []).append(a["score"])
+        if cat != 5:
+            by_question[a["mode"]][(a["file"], a["question"])] = a["score"]
+    comparisons = []
+    for first, second in COMPARISONS:
+        if first in modes and second in modes:
+            both = [q for q in by_question[first] if q in by_question[second]]
+            if both:
+                diff, low, high = paired_difference([by_question[first][q] for q in both],
+                                                    [by_question[second][q] for q in both])
+                comparisons.append({"mode": first, "versus": second, "n": len(both),
+                                    "difference": diff, "ci95": [low, high]})
+    return {"files": sorted({a["file"] for a in answers}), "trimmed": trim,
+            "settings": reports[0].get("settings", {}), "results": tabulate(scores, modes),
+            "answer_checks": answer_checks(answers, modes), "comparisons": comparisons,
+            "answers": answers}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("reports", nargs="+", type=Path)
+    p.add_argument("--trim", action="store_true", help="rescore with budget-cut last sentences removed")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args(argv)
+    report = pool([json.loads(path.read_text()) for path in args.reports], trim=args.trim)
+    print_table({**report, "results_at_tokens": {}})
+    write_report(report, args.json)
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""QA reports run apart pool into the table one run would print (app/bench/combine.py)."""
+
+from __future__ import annotations
+
+import json
+
+from app.bench.combine import main, pool
+
+
+def answer(file: str, mode: str, question: str, prediction: str, reference: str = "Pebble",
+           category: str = "single-hop") -> dict:
+    from app.bench.combine import CATEGORY_IDS
+    from app.bench.qa import score
+
+    return {"file": file, "mode": mode, "category": category, "question": question,
+            "reference": reference, "prediction": prediction,
+            "score": score(prediction, CATEGORY_IDS[category], reference)}
+
+
+def test_modes_run_apart_are_paired_by_question(tmp_path):
+    # two runs, one per mode; the memory run answered one question the other did not
+    plain = {"answers": [answer("a.json", "recent-context", f"q{i}", "No idea") for i in range(4)]}
+    memory = {"answers": [answer("a.json", "memory+recent-context", f"q{i}", "Pebble") for i in range(5)]}
+    paths = [tmp_path / "plain.json", tmp_path / "memory.json"]
+    for path, report in zip(paths, (plain, memory), strict=True):
+        path.write_text(json.dumps(report))
+    out = main([str(p) for p in paths] + ["--json", str(tmp_path / "all.json")])
+    (comparison,) = out["comparisons"]
+    assert comparison["mode"] == "memory+recent-context" and comparison["n"] == 4
+    assert comparison["difference"] == 1.0
+    assert json.loads((tmp_path / "all.json").read_text())["comparisons"] == out["comparisons"]
+
+
+def test_trim_rescores_answers_as_now_shown():
+    cut = answer("a.json", "memory+retrieval", "q", "The dog is Pebble. It was a gift from the [2]")
+    whole = answer("a.json", "memory+retrieval", "q2", "Pebble, a gift. [1]")
+    out = pool([{"answers": [cut, whole]}], trim=True)
+    assert [a["prediction"] for a in out["answers"]] == ["The dog is Pebble. [2]", "Pebble, a gift. [1]"]
+    assert out["answers"][0]["score"] > cut["score"]
+
+
+def test_the_bench_scores_recent_context_answers_as_the_app_would_show_them():
+    from app.bench.qa import shown_answer
+
+    pieces = ["Caroline went ", "to a support group. ", "She said it was the"]
+    assert shown_answer(pieces, None) == "Caroline went to a support group."
+
+    class Answer:
+        text = "The text does not say."
+
+    assert shown_answer(pieces, Answer()) == "The text does not say."
