@@ -161,7 +161,7 @@ def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence
         return Grounded(with_citation(sentence, cited), False, cited, support, evidence.features())
     # the evidence is the model's whole answer; the reader is shown it without a last sentence
     # the token budget cut off
-    shown = answer if _CITE.search(trim_unfinished(answer)) else trim_unfinished(plain)
+    shown = answer if trim_unfinished(plain) == plain else trim_unfinished(plain)
     return Grounded(with_citation(shown, cited), False, cited, support, evidence.features())
 
 

@@ -84,12 +84,26 @@ def _cut_to_sentence(text: str) -> str:
 def trim_unfinished(text: str) -> str:
     """``text`` without a last sentence that was cut off ("... while the Hare was the"): an
     answer that ran into its token budget mid-sentence ends after its last full sentence.
-    A model that ends its own turn ends a sentence, so only the budget leaves a sentence open
-    after a finished one. Kept whole: an answer with no full sentence ("13 October 2023"), and
-    a cut that would keep fewer than three words ("Mr. Brown went home")."""
+    Cut off means it stops on a word no sentence ends with ("the", "was", "their") or on a
+    comma; an answer that merely lacks a full stop ("... on 9 June 2023") is kept whole, and so
+    is one without a full sentence before the cut, or whose cut would keep fewer than three
+    words. A list marker ("2.") is not the end of a sentence."""
     text = text.rstrip()
-    whole = _cut_to_sentence(text)
-    return whole if len(_WORD.findall(whole)) >= 3 else text
+    last = _WORD.findall(text[-40:])
+    if not (text.endswith((",", ";", ":", "-", "—")) or (last and last[-1].lower() in DANGLING_WORDS)):
+        return text
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if not _LIST_MARKER.search(text[:m.end()])]
+    whole = text[:ends[-1]] if ends else text
+    return whole if len(_WORD.findall(whole)) >= 3 and has_content(whole) else text
+
+
+# Words an English sentence does not end with: an answer that stops on one was cut off.
+DANGLING_WORDS = frozenset(
+    "a an the and or but nor of to in on at by for with from into onto about as than that which "
+    "who whose whom is are was were be been being has have had do does did will would shall should "
+    "can could may might must its their his my our your it's they're we're i'm he's she's "
+    "very more most so because while when where if then also not".split())
+_LIST_MARKER = re.compile(r"(?:^|\s)\d{1,2}\.$")  # "2." opening an item, not ending a sentence
 
 
 @dataclass

@@ -37,6 +37,8 @@ def trimmed(answer: dict) -> dict:
         return answer
     cat = CATEGORY_IDS[answer["category"]]
     plain = trim_unfinished(strip_citations(answer["prediction"]))
+    if plain == strip_citations(answer["prediction"]):
+        return answer  # not cut off: shown as it was
     cited = _LAST_CITATION.search(answer["prediction"])
     prediction = with_citation(plain, int(cited.group(1)) - 1 if cited else None)
     out = {**answer, "prediction": prediction, "score": score(prediction, cat, answer["reference"])}
@@ -47,8 +49,15 @@ def trimmed(answer: dict) -> dict:
 
 def pool(reports: list[dict], trim: bool = False) -> dict:
     answers = [a for r in reports for a in r["answers"]]
+    trim_effect = []
     if trim:
-        answers = [trimmed(a) for a in answers]
+        recorded, answers = answers, [trimmed(a) for a in answers]
+        for mode in dict.fromkeys(a["mode"] for a in answers):  # trimmed minus as recorded, 1-4
+            pairs = [(t["score"], a["score"]) for t, a in zip(answers, recorded, strict=True)
+                     if a["mode"] == mode and a["category"] != "adversarial"]
+            diff, low, high = paired_difference([t for t, _ in pairs], [a for _, a in pairs])
+            changed = sum(t is not a for t, a in zip(answers, recorded, strict=True) if a["mode"] == mode)
+            trim_effect.append({"mode": mode, "changed": changed, "difference": diff, "ci95": [low, high]})
     modes = list(dict.fromkeys(a["mode"] for a in answers))
     scores: dict[tuple[str, int], list[float]] = {}
     by_question: dict[str, dict[tuple[str, str], float]] = {m: {} for m in modes}
@@ -69,7 +78,7 @@ def pool(reports: list[dict], trim: bool = False) -> dict:
     return {"files": sorted({a["file"] for a in answers}), "trimmed": trim,
             "settings": reports[0].get("settings", {}), "results": tabulate(scores, modes),
             "answer_checks": answer_checks(answers, modes), "comparisons": comparisons,
-            "answers": answers}
+            "trim_effect": trim_effect, "answers": answers}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -80,6 +89,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     report = pool([json.loads(path.read_text()) for path in args.reports], trim=args.trim)
     print_table({**report, "results_at_tokens": {}})
+    for t in report["trim_effect"]:
+        print(f"{t['mode']}: {t['changed']} answers trimmed, F1 1-4 {t['difference']:+.3f} "
+              f"(95% interval {t['ci95'][0]:+.3f} to {t['ci95'][1]:+.3f})")
     write_report(report, args.json)
     return report
 

@@ -37,6 +37,8 @@ def test_trim_rescores_answers_as_now_shown():
     out = pool([{"answers": [cut, whole]}], trim=True)
     assert [a["prediction"] for a in out["answers"]] == ["The dog is Pebble. [2]", "Pebble, a gift. [1]"]
     assert out["answers"][0]["score"] > cut["score"]
+    (effect,) = out["trim_effect"]
+    assert effect["changed"] == 1 and effect["difference"] == (out["answers"][0]["score"] - cut["score"]) / 2
 
 
 def test_the_bench_scores_recent_context_answers_as_the_app_would_show_them():

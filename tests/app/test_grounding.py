@@ -109,4 +109,4 @@ def test_an_answer_cut_off_by_its_budget_is_shown_to_its_last_full_sentence():
     grounded = ground("Who won the race?", draft, [HARE], [-5.0], lambda passages, text: -1.0)
     assert grounded.text == "The Tortoise won the race. The Hare was not the winner. [1]"
     assert grounded.evidence["answer_support"] > 0.5  # judged on the whole answer, as written
-    assert ground("Who won?", "The tortoise won. The hare", [], [], None).text == "The tortoise won."
+    assert ground("Who won?", "The tortoise won. The hare was", [], [], None).text == "The tortoise won."

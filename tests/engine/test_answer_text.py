@@ -91,4 +91,8 @@ def test_an_answer_cut_off_by_its_budget_ends_after_its_last_full_sentence():
     assert trim_unfinished(hare) == "The Tortoise won the race. The Hare was not the winner."
     assert trim_unfinished("The Tortoise won the race.") == "The Tortoise won the race."
     assert trim_unfinished("13 October 2023") == "13 October 2023"  # no full sentence: kept
-    assert trim_unfinished("Mr. Brown went home") == "Mr. Brown went home"  # "Mr." is no answer
+    assert trim_unfinished("Mr. Brown went to the") == "Mr. Brown went to the"  # "Mr." is no answer
+    # no full stop, but not cut off either: the model ended it (LoCoMo's answers are like this)
+    assert trim_unfinished("It was held at a school. It was on 9 June 2023") == \
+        "It was held at a school. It was on 9 June 2023"
+    assert trim_unfinished("1. 22 October 2023 2. 27 June 2023,") == "1. 22 October 2023 2. 27 June 2023,"
