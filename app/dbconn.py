@@ -1,7 +1,13 @@
-"""Opening the library's SQLite file, and what its errors mean to a person.
+"""Opening the library's SQLite file, the one rule for connections, and what errors mean to a person.
+
+The rule: one connection per thread. The thread that opens a ``Library`` is the only one that
+uses and closes it; a thread that needs the library opens its own (the GUI thread for light
+reads, the GUI's task thread for imports and edits, the engine worker in its Session, the CLI's
+main thread). SQLite enforces it (``check_same_thread``), so a connection handed to another
+thread fails at once instead of interleaving two threads' transactions.
 
 The window and the command line may use one library at once. WAL mode lets readers go on while
-one process writes, and the busy timeout makes a writer wait for another's transaction instead
+one connection writes, and the busy timeout makes a writer wait for another's transaction instead
 of failing at once; only a lock held longer than that (a stuck process) becomes a sentence.
 A file that is not a Locas library (junk, truncated, another program's database) is never
 written to: it is refused with a sentence saying what to do.
@@ -42,7 +48,7 @@ def open_connection(path: Path) -> sqlite3.Connection:
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if p == path or p.exists():
             private_file(p)
-    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_S)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S)  # check_same_thread: the rule above
     try:
         with translate_errors(path):
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}

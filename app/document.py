@@ -80,7 +80,15 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def memorized_text(title: str, text: str) -> str:
+    """A section as it is memorized: its title above its text (the text alone when untitled).
+    A whole document is its sections joined by a blank line; a section memorized on its own
+    (chosen chapters, notes) is followed by one."""
+    return f"{title}\n\n{text}" if title else text
+
+
 def section_hash(title: str, text: str) -> str:
-    """SHA-256 of a section as it is memorized (title above text): tells a changed note from an
-    untouched one, and which version of a note a memory holds."""
+    """SHA-256 of a section's title and text: tells a changed note from an untouched one, and
+    which version of a note a memory holds. Fixed forever (stored hashes must keep matching), so
+    an untitled section still hashes a leading blank line where ``memorized_text`` has none."""
     return hashlib.sha256(f"{title}\n\n{text}".encode()).hexdigest()

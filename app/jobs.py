@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.document import memorized_text
 from app.errors import JobError
 from app.estimate import SpeedMeter, estimate_run, record_throughput
 from app.grounding import Grounded, ground
 from app.library import Passage
 from app.memorize_setup import memorize_settings, memory_config, resolve_settings
-from app.memory_paths import stored_memory_path
+from app.memory_paths import CHECKPOINT, TENSORS, memory_file, stored_memory_path
 from app.prompts import answer_budget, build_messages
 from app.recovery import checkpoint_advice, remove_temp_files
 from app.sections import unheld_rest
@@ -170,7 +171,7 @@ def section_token_ids(session: Session, document_id: int, section_ids: Sequence[
     out = {}
     for info in doc:
         if info.id in wanted:
-            text = f"{info.title}\n\n{session.library.section_text(info.id)}\n\n"
+            text = memorized_text(info.title, session.library.section_text(info.id)) + "\n\n"
             out[info.id] = tokenizer(text, add_special_tokens=False)["input_ids"]
     return out
 
@@ -256,7 +257,7 @@ def run_memorize(
             raise JobError("The documents hold no text to memorize.")
 
         memory = session.attached(name)
-        if memory is None and path.with_suffix(".safetensors").exists():
+        if memory is None and memory_file(path, TENSORS).exists():
             memory = session.memory(name)
         if memory is None:
             try:
@@ -271,7 +272,7 @@ def run_memorize(
         emit("estimate", tokens_total=total, eta_s=guess.seconds, tokens_per_s=guess.tokens_per_s,
              message=f"Memorizing {guess.describe()}")
         meter = SpeedMeter()  # what this run measures, kept for the next run's estimate
-        checkpoint = path.with_suffix(".ckpt")
+        checkpoint = memory_file(path, CHECKPOINT)
         # A checkpoint's count stays until this run trains past it: a kill before the first
         # chunk must not make `locas memories` say the resume starts from zero.
         restart = {} if checkpoint.exists() else {"tokens_done": 0}
@@ -283,7 +284,7 @@ def run_memorize(
         for source in pending:
             doc_id = source["document_id"]
             token_ids = streams[doc_id]
-            title = library.get_document(doc_id)["title"]
+            title = library.get_document(doc_id).title
             if not token_ids:  # planned notes that were edited or deleted before this run
                 _held(session, name, doc_id, parts.get(doc_id, {}))
                 continue
@@ -341,7 +342,7 @@ def run_memorize(
         emit("failed", message=str(exc))
         raise
     except CheckpointError as exc:  # the last completed save is untouched: say the two ways on
-        saved = path.with_suffix(".safetensors").exists()
+        saved = memory_file(path, TENSORS).exists()
         message = f"{exc} {checkpoint_advice(name, saved)}"
         library.update_memory(name, status="failed", message=message)
         emit("failed", message=message)
@@ -420,7 +421,8 @@ class Answer:
     draft: str = ""  # what the model wrote, before abstention and the [n] mark
     evidence: dict | None = None
     memories: list[str] = field(default_factory=list)
-    options: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)  # how it was asked (stored in history)
+    route: Route | None = None  # with several memories: the one(s) chosen and each one's loss
     seconds: float = 0.0
     tokens: int = 0  # tokens of the answer, for a tokens/s figure
     stopped: bool = False  # the user stopped it: the text is unfinished
@@ -489,15 +491,14 @@ def run_answer(
                "plain_ending": request.plain_ending}
     if request.history:
         options["follow_up"] = len(request.history)  # earlier turns the prompt held
-    if route is not None:
-        options["route"] = {"chosen": route.memories, "losses": route.losses}
     answer = Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
                     cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
-                    memories=names, options=options, seconds=time.perf_counter() - started,
+                    memories=names, options=options, route=route, seconds=time.perf_counter() - started,
                     tokens=len(backbone.tokenizer(draft, add_special_tokens=False)["input_ids"]),
                     stopped=bool(control and control.cancelled))
-    library.add_history(
-        memory=names[0] if len(names) == 1 else None, question=question, answer=answer.text,
-        citations=[asdict(p) for p in citations], options={**options, "memories": names},
-    )
+    stored = {**options, "memories": names}
+    if route is not None:  # history keeps the routing choice as plain JSON
+        stored["route"] = {"chosen": route.memories, "losses": route.losses}
+    library.add_history(memory=names[0] if len(names) == 1 else None, question=question, answer=answer.text,
+                        citations=[asdict(p) for p in citations], options=stored)
     return answer

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from app.errors import JobError
 from app.library import Library
-from app.recovery import MEMORY_SUFFIXES, memory_problem, remove_temp_files
+from app.memory_paths import MEMORY_SUFFIXES, META, TENSORS, memory_file
+from app.recovery import memory_problem, remove_temp_files
 from app.recovery import memory_row as _row
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def memory_summary(library: Library, name: str) -> dict:
     sources = []
     for s in library.memory_sources(name):
         doc = library.get_document(s["document_id"])
-        sources.append({**s, "title": doc["title"] if doc else "(deleted document)"})
+        sources.append({**s, "title": doc.title if doc else "(deleted document)"})
     path = Path(row["path"]) if row.get("path") else None
     problem = memory_problem(row)
     curve = _curve(path) if problem is None and path is not None else []
@@ -41,7 +42,7 @@ def _curve(path: Path) -> list:
     """The perplexity curve from the memory's JSON, read directly: listing memories needs no
     torch (locas_engine.store does); a file that is not a memory's shows no curve."""
     try:
-        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        meta = json.loads(memory_file(path, META).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
     curve = meta.get("ppl_curve", []) if isinstance(meta, dict) else []
@@ -63,7 +64,7 @@ def delete_memory(library: Library, name: str) -> None:
     row = _row(library, name)
     if row.get("path"):
         for suffix in MEMORY_SUFFIXES:
-            Path(row["path"]).with_suffix(suffix).unlink(missing_ok=True)
+            memory_file(Path(row["path"]), suffix).unlink(missing_ok=True)
         remove_temp_files(Path(row["path"]))
     library.delete_memory(name)
 
@@ -71,7 +72,7 @@ def delete_memory(library: Library, name: str) -> None:
 def _finished_file(library: Library, name: str) -> Path:
     row = _row(library, name)
     source = Path(row["path"]) if row.get("path") else None
-    if source is None or not source.with_suffix(".safetensors").exists():
+    if source is None or not memory_file(source, TENSORS).exists():
         raise JobError(f"Memory '{name}' has no finished file yet ({row['status']}); memorize it first.")
     return source
 
@@ -87,7 +88,7 @@ def export_target(name: str, dest: str | Path) -> Path:
     if text.endswith(("/", os.sep)) or target.is_dir():
         slug = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", name).strip(" .-") or "memory"
         return target / slug
-    return target.with_suffix("") if target.suffix in (".safetensors", ".json") else target
+    return target.with_suffix("") if target.suffix in (TENSORS, META) else target
 
 
 def export_memory_file(library: Library, name: str, dest: str | Path, force: bool = False) -> list[Path]:
@@ -98,14 +99,14 @@ def export_memory_file(library: Library, name: str, dest: str | Path, force: boo
     """
     source = _finished_file(library, name)
     target = export_target(name, dest)
-    paths = [target.parent / (target.name + suffix) for suffix in (".safetensors", ".json")]
+    paths = [memory_file(target, suffix) for suffix in (TENSORS, META)]
     existing = [p for p in paths if p.exists()]
     if existing and not force:
         raise JobError(f"{existing[0]} already exists; add --force to overwrite it, or choose "
                        "another path.")
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source.with_suffix(".safetensors"), paths[0])
-    meta = json.loads(source.with_suffix(".json").read_text(encoding="utf-8"))
+    shutil.copyfile(memory_file(source, TENSORS), paths[0])
+    meta = json.loads(memory_file(source, META).read_text(encoding="utf-8"))
     meta["name"] = name
     paths[1].write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return paths

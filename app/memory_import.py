@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from app.errors import JobError
-from app.memory_paths import stored_memory_path
+from app.memory_paths import META, TENSORS, memory_file, stored_memory_path
 from app.session import Session
 from locas_engine import MemoryMismatchError, detach_memory, load_memory, read_memory_metadata
 from locas_engine.spec import to_dict
@@ -30,7 +30,7 @@ def find_memory_file(source: str | os.PathLike) -> Path:
     path = Path(source).expanduser()
     if path.is_dir():
         pairs = sorted(p.with_suffix("") for p in path.glob("*.json")
-                       if p.with_suffix(".safetensors").is_file())
+                       if memory_file(p.with_suffix(""), TENSORS).is_file())
         if len(pairs) != 1:
             what = "no memory" if not pairs else f"{len(pairs)} memories"
             raise JobError(
@@ -55,7 +55,7 @@ def import_memory_file(session: Session, source: str | os.PathLike, name: str | 
     try:
         meta = read_memory_metadata(base)
     except (ValueError, OSError) as exc:
-        raise JobError(f"{base.with_suffix('.json')} is not a Locas memory file ({exc}).") from exc
+        raise JobError(f"{memory_file(base, META)} is not a Locas memory file ({exc}).") from exc
     name = (name or meta.get("name") or base.name).strip()
     if session.library.get_memory(name) is not None:
         raise JobError(
@@ -68,7 +68,7 @@ def import_memory_file(session: Session, source: str | os.PathLike, name: str | 
     except MemoryMismatchError as exc:
         raise JobError(f"Not imported: {exc} Nothing was changed.") from exc
     except (KeyError, RuntimeError, ValueError, OSError) as exc:
-        raise JobError(f"{base.with_suffix('.safetensors')} could not be read as a memory ({exc}); "
+        raise JobError(f"{memory_file(base, TENSORS)} could not be read as a memory ({exc}); "
                        "it may be damaged. Export it again.") from exc
     detach_memory(backbone, memory)
 
@@ -85,18 +85,18 @@ def import_memory_file(session: Session, source: str | os.PathLike, name: str | 
     return session.library.update_memory(
         name, path=stored_memory_path(target), backbone_fingerprint=backbone.fingerprint, tokens_done=tokens,
         tokens_total=tokens, ppl=curve[-1][1] if curve else None,
-        message=f"Imported from {base.with_suffix('.safetensors')}.",
+        message=f"Imported from {memory_file(base, TENSORS)}.",
     )
 
 
 def _copy_pair(base: Path, target: Path) -> None:
     """Copy both files next to each other atomically: a crash leaves no half-imported file."""
-    for suffix in (".safetensors", ".json"):
-        dest = target.parent / (target.name + suffix)
+    for suffix in (TENSORS, META):
+        dest = memory_file(target, suffix)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
         os.close(fd)
         try:
-            shutil.copyfile(base.parent / (base.name + suffix), tmp)
+            shutil.copyfile(memory_file(base, suffix), tmp)
             os.replace(tmp, dest)
         finally:
             if os.path.exists(tmp):

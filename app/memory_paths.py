@@ -12,7 +12,15 @@ from pathlib import Path
 
 from locas_engine.paths import memories_dir
 
-_SUFFIXES = (".safetensors", ".json", ".ckpt")
+TENSORS, META, CHECKPOINT = ".safetensors", ".json", ".ckpt"
+MEMORY_SUFFIXES = (TENSORS, META, CHECKPOINT)  # every file a memory may have beside its stem
+
+
+def memory_file(stem: str | Path, suffix: str) -> Path:
+    """The memory's file of one kind: ``suffix`` appended to the stem, as the engine's store
+    names them (``Path.with_suffix`` would cut a stem like "vol.2" short)."""
+    stem = Path(stem)
+    return stem.parent / (stem.name + suffix)
 
 
 def stored_memory_path(path: Path) -> str:
@@ -33,6 +41,6 @@ def resolve_memory_path(stored: str | None) -> str | None:
         return str(here / path)
     if path.parent != here and path.parent.name == "memories":
         local = here / path.name
-        if any(local.with_suffix(s).exists() for s in _SUFFIXES):
+        if any(memory_file(local, s).exists() for s in MEMORY_SUFFIXES):
             return str(local)
     return str(path)

@@ -15,8 +15,7 @@ from typing import Any
 
 from app.errors import JobError
 from app.library import Library
-
-MEMORY_SUFFIXES = (".safetensors", ".json", ".ckpt")
+from app.memory_paths import CHECKPOINT, MEMORY_SUFFIXES, META, TENSORS, memory_file
 
 
 def memory_problem(row: dict[str, Any]) -> str | None:
@@ -25,8 +24,8 @@ def memory_problem(row: dict[str, Any]) -> str | None:
     path = Path(row["path"]) if row.get("path") else None
     if path is None:
         return None
-    tensors = path.with_suffix(".safetensors")
-    if not tensors.exists() and not path.with_suffix(".json").exists():
+    tensors = memory_file(path, TENSORS)
+    if not tensors.exists() and not memory_file(path, META).exists():
         if row["status"] == "done":
             return (f"The files of memory '{row['name']}' are missing ({tensors}); delete the memory "
                     "and memorize its documents again, or restore the files from a backup.")
@@ -41,7 +40,7 @@ def remove_temp_files(path: Path) -> None:
     from locas_engine.checkpoint import temp_files
 
     for suffix in MEMORY_SUFFIXES:
-        for tmp in temp_files(path.with_suffix(suffix)):
+        for tmp in temp_files(memory_file(path, suffix)):
             tmp.unlink(missing_ok=True)
 
 
@@ -66,7 +65,7 @@ def start_over(library: Library, name: str) -> None:
     """Drop the checkpoint: the next resume memorizes the unfinished document from its start."""
     row = memory_row(library, name)
     if row.get("path"):
-        Path(row["path"]).with_suffix(".ckpt").unlink(missing_ok=True)
+        memory_file(Path(row["path"]), CHECKPOINT).unlink(missing_ok=True)
         remove_temp_files(Path(row["path"]))
     library.update_memory(name, stream=None, status="interrupted",
                           message="Starting the unfinished document over; resume to continue.")
@@ -76,14 +75,14 @@ def keep_saved(library: Library, name: str) -> None:
     """Drop the checkpoint and the unfinished documents; the memory stays as last saved."""
     row = memory_row(library, name)
     path = Path(row["path"]) if row.get("path") else None
-    if path is None or not path.with_suffix(".safetensors").exists():
+    if path is None or not memory_file(path, TENSORS).exists():
         raise JobError(f"Memory '{name}' has no completed save to keep; use --start-over instead.")
     from locas_engine.store import memory_file_problem
 
     problem = memory_file_problem(path)
     if problem:
         raise JobError(problem)
-    path.with_suffix(".ckpt").unlink(missing_ok=True)
+    memory_file(path, CHECKPOINT).unlink(missing_ok=True)
     remove_temp_files(path)
     unfinished = [s for s in library.memory_sources(name) if s["status"] in ("pending", "running")]
     for s in unfinished:

@@ -244,7 +244,7 @@ def run_self_test(keep: bool = False, verbose: bool = False, out: Any = None) ->
         state["session"] = session
         state["doc"] = session.library.add_document(import_file(sample_path()))
         info = session.library.get_document(state["doc"])
-        return f"'{info['title']}', {len(session.library.sections(state['doc']))} sections"
+        return f"'{info.title}', {len(session.library.sections(state['doc']))} sections"
 
     def load_model() -> str:
         backbone = state["session"].backbone()
@@ -261,14 +261,15 @@ def run_self_test(keep: bool = False, verbose: bool = False, out: Any = None) ->
 
     def memorize() -> str:
         from app.jobs import MemorizeRequest, run_memorize
+        from app.memory_paths import TENSORS, memory_file
 
         session = state["session"]
         state["ppl_before"] = sample_perplexity(session, state["doc"], [])
         outcome = run_memorize(session, MemorizeRequest(document_ids=[state["doc"]], memory="self-test"))
         if not outcome.completed or outcome.tokens_done < 100:
             raise RuntimeError(f"Only {outcome.tokens_done} of {outcome.tokens_total} tokens were memorized.")
-        if not outcome.path.with_suffix(".safetensors").is_file():
-            raise RuntimeError(f"The memory file {outcome.path}.safetensors was not written.")
+        if not memory_file(outcome.path, TENSORS).is_file():
+            raise RuntimeError(f"The memory file {memory_file(outcome.path, TENSORS)} was not written.")
         state["path"] = outcome.path
         return f"{outcome.tokens_done} tokens"
 

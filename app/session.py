@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from app.devices import device_problem
 from app.errors import JobError
 from app.library import Library
+from app.memory_paths import TENSORS, memory_file
 from app.settings import Settings, load_settings
 from locas_engine.paths import memories_dir
 
@@ -113,7 +114,7 @@ class Session:
         if row is None:
             raise JobError(f"There is no memory named '{name}'. See 'locas memories' for the list.")
         path = Path(row["path"]) if row.get("path") else None
-        if path is None or not path.with_suffix(".safetensors").exists():
+        if path is None or not memory_file(path, TENSORS).exists():
             if row["status"] in ("queued", "running", "paused"):
                 raise JobError(
                     f"Memory '{name}' has no saved state yet: it is {row['status']} and saves when its "

@@ -5,9 +5,8 @@ worker's thread; the GUI turns them into Qt signals). Questions have priority: a
 while a book is being memorized is answered between two training chunks instead of waiting for
 the whole book.
 
-The worker builds its own Session inside its thread, because a SQLite connection belongs to the
-thread that opened it; the GUI keeps a separate Library connection for its light reads (WAL mode
-lets both work at once).
+The worker builds its own Session inside its thread: one library connection per thread
+(app/dbconn.py).
 """
 
 from __future__ import annotations

@@ -201,7 +201,7 @@ def cmd_memorize(args: argparse.Namespace) -> int:
         doc = session.library.get_document(args.doc_ids[0])
         if doc is None:
             raise JobError(f"There is no document with id {args.doc_ids[0]}. See 'locas list' for the ids.")
-        name = doc["title"]
+        name = doc.title
     chosen = {k: getattr(args, k) for k, _, _ in all_knobs()}
     chosen["tau_scale"] = args.tau_scale  # the old --tau-scale; converted at the memory's rank
     request = MemorizeRequest(document_ids=args.doc_ids, memory=name, settings=chosen, calibrate=True)
@@ -269,7 +269,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print()
     if answer.text != answer.draft:  # abstained, or marked with the passage it used
         print(f"\n{answer.text}")
-    if "route" in answer.options:
+    if answer.route is not None:
         chosen = answer.memories
         why = "the memory that best fits the question" if len(chosen) == 1 else "together they fit it best"
         print(f"\n(answered with {', '.join(chosen)}: {why}; --no-route keeps them all on)")

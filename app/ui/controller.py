@@ -1,11 +1,10 @@
 """The GUI's application controller: every core call the windows make goes through here.
 
-No widgets here. The controller owns the three ways work leaves the GUI thread and comes back:
-
-* the engine worker (via `EngineBridge`) for anything that touches the model: memorize, answer,
-  export a merged model, load the model;
-* the task manager for short file and database work (import a file, rename, delete);
-* a GUI-thread `Library` connection for light reads (the lists shown in the window).
+No widgets here. Work leaves the GUI thread one way, the task manager (app/ui/taskman.py):
+short file and library work on its task thread, model work on the engine worker (memorize and
+answer through `EngineBridge`, which streams their events); every outcome comes back as a
+callback on the GUI thread, and every failure as a sentence. The GUI thread's own `Library`
+connection serves only light reads (the lists shown in the window), never writes.
 
 Windows connect to its signals and call its methods; tests can drive it without a window.
 """
@@ -15,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,9 +23,9 @@ from PySide6.QtCore import QObject, Signal
 from app.devices import describe_device
 from app.errors import JobError
 from app.jobs import AnswerRequest, JobControl, MemorizeEvent, MemorizeRequest, resume_request
-from app.library import Library
+from app.library import DocumentInfo, Library
 from app.settings import Settings, load_settings, save_settings
-from app.ui.bridge import EngineBridge, user_message
+from app.ui.bridge import EngineBridge
 from app.ui.library_view import DocumentRow, MemoryRow
 from app.ui.taskman import TaskManager
 
@@ -64,9 +62,8 @@ class AppController(QObject):
         # interrupted, and the GUI's first read should already see that.
         self.worker = worker_factory()
         self.library = Library()
-        self.bridge = EngineBridge(self.worker, self)
-        self.tasks = TaskManager(self)
-        self._task_local = threading.local()
+        self.tasks = TaskManager(self.worker, self)
+        self.bridge = EngineBridge(self.tasks, self)
         self.controls: dict[str, JobControl] = {}  # running memorizations by memory name
         self.answer_controls: dict[int, JobControl] = {}
         self.model_name: str | None = None
@@ -81,7 +78,7 @@ class AppController(QObject):
         documents = self.library.list_documents()
         holders: dict[int, list[str]] = {}
         mem_rows: list[MemoryRow] = []
-        titles = {d["id"]: d["title"] for d in documents}
+        titles = {d.id: d.title for d in documents}
         for m in self.library.list_memories():
             sources = self.library.memory_sources(m["name"])
             for s in sources:
@@ -94,20 +91,17 @@ class AppController(QObject):
                          for s in sources],
                 message=m.get("message") or "",
             ))
-        doc_rows = [self._doc_row(d, holders.get(d["id"], [])) for d in documents]
+        doc_rows = [self._doc_row(d, holders.get(d.id, [])) for d in documents]
         return doc_rows, mem_rows
 
     @staticmethod
-    def _doc_row(d: dict, memories: list[str]) -> DocumentRow:
-        authors = d.get("authors") or []
-        if isinstance(authors, str):
-            authors = [a for a in authors.split(";") if a] if authors else []
-        return DocumentRow(id=d["id"], title=d.get("title") or "(untitled)", kind=d.get("kind") or "book",
-                           authors=list(authors), characters=d.get("characters") or 0,
-                           memories=memories)
+    def _doc_row(d: DocumentInfo, memories: list[str]) -> DocumentRow:
+        return DocumentRow(id=d.id, title=d.title or "(untitled)", kind=d.kind or "book",
+                           authors=list(d.authors), characters=d.characters or 0, memories=memories)
 
     def document_titles(self, ids: list[int]) -> list[str]:
-        return [(self.library.get_document(i) or {}).get("title", f"#{i}") for i in ids]
+        docs = [self.library.get_document(i) for i in ids]
+        return [d.title if d else f"#{i}" for i, d in zip(ids, docs, strict=True)]
 
     def document_sections(self, doc_id: int) -> list[tuple[int, str, int]]:
         """(section id, title, characters) of a document's chapters, for the chapter picker."""
@@ -176,52 +170,34 @@ class AppController(QObject):
         return self.library.passage_context(passage)
 
     # -- import (task thread) ---------------------------------------------------------------------
-    def _task_library(self) -> Library:
-        """The task thread's own Library: a SQLite connection belongs to the thread that opened it."""
-        lib = getattr(self._task_local, "library", None)
-        if lib is None:
-            lib = self._task_local.library = Library()
-        return lib
-
-    def _close_task_library(self) -> None:
-        lib = getattr(self._task_local, "library", None)
-        if lib is not None:
-            lib.close()
-            self._task_local.library = None
-
     def import_files(self, paths: list[str]) -> None:
         """Import each file in the background; each one appears as soon as it is in the library."""
         for path in paths:
             self.message.emit(f"Importing {Path(path).name}…")
 
-            def work(path: str = path) -> Any:
-                return self._task_library().import_file(path)
+            self.tasks.run(lambda path=path: self.tasks.library().import_file(path), on_done=self._imported,
+                           on_error=self.import_failed.emit)
 
-            self.tasks.run(work, on_done=self._imported, on_error=self._import_error)
-
-    def _imported(self, info: Any) -> None:
+    def _imported(self, info: DocumentInfo) -> None:
         # A re-imported book is the same document: it keeps the memories that hold it.
-        holders = [m["name"] for m in self.library.memories_holding(info["id"])]
+        holders = [m["name"] for m in self.library.memories_holding(info.id)]
         self.document_imported.emit(self._doc_row(info, holders))
-        if info.get("duplicate"):
-            self.message.emit(f"“{info.get('title')}” is already in the library.")
+        if info.duplicate:
+            self.message.emit(f"“{info.title}” is already in the library.")
         else:
-            self.message.emit(f"Imported “{info.get('title')}”.")
-
-    def _import_error(self, exc: BaseException) -> None:
-        self.import_failed.emit(user_message(exc))
+            self.message.emit(f"Imported “{info.title}”.")
 
     def search_library(self, query: str, on_done: Callable[[list], None], limit: int = 50) -> None:
         """The library's full-text search (as `locas search`), on the task thread."""
-        self.tasks.run(lambda: self._task_library().search(query, limit=limit), on_done=on_done,
-                       on_error=lambda exc: self.error.emit("Search failed", user_message(exc)))
+        self.tasks.run(lambda: self.tasks.library().search(query, limit=limit), on_done=on_done,
+                       on_error=lambda msg: self.error.emit("Search failed", msg))
 
     def quick_note(self, text: str, memory: str | None) -> None:
         """Store a note and memorize it right away (on the engine worker: it needs the model)."""
         from app.notes import add_quick_note
 
         self.message.emit("Saving the note…" if memory is None else f"Memorizing the note into “{memory}”…")
-        self.bridge.call(lambda s: add_quick_note(s, text, memory=memory),
+        self.tasks.run_on_engine(lambda s: add_quick_note(s, text, memory=memory),
                          on_done=lambda _note: (self.library_changed.emit(),
                                                 self.message.emit("Note saved.")),
                          on_error=lambda msg: self.error.emit("Quick note failed", msg))
@@ -236,8 +212,8 @@ class AppController(QObject):
             if done:
                 self.message.emit(done)
 
-        self.tasks.run(lambda: fn(self._task_library()), on_done=ok,
-                       on_error=lambda exc: self.error.emit(title, user_message(exc)))
+        self.tasks.run(lambda: fn(self.tasks.library()), on_done=ok,
+                       on_error=lambda msg: self.error.emit(title, msg))
 
     def rename_document(self, doc_id: int, title: str) -> None:
         self._library_op(lambda lib: lib.rename_document(doc_id, title), "Rename failed", "Renamed.")
@@ -252,7 +228,7 @@ class AppController(QObject):
             self.error.emit("Rename failed", f"“{name}” is being memorized; stop it first.")
             return
         # The worker may hold the memory attached under its old name: let it forget it.
-        self.bridge.call(lambda s: s.unload_memory(name))
+        self.tasks.run_on_engine(lambda s: s.unload_memory(name))
         self._library_op(lambda lib: rename_memory(lib, name, new_name), "Rename failed",
                          f"Renamed “{name}” to “{new_name}”.",
                          after=lambda: self.memory_renamed.emit(name, new_name))
@@ -263,7 +239,7 @@ class AppController(QObject):
         if name in self.controls:
             self.error.emit("Delete failed", f"“{name}” is being memorized; stop it first.")
             return
-        self.bridge.call(lambda s: s.unload_memory(name))
+        self.tasks.run_on_engine(lambda s: s.unload_memory(name))
         self._library_op(lambda lib: delete_memory(lib, name), "Delete failed", f"Deleted “{name}”.")
 
     def export_memory(self, name: str, dest: str | None = None, merged_dir: str | None = None,
@@ -279,15 +255,15 @@ class AppController(QObject):
 
         if dest:
             # The save dialog has already asked before replacing a file.
-            self.tasks.run(lambda: export_memory_file(self._task_library(), name, dest, force=True),
+            self.tasks.run(lambda: export_memory_file(self.tasks.library(), name, dest, force=True),
                            on_done=done,
-                           on_error=lambda exc: self.error.emit("Export failed", user_message(exc)))
+                           on_error=lambda msg: self.error.emit("Export failed", msg))
         if merged_dir:
             if self.worker_busy():
                 self.message.emit("Export of the merged model starts when the running memorization ends.")
             else:
                 self.message.emit("Exporting the merged model…")
-            self.bridge.call(lambda s: [export_merged_model(s, name, merged_dir)], on_done=done,
+            self.tasks.run_on_engine(lambda s: [export_merged_model(s, name, merged_dir)], on_done=done,
                              on_error=lambda msg: self.error.emit("Export failed", msg))
 
     def import_memory(self, path: str) -> None:
@@ -301,7 +277,7 @@ class AppController(QObject):
             self.library_changed.emit()
             self.message.emit(f"Imported memory “{row['name']}”.")
 
-        self.bridge.call(lambda s: import_memory_file(s, path), on_done=done,
+        self.tasks.run_on_engine(lambda s: import_memory_file(s, path), on_done=done,
                          on_error=lambda msg: self.error.emit("Memory not imported", msg))
 
     # -- model and settings -------------------------------------------------------------------------
@@ -318,7 +294,7 @@ class AppController(QObject):
             bb = session.backbone()
             return bb.name, describe_device(bb.device)  # what is really in use, not the setting
 
-        self.bridge.call(load, on_done=loaded, on_error=self.model_failed.emit)
+        self.tasks.run_on_engine(load, on_done=loaded, on_error=self.model_failed.emit)
 
     def apply_settings(self, settings: Settings) -> None:
         """Save, and hand the worker's session the new settings (it reloads the model if needed)."""
@@ -326,7 +302,7 @@ class AppController(QObject):
         self.settings = settings
         save_settings(settings)
         new = dataclasses.replace(settings)
-        self.bridge.call(lambda s: setattr(s, "settings", new))
+        self.tasks.run_on_engine(lambda s: setattr(s, "settings", new))
         if (old.model, old.device) != (settings.model, settings.device):
             self.model_name = self.model_device = None
             self.load_model()
@@ -343,7 +319,7 @@ class AppController(QObject):
     def resume_memory(self, name: str) -> None:
         """Continue an interrupted memory from its checkpoint."""
         self.message.emit(f"Resuming “{name}”…")
-        self.bridge.call(lambda s: resume_request(s, name), on_done=self.memorize,
+        self.tasks.run_on_engine(lambda s: resume_request(s, name), on_done=self.memorize,
                          on_error=lambda msg: self.error.emit("Cannot resume", msg))
 
     def pause(self, name: str) -> None:
@@ -406,7 +382,6 @@ class AppController(QObject):
         try:
             self.worker.shutdown()
         finally:
-            self.tasks.run(self._close_task_library)
             self.tasks.shutdown()
             self.library.close()
 

@@ -90,7 +90,7 @@ class QuestionFlow:
         try:
             ctx = self.controller.passage_context(passage)
         except Exception as exc:  # noqa: BLE001
-            from app.ui.bridge import user_message
+            from app.ui.taskman import user_message
 
             self.show_error("Passage", user_message(exc))
             return None

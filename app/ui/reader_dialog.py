@@ -31,10 +31,10 @@ class ReaderDialog(QDialog):
 
     def __init__(self, library: Any, document_id: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        doc = library.get_document(document_id) or {}
+        doc = library.get_document(document_id)
         self.library = library
         self.sections = library.sections(document_id)
-        self.setWindowTitle(f"Reading “{doc.get('title', '')}”")
+        self.setWindowTitle(f"Reading “{doc.title if doc else ''}”")
         self.setWindowIcon(icon("book"))
         self.contents = QListWidget()
         self.contents.setObjectName("readerContents")

@@ -203,8 +203,8 @@ class SettingsDialog(QDialog):
         tasks = TaskManager(self)
         dialog = ModelManagerDialog(
             discover.discover_models, inspect.inspect_model, discover.setting_for,
-            run=lambda fn, done: tasks.run(fn, on_done=done, on_error=lambda exc: dialog.status.setText(
-                f"The search for models stopped: {exc}")),
+            run=lambda fn, done: tasks.run(fn, on_done=done, on_error=lambda msg: dialog.status.setText(
+                f"The search for models stopped: {msg}")),
             parent=self,
         )
         dialog.accepted.connect(lambda: self.use_model(dialog.chosen_setting()))

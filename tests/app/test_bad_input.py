@@ -123,7 +123,7 @@ def test_folder_is_refused(tmp_path):
 
 def test_failed_write_rolls_back(make_epub, library, snapshot, monkeypatch):
     """A crash halfway through storing sections leaves no half document behind."""
-    from app import library as library_module
+    from app.library import documents as library_module
 
     before = snapshot(library)
     calls = {"n": 0}

@@ -59,7 +59,7 @@ def session(tmp_path):
 
 def test_a_deliberate_stop_is_stopped_not_interrupted(session):
     control = JobControl()
-    doc_id = session.library.list_documents()[0]["id"]
+    doc_id = session.library.list_documents()[0].id
 
     def stop_after_first_chunk(event):
         if event.phase == "memorizing":

@@ -116,7 +116,7 @@ def test_killed_process_resumes_from_checkpoint(session, story_file, locas_home)
     fresh = Session(library=Library(), settings=session.settings)
     row = fresh.library.get_memory("killed")
     assert row["status"] == "interrupted"
-    assert [d["id"] for d in fresh.library.list_documents()] == [doc_id]
+    assert [d.id for d in fresh.library.list_documents()] == [doc_id]
     resumed = subprocess.run([sys.executable, "-m", "app.cli", "resume", "killed"], env=env,
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -172,20 +172,21 @@ def test_several_memories_answer_with_the_one_that_fits_the_question(session, st
     about_bees = run_answer(session, AnswerRequest(
         question="What did Idris use to catch the swarm from the pear tree?", memories=shelf,
         passages=2, max_new_tokens=4))
-    assert about_bees.options["route"]["chosen"] == ["apiary"] and about_bees.memories == ["apiary"]
+    assert about_bees.route.memories == ["apiary"] and about_bees.memories == ["apiary"]
     about_light = run_answer(session, AnswerRequest(
         question="How many steps did Maren climb to the lamp of the lighthouse?", memories=shelf,
         passages=2, max_new_tokens=4))
-    assert about_light.options["route"]["chosen"] == ["lighthouse"]
-    losses = about_light.options["route"]["losses"]
+    assert about_light.route.memories == ["lighthouse"]
+    losses = about_light.route.losses
     assert losses["lighthouse"] < losses["apiary"] and set(losses) == {"lighthouse", "apiary", "all"}
+    assert session.library.history()[-1]["options"]["route"]["chosen"] == ["lighthouse"]  # history keeps it
     # Routing switches memories on for one answer only; the shelf is left as it was.
     assert all(session.memory(n).enabled for n in shelf)
 
     unrouted = run_answer(session, AnswerRequest(
         question="How many steps did Maren climb?", memories=shelf, passages=2,
         max_new_tokens=2, route=False))
-    assert "route" not in unrouted.options and unrouted.memories == shelf
+    assert unrouted.route is None and unrouted.memories == shelf
 
 
 def test_cli_ask_streams_routes_and_lists_passages(story_file, tmp_path, capsys):

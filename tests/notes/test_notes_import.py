@@ -76,12 +76,12 @@ def test_sync_finds_new_changed_and_deleted_notes(vault, library, edit_vault):
 
 
 def test_a_failed_sync_changes_nothing(vault, library, monkeypatch, edit_vault):
-    from app import library as library_module
+    from app.library import Library
 
     doc = library.import_file(vault)
     before = [(s.id, s.title) for s in library.sections(doc.id)], library.counts()
     edit_vault(vault)
-    real = library_module.Library._index_section
+    real = Library._index_section
     calls = {"n": 0}
 
     def fail_later(self, *args):
@@ -90,7 +90,7 @@ def test_a_failed_sync_changes_nothing(vault, library, monkeypatch, edit_vault):
             raise RuntimeError("disk full")
         return real(self, *args)
 
-    monkeypatch.setattr(library_module.Library, "_index_section", fail_later)
+    monkeypatch.setattr(Library, "_index_section", fail_later)
     with pytest.raises(RuntimeError):
         library.import_file(vault)
     assert ([(s.id, s.title) for s in library.sections(doc.id)], library.counts()) == before

@@ -102,22 +102,22 @@ def test_the_duplicate_check_racing_the_insert_reads_as_already_imported(locas_h
 
 
 def test_concurrent_imports_of_one_file(locas_home, texts):
-    libraries = [Library() for _ in range(4)]
+    Library().close()  # the file exists (and is migrated) before the imports race
     results, errors = [], []
 
-    def run(lib):
+    def run():
         try:
-            results.append(lib.import_file(texts[0]))
+            with Library() as lib:  # each thread its own connection (app/dbconn.py)
+                results.append(lib.import_file(texts[0]))
         except Exception as exc:  # noqa: BLE001 - the test reports any
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(lib,)) for lib in libraries]
+    threads = [threading.Thread(target=run) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert errors == []
     assert len({r.id for r in results}) == 1 and sum(not r.duplicate for r in results) == 1
-    assert libraries[0].counts()["documents"] == 1
-    for lib in libraries:
-        lib.close()
+    with Library() as lib:
+        assert lib.counts()["documents"] == 1

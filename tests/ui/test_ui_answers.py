@@ -15,7 +15,7 @@ pytestmark = pytest.mark.qt
 def fake(qtbot, story_file):
     window, worker = make_fake_window(qtbot)
     library = window.controller.library
-    doc_id = library.import_file(story_file)["id"]
+    doc_id = library.import_file(story_file).id
     window.refresh()
     yield window, worker, library, doc_id
     window.close()

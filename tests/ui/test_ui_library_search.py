@@ -15,7 +15,7 @@ def test_filter_search_and_sort_the_library(window, qtbot, story_file, notes_fil
     view = window.library_view
     qtbot.waitUntil(lambda: len(view.document_ids()) == 2, timeout=10_000)
     library = window.controller.library
-    story = next(d["id"] for d in library.list_documents() if d["title"] == "lighthouse")
+    story = next(d.id for d in library.list_documents() if d.title == "lighthouse")
     notes = next(i for i in view.document_ids() if i != story)
     library.create_memory("keeper", status="done")
     library.add_memory_source("keeper", story)

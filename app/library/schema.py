@@ -1,0 +1,161 @@
+"""The library's schema: the released migrations, and bringing a file up to date.
+
+Append only: a released migration is never edited, so any older library file can be brought to
+the current schema step by step; a file written by a newer release is refused, not guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from .store import LibraryError, now
+
+
+def _migration_1(db: Database) -> None:
+    """Initial schema."""
+    db.executescript(
+        """
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            title TEXT NOT NULL,
+            authors TEXT NOT NULL DEFAULT '[]',
+            language TEXT,
+            kind TEXT NOT NULL,
+            source_path TEXT,
+            content_hash TEXT NOT NULL UNIQUE,
+            sections INTEGER NOT NULL DEFAULT 0,
+            characters INTEGER NOT NULL DEFAULT 0,
+            meta TEXT NOT NULL DEFAULT '{}',
+            created TEXT NOT NULL
+        );
+        CREATE TABLE sections (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            position INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL,
+            characters INTEGER NOT NULL,
+            meta TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX sections_document ON sections(document_id, position);
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id),
+            section_id INTEGER REFERENCES sections(id),
+            tokenizer TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            start INTEGER,
+            text TEXT NOT NULL,
+            tokens INTEGER NOT NULL
+        );
+        CREATE INDEX chunks_document ON chunks(document_id, tokenizer, position);
+        CREATE VIRTUAL TABLE passages USING fts5(
+            text, section_title,
+            document_id UNINDEXED, section_id UNINDEXED, idx UNINDEXED,
+            start UNINDEXED, "end" UNINDEXED,
+            tokenize = 'porter unicode61 remove_diacritics 2'
+        );
+        CREATE TABLE memories (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            backbone TEXT,
+            backbone_fingerprint TEXT,
+            path TEXT,
+            settings TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL DEFAULT 'queued',
+            message TEXT,
+            tokens_done INTEGER NOT NULL DEFAULT 0,
+            tokens_total INTEGER NOT NULL DEFAULT 0,
+            ppl REAL,
+            stream TEXT,
+            pid INTEGER,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        CREATE TABLE memory_sources (
+            id INTEGER PRIMARY KEY,
+            memory_id INTEGER NOT NULL REFERENCES memories(id),
+            document_id INTEGER,
+            document_title TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending'
+        );
+        CREATE INDEX memory_sources_memory ON memory_sources(memory_id, position);
+        CREATE INDEX memory_sources_document ON memory_sources(document_id);
+        CREATE TABLE qa_history (
+            id INTEGER PRIMARY KEY,
+            memory_id INTEGER,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            citations TEXT NOT NULL DEFAULT '[]',
+            options TEXT NOT NULL DEFAULT '{}',
+            created TEXT NOT NULL
+        );
+        CREATE INDEX qa_history_memory ON qa_history(memory_id, id);
+        """
+    )
+
+
+def _migration_2(db: Database) -> None:
+    """Which version (hash) of which section each memory holds: continual memorization of notes.
+
+    A row is 'pending' while a job is to memorize that section and 'done' once the memory holds
+    it; rows outlive the section, so a deleted or edited note is known to be still in the memory.
+    """
+    db.executescript(
+        """
+        CREATE TABLE memory_sections (
+            id INTEGER PRIMARY KEY,
+            memory_id INTEGER NOT NULL REFERENCES memories(id),
+            document_id INTEGER NOT NULL,
+            section_hash TEXT NOT NULL,
+            path TEXT,
+            title TEXT NOT NULL,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending',
+            updated TEXT NOT NULL,
+            UNIQUE (memory_id, document_id, section_hash, status)
+        );
+        CREATE INDEX memory_sections_memory ON memory_sections(memory_id, document_id);
+        """
+    )
+
+
+def _migration_3(db: Database) -> None:
+    """Drop the token-chunk cache: nothing read it but its own tests (memorization tokenizes the
+    text it memorizes), and its rows, referencing sections, only made deletes longer."""
+    db.executescript("DROP INDEX IF EXISTS chunks_document; DROP TABLE IF EXISTS chunks;")
+
+
+# (version, name, function). Append only; never edit a released migration.
+MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
+    (1, "initial schema", _migration_1),
+    (2, "memory sections", _migration_2),
+    (3, "drop the chunk cache", _migration_3),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def migrate(db: Database, path: Path) -> None:
+    """Apply the migrations ``db`` lacks, each in its own transaction; refuse a newer schema."""
+    if "migrations" not in db.table_names():
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)"
+        )
+    done = {row["version"] for row in db.query("SELECT version FROM migrations")}
+    newer = [v for v in done if v > SCHEMA_VERSION]
+    if newer:
+        raise LibraryError(
+            f"The library at {path} was written by a newer Locas Reader (schema {max(newer)}); "
+            "please update the app."
+        )
+    for version, name, step in MIGRATIONS:
+        if version in done:
+            continue
+        with db.atomic():
+            step(db)
+            db.execute("INSERT INTO migrations (version, name, applied) VALUES (?, ?, ?)", [version, name, now()])
