@@ -13,6 +13,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from app import units
+
 _CUDA_NAME = re.compile(r"^cuda(?::(\d+))?$")
 KNOWN_NAMES = "auto, cpu, cuda, cuda:N (N = 0, 1, ...) or mps"
 
@@ -33,16 +35,12 @@ def cpu_threads() -> int:
     return torch.get_num_threads() or os.cpu_count() or 1
 
 
-def _gb(n_bytes: int) -> str:
-    return f"{n_bytes / 1e9:.1f} GB"
-
-
 def cuda_label(index: int) -> str:
     """``cuda:0 (NVIDIA H200, 140.4 GB)``: the GPU's name and total memory."""
     import torch
 
     props = torch.cuda.get_device_properties(index)
-    return f"cuda:{index} ({props.name}, {_gb(props.total_memory)})"
+    return f"cuda:{index} ({props.name}, {units.size(props.total_memory)})"
 
 
 def _mps_available() -> bool:

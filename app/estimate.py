@@ -25,6 +25,7 @@ from typing import Any
 
 import torch
 
+from app import units
 from app.memorize_setup import memorize_settings, memory_config
 from locas_engine import Memorizer, attach_memory, detach_memory, only_enabled
 from locas_engine.backbone import Backbone
@@ -62,7 +63,7 @@ class Estimate:
             "calibrated": f"{self.tokens_per_s:,.0f} tokens/s in a short trial just now",
             "rough": f"a cautious {self.tokens_per_s:,.0f} tokens/s: nothing measured here yet",
         }[self.source]
-        return f"{count}: about {format_duration(self.seconds)} on this machine ({why})."
+        return f"{count}: about {units.duration(self.seconds)} on this machine ({why})."
 
 
 class SpeedMeter:
@@ -92,17 +93,6 @@ class SpeedMeter:
     @property
     def tokens_per_s(self) -> float | None:
         return self.tokens / self.seconds if self.tokens and self.seconds > 0 else None
-
-
-def format_duration(seconds: float) -> str:
-    """'40 s', '12 min', '1 h 05 min'."""
-    seconds = max(0.0, float(seconds))
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def store_path():

@@ -25,9 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_models(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from app import units
     from app.errors import UserError
     from app.models.discover import discover_models, setting_for
-    from app.models.inspect import amount, inspect_model
+    from app.models.inspect import inspect_model
     from app.settings import load_settings, save_settings
 
     models = [inspect_model(p) for p in args.paths] + discover_models()
@@ -50,9 +51,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         return 0
     for i, m in enumerate(models, 1):
         fit = m.method if m.fits else "does not fit"
-        print(f"{i:>2}. {m.name}  [{m.source}]  {amount(m.size_bytes)}  "
-              f"{m.architecture or '?'} {amount(m.parameters, '')} parameters {m.weights or ''}  "
-              f"{fit}  needs {amount(m.memory_bytes)} to run")
+        print(f"{i:>2}. {m.name}  [{m.source}]  {units.size(m.size_bytes, empty='–')}  "
+              f"{m.architecture or '?'} {units.count(m.parameters, empty='–')} parameters {m.weights or ''}  "
+              f"{fit}  needs {units.size(m.memory_bytes, empty='–')} to run")
         print(f"    {m.path}")
         if m.problem:
             print(f"    {m.problem}")

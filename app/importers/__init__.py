@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 
+from .. import units
 from ..document import Document, ImportFailed
 from ._encoding import NotText, clean_name, decode_text
 from .chats import (
@@ -51,12 +52,6 @@ def max_bytes() -> int:
     return int(float(env) * 1024 * 1024) if env else DEFAULT_MAX_BYTES
 
 
-def _size(n: int) -> str:
-    """Sizes in binary units, as the limit is set: 200 MiB reads "200 MiB", not "210 MB"."""
-    value, unit = (n / 2**20, "MiB") if n >= 2**20 else (n / 2**10, "KiB")
-    return f"{value:,.1f}".rstrip("0").rstrip(".") + f" {unit}"
-
-
 def _read(path: Path, limit: int) -> bytes:
     if not path.exists():
         raise ImportFailed(path, "the file does not exist")
@@ -65,7 +60,8 @@ def _read(path: Path, limit: int) -> bytes:
     try:
         size = path.stat().st_size
         if size > limit:
-            raise ImportFailed(path, f"the file is {_size(size)}, over the {_size(limit)} import limit")
+            raise ImportFailed(path, f"the file is {units.size(size, binary=True)}, over the "
+                                     f"{units.size(limit, binary=True)} import limit")
         data = path.read_bytes()
     except PermissionError as exc:
         raise ImportFailed(path, "the file cannot be read (permission denied)") from exc

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import units
 from .check import is_gguf_file, model_problem
 
 FP32_BYTES = 4  # the CPU (and MPS) run the backbone in fp32
@@ -74,20 +75,6 @@ def _config(path: Path):
     if path.is_dir():
         return AutoConfig.from_pretrained(str(path), local_files_only=True)
     return AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
-
-
-def _gb(n: int) -> str:
-    return f"{n / 1e9:.1f} GB"
-
-
-def amount(n: int | None, unit: str = "B") -> str:
-    """A size or count for people: 253.1 MB, 268.1 M; an en dash when unknown."""
-    if not n:
-        return "–"
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if n >= scale:
-            return f"{n / scale:.1f} {suffix}{unit}".rstrip()
-    return f"{n} {unit}".rstrip()
 
 
 _described: dict[tuple, ModelInfo] = {}  # (path, size, mtime, ram) -> info: a list is re-read often
@@ -158,7 +145,7 @@ def _inspect(path: Path, source: str, name: str | None, setting: str | None,
     ram = ram_bytes if ram_bytes is not None else total_ram_bytes()
     if ram and info.memory_bytes > ram:
         info.problem = (
-            f"{info.name} needs about {_gb(info.memory_bytes)} of memory to run on the CPU, more "
-            f"than this computer's {_gb(ram)}. Choose a smaller model."
+            f"{info.name} needs about {units.size(info.memory_bytes)} of memory to run on the CPU, more "
+            f"than this computer's {units.size(ram)}. Choose a smaller model."
         )
     return info

@@ -21,7 +21,7 @@ def answer_status(answer: Any) -> str:
         ["Stopped"] if stopped else [])
     if tokens and seconds:
         parts.append(f"{tokens / seconds:.1f} tokens/s")
-    if (getattr(answer, "options", None) or {}).get("route"):
+    if getattr(answer, "route", None) is not None:
         parts.append("routed to " + ", ".join(f"“{m}”" for m in answer.memories))
     return " · ".join(parts)
 

@@ -2,6 +2,8 @@
 
 Everything here is presentation and wiring: user actions go to `AppController`, whose signals
 (always delivered on the GUI thread) update the widgets. No model, tokenizer or database code.
+The menus are built in window_menus.py; what the library's actions, memorizing and asking do
+lives in the mixins library_actions.py, memorize_flow.py and question_flow.py.
 """
 
 from __future__ import annotations
@@ -10,12 +12,10 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -26,36 +26,28 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.jobs import MemorizeEvent
 from app.ui.controller import AppController, process_memory_mb
+from app.ui.library_actions import LibraryActions
 from app.ui.library_search import LibrarySearch
 from app.ui.library_view import LibraryView, memory_note
 from app.ui.memorize_dialog import MemorizeDialog
-from app.ui.memory_info_dialog import MemoryInfoDialog
+from app.ui.memorize_flow import MemorizeFlow
 from app.ui.question_flow import QuestionFlow
 from app.ui.question_panel import QuestionPanel
-from app.ui.reader_dialog import ReaderDialog
 from app.ui.resources import icon, pixmap
 from app.ui.settings_dialog import SettingsDialog
+from app.ui.window_menus import build_menus
 from app.ui.window_state import restore_window_state, save_window_state
 
 log = logging.getLogger(__name__)
 
-IMPORT_FILTERS = ";;".join([
-    "All supported files (*.epub *.txt *.text *.md *.markdown *.html *.htm *.xhtml *.pdf *.json)",
-    "EPUB books (*.epub)",
-    "Plain text (*.txt *.text)",
-    "Markdown (*.md *.markdown)",
-    "Web pages (*.html *.htm *.xhtml)",
-    "PDF documents (*.pdf)",
-    "Chat exports (*.json *.txt)",
-    "All files (*)",
-])
 EMPTY_HINT = ("Your library is empty: drop a book or a chat log here, "
               "or choose File ▸ Import (Ctrl+O).")
 
 
-class MainWindow(QuestionFlow, QMainWindow):
+class MainWindow(QuestionFlow, LibraryActions, MemorizeFlow, QMainWindow):
+    """Layout and wiring; the flows (asking, library actions, memorizing) are mixins."""
+
     def __init__(self, controller: AppController, preload_model: bool = True,
                  offer_resume: bool = True) -> None:
         super().__init__()
@@ -70,7 +62,7 @@ class MainWindow(QuestionFlow, QMainWindow):
         self._closing = False
 
         self._build_central()
-        self._build_menus()
+        build_menus(self)
         self._build_status_bar()
         self._connect()
         # Size, splitters and the last memory picked, as the window was left.
@@ -128,42 +120,6 @@ class MainWindow(QuestionFlow, QMainWindow):
         split.setSizes([660, 540])
         self.setCentralWidget(split)
         self.main_splitter = split
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.import_action = _action(self, "&Import…", self.import_dialog, QKeySequence.StandardKey.Open,
-                                     icon("import"))
-        self.memorize_action = _action(self, "&Memorize Selected…", self.memorize_selected, "Ctrl+M",
-                                       icon("memory"))
-        self.quit_action = _action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        if self.quit_action.shortcut().isEmpty():  # no platform standard (Windows, offscreen)
-            self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.import_folder_action = _action(self, "Import or Sync &Notes Folder…", self.import_notes_folder,
-                                            "Ctrl+Shift+O", icon("import"))
-        self.quick_note_action = _action(self, "&Quick Note…", self.quick_note, "Ctrl+N")
-        file_menu.addAction(self.import_action)
-        file_menu.addAction(self.import_folder_action)
-        file_menu.addAction(self.quick_note_action)
-        self.import_memory_action = _action(self, "Import Memory &File…", self.import_memory_file)
-        file_menu.addAction(self.import_memory_action)
-        file_menu.addAction(self.memorize_action)
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = self.menuBar().addMenu("&Edit")
-        self.find_action = _action(self, "&Find in the Library…", self.search.focus,
-                                   QKeySequence.StandardKey.Find)
-        edit_menu.addAction(self.find_action)
-        self.settings_action = _action(self, "&Settings…", self.open_settings,
-                                       QKeySequence.StandardKey.Preferences)
-        if self.settings_action.shortcut().isEmpty():
-            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
-        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
-        edit_menu.addAction(self.settings_action)
-        help_menu = self.menuBar().addMenu("&Help")
-        self.about_action = _action(self, "&About Locas Reader", self.about)
-        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        help_menu.addAction(self.about_action)
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -261,205 +217,9 @@ class MainWindow(QuestionFlow, QMainWindow):
             item.setSelected(True)
             self.library_view.scrollToItem(item)
 
-    def import_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Import books and chat logs", "", IMPORT_FILTERS)
-        if paths:
-            self.controller.import_files(list(paths))
-
-    def import_memory_file(self) -> None:
-        """A memory exported on this or another computer (its .safetensors or .json file)."""
-        path, _ = QFileDialog.getOpenFileName(self, "Import a memory file", "",
-                                              "Locas memories (*.safetensors *.json)")
-        if path:
-            self.controller.import_memory(path)
-
-    def import_notes_folder(self) -> None:
-        """A notes folder (an Obsidian or Logseq vault) is one document; importing it again syncs it."""
-        folder = QFileDialog.getExistingDirectory(self, "Import or sync a notes folder")
-        if folder:
-            self.controller.import_files([folder])
-
-    def quick_note(self) -> None:
-        """Type a note; it is stored in the library and memorized into the chosen memory at once."""
-        memory = self.question_panel.current_memory()
-        target = f"memorized into “{memory}”" if memory else "stored (choose a memory to memorize it)"
-        text, ok = QInputDialog.getMultiLineText(self, "Quick note", f"The note will be {target}:")
-        if ok and text.strip():
-            self.controller.quick_note(text.strip(), memory)
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt naming)
-        if _local_files(event.mimeData()):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        if _local_files(event.mimeData()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt naming)
-        paths = _local_files(event.mimeData())
-        if not paths:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.controller.import_files(paths)
-
     def show_error(self, title: str, message: str) -> None:
         """A readable message box (messages are sentences from the core, never tracebacks)."""
         QMessageBox.warning(self, title, message)
-
-    def rename_document(self, doc_id: int) -> None:
-        old = self.controller.document_titles([doc_id])[0]
-        title, ok = QInputDialog.getText(self, "Rename document", f"New title for “{old}”:", text=old)
-        if ok and title.strip() and title.strip() != old:
-            self.controller.rename_document(doc_id, title.strip())
-
-    def delete_document(self, doc_id: int) -> None:
-        title = self.controller.document_titles([doc_id])[0]
-        if _confirm(self, "Delete document",
-                    f"Delete “{title}” from the library? Memories made from it keep what they learned."):
-            self.controller.delete_document(doc_id)
-
-    def rename_memory(self, name: str) -> None:
-        new, ok = QInputDialog.getText(self, "Rename memory", f"New name for the memory “{name}”:",
-                                       text=name)
-        if ok and new.strip() and new.strip() != name:
-            self.controller.rename_memory(name, new.strip())
-
-    def delete_memory(self, name: str) -> None:
-        if _confirm(self, "Delete memory",
-                    f"Delete the memory “{name}” and its file? This cannot be undone."):
-            self.controller.delete_memory(name)
-
-    def export_memory(self, name: str) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export memory file", f"{name}.safetensors",
-                                              "Locas memory (*.safetensors)")
-        if path:
-            self.controller.export_memory(name, dest=path)
-
-    def export_model(self, name: str) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export merged model into an empty folder")
-        if folder:
-            self.controller.export_memory(name, merged_dir=folder)
-
-    def show_memory_details(self, name: str) -> None:
-        try:
-            summary = self.controller.memory_summary(name)
-        except Exception as exc:  # noqa: BLE001 - shown as a sentence
-            from app.ui.bridge import user_message
-
-            self.show_error("Memory", user_message(exc))
-            return
-        MemoryInfoDialog(summary, self).exec()
-
-    def read_document(self, doc_id: int) -> ReaderDialog | None:
-        """Open the document with its table of contents and previous / next."""
-        try:
-            dialog = ReaderDialog(self.controller.library, doc_id, parent=self)
-        except Exception as exc:  # noqa: BLE001 - reading is a convenience; never crash
-            from app.ui.bridge import user_message
-
-            self.show_error("Read", user_message(exc))
-            return None
-        dialog.setModal(False)
-        dialog.show()
-        dialog.raise_()
-        dialog.activateWindow()  # the keys (Alt+Left / Alt+Right) go to the reader at once
-        self._reader = dialog
-        return dialog
-
-    # -- memorize -------------------------------------------------------------------------------
-    def memorize_selected(self) -> None:
-        ids = self.library_view.selected_document_ids()
-        if not ids:
-            ids = self.library_view.document_ids()[:1] if len(self.library_view.document_ids()) == 1 else []
-        if not ids:
-            text = ("Import a book or a chat log first (File ▸ Import, Ctrl+O), then memorize it."
-                    if not self.library_view.document_ids() else
-                    "Select one or more documents in the library first.")
-            QMessageBox.information(self, "Memorize", text)
-            return
-        self.memorize_documents(ids)
-
-    def memorize_documents(self, ids: list[int]) -> MemorizeDialog:
-        c = self.controller
-        dialog = MemorizeDialog(ids, c.document_titles(ids), c.memory_names(), c.settings, self,
-                                sections=c.document_sections(ids[0]) if len(ids) == 1 else None,
-                                estimator=c.memorize_cost, held=c.held_sections)
-        dialog.start_requested.connect(lambda request: self._start_memorize(dialog, request))
-        dialog.pause_requested.connect(self.controller.pause)
-        dialog.resume_requested.connect(self.controller.resume)
-        dialog.cancel_requested.connect(self.controller.cancel)
-        dialog.setModal(False)
-        dialog.show()
-        return dialog
-
-    def _start_memorize(self, dialog: MemorizeDialog, request: Any) -> None:
-        if request.memory in self.controller.controls:
-            self.show_error("Memorize", f"“{request.memory}” is already being memorized.")
-            dialog.reject()
-            return
-        self.memorize_dialogs[request.memory] = dialog
-        self._curves[request.memory] = []
-        self.controller.memorize(request)
-        self.refresh()
-
-    def show_progress(self, name: str) -> MemorizeDialog:
-        dialog = self.memorize_dialogs.get(name)
-        if dialog is None:
-            dialog = MemorizeDialog([], [], [], self.controller.settings, self)
-            dialog.pause_requested.connect(self.controller.pause)
-            dialog.resume_requested.connect(self.controller.resume)
-            dialog.cancel_requested.connect(self.controller.cancel)
-            dialog.show_progress(name, self._curves.get(name))
-            self.memorize_dialogs[name] = dialog
-        dialog.show()
-        dialog.raise_()
-        return dialog
-
-    def _on_memorize_event(self, event: MemorizeEvent) -> None:
-        if self._closing:
-            return
-        status = {"memorizing": "running", "loading": "running", "tokenizing": "running",
-                  "estimate": "running", "cancelled": "stopped"}.get(event.phase, event.phase)
-        self.library_view.update_progress(event.memory, status, event.tokens_done, event.tokens_total)
-        if event.phase == "memorizing" and event.ppl is not None:
-            self._curves.setdefault(event.memory, []).append((event.tokens_done, event.ppl))
-        dialog = self.memorize_dialogs.get(event.memory)
-        if dialog is not None:
-            dialog.apply_event(event)
-        if event.phase == "memorizing" and event.tokens_total:
-            pct = 100 * event.tokens_done / event.tokens_total
-            self.statusBar().showMessage(f"Memorizing “{event.memory}”: {pct:.0f}%", 4000)
-        elif event.message:
-            self.statusBar().showMessage(event.message, 6000)
-        # "loading" comes right after the job created the memory's row: show the new memory in
-        # the library and the picker at once (questions to it are served between its chunks).
-        if event.phase in ("loading", "done", "cancelled", "failed"):
-            QTimer.singleShot(0, self.refresh)
-
-    def offer_resume(self) -> None:
-        """On start: memorizations cut short by a crash or a kill can continue.
-
-        A memory the user stopped (Stop, closing the app) is "stopped" and is not asked about: it
-        resumes from its context menu. The question defaults to No, so a stray Enter never
-        restarts a job of many hours.
-        """
-        names = self.controller.interrupted_memories()
-        if not names:
-            return
-        listing = ", ".join(f"“{n}”" for n in names)
-        answer = QMessageBox.question(
-            self, "Resume memorizing?",
-            f"Memorizing {listing} was cut short (the app closed unexpectedly). Resume from the last "
-            "checkpoint now? You can also resume later from the memory's menu in the library.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            for name in names:
-                self.controller.resume_memory(name)
 
     # -- model, settings, about ---------------------------------------------------------------
     def _on_model_loading(self, name: str) -> None:
@@ -530,28 +290,3 @@ class MainWindow(QuestionFlow, QMainWindow):
         for dialog in self.memorize_dialogs.values():
             dialog.close()
         event.accept()
-
-
-def _local_files(mime) -> list[str]:
-    if mime is None or not mime.hasUrls():
-        return []
-    return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
-
-
-def _action(parent: QWidget, text: str, slot, shortcut=None, qicon=None) -> QAction:
-    action = QAction(text, parent)
-    if shortcut is not None:
-        action.setShortcut(QKeySequence(shortcut))
-    if qicon is not None:
-        action.setIcon(qicon)
-    action.triggered.connect(slot)
-    parent.addAction(action)
-    return action
-
-
-def _confirm(parent: QWidget, title: str, text: str) -> bool:
-    answer = QMessageBox.question(parent, title, text,
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
-

@@ -29,13 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import units
 from app.jobs import MemorizeEvent, MemorizeRequest
 from app.settings import Settings
 from app.ui.chapter_picker import ChapterPicker, SectionRow
 from app.ui.memorize_form import SHAPE_FIELDS, MemorizeSettingsForm
 from app.ui.plot import PerplexityPlot
 from app.ui.resources import icon
-from app.ui.widgets import fmt_eta
 
 PHASE_TEXT = {
     "queued": "Waiting for the engine…",
@@ -262,7 +262,7 @@ class MemorizeDialog(QDialog):
         if event.tokens_per_s:
             self.speed_label.setText(f"{event.tokens_per_s:,.0f} tokens/s")
         if event.phase == "memorizing":
-            self.eta_label.setText(f"ETA {fmt_eta(event.eta_s)}" if event.eta_s is not None else "")
+            self.eta_label.setText(f"ETA {units.duration(event.eta_s, exact=True)}" if event.eta_s is not None else "")
             if event.ppl is not None:
                 self.plot.add_point(event.tokens_done, event.ppl)
         if event.message:

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.inspect import ModelInfo, amount
+from app import units
+from app.models.inspect import ModelInfo
 
 COLUMNS = ["Model", "Found in", "Size", "Architecture", "Parameters", "Locas", "Memory to run"]
 Runner = Callable[[Callable[[], object], Callable[[object], None]], None]
@@ -107,10 +108,10 @@ class ModelManagerDialog(QDialog):
         self.models.append(info)
         r = self.table.rowCount()
         self.table.insertRow(r)
-        params = f"{amount(info.parameters, '')} {info.weights or ''}".strip()
-        cells = [info.name, info.source, amount(info.size_bytes), info.architecture or "?",
+        params = f"{units.count(info.parameters, empty='–')} {info.weights or ''}".strip()
+        cells = [info.name, info.source, units.size(info.size_bytes, empty='–'), info.architecture or "?",
                  params if info.parameters else "–", info.method or "does not fit",
-                 amount(info.memory_bytes)]
+                 units.size(info.memory_bytes, empty='–')]
         for c, text in enumerate(cells):
             item = QTableWidgetItem(text)
             item.setToolTip(info.problem or str(info.path))

@@ -90,23 +90,3 @@ def fmt_tokens(n: int | None) -> str:
     return f"{n} tokens"
 
 
-def fmt_eta(seconds: float | None) -> str:
-    """Seconds left as '1 h 05 min', '3 min 20 s', '12 s'; empty when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return ""
-    s = int(round(seconds))
-    if s >= 3600:
-        return f"{s // 3600} h {(s % 3600) // 60:02d} min"
-    if s >= 60:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s} s"
-
-
-def fmt_bytes(n: int | None) -> str:
-    if not n:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""

@@ -11,9 +11,10 @@ import torch
 from engine_helpers import tiny_model
 
 from app.cli import main
-from app.estimate import Estimate, SpeedMeter, estimate, format_duration, record_throughput
+from app.estimate import Estimate, SpeedMeter, estimate, record_throughput
 from app.sections import SectionChoiceError, parse_section_numbers
 from app.settings import Settings, save_settings
+from app.units import duration
 from locas_engine import Memorizer, backbone_from_model
 
 BOOK = "".join(f"CHAPTER {n}\n\n" + f"The {word} walked along the shore and counted stones. " * 4 + "\n\n"
@@ -125,7 +126,7 @@ def test_estimate_prefers_what_was_measured_here():
     assert similar.source == "similar" and similar.tokens_per_s == pytest.approx(100.0)
     assert estimate(8000, "m", "cuda", settings).source == "rough"
     assert Estimate(90, 1.0, "measured").describe().startswith("90 tokens: about 2 min")
-    assert [format_duration(s) for s in (5, 125, 3900)] == ["5 s", "2 min", "1 h 05 min"]
+    assert [duration(s) for s in (5, 125, 3900)] == ["5 s", "2 min", "1 h 05 min"]
 
 
 def test_speed_meter_leaves_out_first_chunk_and_waits(monkeypatch):

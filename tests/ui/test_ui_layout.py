@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from app.ui.library_view import COL_PROGRESS, COL_STATUS, DocumentRow, MemoryRow
+from locas_engine.routing import Route
 
 pytestmark = pytest.mark.qt
 
@@ -20,7 +21,7 @@ def test_900x600_shows_every_column_after_a_long_routed_answer(window, qtbot):
     panel.begin("single")
     panel.finish_answer("single", SimpleNamespace(
         text="Ishmael.", citations=[], seconds=459.4, memories=["loomings"],
-        options={"route": {"chosen": ["loomings"], "losses": {}}}))
+        route=Route(["loomings"], {"loomings": 2.0, "all": 2.5})))
     assert "loomings" in panel.status.full_text()
 
     window.resize(900, 600)

@@ -17,7 +17,9 @@ from app.ui.passage_dialog import PassageDialog, locate  # noqa: E402
 from app.ui.plot import PerplexityPlot  # noqa: E402
 from app.ui.resources import asset_path, icon, stylesheet  # noqa: E402
 from app.ui.settings_dialog import SettingsDialog  # noqa: E402
-from app.ui.widgets import fmt_eta, fmt_size  # noqa: E402
+from app.ui.widgets import fmt_size  # noqa: E402
+from app.units import duration  # noqa: E402
+from locas_engine.routing import Route  # noqa: E402
 
 
 def test_assets_found_from_source_tree_and_bundle(tmp_path, monkeypatch, qapp):
@@ -45,8 +47,8 @@ def test_plot_draws_points_and_skips_nan(qtbot):
 
 
 def test_formatting_helpers():
-    assert fmt_eta(75) == "1 min 15 s"
-    assert fmt_eta(None) == ""
+    assert duration(75, exact=True) == "1 min 15 s"
+    assert duration(None, exact=True) == ""
     assert fmt_size(12_000) == "12k chars"
 
 
@@ -158,7 +160,7 @@ def test_question_panel_offers_the_whole_shelf(qtbot):
 
     panel.begin(SINGLE)
     routed = SimpleNamespace(text="A straw skep.", citations=[], seconds=1.5, memories=["apiary"],
-                             options={"route": {"chosen": ["apiary"], "losses": {}}})
+                             route=Route(["apiary"], {"apiary": 2.0, "all": 2.5}))
     panel.finish_answer(SINGLE, routed)
     assert "“apiary”" in panel.status.full_text() and panel.answer_text(SINGLE) == "A straw skep."
 
