@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import pytest
-from engine_helpers import token_stream
+from engine_helpers import tiny_model, token_stream
 
 from locas_engine import (
     Memorizer,
     MemorySpec,
     TrainingSpec,
     attach_memory,
+    backbone_from_model,
     route_memories,
 )
 
 
-@pytest.fixture
-def shelf(tiny_llama):
-    """Two memories, each trained alone on its own repeated phrase."""
-    bb = tiny_llama
+@pytest.fixture(scope="module")
+def trained_shelf():
+    """Two memories, each trained alone on its own repeated phrase: trained once for the module."""
+    bb = backbone_from_model(tiny_model("llama"), name="tiny-llama")
     streams = {"a": token_stream(320, seed=11), "b": token_stream(320, seed=12)}
     for name, stream in streams.items():
         for other in bb.memories.values():
             other.enabled = False
         memory = attach_memory(bb, MemorySpec(rank=16, output_scale=1), name=name)
         Memorizer(bb, memory, TrainingSpec(chunk=32, context=32, lr=2e-2, steps=2)).run(stream)
+    return bb, streams
+
+
+@pytest.fixture
+def shelf(trained_shelf):
+    """The trained shelf with both memories on; a test may switch them, the next starts alike."""
+    bb, streams = trained_shelf
     for memory in bb.memories.values():
         memory.enabled = True
     return bb, streams
