@@ -66,6 +66,13 @@ class Session:
             self._backbone_key = key
         return self._backbone
 
+    def use_backbone(self, backbone: Backbone) -> None:
+        """Work with a model already loaded (a tiny one in tests, a shared one in benchmarks) as
+        if the settings had loaded it; a later change of model, device or precision reloads."""
+        self._backbone = backbone
+        self._backbone_key = (self.settings.model, self.settings.device,
+                              self._weights_dtype(self.settings.precision))
+
     def _weights_dtype(self, precision: str | None) -> str:
         """"bf16" or "fp32" for the model's weights under ``precision`` on the set device."""
         from locas_engine.backbone import resolve_device

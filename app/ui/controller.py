@@ -62,7 +62,7 @@ class AppController(QObject):
         # interrupted, and the GUI's first read should already see that.
         self.worker = worker_factory()
         self.library = Library()
-        self.tasks = TaskManager(self.worker, self)
+        self.tasks = TaskManager(worker=self.worker, parent=self)
         self.bridge = EngineBridge(self.tasks, self)
         self.controls: dict[str, JobControl] = {}  # running memorizations by memory name
         self.answer_controls: dict[int, JobControl] = {}

@@ -200,7 +200,7 @@ class SettingsDialog(QDialog):
         from app.models import discover, inspect
         from app.ui.taskman import TaskManager
 
-        tasks = TaskManager(self)
+        tasks = TaskManager(parent=self)
         dialog = ModelManagerDialog(
             discover.discover_models, inspect.inspect_model, discover.setting_for,
             run=lambda fn, done: tasks.run(fn, on_done=done, on_error=lambda msg: dialog.status.setText(

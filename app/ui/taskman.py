@@ -51,7 +51,7 @@ class TaskManager(QObject):
 
     _deliver = Signal(object)  # (callback, args), emitted from any thread, handled on the GUI thread
 
-    def __init__(self, worker: Any = None, parent: QObject | None = None) -> None:
+    def __init__(self, *, worker: Any = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = worker  # app.worker.EngineWorker, or None where no model work is done
         # One thread keeps library writes ordered (an import, then a rename of the same row).

@@ -32,8 +32,7 @@ def tiny_session(story_file):
     model = tf.AutoModelForCausalLM.from_config(config, dtype=torch.float32).eval()
     settings = Settings.of(rank=4, chunk=64, context=16, steps=1, checkpoint_every=2, device="cpu")
     session = Session(library=Library(), settings=settings)
-    session._backbone = backbone_from_model(model, CharTokenizer(), name="tiny")
-    session._backbone_key = (settings.model, settings.device)
+    session.use_backbone(backbone_from_model(model, CharTokenizer(), name="tiny"))
     session.library.import_file(story_file)
     yield session
     session.library.close()

@@ -36,8 +36,7 @@ def tiny_session() -> Session:
     settings = Settings.of(rank=4, chunk=32, context=16, steps=1, lr=1e-3, output_scale=0.25,
                         checkpoint_every=1, device="cpu")
     session = Session(library=Library(), settings=settings)
-    session._backbone = backbone_from_model(model, tokenizer=ByteTokenizer(), name="tiny")
-    session._backbone_key = (settings.model, settings.device)
+    session.use_backbone(backbone_from_model(model, tokenizer=ByteTokenizer(), name="tiny"))
     return session
 
 

@@ -62,8 +62,7 @@ def tiny_session(tiny_backbone):
     settings = Settings.of(rank=4, chunk=64, context=16, steps=1, lr=1e-2, output_scale=0.25,
                         checkpoint_every=1, max_new_tokens=4, passages=1)
     session = Session(library=Library(), settings=settings)
-    session._backbone = tiny_backbone
-    session._backbone_key = (settings.model, settings.device)
+    session.use_backbone(tiny_backbone)
     yield session
     for name in list(tiny_backbone.memories):
         detach_memory(tiny_backbone, name)

@@ -17,6 +17,9 @@ class ThreadWorker:
 
     session = "the session"
 
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+
     def submit(self, fn, on_done=None, on_error=None) -> None:
         def run() -> None:
             try:
@@ -26,14 +29,21 @@ class ThreadWorker:
             else:
                 on_done(result)
 
-        threading.Thread(target=run).start()
+        thread = threading.Thread(target=run)
+        self.threads.append(thread)
+        thread.start()
 
 
 @pytest.fixture
 def tasks(qtbot, locas_home):
-    manager = TaskManager(ThreadWorker())
+    worker = ThreadWorker()
+    manager = TaskManager(worker=worker)
     yield manager
     manager.shutdown()
+    for thread in worker.threads:
+        thread.join()
+    manager.deleteLater()
+    qtbot.wait(10)
 
 
 def _outcome(qtbot, start) -> tuple[str, object, bool]:
