@@ -89,7 +89,7 @@ def test_memorize_save_reload_and_answer(default_backbone, tmp_path):
     # The memory makes the text it memorized less surprising than the same model without it.
     stream = torch.tensor(ids)
     with_memory = score_ppl(bb.model, bb.device, stream, chunk=100, context=100)
-    with mem.disabled():
+    with only_enabled(bb.memories, []):
         without = score_ppl(bb.model, bb.device, stream, chunk=100, context=100)
     assert with_memory < without, (with_memory, without)
     path = save_memory(mem, tmp_path / "lighthouse")
