@@ -71,7 +71,7 @@ class Session:
         if the settings had loaded it; a later change of model, device or precision reloads."""
         self._backbone = backbone
         self._backbone_key = (self.settings.model, self.settings.device,
-                              self._weights_dtype(self.settings.precision))
+                              self._weights_dtype(self.settings.training.precision))
 
     def _weights_dtype(self, precision: str | None) -> str:
         """"bf16" or "fp32" for the model's weights under ``precision`` on the set device."""
