@@ -1,4 +1,5 @@
-"""The two things a user asks of Locas Reader: memorize documents, and answer a question.
+"""Memorizing documents, the long job a user asks of Locas Reader (answering a question, the
+other, is app/answering.py).
 
 Both are plain functions over a Session, so the command line calls them directly and the GUI's
 engine worker calls them on its thread. They report through callbacks and obey a JobControl,
@@ -10,20 +11,16 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.document import memorized_text
 from app.errors import JobError
 from app.estimate import SpeedMeter, estimate_run, record_throughput
-from app.grounding import Grounded, ground
-from app.library import Passage
 from app.memorize_setup import memorize_settings, memory_config, resolve_settings
 from app.memory_paths import CHECKPOINT, TENSORS, memory_file, stored_memory_path
-from app.prompts import answer_budget, build_messages
 from app.recovery import checkpoint_advice, remove_temp_files
 from app.sections import unheld_rest
 from app.session import Session
@@ -32,24 +29,17 @@ from locas_engine import (
     Memorizer,
     MemoryMismatchError,
     Progress,
-    Route,
     attach_memory,
-    route_memories,
     save_memory,
     spec,
-    stream_generate,
 )
-from locas_engine.generate import answer_logprob
 from locas_engine.rate import TokenRate
 from locas_engine.spec import MemorySpec
 
 # Fixed once a memory exists: the fields of what a memory is (locas_engine/spec.py).
 SHAPE_FIELDS = spec.field_names(MemorySpec)
 
-__all__ = [
-    "Answer", "AnswerRequest", "JobControl", "JobError", "MemorizeEvent", "MemorizeOutcome",
-    "MemorizeRequest", "run_answer", "run_memorize",
-]
+__all__ = ["JobControl", "JobError", "MemorizeEvent", "MemorizeOutcome", "MemorizeRequest", "run_memorize"]
 
 
 class JobControl:
@@ -392,113 +382,3 @@ def resume_request(session: Session, name: str) -> MemorizeRequest:
     if not pending:
         raise JobError(f"Memory '{name}' has nothing left to memorize.")
     return MemorizeRequest(document_ids=pending, memory=name)
-
-
-# -- answer ----------------------------------------------------------------------------------
-
-@dataclass
-class AnswerRequest:
-    question: str
-    memories: Sequence[str] = ()
-    use_memory: bool = True
-    use_retrieval: bool = True
-    passages: int = 4
-    max_new_tokens: int = 200
-    document_ids: Sequence[int] | None = None  # retrieval scope; default: the memories' documents
-    route: bool = True  # with several memories, answer with the one (or all) that best fits the question
-    plain_ending: bool = True  # the memory-off model decides where the answer ends (generate_ids)
-    history: Sequence[tuple[str, str]] = ()  # earlier (question, answer) turns: a follow-up question
-
-
-@dataclass
-class Answer:
-    question: str
-    text: str
-    citations: list[Passage] = field(default_factory=list)
-    abstained: bool = False  # "The text does not say." (grounding.py)
-    cited: int | None = None  # index into citations of the passage the answer rests on
-    support: tuple[int, int] | None = None  # the supporting sentence's offsets in that passage
-    draft: str = ""  # what the model wrote, before abstention and the [n] mark
-    evidence: dict | None = None
-    memories: list[str] = field(default_factory=list)
-    options: dict = field(default_factory=dict)  # how it was asked (stored in history)
-    route: Route | None = None  # with several memories: the one(s) chosen and each one's loss
-    seconds: float = 0.0
-    tokens: int = 0  # tokens of the answer, for a tokens/s figure
-    stopped: bool = False  # the user stopped it: the text is unfinished
-
-
-def run_answer(
-    session: Session,
-    request: AnswerRequest,
-    on_token: Callable[[str], None] | None = None,
-    control: JobControl | None = None,
-    on_citations: Callable[[list[Passage]], None] | None = None,
-) -> Answer:
-    """Retrieve passages, build the prompt, stream the answer with the chosen memories on.
-
-    ``on_citations`` gets the retrieved passages before the first token, so they can be read
-    while the answer is written.
-    """
-    question = request.question.strip()
-    if not question:
-        raise JobError("Type a question first.")
-    started = time.perf_counter()
-    library = session.library
-    scope = request.document_ids
-    if scope is None and request.memories:
-        scope = sorted({s["document_id"] for name in request.memories for s in library.memory_sources(name)
-                        if s["status"] != "deleted"})
-    citations: list[Passage] = []
-    if request.use_retrieval and request.passages > 0:
-        citations = library.search(question, document_ids=scope, limit=request.passages)
-    if on_citations is not None:
-        on_citations(list(citations))
-    messages = build_messages(question, [p.text for p in citations], history=request.history)
-    backbone = session.backbone()
-    names = list(request.memories) if request.use_memory else []
-    pieces: list[str] = []
-    route: Route | None = None
-    if request.route and len(names) > 1:
-        # The question and its best passage say which book it is about: answer with the memory
-        # that predicts them best (or all, when together they do better); see routing.py.
-        # Only the top passage: the lower-ranked ones often come from other books.
-        with session.only_memories(names):  # attached, so that they can be judged
-            route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
-        names = route.memories
-    logprobs: list[float] = []  # of the answer's tokens as written, passages in the prompt
-
-    def confidence(passages: list[str], text: str) -> float:
-        if passages:  # recorded while writing: no second pass over the long prompt
-            return sum(logprobs) / len(logprobs) if logprobs else 0.0
-        return answer_logprob(backbone, build_messages(question, passages), text)
-
-    with session.only_memories(names):
-        for piece in stream_generate(backbone, messages, max_new_tokens=answer_budget(question, request.max_new_tokens),
-                                     plain_ending=request.plain_ending, logprobs=logprobs,
-                                     should_stop=(lambda: control.cancelled) if control else None):
-            pieces.append(piece)
-            if on_token is not None:
-                on_token(piece)
-        draft = "".join(pieces).strip()
-        if control is not None and control.cancelled:  # unfinished: shown as it stands
-            grounded = Grounded(draft, False, None, None, None)
-        else:
-            grounded = ground(question, draft, [p.text for p in citations], [p.score for p in citations],
-                              confidence)
-    options = {"use_memory": request.use_memory, "use_retrieval": request.use_retrieval,
-               "passages": request.passages, "max_new_tokens": request.max_new_tokens,
-               "plain_ending": request.plain_ending}
-    if request.history:
-        options["follow_up"] = len(request.history)  # earlier turns the prompt held
-    answer = Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
-                    cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
-                    memories=names, options=options, route=route, seconds=time.perf_counter() - started,
-                    tokens=len(backbone.tokenizer(draft, add_special_tokens=False)["input_ids"]),
-                    stopped=bool(control and control.cancelled))
-    stored = {**options, "memories": names}
-    if route is not None:  # history keeps the routing choice as plain JSON
-        stored["route"] = {"chosen": route.memories, "losses": route.losses}
-    library.add_history(memory=names[0] if len(names) == 1 else None, question=question, answer=answer.text,
-                        citations=[asdict(p) for p in citations], options=stored)
-    return answer

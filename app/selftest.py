@@ -163,10 +163,10 @@ def sample_perplexity(session: Any, doc_id: int, memories: Sequence[str]) -> flo
 
     backbone = session.backbone()
     ids = torch.tensor(document_token_ids(session, doc_id), device=backbone.device)
-    s = session.settings
+    training = session.settings.training
     total, count = 0.0, 0
     with session.only_memories(memories), torch.no_grad():
-        for span in chunk_spans(ids.numel(), s.chunk, s.context):
+        for span in chunk_spans(ids.numel(), training.chunk, training.context):
             loss, n = chunk_loss(backbone.model, ids, span)
             total += float(loss) * n
             count += n
@@ -289,7 +289,7 @@ def run_self_test(keep: bool = False, verbose: bool = False, out: Any = None) ->
         return f"same next tokens, logits within {diff:.1g} (the file keeps fp16)"
 
     def answer() -> str:
-        from app.jobs import AnswerRequest, run_answer
+        from app.answering import AnswerRequest, run_answer
 
         result = run_answer(state["session"], AnswerRequest(
             question=QUESTION, memories=["self-test"], passages=2, max_new_tokens=24))

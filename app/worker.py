@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.jobs import AnswerRequest, JobControl, MemorizeRequest, run_answer, run_memorize
+from app.answering import AnswerRequest, run_answer
+from app.jobs import JobControl, MemorizeRequest, run_memorize
 from app.session import Session
 
 log = logging.getLogger(__name__)

@@ -100,7 +100,7 @@ def answer_once(session, question: str, mode: str, memory: str, document_id: int
     """The answer as streamed: one piece per generated token (greedy, so its first k pieces are
     exactly what a k-token cap would have produced), and the app's Answer (None for the
     recent-context modes, which bypass retrieval)."""
-    from app.jobs import AnswerRequest, run_answer
+    from app.answering import AnswerRequest, run_answer
     from locas_engine import stream_generate
 
     if mode.endswith("recent-context"):

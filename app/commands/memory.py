@@ -251,8 +251,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from app.answering import AnswerRequest, run_answer
     from app.grounding import answer_dict
-    from app.jobs import AnswerRequest, run_answer
 
     session = _session(args)
     s = session.settings

@@ -1,6 +1,6 @@
 """What the question panel says about an answer: its status line and its history entry.
 
-Plain functions over an `app.jobs.Answer` (or any object with its fields) and the library's
+Plain functions over an `app.answering.Answer` (or any object with its fields) and the library's
 history rows, so the wording is tested without a window.
 """
 

@@ -12,7 +12,8 @@ import itertools
 
 from PySide6.QtCore import QObject, Signal
 
-from app.jobs import AnswerRequest, JobControl, MemorizeRequest
+from app.answering import AnswerRequest
+from app.jobs import JobControl, MemorizeRequest
 from app.ui.taskman import TaskManager, user_message
 
 
@@ -24,7 +25,7 @@ class EngineBridge(QObject):
     memorize_failed = Signal(str, str)  # memory name, message for a person
     answer_token = Signal(int, str)  # ticket, text piece
     answer_citations = Signal(int, object)  # ticket, [Passage], before the first token
-    answer_finished = Signal(int, object)  # ticket, app.jobs.Answer
+    answer_finished = Signal(int, object)  # ticket, app.answering.Answer
     answer_failed = Signal(int, str)  # ticket, message
 
     def __init__(self, tasks: TaskManager, parent: QObject | None = None) -> None:

@@ -20,9 +20,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.answering import AnswerRequest
 from app.devices import describe_device
 from app.errors import JobError
-from app.jobs import AnswerRequest, JobControl, MemorizeEvent, MemorizeRequest, resume_request
+from app.jobs import JobControl, MemorizeEvent, MemorizeRequest, resume_request
 from app.library import DocumentInfo, Library
 from app.settings import Settings, load_settings, save_settings
 from app.ui.bridge import EngineBridge

@@ -42,7 +42,7 @@ SINGLE, WITH, WITHOUT = "single", "with", "without"
 
 @dataclass
 class AskOptions:
-    """What the user asked for; the main window turns it into an `app.jobs.AnswerRequest`."""
+    """What the user asked for; the main window turns it into an `app.answering.AnswerRequest`."""
 
     question: str
     memories: list[str]  # empty: the plain model; several: the answer job routes among them

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.answering import AnswerRequest
 from app.conversation import MAX_ANSWER_CHARS, Conversation
-from app.jobs import AnswerRequest
 from app.prompts import build_messages
 
 

@@ -11,16 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from app.answering import AnswerRequest, run_answer
 from app.cli import main
 from app.errors import JobError
-from app.jobs import (
-    AnswerRequest,
-    JobControl,
-    MemorizeRequest,
-    resume_request,
-    run_answer,
-    run_memorize,
-)
+from app.jobs import JobControl, MemorizeRequest, resume_request, run_memorize
 from app.memories import delete_memory, memory_summary
 from app.recovery import keep_saved, start_over
 

@@ -46,7 +46,7 @@ class PendingAnswer:
         self._token(piece)
 
     def finish(self, text: str, citations=(), seconds: float = 2.0, tokens: int = 10, **kw):
-        from app.jobs import Answer
+        from app.answering import Answer
 
         answer = Answer(question=self.request.question, text=text, citations=list(citations),
                         memories=list(self.request.memories), seconds=seconds, tokens=tokens,
