@@ -16,6 +16,7 @@ from typing import Any
 from app.errors import JobError
 from app.library import Library
 from app.memory_paths import CHECKPOINT, MEMORY_SUFFIXES, META, TENSORS, memory_file
+from locas_engine.memory_files import memory_file_problem  # reads files without torch
 
 
 def memory_problem(row: dict[str, Any]) -> str | None:
@@ -30,8 +31,6 @@ def memory_problem(row: dict[str, Any]) -> str | None:
             return (f"The files of memory '{row['name']}' are missing ({tensors}); delete the memory "
                     "and memorize its documents again, or restore the files from a backup.")
         return None
-    from locas_engine.store import memory_file_problem  # torch only when a memory is there
-
     return memory_file_problem(path)
 
 
@@ -77,8 +76,6 @@ def keep_saved(library: Library, name: str) -> None:
     path = Path(row["path"]) if row.get("path") else None
     if path is None or not memory_file(path, TENSORS).exists():
         raise JobError(f"Memory '{name}' has no completed save to keep; use --start-over instead.")
-    from locas_engine.store import memory_file_problem
-
     problem = memory_file_problem(path)
     if problem:
         raise JobError(problem)

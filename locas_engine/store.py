@@ -18,39 +18,34 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .adapter import attach
 from .backbone import Backbone
 from .checkpoint import atomic_write
-from .integrity import DIGEST_KEY, CorruptFileError, digest, non_finite
+from .integrity import DIGEST_KEY, digest, non_finite
 from .memory import METHOD as GLU_METHOD
 from .memory import LocasMemory
+from .memory_files import (  # noqa: F401  (FORMAT_VERSION, memory_file_problem: re-exported)
+    FORMAT_VERSION,
+    KIND,
+    MLP_KIND,
+    check_tensor_file,
+    memory_file_problem,
+    memory_paths,
+    read_memory_metadata,
+)
+from .memory_files import damaged as _damaged
 from .mlp.config import METHOD as MLP_METHOD
 from .mlp.config import MLPMemoryConfig
 from .mlp.memory import LocasMLPMemory
 from .protocol import Memory
 from .spec import MemorySpec, from_dict, to_dict
 
-# 2: each spec once, "config" (what the memory is) and "training" (how it was last trained);
-# 1 also kept rank, initializer, lr and chunking beside them, and tau_scale in the config.
-FORMAT_VERSION = 2
-KIND = "locas-glu-memory"
-MLP_KIND = "locas-mlp-memory"
-_KIND_METHOD = {KIND: GLU_METHOD, MLP_KIND: MLP_METHOD}
-_SUFFIXES = (".safetensors", ".json")
-
 
 class MemoryMismatchError(ValueError):
     """The memory was made for another backbone (or does not fit this one)."""
-
-
-def memory_paths(path: str | os.PathLike) -> tuple[Path, Path]:
-    """(tensor file, metadata file) for ``path`` given with or without a suffix."""
-    p = Path(path).expanduser()
-    base = p.with_suffix("") if p.suffix in _SUFFIXES else p
-    return base.parent / (base.name + ".safetensors"), base.parent / (base.name + ".json")
 
 
 def _now() -> str:
@@ -143,75 +138,13 @@ def _save_mlp(memory: LocasMLPMemory, tensor_path: Path, meta_path: Path,
     return tensor_path
 
 
-def read_memory_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The memory's JSON metadata, without loading any tensor."""
-    _, meta_path = memory_paths(path)
-    if not meta_path.is_file():
-        raise FileNotFoundError(f"No memory metadata at {meta_path}.")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptFileError(
-            f"The memory's metadata file {meta_path} is damaged (it is not valid JSON); delete "
-            "the memory and memorize its documents again, or restore the file from a backup."
-        ) from exc
-    if not isinstance(meta, dict) or meta.get("kind") not in _KIND_METHOD or "format_version" not in meta:
-        raise CorruptFileError(f"{meta_path} is not a Locas memory file; delete the memory and "
-                               "memorize its documents again, or restore the file from a backup.")
-    meta.setdefault("method", _KIND_METHOD[meta["kind"]])  # files from before the field
-    if meta["format_version"] > FORMAT_VERSION:
-        raise ValueError(
-            f"The memory {meta_path.name} was saved by a newer Locas (format "
-            f"{meta['format_version']}); update Locas Reader to open it."
-        )
-    return meta
-
-
-def _damaged(path: Path, why: str) -> CorruptFileError:
-    return CorruptFileError(
-        f"The memory file {path} is damaged ({why}); it was not used. Delete the memory and "
-        "memorize its documents again, or restore the file from a backup."
-    )
-
-
 def read_tensors(tensor_path: Path, meta: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The memory's tensors, verified: readable, matching their digest and the JSON's, finite.
-
-    Files saved before digests existed carry none; they are still checked for NaN and Inf.
-    """
-    if not tensor_path.is_file():
-        raise FileNotFoundError(f"The memory file {tensor_path} is missing.")
+    """The memory's tensors, verified first (memory_files.check_tensor_file) without torch."""
+    check_tensor_file(tensor_path, meta)
     try:
-        tensors = load_file(str(tensor_path))
-        with safe_open(str(tensor_path), framework="pt") as f:
-            stored = (f.metadata() or {}).get(DIGEST_KEY)
+        return load_file(str(tensor_path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise _damaged(tensor_path, "it is truncated or not a tensor file") from exc
-    if stored is not None and digest(tensors) != stored:
-        raise _damaged(tensor_path, "its contents do not match the checksum saved with them")
-    if meta.get(DIGEST_KEY) is not None and meta[DIGEST_KEY] != (stored or digest(tensors)):
-        raise CorruptFileError(
-            f"The memory file {tensor_path} and its metadata file {tensor_path.with_suffix('.json')} "
-            "are from different saves; it was not used. Resume the memorization (locas resume) "
-            "to save both again, or delete the memory and memorize its documents again."
-        )
-    bad = non_finite(tensors)
-    if bad:
-        raise _damaged(tensor_path, f"'{bad[0]}' holds NaN or infinite numbers")
-    return tensors
-
-
-def memory_file_problem(path: str | os.PathLike) -> str | None:
-    """A sentence saying what is wrong with a saved memory's files, or None when they are sound.
-
-    Reads no model: ``locas memories`` uses it so that a damaged memory is never listed as done.
-    """
-    tensor_path, _ = memory_paths(path)
-    try:
-        read_tensors(tensor_path, read_memory_metadata(path))
-    except (CorruptFileError, FileNotFoundError, ValueError) as exc:
-        return str(exc)
-    return None
 
 
 def _take(tensors: dict[str, torch.Tensor], key: str, like: torch.Tensor, path: Path) -> torch.Tensor:

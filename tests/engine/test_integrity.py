@@ -197,3 +197,55 @@ def test_damaged_checkpoint_is_refused(tiny_llama, saved, damage):
     mem = attach_memory(bb, MemorySpec(rank=8), name="book")
     with pytest.raises(CheckpointError):
         Memorizer(bb, mem, SETTINGS).run(token_stream(120), checkpoint_path=ckpt)
+
+
+CHECK_WITHOUT_TORCH = """
+import json, sys
+from app.recovery import memory_problem
+problems = {stem: memory_problem({"name": stem, "path": stem, "status": "done"})
+            for stem in sys.argv[1:]}
+print(json.dumps({"problems": problems, "torch": "torch" in sys.modules}))
+"""
+
+
+def test_the_library_file_check_imports_no_torch(saved, tmp_path):
+    """The start-up check of a memory's files (app.recovery.memory_problem) reads the digest,
+    the layout and NaN / Inf from the bytes: sound, overwritten, NaN and truncated files are
+    told apart in a process that never imports torch."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    stems = {}
+    for kind in ("sound", "overwritten", "nan", "truncated"):
+        folder = tmp_path / kind
+        folder.mkdir()
+        for suffix in (".safetensors", ".json"):
+            (folder / "book").with_suffix(suffix).write_bytes(saved.with_suffix(suffix).read_bytes())
+        stems[kind] = folder / "book"
+    data = bytearray(stems["overwritten"].with_suffix(".safetensors").read_bytes())
+    start = _header_len(saved) + 100
+    data[start:start + 4096] = bytes(range(256)) * 16
+    stems["overwritten"].with_suffix(".safetensors").write_bytes(bytes(data))
+    tensors = load_file(str(saved))
+    tensors["layers.0.V"][0, 0] = float("inf")
+    save_file(tensors, str(stems["nan"].with_suffix(".safetensors")))  # no checksum: an old file
+    meta = json.loads(saved.with_suffix(".json").read_text())
+    meta.pop("sha256")
+    stems["nan"].with_suffix(".json").write_text(json.dumps(meta))
+    whole = saved.read_bytes()
+    stems["truncated"].with_suffix(".safetensors").write_bytes(whole[: len(whole) // 2])
+
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", CHECK_WITHOUT_TORCH, *map(str, stems.values())],
+                            cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    problems = {kind: out["problems"][str(stem)] for kind, stem in stems.items()}
+    assert problems["sound"] is None  # the digest over raw bytes equals the one torch wrote
+    assert "checksum" in problems["overwritten"]
+    assert "NaN or infinite" in problems["nan"] and "layers.0.V" in problems["nan"]
+    assert "truncated" in problems["truncated"]
+    assert out["torch"] is False
