@@ -32,6 +32,7 @@ from locas_engine import (
     attach_memory,
     save_memory,
     spec,
+    stream_signature,
 )
 from locas_engine.rate import TokenRate
 from locas_engine.spec import MemorySpec
@@ -166,8 +167,14 @@ def section_token_ids(session: Session, document_id: int, section_ids: Sequence[
     return out
 
 
-def _stream_signature(token_ids: Sequence[int]) -> str:
-    return hashlib.sha256(str(list(token_ids)).encode()).hexdigest()[:16]
+def _same_stream(stored: str | None, signature: str, token_ids: Sequence[int]) -> bool:
+    """Whether the row's stream is this one. Libraries written before the app used the
+    engine's signature hold a 16-hex digest of the ids' text: accepted (the caller rewrites the
+    row at once, so only the first resume after the upgrade reads it)."""
+    if stored == signature:
+        return True
+    legacy = stored is not None and len(stored) == 16
+    return legacy and stored == hashlib.sha256(str(list(token_ids)).encode()).hexdigest()[:16]
 
 
 def run_memorize(
@@ -279,8 +286,8 @@ def run_memorize(
                 _held(session, name, doc_id, parts.get(doc_id, {}))
                 continue
             # The checkpoint belongs to one document's token stream; any other stream starts over.
-            signature = _stream_signature(token_ids)
-            resume = checkpoint.exists() and row.get("stream") == signature
+            signature = stream_signature(token_ids)
+            resume = checkpoint.exists() and _same_stream(row.get("stream"), signature, token_ids)
             if checkpoint.exists() and not resume:
                 checkpoint.unlink()
             library.update_memory(name, stream=signature)

@@ -19,7 +19,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "generate": ("stream_generate",),
     "init": ("initialize_memory",),
     "integrity": ("CorruptFileError",),
-    "memorizer": ("Memorizer", "MemorizeResult", "Progress"),
+    "memorizer": ("Memorizer", "MemorizeResult", "Progress", "stream_signature"),
     "adapter": ("detach_memory", "only_enabled"),
     "memory": ("LocasMemory", "attach_memory"),
     "merge": ("export_merged", "merge_memory", "merged", "unmerge_memory"),
@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from .generate import stream_generate
     from .init import initialize_memory
     from .integrity import CorruptFileError
-    from .memorizer import Memorizer, MemorizeResult, Progress
+    from .memorizer import Memorizer, MemorizeResult, Progress, stream_signature
     from .memory import LocasMemory, attach_memory
     from .merge import export_merged, merge_memory, merged, unmerge_memory
     from .mlp.config import MLPMemoryConfig
@@ -81,7 +81,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
 __all__ = [
     "Backbone", "backbone_from_model", "load_backbone", "UnsupportedModelError", "find_ffns",
     "stream_generate", "initialize_memory", "MemorizeResult", "Memorizer",
-    "Progress", "LocasMemory", "MemorySpec", "TrainingSpec", "attach_memory", "detach_memory", "parse_layers",
+    "Progress", "stream_signature", "LocasMemory", "MemorySpec", "TrainingSpec", "attach_memory", "detach_memory", "parse_layers",
     "only_enabled",
     "LocasMLPMemory", "MLPMemoryConfig", "attach_mlp_memory", "write_tokens",
     "export_merged", "merge_memory", "merged", "unmerge_memory", "Memory", "MemoryMismatchError", "load_memory",

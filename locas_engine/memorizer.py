@@ -117,8 +117,10 @@ def as_token_tensor(tokens: str | Iterable[int] | torch.Tensor, tokenizer=None) 
     return torch.tensor(list(tokens), dtype=torch.long)
 
 
-def _stream_signature(ids: torch.Tensor) -> str:
-    return hashlib.sha256(ids.numpy().tobytes()).hexdigest()
+def stream_signature(token_ids: Sequence[int] | torch.Tensor) -> str:
+    """The identity of a token stream (sha256 of its int64 ids): a checkpoint records it, and
+    resumes only the stream it was made on. The app keeps the same value in its library row."""
+    return hashlib.sha256(as_token_tensor(token_ids).numpy().tobytes()).hexdigest()
 
 
 def fused_adamw(params: Sequence[torch.Tensor]) -> dict:
@@ -184,7 +186,7 @@ class Memorizer:
         s, mem, bb = self.settings, self.memory, self.backbone
         ids = as_token_tensor(token_ids, bb.tokenizer)  # (N,) on CPU
         spans = chunk_spans(ids.numel(), s.chunk, s.context)
-        signature = _stream_signature(ids)
+        signature = stream_signature(ids)
         opt = self._optimizer()
         next_chunk, nll_sum, n_scored, curve = 0, 0.0, 0, []
         ckpt = Path(checkpoint_path) if checkpoint_path else None
