@@ -30,6 +30,7 @@ from app.memorize_setup import memorize_settings, memory_config
 from locas_engine import Memorizer, attach_memory, detach_memory, only_enabled
 from locas_engine.backbone import Backbone
 from locas_engine.paths import data_home, private_file
+from locas_engine.rate import TokenRate
 
 log = logging.getLogger(__name__)
 
@@ -64,35 +65,6 @@ class Estimate:
             "rough": f"a cautious {self.tokens_per_s:,.0f} tokens/s: nothing measured here yet",
         }[self.source]
         return f"{count}: about {units.duration(self.seconds)} on this machine ({why})."
-
-
-class SpeedMeter:
-    """Tokens/s of the chunks a job trained, leaving out each stream's first chunk (it also
-    initializes the memory) and the time spent paused or answering questions between chunks."""
-
-    def __init__(self) -> None:
-        self.tokens = 0
-        self.seconds = 0.0
-        self._mark: tuple[float, int] | None = None
-
-    def new_stream(self) -> None:
-        self._mark = None
-
-    def chunk_done(self, tokens_done: int) -> None:
-        now = time.perf_counter()
-        if self._mark is not None:
-            self.tokens += tokens_done - self._mark[1]
-            self.seconds += now - self._mark[0]
-        self._mark = (now, tokens_done)
-
-    def restart_clock(self) -> None:
-        """Call after a wait between chunks, so the wait is not counted."""
-        if self._mark is not None:
-            self._mark = (time.perf_counter(), self._mark[1])
-
-    @property
-    def tokens_per_s(self) -> float | None:
-        return self.tokens / self.seconds if self.tokens and self.seconds > 0 else None
 
 
 def store_path():
@@ -186,12 +158,10 @@ def calibrate(backbone: Backbone, settings: dict[str, Any], token_ids: list[int]
         return None
     ids = torch.tensor(token_ids[:3 * chunk], dtype=torch.long)
     memory = attach_memory(backbone, memory_config(settings, backbone), name="locas-calibration")
-    marks: list[tuple[float, int]] = []
+    rate = TokenRate()
     try:
         with only_enabled(backbone.memories, [memory.name]):
-            Memorizer(backbone, memory, memorize_settings(settings)).run(
-                ids, progress=lambda p: marks.append((time.perf_counter(), p.tokens_done)))
+            Memorizer(backbone, memory, memorize_settings(settings)).run(ids, rate=rate)
     finally:
         detach_memory(backbone, memory)
-    (t0, n0), (t1, n1) = marks[0], marks[-1]
-    return (n1 - n0) / (t1 - t0) if t1 > t0 else None
+    return rate.measured_tokens_per_s

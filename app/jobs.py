@@ -18,7 +18,7 @@ from typing import Any
 
 from app.document import memorized_text
 from app.errors import JobError
-from app.estimate import SpeedMeter, estimate_run, record_throughput
+from app.estimate import estimate_run, record_throughput
 from app.memorize_setup import memorize_settings, memory_config, resolve_settings
 from app.memory_paths import CHECKPOINT, TENSORS, memory_file, stored_memory_path
 from app.recovery import checkpoint_advice, remove_temp_files
@@ -268,7 +268,6 @@ def run_memorize(
                              calibrate_if_new=request.calibrate)
         emit("estimate", tokens_total=total, eta_s=guess.seconds, tokens_per_s=guess.tokens_per_s,
              message=f"Memorizing {guess.describe()}")
-        meter = SpeedMeter()  # what this run measures, kept for the next run's estimate
         checkpoint = memory_file(path, CHECKPOINT)
         # A checkpoint's count stays until this run trains past it: a kill before the first
         # chunk must not make `locas memories` say the resume starts from zero.
@@ -276,7 +275,9 @@ def run_memorize(
         library.update_memory(name, status="running", pid=os.getpid(), tokens_total=total,
                               message="", **restart)
         done_before = 0  # tokens of the documents finished in this run
-        rate = TokenRate()  # tokens trained in this run only, over all its documents
+        # Tokens trained in this run only, over all its documents: the ETA shown, and the
+        # steady speed kept for the next run's estimate.
+        rate = TokenRate()
         result = None
         for source in pending:
             doc_id = source["document_id"]
@@ -296,17 +297,14 @@ def run_memorize(
             def on_progress(p: Progress, offset: int = done_before) -> None:
                 # The library keeps what a resume starts from (the checkpoint), not the
                 # in-flight count: after a kill, `locas memories` must not promise more.
-                meter.chunk_done(p.tokens_done)
                 library.update_memory(name, tokens_done=offset + p.tokens_saved, ppl=p.ppl)
                 emit("memorizing", tokens_done=offset + p.tokens_done, tokens_total=total,
                      ppl=p.ppl, tokens_per_s=rate.tokens_per_s,
                      eta_s=rate.eta_s(total - offset - p.tokens_done))
 
-            def between() -> None:
+            def between() -> None:  # the rate leaves this wait out of the stored speed
                 _between_chunks(library, name, control, emit, between_chunks)
-                meter.restart_clock()
 
-            meter.new_stream()
             try:
                 with session.only_memories([name]):  # train this memory alone
                     result = memorizer.run(
@@ -316,7 +314,7 @@ def run_memorize(
                     )
             finally:  # what this run measured tells the next one how long it will take
                 record_throughput(backbone.name, str(backbone.device), [asked, settings],
-                                  meter.tokens, meter.seconds)
+                                  rate.measured_tokens, rate.measured_seconds)
             if not result.completed:  # a deliberate stop: "stopped", never "interrupted" (a crash)
                 done = done_before + result.tokens_saved  # where a resume starts
                 message = f"Stopped at {done:,} of {total:,} tokens; resume to continue."

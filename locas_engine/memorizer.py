@@ -194,6 +194,7 @@ class Memorizer:
             next_chunk, nll_sum, n_scored, curve = self._restore(ckpt, opt, signature)
         saved = spans[next_chunk - 1][2] if next_chunk else 0
         rate = rate or TokenRate()
+        rate.new_stream()
         ids_dev = ids.to(bb.device)  # (N,)
         base_tokens = sum(int(src.get("tokens", 0)) for src in mem.sources)
 
@@ -234,6 +235,7 @@ class Memorizer:
                     ))
                 if between_chunks is not None and ci + 1 < len(spans):
                     between_chunks()
+                    rate.waited()
         done = spans[len(curve) - 1][2] if curve else 0
         if completed:
             done = ids.numel()

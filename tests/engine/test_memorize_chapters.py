@@ -11,7 +11,7 @@ import torch
 from engine_helpers import tiny_model
 
 from app.cli import main
-from app.estimate import Estimate, SpeedMeter, estimate, record_throughput
+from app.estimate import Estimate, estimate, record_throughput
 from app.sections import SectionChoiceError, parse_section_numbers
 from app.settings import Settings, save_settings
 from app.units import duration
@@ -127,19 +127,6 @@ def test_estimate_prefers_what_was_measured_here():
     assert estimate(8000, "m", "cuda", settings).source == "rough"
     assert Estimate(90, 1.0, "measured").describe().startswith("90 tokens: about 2 min")
     assert [duration(s) for s in (5, 125, 3900)] == ["5 s", "2 min", "1 h 05 min"]
-
-
-def test_speed_meter_leaves_out_first_chunk_and_waits(monkeypatch):
-    clock = iter([0.0, 10.0, 12.0, 100.0, 103.0])
-    monkeypatch.setattr("app.estimate.time.perf_counter", lambda: next(clock))
-    meter = SpeedMeter()
-    meter.new_stream()
-    meter.chunk_done(64)  # t=0: first chunk, not timed
-    meter.chunk_done(128)  # t=10: 64 tokens in 10 s
-    meter.chunk_done(192)  # t=12: 64 more in 2 s
-    meter.restart_clock()  # t=100: a long pause before the next chunk
-    meter.chunk_done(256)  # t=103
-    assert meter.tokens == 192 and meter.seconds == pytest.approx(15.0)
 
 
 def test_model_weights_follow_the_memorizing_precision(monkeypatch):

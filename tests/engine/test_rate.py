@@ -26,6 +26,38 @@ def test_rate_counts_from_the_first_trained_chunk():
     assert seconds_for(10, None) is None and seconds_for(10, 5.0) == 2.0
 
 
+def test_stored_speed_leaves_out_each_streams_first_chunk_and_waits():
+    clock = iter([0.0, 1.0, 11.0, 13.0, 100.0, 103.0, 110.0, 112.0])
+    rate = TokenRate(clock=lambda: next(clock))
+    rate.new_stream()
+    rate.begin()  # t=0
+    rate.add(64)  # t=1: the stream's first chunk (it also initializes the memory): not measured
+    assert rate.measured_tokens_per_s is None and rate.tokens_per_s == 64.0
+    rate.add(64)  # t=11: 64 tokens in 10 s
+    rate.add(64)  # t=13: 64 more in 2 s
+    rate.waited()  # t=100: a long pause before the next chunk
+    rate.add(64)  # t=103
+    assert rate.measured_tokens == 192 and rate.measured_seconds == 15.0
+    assert rate.tokens_per_s == 256 / 103  # the ETA's rate counts the run from its first chunk
+    rate.new_stream()  # the next document
+    rate.add(64)  # t=110: not measured
+    rate.add(32)  # t=112
+    assert rate.measured_tokens == 224 and rate.measured_seconds == 17.0
+    assert rate.measured_tokens_per_s == 224 / 17.0
+
+
+def test_the_memorizer_leaves_waits_between_chunks_out_of_the_stored_speed(tiny_llama):
+    """The memorizer marks each stream and each wait (pause, questions) on the rate it feeds."""
+    import time
+
+    memory = attach_memory(tiny_llama, MemorySpec(rank=4), name="m")
+    rate = TokenRate()
+    Memorizer(tiny_llama, memory, TrainingSpec(chunk=16, context=16)).run(
+        token_stream(64), between_chunks=lambda: time.sleep(0.5), rate=rate)
+    assert rate.measured_tokens == 48  # chunks 2 to 4
+    assert 0 < rate.measured_seconds < 0.5  # the three waits of 0.5 s were left out
+
+
 def test_resumed_run_reports_this_runs_rate_and_the_checkpointed_tokens(tiny_llama, tmp_path):
     ids = token_stream(96)  # 6 chunks of 16
     memory = attach_memory(tiny_llama, MemorySpec(rank=4), name="m")
