@@ -37,6 +37,23 @@ def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
+# The model's own "the passage does not say": an honest answer that the prefer-passage rule
+# must not replace with a sentence of a passage that does not answer either.
+_NOT_SAID = re.compile(
+    r"\b(passages?|text|conversation|chat|story|book|chapter|context)s? (does|do|did) not "
+    r"(say|mention|state|specify|tell|provide|include|contain|give|indicate)"
+    r"|\b(passages?|text|conversation|chat|story|book|chapter|context)s? (doesn't|don't|didn't) "
+    r"(say|mention|state|specify|tell|provide|include|contain|give|indicate)"
+    r"|\bno (information|mention|details?) (about|of|on|regarding)\b"
+    r"|\bnot (mentioned|stated|specified|said) in the (passages?|text|conversation|chat|story|book)",
+    re.IGNORECASE)
+
+
+def says_not_in_text(answer: str) -> bool:
+    """Whether the answer itself says the text does not hold the answer."""
+    return bool(_NOT_SAID.search(answer))
+
+
 def strip_citations(text: str) -> str:
     """The answer without its [n] markers (for scoring and for comparing words)."""
     return " ".join(_CITE.sub(" ", text).split())
@@ -145,6 +162,8 @@ def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence
         return Grounded(trim_unfinished(answer), False, None, None, None)
     cited = cited_passage(answer, passages)
     plain = strip_citations(answer)
+    if says_not_in_text(plain):  # the model's honest abstention, said in the app's words
+        return Grounded(ABSTAIN_TEXT, True, cited, None, None)
     evidence = Evidence(
         retrieval=-min(scores) if scores else 0.0, question_coverage=overlap(content_words(question), passages[cited]),
         answer_support=overlap(content_words(plain), passages[cited]),

@@ -110,3 +110,16 @@ def test_an_answer_cut_off_by_its_budget_is_shown_to_its_last_full_sentence():
     assert grounded.text == "The Tortoise won the race. The Hare was not the winner. [1]"
     assert grounded.evidence["answer_support"] > 0.5  # judged on the whole answer, as written
     assert ground("Who won?", "The tortoise won. The hare was", [], [], None).text == "The tortoise won."
+
+
+def test_an_answer_that_says_the_text_does_not_say_is_an_abstention_not_a_passage():
+    """The prefer-passage rule must not replace the model's honest "the passage does not say"
+    with a sentence of a passage that does not answer either."""
+    said = ("The passage contains a list of races, but it does not provide any information about "
+            "the hare's age. The passage does not mention it.")
+    grounded = ground("How old was the hare?", said, [HARE], [-5.0], lambda ps, t: -1.0)
+    assert grounded.abstained and grounded.text == ABSTAIN_TEXT
+    for honest in ("The text doesn't say.", "There is no information about his age in the passages."):
+        assert ground("How old was the hare?", honest, [HARE], [-5.0], lambda ps, t: -1.0).abstained
+    for answer in ("She did not say goodbye.", "The Tortoise won the race."):  # answers, not abstentions
+        assert not ground("Who won the race?", answer, [HARE], [-5.0], lambda ps, t: -1.0).abstained
