@@ -14,13 +14,14 @@ from dataclasses import asdict, dataclass, field
 from app.errors import JobError
 from app.grounding import Grounded, ground
 from app.jobs import JobControl
-from app.library import Passage
+from app.library import Library, Passage
 from app.prompts import answer_budget, build_messages
 from app.session import Session
-from locas_engine import Route, route_memories, stream_generate
+from locas_engine import Backbone, Route, only_enabled, route_memories, stream_generate
 from locas_engine.generate import answer_logprob
 
-__all__ = ["Answer", "AnswerRequest", "run_answer"]
+__all__ = ["Answer", "AnswerRequest", "PreparedAnswer", "prepare_answer", "record_answer", "run_answer",
+           "write_answer"]
 
 
 @dataclass
@@ -55,6 +56,24 @@ class Answer:
     stopped: bool = False  # the user stopped it: the text is unfinished
 
 
+@dataclass
+class PreparedAnswer:
+    """A question ready to be written: everything read from the library, nothing written yet.
+
+    Holds the loaded model and the memories to switch on (already attached), so that writing
+    needs neither the library nor the Session and can run on any thread.
+    """
+
+    request: AnswerRequest
+    question: str
+    backbone: Backbone
+    citations: list[Passage]
+    messages: list[dict[str, str]]
+    memories: list[str]  # the ones switched on while writing (after routing)
+    route: Route | None
+    started: float  # perf_counter() when preparing began: Answer.seconds counts from here
+
+
 def run_answer(
     session: Session,
     request: AnswerRequest,
@@ -62,11 +81,22 @@ def run_answer(
     control: JobControl | None = None,
     on_citations: Callable[[list[Passage]], None] | None = None,
 ) -> Answer:
-    """Retrieve passages, build the prompt, stream the answer with the chosen memories on.
+    """Retrieve passages, build the prompt, stream the answer with the chosen memories on, and
+    keep it in the history: `prepare_answer`, `write_answer`, `record_answer` in a row.
 
     ``on_citations`` gets the retrieved passages before the first token, so they can be read
     while the answer is written.
     """
+    prepared = prepare_answer(session, request, on_citations)
+    answer = write_answer(prepared, on_token, control)
+    record_answer(session.library, answer)
+    return answer
+
+
+def prepare_answer(session: Session, request: AnswerRequest,
+                   on_citations: Callable[[list[Passage]], None] | None = None) -> PreparedAnswer:
+    """The library's part before writing, on the Session's thread: the passages, the prompt, the
+    model, and the memories to use (attached now; with several, routed to the best fitting)."""
     question = request.question.strip()
     if not question:
         raise JobError("Type a question first.")
@@ -84,7 +114,6 @@ def run_answer(
     messages = build_messages(question, [p.text for p in citations], history=request.history)
     backbone = session.backbone()
     names = list(request.memories) if request.use_memory else []
-    pieces: list[str] = []
     route: Route | None = None
     if request.route and len(names) > 1:
         # The question and its best passage say which book it is about: answer with the memory
@@ -93,6 +122,23 @@ def run_answer(
         with session.only_memories(names):  # attached, so that they can be judged
             route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
         names = route.memories
+    for name in names:  # attached here (reads the library), so writing does not need it
+        session.memory(name)
+    return PreparedAnswer(request=request, question=question, backbone=backbone, citations=citations,
+                          messages=messages, memories=names, route=route, started=started)
+
+
+def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | None = None,
+                 control: JobControl | None = None) -> Answer:
+    """The model's part: stream the answer with exactly the prepared memories on and ground it.
+
+    No library access, so it may run on a thread of its own: the memory switch holds in this
+    thread's context only (locas_engine.only_enabled), and two answers with different memories
+    can be written at once on one model (app/compare.py).
+    """
+    request, question, citations = prepared.request, prepared.question, prepared.citations
+    backbone, names = prepared.backbone, prepared.memories
+    pieces: list[str] = []
     logprobs: list[float] = []  # of the answer's tokens as written, passages in the prompt
 
     def confidence(passages: list[str], text: str) -> float:
@@ -100,8 +146,9 @@ def run_answer(
             return sum(logprobs) / len(logprobs) if logprobs else 0.0
         return answer_logprob(backbone, build_messages(question, passages), text)
 
-    with session.only_memories(names):
-        for piece in stream_generate(backbone, messages, max_new_tokens=answer_budget(question, request.max_new_tokens),
+    with only_enabled(backbone.memories, names):
+        for piece in stream_generate(backbone, prepared.messages,
+                                     max_new_tokens=answer_budget(question, request.max_new_tokens),
                                      plain_ending=request.plain_ending, logprobs=logprobs,
                                      should_stop=(lambda: control.cancelled) if control else None):
             pieces.append(piece)
@@ -118,14 +165,19 @@ def run_answer(
                "plain_ending": request.plain_ending}
     if request.history:
         options["follow_up"] = len(request.history)  # earlier turns the prompt held
-    answer = Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
-                    cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
-                    memories=names, options=options, route=route, seconds=time.perf_counter() - started,
-                    tokens=len(backbone.tokenizer(draft, add_special_tokens=False)["input_ids"]),
-                    stopped=bool(control and control.cancelled))
-    stored = {**options, "memories": names}
-    if route is not None:  # history keeps the routing choice as plain JSON
-        stored["route"] = {"chosen": route.memories, "losses": route.losses}
-    library.add_history(memory=names[0] if len(names) == 1 else None, question=question, answer=answer.text,
-                        citations=[asdict(p) for p in citations], options=stored)
-    return answer
+    return Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
+                  cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
+                  memories=names, options=options, route=prepared.route,
+                  seconds=time.perf_counter() - prepared.started,
+                  tokens=len(backbone.tokenizer(draft, add_special_tokens=False)["input_ids"]),
+                  stopped=bool(control and control.cancelled))
+
+
+def record_answer(library: Library, answer: Answer) -> None:
+    """Keep the answer in the history (on the thread that owns ``library``)."""
+    names = answer.memories
+    stored = {**answer.options, "memories": names}
+    if answer.route is not None:  # history keeps the routing choice as plain JSON
+        stored["route"] = {"chosen": answer.route.memories, "losses": answer.route.losses}
+    library.add_history(memory=names[0] if len(names) == 1 else None, question=answer.question,
+                        answer=answer.text, citations=[asdict(p) for p in answer.citations], options=stored)

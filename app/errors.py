@@ -5,6 +5,10 @@ UserError, whose str() is a sentence saying what happened and what to do. The co
 the GUI show those as they are; anything else is a bug and gets a traceback in the log.
 """
 
+import logging
+
+log = logging.getLogger(__name__)
+
 
 class UserError(Exception):
     """Something the user can fix; str() is the sentence to show."""
@@ -12,3 +16,15 @@ class UserError(Exception):
 
 class JobError(UserError):
     """A job could not do what was asked."""
+
+
+def user_message(exc: BaseException) -> str:
+    """A sentence to show a person: core errors already are one; anything else gets its type.
+
+    Tracebacks go to the log, never to a message box.
+    """
+    if isinstance(exc, UserError):
+        return str(exc)
+    log.error("unexpected error", exc_info=exc)
+    text = str(exc).strip() or exc.__class__.__name__
+    return f"Something went wrong: {text}"

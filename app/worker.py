@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.answering import AnswerRequest, run_answer
+from app.compare import run_compare
 from app.jobs import JobControl, MemorizeRequest, run_memorize
 from app.session import Session
 
@@ -72,6 +73,18 @@ class EngineWorker:
         """Answers jump the queue: served next, or between two chunks of a running memorization."""
         control = control or JobControl()
         self._questions.put(_Task(lambda s: run_answer(s, request, on_token, control, on_citations),
+                                  on_done, on_error, control))
+        self._jobs.put(_Task(lambda s: None, None, None))  # wake the loop if it is idle
+        return control
+
+    def submit_compare(self, request_a: AnswerRequest, request_b: AnswerRequest, on_token=None,
+                       on_citations=None, on_answer=None, on_failed=None, on_done: Done | None = None,
+                       on_error: Failed | None = None, control: JobControl | None = None) -> JobControl:
+        """Two answers written at once (app/compare.py); like an answer, it jumps the queue.
+        Callbacks get the side ("a" or "b") first; ``on_done`` gets the Comparison."""
+        control = control or JobControl()
+        self._questions.put(_Task(lambda s: run_compare(s, request_a, request_b, on_token, control,
+                                                        on_citations, on_answer, on_failed),
                                   on_done, on_error, control))
         self._jobs.put(_Task(lambda s: None, None, None))  # wake the loop if it is idle
         return control

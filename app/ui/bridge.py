@@ -1,4 +1,4 @@
-"""Qt signals for the engine's two streaming jobs: memorize and answer.
+"""Qt signals for the engine's streaming jobs: memorize, answer and compare.
 
 `app.worker.EngineWorker` calls a job's callbacks on its own thread, where no widget may be
 touched. Each callback here only hands its value to `TaskManager.post`, the one way back to the
@@ -60,3 +60,24 @@ class EngineBridge(QObject):
             on_citations=lambda passages: post(self.answer_citations.emit, ticket, passages),
         )
         return ticket, control
+
+    def compare(self, request_a: AnswerRequest, request_b: AnswerRequest) -> tuple[int, int, JobControl]:
+        """Queue two answers written at once (app/compare.py); each side streams through the same
+        signals as a single answer, under its own ticket, and one control stops both."""
+        tickets = {"a": next(self._tickets), "b": next(self._tickets)}
+        post = self.tasks.post
+
+        def failed_both(exc: BaseException) -> None:  # the job itself failed: neither side is written
+            message = user_message(exc)
+            for ticket in tickets.values():
+                post(self.answer_failed.emit, ticket, message)
+
+        control = self.worker.submit_compare(
+            request_a, request_b,
+            on_token=lambda side, piece: post(self.answer_token.emit, tickets[side], piece),
+            on_citations=lambda side, passages: post(self.answer_citations.emit, tickets[side], passages),
+            on_answer=lambda side, answer: post(self.answer_finished.emit, tickets[side], answer),
+            on_failed=lambda side, message: post(self.answer_failed.emit, tickets[side], message),
+            on_error=failed_both,
+        )
+        return tickets["a"], tickets["b"], control

@@ -368,6 +368,12 @@ class AppController(QObject):
         self.answer_controls[ticket] = control
         return ticket
 
+    def compare(self, request_a: AnswerRequest, request_b: AnswerRequest) -> tuple[int, int]:
+        """Both answers written at once; one ticket per side, and Stop stops both."""
+        ticket_a, ticket_b, control = self.bridge.compare(request_a, request_b)
+        self.answer_controls[ticket_a] = self.answer_controls[ticket_b] = control
+        return ticket_a, ticket_b
+
     def stop_answers(self) -> None:
         for control in self.answer_controls.values():
             control.cancel()

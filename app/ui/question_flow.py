@@ -30,12 +30,17 @@ class QuestionFlow:
                                                   options.use_retrieval)
         without_req = self.controller.answer_request(options.question, options.memories, False,
                                                      options.use_retrieval)
-        self._submit_answer(with_req, WITH)
-        self._submit_answer(without_req, WITHOUT)
+        # One job: both answers are written at the same time, each into its own pane.
+        ticket_with, ticket_without = self.controller.compare(with_req, without_req)
+        self._slots[ticket_with], self._slots[ticket_without] = WITH, WITHOUT
+        self._say_if_waiting()
 
     def _submit_answer(self, request: Any, slot: str) -> None:
         ticket = self.controller.ask(request)
         self._slots[ticket] = slot
+        self._say_if_waiting()
+
+    def _say_if_waiting(self) -> None:
         if self.controller.worker_busy():
             self.question_panel.set_waiting_message("Answering between memorization chunks…")
 

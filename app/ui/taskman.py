@@ -25,24 +25,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.errors import UserError
+from app.errors import user_message
 
 log = logging.getLogger(__name__)
 
 OnDone = Callable[[Any], None]
 OnError = Callable[[str], None]  # a sentence for a person
-
-
-def user_message(exc: BaseException) -> str:
-    """A sentence to show a person: core errors already are one; anything else gets its type.
-
-    Tracebacks go to the log, never to a message box.
-    """
-    if isinstance(exc, UserError):
-        return str(exc)
-    log.error("unexpected error", exc_info=exc)
-    text = str(exc).strip() or exc.__class__.__name__
-    return f"Something went wrong: {text}"
 
 
 class TaskManager(QObject):

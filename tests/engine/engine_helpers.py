@@ -88,3 +88,24 @@ def token_stream(n: int, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     phrase = torch.randint(3, VOCAB, (40,), generator=g)
     return phrase.repeat(n // 40 + 1)[:n]
+
+
+class CharTokenizer:
+    """Enough of a tokenizer for memorizing and answering: one id per character."""
+
+    eos_token_id = 2
+    chat_template = None
+
+    def __call__(self, text: str, add_special_tokens: bool = False, return_tensors: str | None = None) -> dict:
+        ids = [3 + ord(c) % (VOCAB - 3) for c in text]
+        if return_tensors == "pt":
+            import torch
+
+            return {"input_ids": torch.tensor([ids])}
+        return {"input_ids": ids}
+
+    def get_vocab(self) -> dict[str, int]:
+        return {chr(32 + i): i for i in range(VOCAB)}
+
+    def decode(self, ids, skip_special_tokens: bool = True) -> str:
+        return "".join(chr(32 + int(i) % 90) for i in ids)

@@ -17,34 +17,9 @@ STORY = "The keeper climbed one hundred and twelve steps every evening with a br
 OTHER = "Rain fell on the harbour of Port Annick while the ferry waited for the mail. " * 6
 
 
-class CharTokenizer:
-    """Enough of a tokenizer for memorizing and answering: one id per character."""
-
-    eos_token_id = 2
-    chat_template = None
-
-    def __call__(self, text: str, add_special_tokens: bool = False, return_tensors: str | None = None) -> dict:
-        from engine_helpers import VOCAB
-
-        ids = [3 + ord(c) % (VOCAB - 3) for c in text]
-        if return_tensors == "pt":
-            import torch
-
-            return {"input_ids": torch.tensor([ids])}
-        return {"input_ids": ids}
-
-    def get_vocab(self) -> dict[str, int]:
-        from engine_helpers import VOCAB
-
-        return {chr(32 + i): i for i in range(VOCAB)}
-
-    def decode(self, ids, skip_special_tokens: bool = True) -> str:
-        return "".join(chr(32 + int(i) % 90) for i in ids)
-
-
 @pytest.fixture(scope="session")
 def tiny_backbone():
-    from engine_helpers import tiny_model
+    from engine_helpers import CharTokenizer, tiny_model
 
     from locas_engine import backbone_from_model
 

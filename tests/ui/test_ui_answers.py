@@ -1,12 +1,15 @@
 """Answers as a reader sees them (a fake engine plays the model): citations while the answer is
 written, a stopped answer that says so, tokens/s, a history with time, memory and mode that
-restores citations, the shelf's own history, and the model's loading that stays visible."""
+restores citations, the shelf's own history, the model's loading that stays visible, and Compare
+filling both panes at once."""
 
 from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
 from ui_helpers import make_fake_window
+
+from app.errors import JobError
 
 pytestmark = pytest.mark.qt
 
@@ -122,3 +125,50 @@ def test_a_follow_up_carries_the_conversation_until_a_new_one(fake, qtbot):
     ask(qtbot, window, "Who is Tobias?")
     assert worker.answers[-1].request.history == []
     assert "follow-up" not in panel.single.title.text()
+
+
+def test_compare_fills_both_panes_at_once_and_stop_stops_both(fake, qtbot):
+    window, worker, library, doc_id = fake
+    panel = window.question_panel
+    library.create_memory("lighthouse", status="done")
+    library.add_memory_source("lighthouse", doc_id)
+    window.refresh()
+    panel.select_memory("lighthouse")
+    box = panel.question
+    box.setPlainText("Who kept the light?")
+    box.setFocus()
+    qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert panel.answers.currentIndex() == 1 and worker.answers == []  # one job, not two in a row
+    job = worker.compares[-1]
+    assert (job.a.request.use_memory, job.b.request.use_memory) == (True, False)
+    assert job.a.request.memories == job.b.request.memories == ["lighthouse"]
+
+    job.a.cite(library.search("Maren", limit=2))
+    job.b.cite(library.search("Maren", limit=2))
+    job.b.token("Tobias")  # the side without the memory may start first
+    job.a.token("Maren")
+    job.b.token(" kept")
+    job.a.token(" Solberg")
+    assert panel.answer_text("with") == "Maren Solberg" and panel.answer_text("without") == "Tobias kept"
+    assert panel.is_answering() and panel.citations.count() == 2
+
+    qtbot.keyClick(box, Qt.Key.Key_Escape)  # Stop, from the keyboard
+    assert job.control.cancelled
+    job.b.finish("Tobias kept", seconds=1.0, tokens=2)
+    assert panel.is_answering() and panel.answer_text("without") == "Tobias kept"
+    job.a.finish("Maren Solberg", seconds=1.5, tokens=3)
+    assert not panel.is_answering() and panel.ask_button.isEnabled()
+    assert panel.answer_text("with") == "Maren Solberg" and panel.status.full_text().startswith("Stopped after")
+
+
+def test_a_compare_side_that_fails_shows_why_and_the_other_answers(fake, qtbot):
+    window, worker, _library, _doc = fake
+    panel = window.question_panel
+    panel.question.setPlainText("Who kept the light?")
+    panel.compare_button.click()
+    job = worker.compares[-1]
+    job.b.token("Maren")
+    job.a.fail(JobError("There is no memory named 'x'."))
+    assert panel.answer_text("with") == "There is no memory named 'x'." and panel.is_answering()
+    job.b.finish("Maren Solberg.")
+    assert panel.answer_text("without") == "Maren Solberg." and not panel.is_answering()

@@ -45,6 +45,9 @@ class PendingAnswer:
     def token(self, piece: str) -> None:
         self._token(piece)
 
+    def fail(self, exc: BaseException) -> None:
+        self._error(exc)
+
     def finish(self, text: str, citations=(), seconds: float = 2.0, tokens: int = 10, **kw):
         from app.answering import Answer
 
@@ -55,12 +58,31 @@ class PendingAnswer:
         return answer
 
 
+class PendingCompare:
+    """One Compare: two answers written at once; the test plays each side (``a``: with the
+    memory, ``b``: without) as a PendingAnswer, in any order; one control stops both."""
+
+    def __init__(self, request_a, request_b, on_token, on_citations, on_answer, on_failed, control) -> None:
+        from app.errors import user_message
+
+        self.control = control
+
+        def side(name: str, request) -> PendingAnswer:
+            return PendingAnswer(request, lambda piece: on_token(name, piece),
+                                 lambda answer: on_answer(name, answer),
+                                 lambda exc: on_failed(name, user_message(exc)), control,
+                                 lambda passages: on_citations(name, passages))
+
+        self.a, self.b = side("a", request_a), side("b", request_b)
+
+
 class FakeWorker:
     """The engine worker's interface, run on the GUI thread; answers wait for the test."""
 
     def __init__(self) -> None:
         self.session = FakeSession()
         self.answers: list[PendingAnswer] = []
+        self.compares: list[PendingCompare] = []
         self.held: list[tuple] = []  # calls kept back while `hold` is set (a slow model load)
         self.hold = False
 
@@ -88,6 +110,15 @@ class FakeWorker:
 
         control = control or JobControl()
         self.answers.append(PendingAnswer(request, on_token, on_done, on_error, control, on_citations))
+        return control
+
+    def submit_compare(self, request_a, request_b, on_token=None, on_citations=None, on_answer=None,
+                       on_failed=None, on_done=None, on_error=None, control=None):
+        from app.jobs import JobControl
+
+        control = control or JobControl()
+        self.compares.append(PendingCompare(request_a, request_b, on_token, on_citations, on_answer,
+                                            on_failed, control))
         return control
 
     def submit_memorize(self, request, on_event=None, control=None, on_done=None, on_error=None):
