@@ -46,8 +46,8 @@ def main() -> int:
     from app.settings import Settings, save_settings
     from app.ui.main import create_app
 
-    save_settings(Settings(rank=8, chunk=64, context=64, checkpoint_every=1, max_new_tokens=40,
-                           passages=2, device="cpu"))
+    save_settings(Settings.of(rank=8, chunk=64, context=64, checkpoint_every=1, max_new_tokens=40,
+                              passages=2, device="cpu"))
     app = create_app([])
     QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
     from app.ui.controller import AppController
@@ -87,11 +87,17 @@ def main() -> int:
     shot(window, "02-library.png")
 
     story_id = window.library_view.document_ids()[0]
+    # The book's chapters to pick from, a few ticked, and what they would cost here.
+    chosen = window.memorize_documents([window.library_view.document_ids()[-1]])
+    if chosen.chapters is not None:
+        chosen.chapters.set_checked({3, 4, 6})
+    chosen.form.advanced.set_expanded(True)
+    chosen.resize(560, 900)
+    shot(chosen, "03-memorize-settings.png")
+    chosen.reject()
+
     dialog = window.memorize_documents([story_id])
     dialog.new_name.setText("lighthouse")
-    dialog.form.advanced.set_expanded(True)
-    shot(dialog, "03-memorize-settings.png")
-    dialog.form.advanced.set_expanded(False)
     dialog.start_button.click()
     wait_until(lambda: len(dialog.plot.points()) >= 4)
     shot(dialog, "04-memorize-progress.png")
