@@ -72,7 +72,7 @@ def test_both_answers_are_written_at_once_and_each_equals_its_answer_alone(sessi
         if side == "b":
             b_writing.set()
         elif not a_saw_b_writing:  # A's first word waits for B's: one after the other never gets it
-            a_saw_b_writing.append(b_writing.wait(timeout=10))
+            a_saw_b_writing.append(b_writing.wait(timeout=60))
 
     cited: dict[str, list] = {}
     result = run_compare(session, request(True), request(False), on_token=on_token,
@@ -102,7 +102,7 @@ def test_stop_stops_both_answers(session):
         steps[threading.get_ident()] = steps.get(threading.get_ident(), 0) + 1
         if len(steps) == 2 and min(steps.values()) >= 5:  # both are writing: the reader presses Stop
             control.cancel()
-        time.sleep(0.002)  # a step of the tiny model takes a while, as a real one's does
+        time.sleep(0.005)  # a step of the tiny model takes a while, as a real one's does
 
     hook = session.backbone().model.register_forward_hook(step)
     try:
@@ -151,7 +151,7 @@ def test_the_engine_worker_runs_a_compare_as_one_question(session):
     try:
         worker.submit_compare(request(True), request(False), on_token=lambda side, _p: sides.append(side),
                               on_answer=got.__setitem__, on_done=lambda result: done.set())
-        assert done.wait(timeout=60)
+        assert done.wait(timeout=300)
     finally:
         worker.shutdown()
     assert set(sides) == {"a", "b"} and list(got) == ["a", "b"]
