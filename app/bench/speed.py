@@ -12,8 +12,10 @@ of ``memorize-fp32``'s perplexity gain it keeps):
 ``bf16:all``, ``fp32:10-29``, ``bf16:auto:512:256``), ``score:bf16``, or settings as
 ``precision=bf16,layers=10-29,rank=128,steps=2``; ``--templora LR...`` adds TempLoRA rows
 (rank 64, one step per chunk), for perplexity against time and parameters. Rows with another chunk
-or context are scored on that protocol, so their gain share is against the fp32 rows' base and
-only indicative. ``--repeat K`` runs all rows K times, interleaved, and keeps each row's
+or context are scored on that protocol: a longer chunk gives its tokens more context on average,
+which lowers perplexity with no memory at all, so such a row's gain is measured from its own
+base (the model without memory, fp32, scored on that protocol, untimed) and then compared with
+``memorize-fp32``'s gain over ``score-fp32``. ``--repeat K`` runs all rows K times, interleaved, and keeps each row's
 median time: on a shared machine the load changes between rows, and interleaving spreads it.
 """
 
@@ -141,6 +143,19 @@ def _warm_up(backbones: dict, ids: torch.Tensor, rows: list[dict]) -> None:
             chunk_loss(bb.model, ids.to(bb.device), chunk_spans(ids.numel(), chunk, context)[0])
 
 
+def protocol_bases(bb: Backbone, ids: torch.Tensor, rows: list[dict],
+                   ppls: dict[str, float]) -> dict[tuple[int, int], float]:
+    """The perplexity without memory (fp32) on every chunk/context protocol a row uses: the
+    base each row's gain is measured from. ``score-fp32``'s own protocol is already scored."""
+    score_row = next(r for r in rows if r["row"] == "score-fp32")
+    bases = {(score_row["chunk"], score_row["context"]): ppls["score-fp32"]}
+    for chunk, context in sorted({(r["chunk"], r["context"]) for r in rows} - set(bases)):
+        print(f"[base] fp32 without memory, chunk {chunk}, context {context} (untimed)",
+              file=sys.stderr, flush=True)
+        bases[(chunk, context)] = score_ppl(bb.model, bb.device, ids, chunk, context, "base")
+    return bases
+
+
 def measure(bb: Backbone, ids: torch.Tensor, base: dict | None = None,
             variants: list[str] | tuple[str, ...] = (), repeat: int = 1,
             templora: list[float] | tuple[float, ...] = ()) -> list[dict]:
@@ -162,18 +177,21 @@ def measure(bb: Backbone, ids: torch.Tensor, base: dict | None = None,
     n = ids.numel()
     score_s = statistics.median(times["score-fp32"])
     base_ppl, full_ppl = ppls["score-fp32"], ppls["memorize-fp32"]
+    bases = protocol_bases(backbones["fp32"], ids, rows, ppls)
     results = []
     for r in rows:
         seconds = statistics.median(times[r["row"]])
+        own_base = bases[(r["chunk"], r["context"])]
         gain = None if r["score"] or base_ppl == full_ppl else \
-            (base_ppl - ppls[r["row"]]) / (base_ppl - full_ppl)
+            (own_base - ppls[r["row"]]) / (base_ppl - full_ppl)
         results.append({
             "row": r["row"], "method": "templora" if r["templora"] else "locas",
             "precision": r["precision"], "layers": r["layers"], "rank": 64 if r["templora"] else r["rank"],
             "steps": r["steps"], "lr": r["lr"], "chunk": r["chunk"], "context": r["context"],
             "memorizes": not r["score"], "extra_params": params[r["row"]],
             "seconds": seconds, "seconds_each": times[r["row"]], "tokens_per_s": n / seconds,
-            "ppl": ppls[r["row"]], "time_vs_score": seconds / score_s, "gain_kept": gain,
+            "ppl": ppls[r["row"]], "base_ppl": own_base, "time_vs_score": seconds / score_s,
+            "gain_kept": gain,
         })
     return results
 

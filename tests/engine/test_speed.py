@@ -94,10 +94,11 @@ def test_speed_bench_rows_on_a_tiny_model(tiny_llama):
 
     ids = token_stream(240)
     results = measure(tiny_llama, ids, dict(SMALL), repeat=2, templora=[1e-3],
-                      variants=["fp32:1-2", "score:bf16", "precision=fp32,rank=4,steps=2"])
+                      variants=["fp32:1-2", "score:bf16", "precision=fp32,rank=4,steps=2", "fp32:all:80:40"])
     rows = {r["row"]: r for r in results}
     assert list(rows) == ["score-fp32", "memorize-fp32", "memorize-default", "memorize-fp32-1-2",
-                          "score-bf16", "memorize-precisionfp32-rank4-steps2", "templora-lr0.001"]
+                          "score-bf16", "memorize-precisionfp32-rank4-steps2", "memorize-fp32-all-c80x40",
+                          "templora-lr0.001"]
     assert (rows["memorize-precisionfp32-rank4-steps2"]["rank"], rows["memorize-precisionfp32-rank4-steps2"]["steps"]) == (4, 2)
     # Parameters trained: none to score; a rank-4 memory has half a rank-8 one's.
     assert rows["score-fp32"]["extra_params"] == 0
@@ -107,6 +108,14 @@ def test_speed_bench_rows_on_a_tiny_model(tiny_llama):
     assert rows["memorize-fp32"]["gain_kept"] == pytest.approx(1.0)
     assert rows["memorize-default"]["precision"] == resolve_precision("auto", "cpu")
     assert rows["memorize-fp32-1-2"]["layers"] == "1-2"
+    # A row on another chunking is measured from the model without memory on that chunking.
+    from locas_engine.bench.ppl import score_ppl
+    longer = rows["memorize-fp32-all-c80x40"]
+    own_base = score_ppl(tiny_llama.model, tiny_llama.device, ids, 80, 40)
+    assert longer["base_ppl"] == pytest.approx(own_base) and own_base != rows["score-fp32"]["ppl"]
+    full_gain = rows["score-fp32"]["ppl"] - rows["memorize-fp32"]["ppl"]
+    assert longer["gain_kept"] == pytest.approx((own_base - longer["ppl"]) / full_gain)
+    assert rows["memorize-fp32"]["base_ppl"] == rows["score-fp32"]["ppl"]
     for r in results:
         assert len(r["seconds_each"]) == 2 and r["seconds"] > 0
         assert r["tokens_per_s"] == pytest.approx(240 / r["seconds"])
