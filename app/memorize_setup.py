@@ -1,7 +1,7 @@
 """What the app does by default on this machine: the one place where a memory's "auto" settings
 become concrete ones.
 
-The user's settings may say ``precision: auto`` (bf16 on CUDA, fp32 on CPUs; see
+The user's settings may say ``precision: auto`` (bf16 where the device computes it natively, else fp32; see
 locas_engine.precision) and ``layers: auto`` (the upper part of the model, where the backward
 pass can stop early). Both are resolved here, once, when a memory is made on
 a given backbone and device, and the concrete values are stored with the memory (library row,

@@ -46,7 +46,7 @@ class Session:
 
         Its weights are bf16 or fp32 as the memorizing precision says (locas_engine.precision):
         ``precision`` if given (a memory's own), else the one a running job pinned, else the
-        settings' ("auto": bf16 on CUDA, fp32 on CPUs).
+        settings' ("auto": bf16 where the device computes it natively, else fp32).
         """
         dtype = self._weights_dtype(precision or self.pinned_precision or self.settings.training.precision)
         key = (self.settings.model, self.settings.device, dtype)

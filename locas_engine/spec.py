@@ -114,8 +114,9 @@ class TrainingSpec:
     checkpoint_every: int = _knob(8, label="Checkpoint every (chunks)", low=1, high=10_000,
                                   help="Chunks between checkpoints: the most a crash can lose")
     precision: str = _knob("auto", label="Precision", choices=PRECISIONS,
-                           help="Arithmetic of the model while memorizing: auto is bf16 on "
-                                "CUDA, fp32 on CPUs; a memory keeps the one it was made with")
+                           help="Arithmetic of the model while memorizing: auto is bf16 where "
+                                "the GPU or CPU computes it natively, else fp32; a memory keeps "
+                                "the one it was made with")
     weight_decay: float = 0.0  # the memory is norm-clipped already; decay would erase it
     betas: tuple[float, float] = (0.9, 0.999)
 
