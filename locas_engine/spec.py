@@ -135,8 +135,10 @@ class TrainingSpec:
 
     def precision_on(self, device_type: str) -> str:
         """``bf16`` or ``fp32``: the arithmetic the memorizer runs on a device of this type.
-        ``auto`` is bf16 on CUDA only (the app resolves ``auto`` more finely beforehand, in
-        locas_engine.precision, and passes the result)."""
+        ``auto`` is bf16 on CUDA only: on a CPU, bf16 pays only with the weights held in bf16,
+        which the caller decides when it loads the model (the app resolves ``auto`` beforehand
+        with locas_engine.precision.resolve_precision, bf16 on CPUs with native bf16 too, and
+        loads the weights to match)."""
         if self.precision == "auto":
             return "bf16" if device_type == "cuda" else "fp32"
         return self.precision
