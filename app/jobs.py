@@ -21,6 +21,7 @@ from app.errors import JobError
 from app.estimate import estimate_run, record_throughput
 from app.memorize_setup import memorize_settings, memory_config, resolve_settings
 from app.memory_paths import CHECKPOINT, TENSORS, memory_file, stored_memory_path
+from app.memory_specs import memory_settings, write_memory_settings
 from app.recovery import checkpoint_advice, remove_temp_files
 from app.sections import unheld_rest
 from app.session import Session
@@ -116,6 +117,14 @@ class MemorizeOutcome:
     path: Path
 
 
+def stored_settings(row: dict | None) -> dict | None:
+    """The memory's own settings from its files (None for a new memory), JobError if damaged."""
+    try:
+        return memory_settings(row) if row else None
+    except ValueError as exc:
+        raise JobError(str(exc)) from exc
+
+
 def _effective_settings(session: Session, request: MemorizeRequest, stored: dict | None) -> dict:
     """Request overrides, then what the memory was made with, then the user's defaults: every
     field of both specs, by name. Stored settings of any age are migrated (tau_scale)."""
@@ -205,14 +214,13 @@ def run_memorize(
             raise JobError(f"There is no document with id {doc_id}. See 'locas list' for the ids.")
 
     row = library.get_memory(name)
-    settings = _effective_settings(session, request, row["settings"] if row else None)
+    settings = _effective_settings(session, request, stored_settings(row))
     if row is None:
-        memory_id = library.create_memory(name, settings=settings)["id"]
+        memory_id = library.create_memory(name)["id"]
         # The id keeps two names that slug alike ("A B", "A-B") from sharing a file.
         library.update_memory(memory_id, path=stored_memory_path(session.memory_path(f"{memory_id}-{name}")))
         row = library.get_memory(name)
-    else:
-        library.update_memory(name, settings=settings)
+    write_memory_settings(row["path"], settings)  # the memory's files hold its specs from now on
     section_plans = dict(request.section_ids or {})
     for doc_id in request.document_ids:
         library.add_memory_source(name, doc_id)  # no-op when the memory already holds it
@@ -236,8 +244,8 @@ def run_memorize(
         asked, settings = settings, resolve_settings(settings, backbone)
         session.pinned_precision = settings["precision"]
         backbone = session.backbone()
-        library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint,
-                              settings=settings)
+        library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint)
+        write_memory_settings(path, settings)
 
         emit("tokenizing", message="Reading the documents")
         plans = {s["document_id"]: library.pending_sections(name, s["document_id"]) for s in pending}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from app.errors import JobError
 from app.library import Library
 from app.memory_paths import MEMORY_SUFFIXES, META, TENSORS, memory_file
+from app.memory_specs import memory_settings
 from app.recovery import memory_problem, remove_temp_files
 from app.recovery import memory_row as _row
 
@@ -35,7 +36,12 @@ def memory_summary(library: Library, name: str) -> dict:
     curve = _curve(path) if problem is None and path is not None else []
     if problem is not None:  # shown as damaged, never as done; the library row is unchanged
         row = {**row, "status": "damaged", "message": problem}
-    return {**row, "sources": sources, "curve": curve}
+    try:
+        settings = memory_settings(row) or {}
+    except ValueError as exc:  # a damaged settings file: said, not shown as settings
+        settings = {}
+        row = {**row, "message": str(exc)}
+    return {**row, "settings": settings, "sources": sources, "curve": curve}
 
 
 def _curve(path: Path) -> list:

@@ -18,7 +18,6 @@ from app.errors import JobError
 from app.memory_paths import META, TENSORS, memory_file, stored_memory_path
 from app.session import Session
 from locas_engine import MemoryMismatchError, detach_memory, load_memory, read_memory_metadata
-from locas_engine.spec import to_dict
 from locas_engine.store import memory_paths
 
 _CHECK_NAME = "\0import-check"  # attached only while checking: never a user's memory name
@@ -72,8 +71,8 @@ def import_memory_file(session: Session, source: str | os.PathLike, name: str | 
                        "it may be damaged. Export it again.") from exc
     detach_memory(backbone, memory)
 
-    row = session.library.create_memory(name, backbone=backbone.name, status="done",
-                                        settings={**to_dict(memory.config), "imported_from": str(base)})
+    # Its specs are in its metadata file (app/memory_specs.py reads them there).
+    row = session.library.create_memory(name, backbone=backbone.name, status="done")
     target = session.memory_path(f"{row['id']}-{name}")
     try:
         _copy_pair(base, target)

@@ -13,7 +13,8 @@ from pathlib import Path
 from locas_engine.paths import memories_dir
 
 TENSORS, META, CHECKPOINT = ".safetensors", ".json", ".ckpt"
-MEMORY_SUFFIXES = (TENSORS, META, CHECKPOINT)  # every file a memory may have beside its stem
+SPECS = ".spec.json"  # the memory's specs from its creation on (app/memory_specs.py)
+MEMORY_SUFFIXES = (TENSORS, META, CHECKPOINT, SPECS)  # every file a memory may have beside its stem
 
 
 def memory_file(stem: str | Path, suffix: str) -> Path:

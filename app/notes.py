@@ -24,7 +24,14 @@ from app.document import Document, ImportFailed, Section, section_hash
 from app.errors import JobError
 from app.importers import import_file
 from app.importers.notes import folder_hash
-from app.jobs import JobControl, MemorizeEvent, MemorizeOutcome, MemorizeRequest, run_memorize
+from app.jobs import (
+    JobControl,
+    MemorizeEvent,
+    MemorizeOutcome,
+    MemorizeRequest,
+    run_memorize,
+    stored_settings,
+)
 from app.library import NotesSync, SectionInfo
 from app.memories import delete_memory
 from app.session import Session
@@ -110,7 +117,7 @@ def rebuild_notes_memory(session: Session, memory: str, on_event: EventCallback 
                  if s["status"] != "deleted" and library.get_document(s["document_id"]) is not None]
     if not documents:
         raise JobError(f"Memory '{memory}' holds no document that is still in the library; nothing to rebuild.")
-    settings = dict(row["settings"])  # the memory's own shape and training, as stored
+    settings = stored_settings(row) or {}  # the memory's own shape and training, from its files
     temporary = f"{memory} (rebuilding)"
     if library.get_memory(temporary) is not None:
         session.unload_memory(temporary)

@@ -16,6 +16,7 @@ from typing import Any
 from app.errors import JobError
 from app.library import Library
 from app.memory_paths import CHECKPOINT, MEMORY_SUFFIXES, META, TENSORS, memory_file
+from locas_engine.atomic import temp_files
 from locas_engine.memory_files import memory_file_problem  # reads files without torch
 
 
@@ -36,8 +37,6 @@ def memory_problem(row: dict[str, Any]) -> str | None:
 
 def remove_temp_files(path: Path) -> None:
     """Temp files of killed atomic writes beside the memory's files (never its real files)."""
-    from locas_engine.checkpoint import temp_files
-
     for suffix in MEMORY_SUFFIXES:
         for tmp in temp_files(memory_file(path, suffix)):
             tmp.unlink(missing_ok=True)

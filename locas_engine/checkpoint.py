@@ -7,40 +7,19 @@ or NaN-filled checkpoint is refused with a sentence instead of resuming from gar
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .atomic import atomic_write, temp_files  # noqa: F401  (temp_files: re-exported)
 from .integrity import DIGEST_KEY, CorruptFileError, digest, non_finite
 
 
 class CheckpointError(CorruptFileError):
     """The checkpoint cannot be used; the memory's last completed save is untouched."""
-
-
-def temp_files(path: Path) -> list[Path]:
-    """Temp files left beside ``path`` by atomic writes that were killed before their rename."""
-    if not path.parent.is_dir():
-        return []
-    return sorted(path.parent.glob(f".{path.name}.*"))
-
-
-def atomic_write(path: Path, write) -> None:
-    """``write(tmp)`` a temp file in the same folder, then rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:

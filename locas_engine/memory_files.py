@@ -58,6 +58,19 @@ def read_memory_metadata(path: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
+def memory_spec_values(meta: dict[str, Any]) -> dict[str, Any]:
+    """The MemorySpec's values from a memory's metadata, of any format (version 1 kept rank and
+    initializer beside its config, and tau_scale, 1.0 when absent, in it); ``spec.from_dict``
+    makes the spec (and migrates tau_scale)."""
+    cfg = dict(meta.get("config", {}))
+    if meta["format_version"] < 2:
+        cfg.update(rank=meta["rank"], init=meta.get("initializer", "topk"))
+        if "output_scale" not in cfg:
+            cfg.setdefault("tau_scale", 1.0)
+    cfg.setdefault("layers", meta["layers"])
+    return cfg
+
+
 def damaged(path: Path, why: str) -> CorruptFileError:
     return CorruptFileError(
         f"The memory file {path} is damaged ({why}); it was not used. Delete the memory and "

@@ -22,8 +22,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .adapter import attach
+from .atomic import atomic_write
 from .backbone import Backbone
-from .checkpoint import atomic_write
 from .integrity import DIGEST_KEY, digest, non_finite
 from .memory import METHOD as GLU_METHOD
 from .memory import LocasMemory
@@ -34,6 +34,7 @@ from .memory_files import (  # noqa: F401  (FORMAT_VERSION, memory_file_problem:
     check_tensor_file,
     memory_file_problem,
     memory_paths,
+    memory_spec_values,
     read_memory_metadata,
 )
 from .memory_files import damaged as _damaged
@@ -209,15 +210,8 @@ def _load(backbone: Backbone, tensor_path: Path, meta: dict[str, Any], name: str
 
 
 def _spec_of(meta: dict[str, Any]) -> MemorySpec:
-    """The memory's spec from its file, of any format (version 1 kept rank and initializer
-    beside its config, and tau_scale, 1.0 when absent, in it)."""
-    cfg = dict(meta.get("config", {}))
-    if meta["format_version"] < 2:
-        cfg.update(rank=meta["rank"], init=meta.get("initializer", "topk"))
-        if "output_scale" not in cfg:
-            cfg.setdefault("tau_scale", 1.0)
-    cfg.setdefault("layers", meta["layers"])
-    return from_dict(MemorySpec, cfg)
+    """The memory's spec from its file, of any format (see memory_files.memory_spec_values)."""
+    return from_dict(MemorySpec, memory_spec_values(meta))
 
 
 def _load_mlp(backbone: Backbone, tensor_path: Path, meta: dict[str, Any],

@@ -34,6 +34,7 @@ from app.bench.answer_checks import answer_checks, contradicts, print_checks
 from app.bench.book_questions import load_book_questions
 from app.bench.scoring import abstained, f1_score, overall_at_tokens, paired_difference
 from app.grounding import strip_citations
+from app.memory_specs import memory_settings
 from app.prompts import build_messages
 from locas_engine.answer_text import trim_unfinished
 from locas_engine.bench import write_report
@@ -85,7 +86,7 @@ def memorized_before(library, name: str, settings: dict) -> tuple[int, int, floa
     row = library.get_memory(name)
     if row is None or row["status"] != "done":
         return None
-    made_with = row["settings"]
+    made_with = memory_settings(row) or {}
     if any(str(made_with.get(k)) != str(v) for k, v in settings.items()):
         raise SystemExit(f"The memory '{name}' in this --home was made with other settings "
                          f"({made_with}); use a fresh --home or the same settings.")

@@ -6,7 +6,6 @@ hold ids. Rows are plain dicts of their columns; the memory's file is the caller
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..memory_paths import resolve_memory_path
@@ -17,7 +16,9 @@ from .store import LibraryError, Store, now
 class MemoriesRepo(Store):
     """Memory rows and memory sources (``get_document`` comes from DocumentsRepo)."""
 
-    _MEMORY_FIELDS = {"backbone", "backbone_fingerprint", "path", "settings", "status", "message",
+    # Status and a path: what the memory is and how it is trained live in its files
+    # (app/memory_specs.py).
+    _MEMORY_FIELDS = {"backbone", "backbone_fingerprint", "path", "status", "message",
                       "tokens_done", "tokens_total", "ppl", "stream", "pid"}
 
     def _memory_row(self, memory: int | str) -> dict[str, Any] | None:
@@ -33,7 +34,6 @@ class MemoriesRepo(Store):
 
     def _memory(self, row: dict[str, Any]) -> dict[str, Any]:
         memory = dict(row)
-        memory["settings"] = json.loads(memory["settings"])
         memory["path"] = resolve_memory_path(memory["path"])
         deleted = self._rows(
             "SELECT COUNT(*) AS n FROM memory_sources WHERE memory_id = ? AND status = 'deleted'", [row["id"]]
@@ -42,7 +42,7 @@ class MemoriesRepo(Store):
         return memory
 
     def create_memory(self, name: str, backbone: str | None = None, path: str | None = None,
-                      settings: dict[str, Any] | None = None, status: str = "queued") -> dict[str, Any]:
+                      status: str = "queued") -> dict[str, Any]:
         name = name.strip()
         if not name:
             raise LibraryError("A memory needs a name.")
@@ -52,9 +52,9 @@ class MemoriesRepo(Store):
             if self._memory_row(name) is not None:
                 raise LibraryError(f"A memory named {name!r} already exists; choose another name.")
             cursor = db.execute(
-                "INSERT INTO memories (name, backbone, path, settings, status, created, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [name, backbone, path, json.dumps(settings or {}, sort_keys=True), status, stamp, stamp],
+                "INSERT INTO memories (name, backbone, path, status, created, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [name, backbone, path, status, stamp, stamp],
             )
         memory = self.get_memory(cursor.lastrowid)
         assert memory is not None
@@ -78,15 +78,13 @@ class MemoriesRepo(Store):
             raise LibraryError(f"{status!r} is not a memory status (use one of {', '.join(MEMORY_STATUSES)}).")
 
     def update_memory(self, memory: int | str, **fields: Any) -> dict[str, Any]:
-        """Set any of status, message, progress (tokens_done, tokens_total, ppl), path, settings,
+        """Set any of status, message, progress (tokens_done, tokens_total, ppl), path,
         backbone, backbone_fingerprint, stream, pid."""
         unknown = set(fields) - self._MEMORY_FIELDS
         if unknown:
             raise TypeError(f"update_memory() got unknown fields: {sorted(unknown)}")
         if "status" in fields:
             self._check_status(fields["status"])
-        if "settings" in fields:
-            fields["settings"] = json.dumps(fields["settings"] or {}, sort_keys=True)
         memory_id = self._memory_id(memory)
         fields["updated"] = now()
         assignments = ", ".join(f"{k} = ?" for k in fields)

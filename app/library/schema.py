@@ -6,6 +6,7 @@ the current schema step by step; a file written by a newer release is refused, n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -131,11 +132,34 @@ def _migration_3(db: Database) -> None:
     db.executescript("DROP INDEX IF EXISTS chunks_document; DROP TABLE IF EXISTS chunks;")
 
 
+def _migration_4(db: Database) -> None:
+    """Memories keep their settings in their own files (app/memory_specs.py), the row only
+    status and a path: each row's settings are written to its memory's spec file when that has
+    none, then the column is dropped (sqlite-utils' transform: a copy of the table, in this
+    transaction, on any SQLite version)."""
+    from ..memory_paths import resolve_memory_path
+    from ..memory_specs import adopt_row_settings  # here only: it reads memory files (numpy)
+
+    for row in db.query("SELECT name, path, settings FROM memories"):
+        path = resolve_memory_path(row["path"])
+        if not path:
+            continue
+        try:
+            adopt_row_settings(row["name"], Path(path), json.loads(row["settings"] or "{}"))
+        except OSError as exc:
+            raise LibraryError(
+                f"The settings of memory '{row['name']}' could not be written beside its files "
+                f"({exc}); make the folder {Path(path).parent} writable and start again."
+            ) from exc
+    db["memories"].transform(drop={"settings"})
+
+
 # (version, name, function). Append only; never edit a released migration.
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "initial schema", _migration_1),
     (2, "memory sections", _migration_2),
     (3, "drop the chunk cache", _migration_3),
+    (4, "memory settings in the memory's files", _migration_4),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -25,6 +25,7 @@ from app.devices import describe_device
 from app.errors import JobError
 from app.jobs import JobControl, MemorizeEvent, MemorizeRequest, resume_request
 from app.library import DocumentInfo, Library
+from app.memory_specs import memory_settings
 from app.settings import Settings, load_settings, save_settings
 from app.ui.bridge import EngineBridge
 from app.ui.library_view import DocumentRow, MemoryRow
@@ -128,8 +129,12 @@ class AppController(QObject):
         settings = {k: defaults[k] for k in SPEED_KEYS}
         settings.update({k: v for k, v in request.settings.items() if k in SPEED_KEYS and v is not None})
         row = self.library.get_memory(request.memory)
-        if row and row.get("settings"):  # an existing memory keeps its own shape and arithmetic
-            settings.update({k: row["settings"][k] for k in SPEED_KEYS if k in row["settings"]})
+        try:
+            own = memory_settings(row) if row else None
+        except ValueError:  # a damaged settings file: the job says so; this is only a guess
+            own = None
+        if own:  # an existing memory keeps its own shape and arithmetic
+            settings.update({k: own[k] for k in SPEED_KEYS if own.get(k) is not None})
         guess = estimate(tokens_from_characters(characters), self.model_name or "", self.model_device or "cpu",
                          settings, tokens_exact=False)
         return guess.describe()

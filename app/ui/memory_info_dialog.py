@@ -79,7 +79,7 @@ class MemoryInfoDialog(QDialog):
 
         settings_box = QGroupBox("Settings")
         form = QFormLayout(settings_box)
-        stored = spec.migrate(summary.get("settings") or {})  # an old row's tau_scale too
+        stored = spec.migrate(summary.get("settings") or {})  # from its files; an old tau_scale too
         for key in (k for k in SETTING_LABELS if k in stored):  # in the Memorize dialog's order
             form.addRow(f"{SETTING_LABELS[key]}:", QLabel(str(stored[key])))
         layout.addWidget(settings_box)

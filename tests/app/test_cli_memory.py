@@ -18,7 +18,7 @@ def finished_memory(name: str) -> Path:
     from locas_engine.paths import memories_dir
 
     with Library() as lib:
-        lib.create_memory(name, settings={})
+        lib.create_memory(name)
         path = memories_dir() / f"1-{name}"
         lib.update_memory(name, path=str(path), status="done", tokens_done=4096, tokens_total=4096)
     path.parent.mkdir(parents=True, exist_ok=True)

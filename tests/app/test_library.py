@@ -136,8 +136,10 @@ def test_delete_document_keeps_memory_marked(library, book, shared_data):
 
 
 def test_memory_crud_by_id_and_name(library, book):
-    m = library.create_memory("Book A", backbone="SmolLM2", settings={"rank": 64})
-    assert m["status"] == "queued" and m["settings"] == {"rank": 64}
+    m = library.create_memory("Book A", backbone="SmolLM2")
+    assert m["status"] == "queued" and "settings" not in m  # status and a path: specs are in its files
+    with pytest.raises(TypeError):
+        library.update_memory("Book A", settings={"rank": 64})
     with pytest.raises(LibraryError, match="already exists"):
         library.create_memory("Book A", backbone="x")
     library.update_memory("Book A", status="running", tokens_done=10, tokens_total=100, ppl=12.5, pid=123)

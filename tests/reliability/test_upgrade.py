@@ -4,12 +4,19 @@ memorization resumes where it stopped, and each memory keeps its own settings.""
 from __future__ import annotations
 
 import hashlib
+import json
+import sqlite3
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 
+from app.cli import main
 from app.jobs import JobControl, MemorizeRequest, document_token_ids, resume_request, run_memorize
+from app.library import Library
+from app.memories import delete_memory
+from app.memory_paths import CHECKPOINT, META, SPECS, memory_file
+from app.memory_specs import memory_settings
 from locas_engine import stream_signature
 
 
@@ -50,3 +57,70 @@ def test_a_checkpoint_under_the_old_apps_stream_signature_resumes(tiny_session, 
     a, b = _tensors(session, "straight"), _tensors(session, "old")
     for key in a:
         torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=0)
+
+
+def _as_old_library(library_path: Path, name: str, settings: dict) -> None:
+    """Turn the library file back into schema 3, where the memory's row held its settings."""
+    conn = sqlite3.connect(library_path)
+    conn.executescript("ALTER TABLE memories ADD COLUMN settings TEXT NOT NULL DEFAULT '{}';"
+                       "DELETE FROM migrations WHERE version = 4;")
+    conn.execute("UPDATE memories SET settings = ? WHERE name = ?", [json.dumps(settings), name])
+    conn.commit()
+    conn.close()
+
+
+def test_an_old_librarys_memory_continues_with_its_own_settings(tiny_session, texts, capsys):
+    """A memory stopped before its first save, in a library whose row held its settings (rank,
+    and the output scale as the old tau_scale): after the upgrade its files hold them, its info
+    shows them, and it resumes with them to exactly what an uninterrupted run makes."""
+    session = tiny_session
+    doc = session.library.import_file(texts[0]).id
+    own = {"rank": 6, "output_scale": 0.5}  # not the user's defaults (rank 4, scale 0.25)
+    run_memorize(session, MemorizeRequest(document_ids=[doc], memory="straight", settings=own))
+
+    control = JobControl()
+
+    def stop_after_two_chunks(event) -> None:
+        if event.phase == "memorizing" and event.tokens_done >= 128:
+            control.cancel()
+
+    run_memorize(session, MemorizeRequest(document_ids=[doc], memory="old", settings=own),
+                 on_event=stop_after_two_chunks, control=control)
+    stem = Path(session.library.get_memory("old")["path"])
+    assert not memory_file(stem, META).exists() and memory_file(stem, CHECKPOINT).exists()
+    row_settings = memory_settings(session.library.get_memory("old"))
+    row_settings["tau_scale"] = row_settings.pop("output_scale") * 6  # as the old app kept it
+    memory_file(stem, SPECS).unlink()  # the old app kept no settings beside the files
+    session.unload_memory("old")
+    session.library.close()
+    _as_old_library(session.library.path, "old", row_settings)
+
+    session.library = Library()  # the new version opens the old library
+    row = session.library.get_memory("old")
+    assert "settings" not in row
+    assert "settings" not in session.library.db["memories"].columns_dict
+    assert main(["memory", "show", "old"]) == 0
+    shown = capsys.readouterr().out
+    assert "rank=6," in shown and "output_scale=0.5," in shown
+
+    outcome = run_memorize(session, resume_request(session, "old"))
+    assert outcome.completed
+    a, b = _tensors(session, "straight"), _tensors(session, "old")
+    assert b["layers.0.G"].shape[0] == 6
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-6, rtol=0)
+    meta = json.loads(memory_file(stem, META).read_text())
+    assert meta["config"]["rank"] == 6 and meta["config"]["output_scale"] == 0.5
+
+
+def test_a_new_memorys_specs_are_in_its_files_not_its_row(tiny_session, texts):
+    session = tiny_session
+    doc = session.library.import_file(texts[0]).id
+    run_memorize(session, MemorizeRequest(document_ids=[doc], memory="new", settings={"rank": 5}))
+    row = session.library.get_memory("new")
+    assert "settings" not in row
+    spec_file = json.loads(memory_file(Path(row["path"]), SPECS).read_text())
+    assert spec_file["memory"]["rank"] == 5 and spec_file["training"]["lr"] == session.settings.training.lr
+    assert memory_settings(row)["rank"] == 5
+    delete_memory(session.library, "new")  # its spec file goes with its other files
+    assert not memory_file(Path(row["path"]), SPECS).exists()
