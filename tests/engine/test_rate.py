@@ -48,14 +48,22 @@ def test_stored_speed_leaves_out_each_streams_first_chunk_and_waits():
 
 def test_the_memorizer_leaves_waits_between_chunks_out_of_the_stored_speed(tiny_llama):
     """The memorizer marks each stream and each wait (pause, questions) on the rate it feeds."""
-    import time
+    now = [0.0]
+
+    def clock() -> float:  # one second per reading
+        now[0] += 1
+        return now[0]
+
+    def wait() -> None:  # a pause of 1000 s between two chunks
+        now[0] += 1000
 
     memory = attach_memory(tiny_llama, MemorySpec(rank=4), name="m")
-    rate = TokenRate()
+    rate = TokenRate(clock=clock)
     Memorizer(tiny_llama, memory, TrainingSpec(chunk=16, context=16)).run(
-        token_stream(64), between_chunks=lambda: time.sleep(0.5), rate=rate)
+        token_stream(64), between_chunks=wait, rate=rate)
     assert rate.measured_tokens == 48  # chunks 2 to 4
-    assert 0 < rate.measured_seconds < 0.5  # the three waits of 0.5 s were left out
+    assert rate.measured_seconds == 3  # a reading per chunk; the three waits were left out
+    assert rate.tokens_per_s < 64 / 3000  # the ETA's rate counts the run from its first chunk
 
 
 def test_resumed_run_reports_this_runs_rate_and_the_checkpointed_tokens(tiny_llama, tmp_path):
