@@ -149,6 +149,10 @@ def _effective_settings(session: Session, request: MemorizeRequest, stored: dict
                     f"it cannot change to {overrides[fixed]}. Use a new memory name instead."
                 )
     merged.update(overrides)
+    try:  # checked by the specs before anything is created or written
+        spec.split({**merged, "precision": merged["precision"] or "auto"})
+    except ValueError as exc:
+        raise JobError(str(exc)) from exc
     return merged
 
 

@@ -38,9 +38,9 @@ def memory_summary(library: Library, name: str) -> dict:
         row = {**row, "status": "damaged", "message": problem}
     try:
         settings = memory_settings(row) or {}
-    except ValueError as exc:  # a damaged settings file: said, not shown as settings
+    except ValueError as exc:  # a damaged settings file: said (after any file problem)
         settings = {}
-        row = {**row, "message": str(exc)}
+        row = {**row, "message": problem or str(exc)}
     return {**row, "settings": settings, "sources": sources, "curve": curve}
 
 
