@@ -8,6 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -124,3 +125,17 @@ def test_a_new_memorys_specs_are_in_its_files_not_its_row(tiny_session, texts):
     assert memory_settings(row)["rank"] == 5
     delete_memory(session.library, "new")  # its spec file goes with its other files
     assert not memory_file(Path(row["path"]), SPECS).exists()
+
+
+def test_without_a_spec_file_the_memory_file_gives_the_settings(tmp_path):
+    """An imported memory, or one saved by the engine alone, has no spec file: its metadata file
+    is read (format 1 here: tau_scale 16 at rank 4 is output scale 4). A damaged spec file is a
+    sentence, not a traceback."""
+    old = Path(__file__).resolve().parents[1] / "data" / "old_format"
+    settings = memory_settings({"name": "tale", "path": str(old / "tale")})
+    assert (settings["rank"], settings["output_scale"], settings["lr"], settings["chunk"]) == (4, 4.0, 0.01, 40)
+    assert settings["precision"] == "fp32" and settings["layers"] == "0,2"
+    assert memory_settings({"name": "new", "path": str(tmp_path / "new")}) is None  # nothing yet
+    memory_file(tmp_path / "bad", SPECS).write_text("{")
+    with pytest.raises(ValueError, match="settings file .* of memory 'bad' is damaged"):
+        memory_settings({"name": "bad", "path": str(tmp_path / "bad")})
