@@ -4,7 +4,7 @@ become concrete ones.
 The user's settings may say ``precision: auto`` (bf16 where the device computes it natively, else fp32; see
 locas_engine.precision) and ``layers: auto`` (the upper part of the model, where the backward
 pass can stop early). Both are resolved here, once, when a memory is made on
-a given backbone and device, and the concrete values are stored with the memory (library row,
+a given backbone and device, and the concrete values are stored with the memory (spec file,
 metadata file, checkpoint): a resume, a later run adding more text, or the same memory on
 another machine then uses the same arithmetic and the same layers. ``locas bench speed`` calls
 the same functions for its ``memorize-default`` row, so the benchmark measures exactly what

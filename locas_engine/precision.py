@@ -8,7 +8,7 @@ AVX512-BF16, AMX or the Armv8.6 BF16 extension) and fp32 elsewhere. On the devel
 99% of its perplexity gain, with held-out perplexity still below the base model's
 (docs/benchmarks.md, issue 14); a CPU without native bf16 emulates it and would be slower.
 
-A memory records the precision it was made with (its settings in the library, its metadata
+A memory records the precision it was made with (its spec file, its metadata
 file and its checkpoint), so a resume continues with the same arithmetic even if the default
 changes or the memory moves to another machine. Memories made before precision was recorded
 used bf16 autocast on CUDA and fp32 elsewhere: ``resolve_precision(None, device)`` gives that.
