@@ -222,10 +222,10 @@ class Memorizer:
                 n_scored += n
                 ppl = math.exp(nll_sum / n_scored)
                 curve.append((base_tokens + span[2], ppl))
-                rate.add(span[2] - span[1])
                 if ckpt is not None and ((ci + 1) % s.checkpoint_every == 0 or ci + 1 == len(spans)):
                     save_checkpoint(state_for(ci + 1), ckpt)
                     saved = span[2]
+                rate.add(span[2] - span[1])  # after the checkpoint: saving is part of the speed
                 if progress is not None:
                     progress(Progress(
                         tokens_done=span[2], tokens_total=ids.numel(), chunk_index=ci,
