@@ -36,6 +36,8 @@ class AnswerRequest:
     route: bool = True  # with several memories, answer with the one (or all) that best fits the question
     plain_ending: bool = True  # the memory-off model decides where the answer ends (generate_ids)
     history: Sequence[tuple[str, str]] = ()  # earlier (question, answer) turns: a follow-up question
+    full_evidence: bool = False  # also score the answer without passages (one more model pass):
+    # what the abstention rule's calibration reads (app/bench/qa.py); a reader's answer skips it
 
 
 @dataclass
@@ -159,7 +161,7 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
             grounded = Grounded(draft, False, None, None, None)
         else:
             grounded = ground(question, draft, [p.text for p in citations], [p.score for p in citations],
-                              confidence)
+                              confidence, full_evidence=request.full_evidence)
     options = {"use_memory": request.use_memory, "use_retrieval": request.use_retrieval,
                "passages": request.passages, "max_new_tokens": request.max_new_tokens,
                "plain_ending": request.plain_ending}

@@ -107,11 +107,13 @@ class Evidence:
     question_coverage: float  # share of the question's content words found in the cited passage
     answer_support: float  # share of the answer's content words found in the cited passage
     lp_with: float  # mean log-probability of the answer's tokens, passages in the prompt
-    lp_without: float  # the same without the passages
+    lp_without: float | None = None  # the same without the passages: one more model pass, so
+    # measured only when the rule reads it or the calibration bench asks (``full_evidence``)
 
     def features(self) -> dict[str, float]:
-        out = asdict(self)
-        out["lp_gain"] = self.lp_with - self.lp_without  # how much the passages back the answer
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        if self.lp_without is not None:  # how much the passages back the answer
+            out["lp_gain"] = self.lp_with - self.lp_without
         return out
 
 
@@ -148,10 +150,17 @@ class Grounded:
     evidence: dict[str, float] | None
 
 
+def needs_plain_score(rule: dict[str, float] | None) -> bool:
+    """Whether ``rule`` reads the answer's score without passages (an extra model pass)."""
+    return bool(rule) and any(k in ("lp_without", "lp_gain") for k in rule)
+
+
 def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence[float],
-           logprob) -> Grounded:
+           logprob, full_evidence: bool = False) -> Grounded:
     """Mark the answer's passage, find its supporting sentence, and abstain when the evidence
     is too weak (``logprob(passages, answer)`` scores the answer with those passages).
+    ``full_evidence`` also scores it without them, for the calibration bench; otherwise that
+    pass runs only when the abstention rule reads it.
 
     An answer that says nothing (the engine returns "" for an empty or preamble-only answer)
     is the honest abstention, not a blank."""
@@ -167,7 +176,8 @@ def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence
     evidence = Evidence(
         retrieval=-min(scores) if scores else 0.0, question_coverage=overlap(content_words(question), passages[cited]),
         answer_support=overlap(content_words(plain), passages[cited]),
-        lp_with=logprob(passages, plain), lp_without=logprob([], plain))
+        lp_with=logprob(passages, plain),
+        lp_without=logprob([], plain) if full_evidence or needs_plain_score(ABSTAIN_RULE) else None)
     support = supporting_sentence(passages[cited], question, plain)
     if should_abstain(evidence):
         return Grounded(ABSTAIN_TEXT, True, cited, support, evidence.features())

@@ -112,6 +112,7 @@ def answer_once(session, question: str, mode: str, memory: str, document_id: int
         question=question, memories=[memory], use_memory=mode in MEMORY_MODES,
         use_retrieval=mode in ("retrieval", "memory+retrieval"), passages=args.passages,
         max_new_tokens=args.max_new_tokens, document_ids=[document_id], plain_ending=args.plain_ending,
+        full_evidence=True,  # every feature the calibration (app/bench/calibrate.py) may fit
     )
     pieces: list[str] = []
     answer = run_answer(session, request, on_token=pieces.append)

@@ -57,12 +57,18 @@ def test_ground_marks_the_passage_and_never_leaves_an_answer_empty():
         calls.append((len(passages), text))
         return -1.0 if passages else -2.0
 
-    grounded = ground("Who won the race?", "The tortoise won.", [MOUSE, HARE], [-3.0, -5.0], logprob)
+    grounded = ground("Who won the race?", "The tortoise won.", [MOUSE, HARE], [-3.0, -5.0], logprob,
+                      full_evidence=True)
     assert grounded.text == "The tortoise won. [2]" and grounded.cited == 1 and not grounded.abstained
     start, end = grounded.support
     assert HARE[start:end] == "The Tortoise plodded on and won the race."
     assert grounded.evidence["retrieval"] == 5.0 and grounded.evidence["lp_gain"] == 1.0
     assert calls == [(2, "The tortoise won."), (0, "The tortoise won.")]
+    # A reader's answer pays no pass without the passages while no rule reads that score.
+    calls.clear()
+    plain = ground("Who won the race?", "The tortoise won.", [MOUSE, HARE], [-3.0, -5.0], logprob)
+    assert calls == [(2, "The tortoise won.")] and "lp_gain" not in plain.evidence
+    assert plain.text == grounded.text
     empty = ground("Who won?", "", [HARE], [-1.0], logprob)
     assert empty.text == ABSTAIN_TEXT and empty.abstained
     assert ground("Who won?", "The tortoise.", [], [], logprob).text == "The tortoise."
@@ -123,3 +129,17 @@ def test_an_answer_that_says_the_text_does_not_say_is_an_abstention_not_a_passag
         assert ground("How old was the hare?", honest, [HARE], [-5.0], lambda ps, t: -1.0).abstained
     for answer in ("She did not say goodbye.", "The Tortoise won the race."):  # answers, not abstentions
         assert not ground("Who won the race?", answer, [HARE], [-5.0], lambda ps, t: -1.0).abstained
+
+
+def test_a_rule_that_reads_the_score_without_passages_gets_it(monkeypatch):
+    import app.grounding as grounding
+
+    monkeypatch.setattr(grounding, "ABSTAIN_RULE", {"bias": 1.0, "lp_gain": -1.0})
+    calls = []
+
+    def logprob(passages, text):
+        calls.append(len(passages))
+        return -3.0 if passages else -2.0  # the passages make the answer less likely: abstain
+
+    grounded = ground("Who won the race?", "The tortoise won.", [HARE], [-5.0], logprob)
+    assert calls == [1, 0] and grounded.abstained and grounded.evidence["lp_gain"] == -1.0
