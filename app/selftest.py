@@ -238,8 +238,12 @@ def run_self_test(keep: bool = False, verbose: bool = False, out: Any = None) ->
         from app.session import Session
         from app.settings import Settings
 
+        # fp32 even where `precision: auto` would pick bf16: the reload check compares logits to
+        # the rounding of the memory's fp16 file (~5e-5), which bf16 logits (steps of 0.125 at a
+        # logit of 20) would hide.
         settings = Settings.of(rank=8, chunk=64, context=64, steps=1, lr=4e-3, output_scale=1 / 8,
-                               checkpoint_every=1000, passages=2, max_new_tokens=24, device="cpu")
+                               checkpoint_every=1000, passages=2, max_new_tokens=24, device="cpu",
+                               precision="fp32")
         session = Session(library=Library(), settings=settings)
         state["session"] = session
         state["doc"] = session.library.add_document(import_file(sample_path()))
