@@ -78,8 +78,9 @@ def damaged(path: Path, why: str) -> CorruptFileError:
     )
 
 
-def read_raw_tensors(tensor_path: Path) -> tuple[dict[str, RawTensor], dict[str, str]]:
-    """(tensors by name, the file's own metadata) of a safetensors file, without torch.
+def read_raw_tensors(tensor_path: Path) -> tuple[dict[str, RawTensor], dict[str, str], bytes]:
+    """(tensors by name, the file's own metadata, the file's bytes) of a safetensors file,
+    without torch.
 
     Raises CorruptFileError when the layout is broken (truncated, header overwritten, a tensor
     whose bytes do not fit its shape).
@@ -106,16 +107,17 @@ def read_raw_tensors(tensor_path: Path) -> tuple[dict[str, RawTensor], dict[str,
             tensors[name] = RawTensor(str(info["dtype"]), shape, body[begin:end])
     except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise broken from exc
-    return tensors, metadata
+    return tensors, metadata, data
 
 
-def check_tensor_file(tensor_path: Path, meta: dict[str, Any]) -> None:
-    """Raise CorruptFileError unless the tensor file is readable, matches its own digest and
-    the JSON's, and holds only finite numbers.
+def check_tensor_file(tensor_path: Path, meta: dict[str, Any]) -> bytes:
+    """The tensor file's bytes, once they are checked: CorruptFileError unless the file is
+    readable, matches its own digest and the JSON's, and holds only finite numbers. (A loader
+    builds its tensors from these bytes rather than reading the file a second time.)
 
     Files saved before digests existed carry none; they are still checked for NaN and Inf.
     """
-    tensors, own = read_raw_tensors(tensor_path)
+    tensors, own, data = read_raw_tensors(tensor_path)
     stored = own.get(DIGEST_KEY)
     if stored is not None and digest(tensors) != stored:
         raise damaged(tensor_path, "its contents do not match the checksum saved with them")
@@ -128,6 +130,7 @@ def check_tensor_file(tensor_path: Path, meta: dict[str, Any]) -> None:
     bad = non_finite(tensors)
     if bad:
         raise damaged(tensor_path, f"'{bad[0]}' holds NaN or infinite numbers")
+    return data
 
 
 def memory_file_problem(path: str | os.PathLike) -> str | None:

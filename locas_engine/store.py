@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, save_file
 
 from .adapter import attach
 from .atomic import atomic_write
@@ -141,9 +141,9 @@ def _save_mlp(memory: LocasMLPMemory, tensor_path: Path, meta_path: Path,
 
 def read_tensors(tensor_path: Path, meta: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The memory's tensors, verified first (memory_files.check_tensor_file) without torch."""
-    check_tensor_file(tensor_path, meta)
+    data = check_tensor_file(tensor_path, meta)
     try:
-        return load_file(str(tensor_path))
+        return load(data)
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         raise _damaged(tensor_path, "it is truncated or not a tensor file") from exc
 
