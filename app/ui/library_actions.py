@@ -138,9 +138,10 @@ def _local_files(mime) -> list[str]:
     return [u.toLocalFile() for u in mime.urls() if u.isLocalFile() and u.toLocalFile()]
 
 
-def confirm(parent: QWidget, title: str, text: str) -> bool:
-    answer = QMessageBox.question(parent, title, text,
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                  QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
+def confirm(parent: QWidget, title: str, text: str, default_yes: bool = False) -> bool:
+    """A Yes/No question; No is what Enter picks unless ``default_yes``."""
+    buttons = QMessageBox.StandardButton
+    answer = QMessageBox.question(parent, title, text, buttons.Yes | buttons.No,
+                                  buttons.Yes if default_yes else buttons.No)
+    return answer == buttons.Yes
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.controller import AppController, process_memory_mb
-from app.ui.library_actions import LibraryActions
+from app.ui.library_actions import LibraryActions, confirm
 from app.ui.library_search import LibrarySearch
 from app.ui.library_view import LibraryView, memory_note
 from app.ui.memorize_dialog import MemorizeDialog
@@ -267,13 +267,11 @@ class MainWindow(QuestionFlow, LibraryActions, MemorizeFlow, QMainWindow):
         running = self.controller.running_memories()
         if running and not self._closing:
             listing = ", ".join(f"“{n}”" for n in running)
-            answer = QMessageBox.question(
+            if not confirm(
                 self, "Stop memorizing?",
                 f"{listing} is still being memorized. Stop now? Progress is saved; resume it later "
-                "from the memory's menu in the library.",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+                "from the memory's menu in the library.", default_yes=True,
+            ):
                 event.ignore()
                 return
         self._closing = True

@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from app.jobs import MemorizeEvent
+from app.ui.library_actions import confirm
 from app.ui.memorize_dialog import MemorizeDialog
 
 
@@ -102,13 +103,10 @@ class MemorizeFlow:
         if not names:
             return
         listing = ", ".join(f"“{n}”" for n in names)
-        answer = QMessageBox.question(
+        if confirm(
             self, "Resume memorizing?",
             f"Memorizing {listing} was cut short (the app closed unexpectedly). Resume from the last "
             "checkpoint now? You can also resume later from the memory's menu in the library.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        ):
             for name in names:
                 self.controller.resume_memory(name)
