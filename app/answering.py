@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from app.attribution import Misattributed, misattributed
 from app.errors import JobError
 from app.grounding import Grounded, ground
 from app.jobs import JobControl
@@ -74,6 +75,8 @@ class PreparedAnswer:
     memories: list[str]  # the ones switched on while writing (after routing)
     route: Route | None
     started: float  # perf_counter() when preparing began: Answer.seconds counts from here
+    # the passages say what was asked of someone else (a chat): answered without writing
+    misattributed: Misattributed | None = None
 
 
 def run_answer(
@@ -127,7 +130,8 @@ def prepare_answer(session: Session, request: AnswerRequest,
     for name in names:  # attached here (reads the library), so writing does not need it
         session.memory(name)
     return PreparedAnswer(request=request, question=question, backbone=backbone, citations=citations,
-                          messages=messages, memories=names, route=route, started=started)
+                          messages=messages, memories=names, route=route, started=started,
+                          misattributed=misattributed(question, [p.text for p in citations]))
 
 
 def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | None = None,
@@ -140,6 +144,17 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
     """
     request, question, citations = prepared.request, prepared.question, prepared.citations
     backbone, names = prepared.backbone, prepared.memories
+    options = {"use_memory": request.use_memory, "use_retrieval": request.use_retrieval,
+               "passages": request.passages, "max_new_tokens": request.max_new_tokens,
+               "plain_ending": request.plain_ending}
+    if request.history:
+        options["follow_up"] = len(request.history)  # earlier turns the prompt held
+    if prepared.misattributed is not None:
+        # Any answer the model wrote would be about the wrong person: say whom the text means.
+        found = prepared.misattributed
+        return Answer(question=question, text=found.sentence(), citations=citations, abstained=True,
+                      cited=found.passage, support=found.span, memories=names, options=options,
+                      route=prepared.route, seconds=time.perf_counter() - prepared.started)
     pieces: list[str] = []
     logprobs: list[float] = []  # of the answer's tokens as written, passages in the prompt
 
@@ -162,11 +177,6 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
         else:
             grounded = ground(question, draft, [p.text for p in citations], [p.score for p in citations],
                               confidence, full_evidence=request.full_evidence)
-    options = {"use_memory": request.use_memory, "use_retrieval": request.use_retrieval,
-               "passages": request.passages, "max_new_tokens": request.max_new_tokens,
-               "plain_ending": request.plain_ending}
-    if request.history:
-        options["follow_up"] = len(request.history)  # earlier turns the prompt held
     return Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
                   cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
                   memories=names, options=options, route=prepared.route,

@@ -41,6 +41,10 @@ def format_when(when: datetime | None, has_time: bool = True, has_date: bool = T
     return f"{date}, {clock}" if has_time else date
 
 
+# A message line as `render` writes it: "[8 May 2023, 1:56 pm] Caroline: text" or "Caroline: text".
+CHAT_LINE = re.compile(r"^(?:\[[^\]\n]*\]\s)?(?P<speaker>[^:\n\[\]]{1,60}?):\s(?P<text>.*)$", re.MULTILINE)
+
+
 def render(messages: Iterable[Message], has_date: bool = True) -> tuple[str, dict[str, int]]:
     """Message lines plus where each referenced message starts (char offset).
 

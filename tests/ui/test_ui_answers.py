@@ -172,3 +172,18 @@ def test_a_compare_side_that_fails_shows_why_and_the_other_answers(fake, qtbot):
     assert panel.answer_text("with") == "There is no memory named 'x'." and panel.is_answering()
     job.b.finish("Maren Solberg.")
     assert panel.answer_text("without") == "Maren Solberg." and not panel.is_answering()
+
+
+def test_an_answer_about_the_wrong_person_shows_the_line_that_says_whom(fake, qtbot):
+    """A misattributed question (app/attribution.py) is an abstention that still shows the line
+    it rests on, highlighted, so the reader sees whom the text means."""
+    window, worker, library, _doc = fake
+    panel = window.question_panel
+    passages = library.search("Maren", limit=1)
+    line = passages[0].text.split(".")[0] + "."
+    ask(qtbot, window, "Who kept the light for Tobias?")
+    worker.answers[-1].finish("The text does not say. It says this of Maren, not of Tobias [1].", passages,
+                              abstained=True, cited=0, support=(0, len(line)))
+    shown = panel.answer_text()
+    assert shown.startswith("The text does not say. It says this of Maren")
+    assert "Supported by [1]:" in shown and " ".join(line.split()) in shown
