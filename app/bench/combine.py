@@ -10,7 +10,12 @@ file, same question text), over the questions both modes answered.
 budget cut off (``trim_unfinished``; exact for the answers that were written, not replaced by
 the passage's sentence or abstained, which end in a full sentence anyway).
 
+``--against OLD...`` pairs each mode's answers with the same mode's answers to the same questions
+in earlier reports: what a change to the code did, question by question (F1 on categories 1-4
+with its paired 95% interval, and how many answers abstained, on category 5 and wrongly).
+
     python -m app.bench.combine qa26-mr.json qa30-mr.json qa26-rc.json qa30-rc.json --json all.json
+    python -m app.bench.combine after.json --against before.json
 """
 
 from __future__ import annotations
@@ -81,17 +86,50 @@ def pool(reports: list[dict], trim: bool = False) -> dict:
             "trim_effect": trim_effect, "answers": answers}
 
 
+def against(answers: list[dict], earlier: list[dict]) -> list[dict]:
+    """Per mode: these answers minus the earlier answers of the same mode to the same questions."""
+    def key(a: dict) -> tuple[str, str, str]:
+        return a["mode"], a["file"], a["question"]
+
+    before = {key(a): a for a in earlier}
+    out = []
+    for mode in dict.fromkeys(a["mode"] for a in answers):
+        pairs = [(a, before[key(a)]) for a in answers if a["mode"] == mode and key(a) in before]
+        if not pairs:
+            continue
+        answerable = [(a, b) for a, b in pairs if a["category"] != "adversarial"]
+        unanswerable = [(a, b) for a, b in pairs if a["category"] == "adversarial"]
+        diff, low, high = paired_difference([a["score"] for a, _ in answerable], [b["score"] for _, b in answerable])
+        out.append({"mode": mode, "n": len(pairs), "f1_difference": diff, "ci95": [low, high],
+                    "abstained_unanswerable": [sum(bool(b["score"]) for _, b in unanswerable),
+                                               sum(bool(a["score"]) for a, _ in unanswerable), len(unanswerable)],
+                    "abstained_answerable": [sum(bool(b.get("abstained")) for _, b in answerable),
+                                             sum(bool(a.get("abstained")) for a, _ in answerable), len(answerable)],
+                    "changed": sum(a["prediction"] != b["prediction"] for a, b in pairs)})
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("reports", nargs="+", type=Path)
     p.add_argument("--trim", action="store_true", help="rescore with budget-cut last sentences removed")
+    p.add_argument("--against", nargs="+", type=Path, default=[],
+                   help="earlier reports: pair each mode's answers with theirs, question by question")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     report = pool([json.loads(path.read_text()) for path in args.reports], trim=args.trim)
+    if args.against:
+        earlier = [a for path in args.against for a in json.loads(path.read_text())["answers"]]
+        report["against"] = against(report["answers"], earlier)
     print_table({**report, "results_at_tokens": {}})
     for t in report["trim_effect"]:
         print(f"{t['mode']}: {t['changed']} answers trimmed, F1 1-4 {t['difference']:+.3f} "
               f"(95% interval {t['ci95'][0]:+.3f} to {t['ci95'][1]:+.3f})")
+    for c in report.get("against", []):
+        u, w = c["abstained_unanswerable"], c["abstained_answerable"]
+        print(f"{c['mode']} against the earlier answers ({c['n']} questions, {c['changed']} answers changed): "
+              f"F1 1-4 {c['f1_difference']:+.3f} (95% interval {c['ci95'][0]:+.3f} to {c['ci95'][1]:+.3f}); "
+              f"category 5 abstained {u[0]} -> {u[1]} of {u[2]}; answerable abstained {w[0]} -> {w[1]} of {w[2]}")
     write_report(report, args.json)
     return report
 

@@ -51,3 +51,20 @@ def test_the_bench_scores_recent_context_answers_as_the_app_would_show_them():
         text = "The text does not say."
 
     assert shown_answer(pieces, Answer()) == "The text does not say."
+
+
+def test_against_pairs_each_mode_with_its_earlier_answers(tmp_path, capsys):
+    before = [answer("a.json", "retrieval", "q1", "No idea"), answer("a.json", "retrieval", "q2", "Pebble"),
+              answer("a.json", "retrieval", "q5", "Pebble, surely.", reference="", category="adversarial")]
+    after = [answer("a.json", "retrieval", "q1", "Pebble"), answer("a.json", "retrieval", "q2", "Pebble"),
+             {**answer("a.json", "retrieval", "q5", "The text does not say.", reference="", category="adversarial"),
+              "abstained": True},
+             answer("a.json", "retrieval", "q9", "Pebble")]  # not asked before: left out
+    paths = [tmp_path / "before.json", tmp_path / "after.json"]
+    for path, answers in zip(paths, (before, after), strict=True):
+        path.write_text(json.dumps({"answers": answers}))
+    out = main([str(paths[1]), "--against", str(paths[0])])
+    (c,) = out["against"]
+    assert (c["mode"], c["n"], c["changed"], c["f1_difference"]) == ("retrieval", 3, 2, 0.5)
+    assert c["abstained_unanswerable"] == [0, 1, 1] and c["abstained_answerable"] == [0, 0, 2]
+    assert "category 5 abstained 0 -> 1 of 1" in capsys.readouterr().out
