@@ -125,10 +125,12 @@ def stored_settings(row: dict | None) -> dict | None:
         raise JobError(str(exc)) from exc
 
 
-def _effective_settings(session: Session, request: MemorizeRequest, stored: dict | None) -> dict:
-    """Request overrides, then what the memory was made with, then the user's defaults: every
-    field of both specs, by name. Stored settings of any age are migrated (tau_scale)."""
-    merged = session.settings.flat()
+def effective_settings(defaults: Mapping[str, Any], request: MemorizeRequest, stored: dict | None) -> dict:
+    """Request overrides, then what the memory was made with, then the user's ``defaults``
+    (``Settings.flat()``): every field of both specs, by name. Stored settings of any age are
+    migrated (tau_scale). The one precedence: the job, ``--estimate`` and the Memorize dialog's
+    cost line all merge through here. JobError (a sentence) for settings the job would refuse."""
+    merged = dict(defaults)
     if stored:
         stored = spec.migrate(stored)
         merged.update({k: v for k, v in stored.items() if k in merged})
@@ -218,7 +220,7 @@ def run_memorize(
             raise JobError(f"There is no document with id {doc_id}. See 'locas list' for the ids.")
 
     row = library.get_memory(name)
-    settings = _effective_settings(session, request, stored_settings(row))
+    settings = effective_settings(session.settings.flat(), request, stored_settings(row))
     if row is None:
         memory_id = library.create_memory(name)["id"]
         # The id keeps two names that slug alike ("A B", "A-B") from sharing a file.

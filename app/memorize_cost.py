@@ -5,8 +5,8 @@ from __future__ import annotations
 from app.estimate import Estimate, estimate_run
 from app.jobs import (
     MemorizeRequest,
-    _effective_settings,
     document_token_ids,
+    effective_settings,
     section_token_ids,
     stored_settings,
 )
@@ -20,7 +20,7 @@ def request_cost(session: Session, request: MemorizeRequest) -> Estimate:
     the library). Documents the memory already holds are not counted, as the job skips them."""
     library = session.library
     row = library.get_memory(request.memory)
-    asked = _effective_settings(session, request, stored_settings(row))
+    asked = effective_settings(session.settings.flat(), request, stored_settings(row))
     settings = resolve_settings(asked, session.backbone())
     backbone = session.backbone(settings["precision"])  # the weights' dtype the job would use
     held = {s["document_id"] for s in library.memory_sources(request.memory) if s["status"] == "done"}

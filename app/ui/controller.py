@@ -23,9 +23,15 @@ from PySide6.QtCore import QObject, Signal
 from app.answering import AnswerRequest
 from app.devices import describe_device
 from app.errors import JobError
-from app.jobs import JobControl, MemorizeEvent, MemorizeRequest, resume_request
+from app.jobs import (
+    JobControl,
+    MemorizeEvent,
+    MemorizeRequest,
+    effective_settings,
+    resume_request,
+    stored_settings,
+)
 from app.library import DocumentInfo, Library
-from app.memory_specs import memory_settings
 from app.settings import Settings, load_settings, save_settings
 from app.ui.bridge import EngineBridge
 from app.ui.library_view import DocumentRow, MemoryRow
@@ -125,18 +131,13 @@ class AppController(QObject):
             sections = self.library.sections(doc_id)
             characters += sum(s.characters + len(s.title) for s in sections
                               if chosen is None or s.id in chosen)
-        defaults = self.settings.flat()
-        settings = {k: defaults[k] for k in SPEED_KEYS}
-        settings.update({k: v for k, v in request.settings.items() if k in SPEED_KEYS and v is not None})
         row = self.library.get_memory(request.memory)
-        try:
-            own = memory_settings(row) if row else None
-        except ValueError:  # a damaged settings file: the job says so; this is only a guess
-            own = None
-        if own:  # an existing memory keeps its own shape and arithmetic
-            settings.update({k: own[k] for k in SPEED_KEYS if own.get(k) is not None})
+        try:  # merged exactly as the job will merge them
+            settings = effective_settings(self.settings.flat(), request, stored_settings(row))
+        except JobError as exc:  # the job would refuse them: say why before Start
+            return str(exc)
         guess = estimate(tokens_from_characters(characters), self.model_name or "", self.model_device or "cpu",
-                         settings, tokens_exact=False)
+                         {k: settings[k] for k in SPEED_KEYS}, tokens_exact=False)
         return guess.describe()
 
     def memory_names(self) -> list[str]:

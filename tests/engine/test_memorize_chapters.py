@@ -152,17 +152,17 @@ def test_model_weights_follow_the_memorizing_precision(monkeypatch):
 
 
 def test_a_memory_made_before_precision_was_recorded_keeps_fp32():
-    from app.jobs import MemorizeRequest, _effective_settings
+    from app.jobs import MemorizeRequest, effective_settings
     from app.memorize_setup import resolve_settings
     from app.session import Session
 
     session = Session(settings=Settings.of(precision="auto"))
     old = {"rank": 64, "init": "topk", "tau_scale": 64.0, "lr": 6e-3, "chunk": 256, "context": 256,
            "steps": 1, "layers": "all", "checkpoint_every": 8}
-    merged = _effective_settings(session, MemorizeRequest(document_ids=[1], memory="m"), old)
+    merged = effective_settings(session.settings.flat(), MemorizeRequest(document_ids=[1], memory="m"), old)
     bb = backbone_from_model(tiny_model("llama"))
     assert resolve_settings(merged, bb)["precision"] == "fp32"
-    new = _effective_settings(session, MemorizeRequest(document_ids=[1], memory="m"), None)
+    new = effective_settings(session.settings.flat(), MemorizeRequest(document_ids=[1], memory="m"), None)
     assert resolve_settings(new, bb)["precision"] in ("bf16", "fp32")  # this machine's choice
     assert resolve_settings({**new, "layers": "auto"}, bb)["layers"] == "1-2"  # upper 2/3 of 3
     session.library.close()

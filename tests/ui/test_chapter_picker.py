@@ -87,3 +87,32 @@ def test_enter_in_the_chapter_list_starts(qtbot):
     with qtbot.waitSignal(dialog.start_requested, timeout=2000) as sig:
         qtbot.keyClick(dialog.chapters.list, Qt.Key.Key_Return)
     assert sig.args[0].section_ids is None and dialog.pages.currentIndex() == 1
+
+
+def test_the_dialogs_cost_merges_settings_as_the_job_does(qtbot, tmp_path):
+    """The cost line must use the settings the job will use: a speed setting asked for in the
+    dialog overrides the existing memory's own (as in app.jobs.effective_settings), and settings
+    the job would refuse are said before Start."""
+    from ui_helpers import make_fake_window
+
+    from app.estimate import SPEED_KEYS, record_throughput
+    from app.jobs import MemorizeRequest, effective_settings
+    from app.memory_specs import write_memory_settings
+
+    window, _worker = make_fake_window(qtbot)
+    controller = window.controller
+    controller.model_name, controller.model_device = "tiny", "cpu"
+    defaults = controller.settings.flat()
+    stem = tmp_path / "kept"
+    write_memory_settings(stem, {**defaults, "chunk": 128, "precision": "fp32"})
+    controller.library.create_memory("kept", path=str(stem))
+    request = MemorizeRequest(document_ids=[1], memory="kept", settings={"chunk": 512})
+    as_job = effective_settings(defaults, request, {**defaults, "chunk": 128, "precision": "fp32"})
+    assert as_job["chunk"] == 512 and as_job["precision"] == "fp32"
+    record_throughput("tiny", "cpu", [{**as_job, "chunk": 128}], tokens=1000, seconds=10.0)  # the memory's own
+    record_throughput("tiny", "cpu", [as_job], tokens=1000, seconds=2.0)  # what the job will run
+    assert {k: as_job[k] for k in SPEED_KEYS} != {**{k: as_job[k] for k in SPEED_KEYS}, "chunk": 128}
+    assert "500 tokens/s measured here with these settings" in controller.memorize_cost(request)
+    refused = controller.memorize_cost(MemorizeRequest(document_ids=[1], memory="kept", settings={"rank": 3}))
+    assert refused.startswith("Memory 'kept' was made with rank=")
+    window.close()
