@@ -181,7 +181,7 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
                   cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
                   memories=names, options=options, route=prepared.route,
                   seconds=time.perf_counter() - prepared.started,
-                  tokens=len(backbone.tokenizer(draft, add_special_tokens=False)["input_ids"]),
+                  tokens=len(logprobs),  # one per id the model wrote: no second tokenization
                   stopped=bool(control and control.cancelled))
 
 
