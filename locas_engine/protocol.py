@@ -60,13 +60,13 @@ class MemoryBase(nn.Module):
 
     @enabled.setter
     def enabled(self, on: bool) -> None:
-        # Inside an only_enabled that names this memory the change lasts until that block ends,
-        # as it did when the switch was a plain flag (routing chunk by chunk in bench/shelf.py).
+        # Inside an only_enabled that names this memory, that block decides: a change here would
+        # either be lost or leak into the block's other readers, so it is refused.
         switches = SWITCHES.get()
         if switches is not None and id(self) in switches:
-            switches[id(self)] = bool(on)
-        else:
-            self._enabled = bool(on)
+            raise RuntimeError(f"Memory '{self.name}' is switched by an only_enabled block here; "
+                               "nest another only_enabled to change it for a while.")
+        self._enabled = bool(on)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -18,12 +18,14 @@ specs (locas_engine/spec.py); --tau-scale is the old form of --output-scale (tau
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import itertools
 import math
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import torch
@@ -97,10 +99,11 @@ def _progress_every(n_chunks: int):
 @torch.no_grad()
 def score_ppl(model: torch.nn.Module, device: torch.device, ids: torch.Tensor, chunk: int,
               context: int, label: str = "none",
-              before_chunk: Callable[[tuple[int, int, int]], None] | None = None) -> float:
+              chunk_context: Callable[[tuple[int, int, int]], AbstractContextManager] | None = None) -> float:
     """Perplexity of ``ids`` under ``model`` on the chunk/context protocol, without training.
 
-    ``before_chunk(span)`` runs before each chunk is scored (the shelf benchmark routes there).
+    Each chunk is scored inside ``chunk_context(span)`` when given: the shelf benchmark routes
+    there, switching memories on for that chunk with ``only_enabled``.
     """
     spans = chunk_spans(ids.numel(), chunk, context)
     dev_ids = ids.to(device)
@@ -109,9 +112,8 @@ def score_ppl(model: torch.nn.Module, device: torch.device, ids: torch.Tensor, c
     n_total = 0
     t0 = time.perf_counter()
     for i, span in enumerate(spans):
-        if before_chunk is not None:
-            before_chunk(span)
-        with autocast_context(device, None):
+        with (chunk_context(span) if chunk_context else contextlib.nullcontext()), \
+                autocast_context(device, None):
             loss, n = chunk_loss(model, dev_ids, span)
         nll += loss.double() * n
         n_total += n

@@ -56,11 +56,11 @@ def run(args: argparse.Namespace) -> dict:
 
     shelf = [m.name for m in memories.values()]
 
-    def scored(name: str, on: list[str], before_chunk=None) -> float:
+    def scored(name: str, on: list[str], chunk_context=None) -> float:
         """Perplexity of one book's text with the named memories on."""
         with only_enabled(bb.memories, on):
             return score_ppl(bb.model, bb.device, texts[name], args.chunk, args.context, name,
-                             before_chunk)
+                             chunk_context)
 
     def scored_routed(name: str) -> tuple[float, float]:
         """Perplexity with the routed shelf, and the share of routed chunks that went to the
@@ -68,15 +68,14 @@ def run(args: argparse.Namespace) -> dict:
         ids, own = texts[name], [memories[name].name]
         went_own: list[bool] = []
 
-        def route(span: tuple[int, int, int]) -> None:
+        def route(span: tuple[int, int, int]):
             c0, start, _ = span
             chosen = route_memories(bb, shelf, ids[c0:start])
-            for n in shelf:
-                bb.memories[n].enabled = n in chosen.memories
             if chosen.routed:
                 went_own.append(chosen.memories == own)
+            return only_enabled(bb.memories, chosen.memories)  # for this chunk only
 
-        return scored(name, shelf, before_chunk=route), sum(went_own) / max(len(went_own), 1)
+        return scored(name, shelf, chunk_context=route), sum(went_own) / max(len(went_own), 1)
 
     rows = []
     for name in texts:

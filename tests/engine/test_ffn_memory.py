@@ -230,12 +230,16 @@ def test_two_threads_answer_at_once_with_different_memories(tiny_llama, randomiz
     assert memory.enabled  # no thread's choice leaked into the memory's own switch
 
 
-def test_setting_the_switch_inside_only_enabled_lasts_until_the_block_ends(tiny_llama):
-    """Routing chunk by chunk (bench/shelf.py) flips a memory inside an only_enabled block."""
+def test_inside_only_enabled_the_block_decides_and_the_switch_is_refused(tiny_llama):
+    """One way to switch a memory for a while: a nested only_enabled (as the shelf bench routes
+    chunk by chunk), never the flag, whose change would be lost or leak to the block's readers."""
     memory = attach_memory(tiny_llama, MemorySpec(rank=4), name="m")
     with only_enabled(tiny_llama.memories, ["m"]):
-        memory.enabled = False
-        assert not memory.enabled
+        with pytest.raises(RuntimeError, match="nest another only_enabled"):
+            memory.enabled = False
+        with only_enabled(tiny_llama.memories, []):
+            assert not memory.enabled
+        assert memory.enabled
     assert memory.enabled
     memory.enabled = False  # outside any block: the memory's own switch
     with only_enabled(tiny_llama.memories, ["m"]):

@@ -65,3 +65,30 @@ def test_unknown_memory_is_an_error(shelf):
     bb, streams = shelf
     with pytest.raises(ValueError, match="No memory named 'c'"):
         route_memories(bb, ["a", "c"], streams["a"][:64])
+
+
+def test_scoring_routes_each_chunk_inside_its_own_switch(shelf):
+    """The shelf benchmark's routed perplexity: each chunk scored with only the memory chosen
+    for it (score_ppl's chunk_context), inside a block that keeps the whole shelf on."""
+    from locas_engine import only_enabled
+    from locas_engine.bench.ppl import score_ppl
+
+    bb, streams = shelf
+    ids = streams["a"][:128]
+    with only_enabled(bb.memories, ["a"]):
+        own = score_ppl(bb.model, bb.device, ids, 32, 32)
+    with only_enabled(bb.memories, ["a", "b"]):
+        both = score_ppl(bb.model, bb.device, ids, 32, 32)
+        only_a = score_ppl(bb.model, bb.device, ids, 32, 32,
+                           chunk_context=lambda span: only_enabled(bb.memories, ["a"]))
+        chosen: list[list[str]] = []
+
+        def route(span):
+            c0, start, _ = span
+            picked = route_memories(bb, ["a", "b"], ids[c0:start]).memories
+            chosen.append(picked)
+            return only_enabled(bb.memories, picked)
+
+        score_ppl(bb.model, bb.device, ids, 32, 32, chunk_context=route)
+    assert only_a == own != both  # the chunk's own switch decided, not the block around it
+    assert len(chosen) == 4 and all(c == ["a"] for c in chosen[1:])  # routed to its own memory
