@@ -74,7 +74,8 @@ def cited_passage(answer: str, passages: Sequence[str]) -> int | None:
 
 def supporting_sentence(passage: str, question: str, answer: str) -> tuple[int, int]:
     """(start, end) character offsets in ``passage`` of its sentence that best supports the
-    answer: most words shared with the answer and the question, then with the answer."""
+    answer: a statement before a question, then most words shared with the answer and the
+    question, then with the answer."""
     answer_words = content_words(strip_citations(answer))
     question_words = content_words(question)
     best, best_key = (0, len(passage)), (-1, -1)
@@ -84,8 +85,12 @@ def supporting_sentence(passage: str, question: str, answer: str) -> tuple[int, 
             continue
         words = content_words(sentence)
         # words shared with the answer and the question together: a sentence that repeats the
-        # answer's incidental words ("put forth his full speed") but not what was asked loses
-        key = (len(words & answer_words) + len(words & question_words), len(words & answer_words))
+        # answer's incidental words ("put forth his full speed") but not what was asked loses;
+        # and a question in the passage ("You play any instruments?") answers nothing, so any
+        # statement sharing a word comes first
+        shared = len(words & answer_words) + len(words & question_words)
+        statement = shared > 0 and not sentence.rstrip().rstrip("\"'”’)").endswith("?")
+        key = (statement, shared, len(words & answer_words))
         if key > best_key:
             start = m.start() + len(sentence) - len(sentence.lstrip())
             best, best_key = (start, m.start() + len(sentence.rstrip())), key

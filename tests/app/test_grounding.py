@@ -119,6 +119,16 @@ def test_an_answer_that_only_restates_the_question_or_adds_words_its_passage_lac
     assert kept.evidence["answer_support"] == 1.0 and kept.text == "The Tortoise won the race. [1]"
 
 
+def test_a_question_in_the_passage_is_not_what_supports_an_answer():
+    chat = ("[1 May 2023] Caroline: You play any instruments?\n"
+            "[1 May 2023] Melanie: Yes, I play the clarinet and the violin.\n")
+    start, end = supporting_sentence(chat, "What instruments does Melanie play?", "")
+    assert chat[start:end] == "[1 May 2023] Melanie: Yes, I play the clarinet and the violin."
+    only_questions = "Do you sing? Which instruments do you play?"
+    start, end = supporting_sentence(only_questions, "Which instruments does Melanie play?", "")
+    assert only_questions[start:end] == "Which instruments do you play?"  # nothing better: the best match
+
+
 def test_an_answer_cut_off_by_its_budget_is_shown_to_its_last_full_sentence():
     # the hare answer, cut by the 32-token budget of a "who" question
     draft = ("The Tortoise won the race. The Hare was not the winner. The Tortoise was the one "
