@@ -6,10 +6,12 @@ names when it names a valid one, otherwise the passage that shares the most of t
 words. The supporting sentence is the sentence of that passage sharing the most words with the
 question and the answer: what a reader checks in one glance.
 
-Abstention is decided from evidence measured on every answer with passages (``Evidence``),
-by a linear rule whose weights were fitted on the LoCoMo conversations (docs/benchmarks.md,
-app/bench/calibrate.py). It is not a judgement of the answer's words; it is the
-model's own confidence and how well the passages match the question.
+The answer abstains ("The text does not say.") when the model wrote nothing or said itself that
+the passages do not say. Before writing, a chat question asked of the wrong person abstains too
+(app/attribution.py). A linear rule over the evidence measured on every answer with passages
+(``Evidence``: the model's own confidence and how well the passages match the question) can also
+decide it; it is calibrated by app/bench/calibrate.py and stays off (``ABSTAIN_RULE``), because on
+LoCoMo no such rule abstained more often rightly than wrongly (docs/benchmarks.md).
 """
 
 from __future__ import annotations
