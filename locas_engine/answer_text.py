@@ -20,7 +20,9 @@ PHRASE_NGRAM, PHRASE_MAX = 4, 2  # and no word 4-gram may be written a third tim
 # Openings that say nothing yet: the answer is not complete while only these were written.
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:sure|okay|ok|well)[,.!]?\s*)?(?:(?:the|my|here is the|here's the)\s+)?"
-    r"(?:short\s+|brief\s+)?answer(?:\s+to\s+(?:this|the|your)\s+question)?(?:\s+is)?\s*[:\-]?\s*",
+    r"(?:short\s+|brief\s+)?answer\b(?:\s+to\s+(?:this|the|your)\s+question)?"
+    # then "is", a colon or the end: "The answer lies in friendship" and "Answerable" are prose
+    r"(?:(?:\s+is)?\s*[:\-]\s*|\s+is\b\s*|\s*$)",
     re.IGNORECASE,
 )
 # A new line in the source's own format: a chat line's date stamp "[23 August 2023, 3:31 pm]",
@@ -51,6 +53,11 @@ def strip_preamble(text: str) -> str:
 def has_content(text: str) -> bool:
     """True once the answer says something beyond a preamble."""
     return any(ch.isalnum() for ch in strip_preamble(text))
+
+
+# A later line that starts the answer over ("The answer is: 10."): the answer was already given.
+_RESTART = re.compile(r"^\s*(?:(?:the|my|final|short)\s+)*answer(?:\s+to\s+(?:this|the|your)\s+question)?"
+                      r"\s*(?:is\b|:)", re.IGNORECASE)
 
 
 def is_source_line(line: str) -> bool:
@@ -129,11 +136,13 @@ class AnswerText:
 
     @staticmethod
     def _source_line_start(text: str) -> int | None:
-        """Offset of a later line (not the first) that opens in the source's format."""
+        """Offset of a later line (not the first) that opens in the source's format, or that
+        starts the answer over."""
         offset = 0
         lines = text.split("\n")
         for i, line in enumerate(lines):
-            if i > 0 and line.strip() and is_source_line(line) and has_content(text[:offset]):
+            if i > 0 and line.strip() and (is_source_line(line) or _RESTART.match(line)) \
+                    and has_content(text[:offset]):
                 return offset
             offset += len(line) + 1
         return None

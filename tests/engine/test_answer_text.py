@@ -48,6 +48,16 @@ def test_a_new_line_in_the_chats_format_ends_the_answer():
         assert not is_source_line(line), line
 
 
+def test_a_later_line_that_starts_the_answer_over_ends_it():
+    """The book run's "The father promised each son one hundred gold pieces.\n\nThe answer is: 10."."""
+    answer = run("The father promised each son one hundred gold pieces.\n\nThe answer is: 10.")
+    assert answer.stopped_for == "source-line"
+    assert answer.final() == "The father promised each son one hundred gold pieces."
+    kept = "The answer lies in friendship.\nThe answer was kindness, he said."  # prose, no restart
+    assert run(kept).stopped_for is None and run(kept).final() == kept
+    assert run("The answer is: ten sons.").final() == "Ten sons."  # on the first line: a preamble
+
+
 def test_a_list_marker_left_alone_is_dropped():
     answer = AnswerText()
     answer.update("1. Melanie walks in the forest with her family\n2.")
@@ -64,6 +74,9 @@ def test_a_preamble_is_not_an_answer():
     for preamble in ("The answer to this question is:", "Answer:", "Sure, the answer is", "  "):
         assert not has_content(preamble), preamble
     assert strip_preamble("The answer to this question is: the lion.") == "The lion."
+    assert strip_preamble("The answer is Rome.") == "Rome."
+    for prose in ("The answer lies in friendship.", "Answerable questions come first."):
+        assert strip_preamble(prose) == prose and has_content(prose)
     answer = AnswerText()
     answer.update("The answer to this question is:")
     assert answer.final() == ""
