@@ -74,9 +74,15 @@ def cited_passage(answer: str, passages: Sequence[str]) -> int | None:
     return max(range(len(passages)), key=lambda i: (overlaps[i], -i))
 
 
+def _is_heading(sentence: str) -> bool:
+    """A title line in capitals ("HANS CHRISTIAN ANDERSEN"), not a statement."""
+    letters = [ch for ch in sentence if ch.isalpha()]
+    return len(letters) >= 2 and all(ch.isupper() for ch in letters)
+
+
 def supporting_sentence(passage: str, question: str, answer: str) -> tuple[int, int]:
     """(start, end) character offsets in ``passage`` of its sentence that best supports the
-    answer: a statement before a question, then most words shared with the answer and the
+    answer: a statement before a question or a heading, then most words shared with the answer and the
     question, then with the answer."""
     answer_words = content_words(strip_citations(answer))
     question_words = content_words(question)
@@ -88,10 +94,11 @@ def supporting_sentence(passage: str, question: str, answer: str) -> tuple[int, 
         words = content_words(sentence)
         # words shared with the answer and the question together: a sentence that repeats the
         # answer's incidental words ("put forth his full speed") but not what was asked loses;
-        # and a question in the passage ("You play any instruments?") answers nothing, so any
-        # statement sharing a word comes first
+        # and neither a question in the passage ("You play any instruments?") nor a heading
+        # ("THE REAL PRINCESS") answers anything, so any statement sharing a word comes first
         shared = len(words & answer_words) + len(words & question_words)
-        statement = shared > 0 and not sentence.rstrip().rstrip("\"'”’)").endswith("?")
+        statement = shared > 0 and not sentence.rstrip().rstrip("\"'”’)").endswith("?") \
+            and not _is_heading(sentence)
         key = (statement, shared, len(words & answer_words))
         if key > best_key:
             start = m.start() + len(sentence) - len(sentence.lstrip())

@@ -124,6 +124,9 @@ def test_a_question_in_the_passage_is_not_what_supports_an_answer():
             "[1 May 2023] Melanie: Yes, I play the clarinet and the violin.\n")
     start, end = supporting_sentence(chat, "What instruments does Melanie play?", "")
     assert chat[start:end] == "[1 May 2023] Melanie: Yes, I play the clarinet and the violin."
+    book = "THE REAL PRINCESS\nThere was once a Prince who wished to marry a real Princess."
+    start, end = supporting_sentence(book, "Who was the real Princess?", "")
+    assert book[start:end] == "There was once a Prince who wished to marry a real Princess."  # not the title
     only_questions = "Do you sing? Which instruments do you play?"
     start, end = supporting_sentence(only_questions, "Which instruments does Melanie play?", "")
     assert only_questions[start:end] == "Which instruments do you play?"  # nothing better: the best match
