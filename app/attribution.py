@@ -49,8 +49,11 @@ class _Line:
 
 
 def _lines(passages: Sequence[str]) -> list[_Line]:
+    """The chat lines of the passages; prose with a colon ("He said to the old king: ...") is
+    not one, as a speaker's name is a few words at most (as the transcript importer reads them)."""
     return [_Line(m.group("speaker").strip(), m.group("text"), i, (m.start(), m.end()))
-            for i, passage in enumerate(passages) for m in CHAT_LINE.finditer(passage)]
+            for i, passage in enumerate(passages) for m in CHAT_LINE.finditer(passage)
+            if len(m.group("speaker").split()) <= 3]
 
 
 def _named(person: str, question: str) -> bool:

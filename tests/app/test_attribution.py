@@ -51,6 +51,8 @@ def test_a_line_that_only_says_you_is_about_the_other_person():
     (["The hare ran a race against the tortoise. The tortoise won."], "Who won the race?"),  # no chat
     ([CHAT], "What did Caroline and Melanie realize after the charity race?"),  # names both
     ([CHAT + "[25 May 2023, 1:16 pm] Jon: I ran one too.\n"], "What did Caroline realize after the race?"),
+    (["Then he said to the old Queen: I ran the race myself.\nCaroline: I ran home."],  # prose, one speaker
+     "Why did Caroline run the race?"),
 ])
 def test_no_check_without_a_two_person_chat_and_one_name(passages, question):
     assert misattributed(question, passages) is None
