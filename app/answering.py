@@ -119,19 +119,22 @@ def prepare_answer(session: Session, request: AnswerRequest,
     messages = build_messages(question, [p.text for p in citations], history=request.history)
     backbone = session.backbone()
     names = list(request.memories) if request.use_memory else []
+    found = misattributed(question, [p.text for p in citations])
     route: Route | None = None
-    if request.route and len(names) > 1:
+    if found is None and request.route and len(names) > 1:
         # The question and its best passage say which book it is about: answer with the memory
         # that predicts them best (or all, when together they do better); see routing.py.
         # Only the top passage: the lower-ranked ones often come from other books.
         with session.only_memories(names):  # attached, so that they can be judged
             route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
         names = route.memories
-    for name in names:  # attached here (reads the library), so writing does not need it
+    # Attached here (reads the library), so writing does not need it; not for an answer that
+    # will not be written (a misattributed question), and neither is it routed then.
+    for name in names if found is None else ():
         session.memory(name)
     return PreparedAnswer(request=request, question=question, backbone=backbone, citations=citations,
                           messages=messages, memories=names, route=route, started=started,
-                          misattributed=misattributed(question, [p.text for p in citations]))
+                          misattributed=found)
 
 
 def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | None = None,
