@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from .atomic import atomic_write, temp_files  # noqa: F401  (temp_files: re-exported)
+from .atomic import atomic_write
 from .integrity import DIGEST_KEY, CorruptFileError, digest, non_finite
 
 

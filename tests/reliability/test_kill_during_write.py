@@ -31,7 +31,8 @@ from locas_engine import (
     read_memory_metadata,
     save_memory,
 )
-from locas_engine.checkpoint import load_checkpoint, temp_files
+from locas_engine.atomic import temp_files
+from locas_engine.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = TrainingSpec(chunk=32, context=16, steps=1, lr=1e-2, checkpoint_every=1)
