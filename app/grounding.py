@@ -163,7 +163,9 @@ class Grounded:
     text: str  # with its [n]; ABSTAIN_TEXT when it abstained
     abstained: bool
     cited: int | None  # 0-based index into the citations
-    support: tuple[int, int] | None  # character offsets of the supporting sentence in that passage
+    # character offsets of the supporting sentence in that passage; None when nothing backs what
+    # is shown (an abstention): readers of an answer show a support whenever there is one
+    support: tuple[int, int] | None
     evidence: dict[str, float] | None
 
 
@@ -195,9 +197,9 @@ def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence
         answer_support=overlap(content_words(plain) - content_words(question), passages[cited]),
         lp_with=logprob(passages, plain),
         lp_without=logprob([], plain) if full_evidence or needs_plain_score(ABSTAIN_RULE) else None)
+    if should_abstain(evidence):  # nothing supports "the text does not say": no sentence shown
+        return Grounded(ABSTAIN_TEXT, True, cited, None, evidence.features())
     support = supporting_sentence(passages[cited], question, plain)
-    if should_abstain(evidence):
-        return Grounded(ABSTAIN_TEXT, True, cited, support, evidence.features())
     if PREFER_PASSAGE_BELOW is not None and evidence.answer_support < PREFER_PASSAGE_BELOW:
         # The answer says little that its own passage says: prefer the passage. The sentence
         # that best matches the question answers instead. (Word overlap cannot see every

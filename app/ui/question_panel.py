@@ -301,11 +301,10 @@ class QuestionPanel(QWidget):
         text = getattr(answer, "text", "") or ""
         if text:
             view.set_text(prefix + text)
+            # an abstention carries a support only when a passage's line backs it ("It says this
+            # of Melanie, not of Caroline [1]", app/attribution.py; grounding.Grounded.support)
             cited, support = getattr(answer, "cited", None), getattr(answer, "support", None)
-            # an abstention shows a passage's line only when it names it ("It says this of
-            # Melanie, not of Caroline [1]", app/attribution.py): otherwise nothing supports it
-            names_passage = cited is not None and f"[{cited + 1}]" in text
-            if cited is not None and support and (not getattr(answer, "abstained", False) or names_passage):
+            if cited is not None and support:
                 passage = answer.citations[cited].text
                 view.show_support(f"Supported by [{cited + 1}]:", " ".join(passage[support[0]:support[1]].split()))
         elif getattr(answer, "stopped", False):

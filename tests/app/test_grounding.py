@@ -167,3 +167,6 @@ def test_a_rule_that_reads_the_score_without_passages_gets_it(monkeypatch):
 
     grounded = ground("Who won the race?", "The tortoise won.", [HARE], [-5.0], logprob)
     assert calls == [1, 0] and grounded.abstained and grounded.evidence["lp_gain"] == -1.0
+    # "The text does not say." has no supporting sentence: the window and `locas ask` show a
+    # support whenever an answer carries one, so an abstention must not carry the answer's
+    assert grounded.cited == 0 and grounded.support is None

@@ -188,6 +188,6 @@ def test_the_answer_shows_the_sentence_that_supports_it(qtbot):
     panel.grab().save("/tmp/wt18-support.png")
 
     abstained = SimpleNamespace(text="The text does not say.", citations=[passage], seconds=1.0,
-                                memories=[], options={}, cited=0, support=(28, 69), abstained=True)
+                                memories=[], options={}, cited=0, support=None, abstained=True)
     panel.finish_answer(SINGLE, abstained)
     assert panel.answer_text(SINGLE) == "The text does not say."  # nothing claims to support it
