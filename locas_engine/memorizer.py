@@ -147,6 +147,12 @@ def frozen_backbone(model: nn.Module) -> Iterator[None]:
             p.requires_grad_(True)
 
 
+def _precision_facts(backbone: Backbone) -> tuple[str, bool]:
+    """What ``auto`` precision is resolved from (TrainingSpec.precision_on): the device type and
+    whether the model's weights are held in bf16."""
+    return backbone.device.type, backbone.dtype == torch.bfloat16
+
+
 class Memorizer:
     """Trains one attached memory on a token stream (one stream per ``run``)."""
 
@@ -241,7 +247,7 @@ class Memorizer:
             done = ids.numel()
             mem.sources.append({"name": source or "text", "tokens": int(ids.numel())})
             mem.curve.extend(curve)
-            mem.training_info = s.recorded(bb.device.type)
+            mem.training_info = s.recorded(*_precision_facts(bb))
         return MemorizeResult(
             completed=completed, tokens_done=done,
             ppl=math.exp(nll_sum / n_scored) if n_scored else float("nan"),
@@ -264,7 +270,7 @@ class Memorizer:
             # instead of stepping.
             writer = mem.writer() if step == 0 else None
             capture = writer.capturing() if writer is not None else contextlib.nullcontext()
-            bf16 = s.precision_on(bb.device.type) == "bf16"
+            bf16 = s.precision_on(*_precision_facts(bb)) == "bf16"
             with autocast_context(bb.device, bf16), capture as captured:
                 loss, n = chunk_loss(bb.model, ids, span)
             if step == 0:
@@ -287,7 +293,7 @@ class Memorizer:
         return {
             "format": CHECKPOINT_FORMAT,
             "stream": signature,
-            "settings": self.settings.recorded(self.backbone.device.type),
+            "settings": self.settings.recorded(*_precision_facts(self.backbone)),
             "memory": {k: v.detach().cpu().clone() for k, v in mem.state_dict().items()},
             "initialized": mem.initialized,
             "init": mem.config.init,
@@ -308,7 +314,7 @@ class Memorizer:
                 f"The checkpoint {path} belongs to a different text; delete it or resume the "
                 "text it was made for."
             )
-        ours = self.settings.recorded(self.backbone.device.type)
+        ours = self.settings.recorded(*_precision_facts(self.backbone))
         theirs = dict(state["settings"])
         # Checkpoints written before precision was recorded ran bf16 on CUDA only.
         theirs.setdefault("precision", TrainingSpec().precision_on(self.backbone.device.type))

@@ -133,20 +133,21 @@ class TrainingSpec:
         object.__setattr__(self, "lr", float(self.lr))
         object.__setattr__(self, "betas", tuple(self.betas))
 
-    def precision_on(self, device_type: str) -> str:
+    def precision_on(self, device_type: str, weights_bf16: bool = False) -> str:
         """``bf16`` or ``fp32``: the arithmetic the memorizer runs on a device of this type.
-        ``auto`` is bf16 on CUDA only: on a CPU, bf16 pays only with the weights held in bf16,
-        which the caller decides when it loads the model (the app resolves ``auto`` beforehand
-        with locas_engine.precision.resolve_precision, bf16 on CPUs with native bf16 too, and
-        loads the weights to match)."""
+        ``auto`` is bf16 on CUDA, and on any device whose model weights are already held in bf16:
+        on a CPU, bf16 pays only with bf16 weights (autocast over fp32 weights casts them at every
+        call), and whoever loads the model chooses those (the app with
+        locas_engine.precision.resolve_precision, bf16 on CPUs with native bf16). So ``auto``
+        agrees with the app's choice however the engine is called."""
         if self.precision == "auto":
-            return "bf16" if device_type == "cuda" else "fp32"
+            return "bf16" if device_type == "cuda" or weights_bf16 else "fp32"
         return self.precision
 
-    def recorded(self, device_type: str) -> dict[str, Any]:
+    def recorded(self, device_type: str, weights_bf16: bool = False) -> dict[str, Any]:
         """The spec as a memory and its checkpoint record it, ``precision`` resolved."""
         out = to_dict(self)
-        out["precision"] = self.precision_on(device_type)
+        out["precision"] = self.precision_on(device_type, weights_bf16)
         return out
 
 

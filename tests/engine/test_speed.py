@@ -59,6 +59,23 @@ def test_memory_and_checkpoint_record_the_precision(tiny_llama, tmp_path):
     assert all(torch.isfinite(p).all() for p in other.parameters())
 
 
+def test_auto_precision_follows_the_weights_however_the_engine_is_called(tmp_path):
+    """The app resolves ``auto`` to bf16 on a CPU with native bf16 and loads bf16 weights; the
+    engine called directly with ``auto`` and such a model must train and record bf16 as well."""
+    from engine_helpers import tiny_model
+
+    from locas_engine import backbone_from_model
+
+    assert TrainingSpec(precision="auto").precision_on("cpu") == "fp32"
+    assert TrainingSpec(precision="auto").precision_on("cpu", weights_bf16=True) == "bf16"
+    assert TrainingSpec(precision="auto").precision_on("cuda") == "bf16"
+    assert TrainingSpec(precision="fp32").precision_on("cuda", weights_bf16=True) == "fp32"  # a choice is kept
+    bb = backbone_from_model(tiny_model("llama").to(torch.bfloat16), name="tiny-bf16")
+    mem = attach_memory(bb, MemorySpec(rank=8), name="auto")
+    Memorizer(bb, mem, TrainingSpec(chunk=40, context=40, precision="auto")).run(token_stream(120))
+    assert mem.training_info["precision"] == "bf16"
+
+
 def test_checkpoint_without_precision_resumes_as_fp32_on_cpu(tiny_llama, tmp_path):
     """A checkpoint written before precision was recorded resumes bit for bit on a CPU."""
     bb, ids = tiny_llama, token_stream(200, seed=3)
