@@ -7,7 +7,8 @@ as if it were Caroline's. LoCoMo's unanswerable questions (category 5) are built
 and readers ask them by mistake too ("which of the two said it?").
 
 The check needs no model: among the retrieved passages' chat lines, which person is each line
-about (its speaker, or the other person when the speaker only says "you"), and who is the person
+about (its speaker, or in a conversation of two the other person when the speaker only says
+"you"), and who is the person
 that the lines best matching the question's words are about. Measured on the shared LoCoMo
 conversations (``python -m app.bench.attribution``, docs/benchmarks.md) before it was switched on.
 """
@@ -63,33 +64,33 @@ def _named(person: str, question: str) -> bool:
 def misattributed(question: str, passages: Sequence[str]) -> Misattributed | None:
     """The person the passages say it of, when the question asks it of another; else None.
 
-    Only for a conversation of two (so that "you" has one meaning) and a question that names one
-    of them. A line is about its speaker, unless it speaks only of "you": then it is about the
-    other person. The question's words (without the names) are matched against each person's
-    lines; it is misattributed when the best match is about the other person and strictly beats
-    every line about the person asked about.
+    For a question that names one of the chat's speakers. A line is about its speaker, unless it
+    speaks only of "you": then, in a conversation of two, it is about the other person; in a
+    group "you" has no one meaning, so such a line is about no one. The question's words (without
+    the names) are matched against each person's lines; it is misattributed when the best match
+    is about someone else and strictly beats every line about the person asked about.
     """
     lines = _lines(passages)
     speakers = sorted({line.speaker for line in lines})
-    if len(speakers) != 2:
+    if len(speakers) < 2:
         return None
     named = [s for s in speakers if _named(s, question)]
     if len(named) != 1:
         return None
     asked = named[0]
-    other = speakers[1] if asked == speakers[0] else speakers[0]
     names = {w for s in speakers for w in content_words(s)}
     asked_words = {w for w in content_words(question) - names if len(w) > 1}  # "Caroline's" leaves "s"
     if not asked_words:
         return None
-    best: dict[str, tuple[float, _Line | None]] = {asked: (0.0, None), other: (0.0, None)}
+    best: dict[str, tuple[float, _Line | None]] = {s: (0.0, None) for s in speakers}
     for line in lines:
-        about = line.speaker
+        about: str | None = line.speaker
         if _SECOND_PERSON.search(line.text) and not _FIRST_PERSON.search(line.text):
-            about = other if line.speaker == asked else asked
+            about = next(s for s in speakers if s != line.speaker) if len(speakers) == 2 else None
         share = len(asked_words & content_words(line.text)) / len(asked_words)
-        if share > best[about][0]:
+        if about is not None and share > best[about][0]:
             best[about] = (share, line)
+    other = max((s for s in speakers if s != asked), key=lambda s: best[s][0])
     share, line = best[other]
     if line is None or share <= best[asked][0]:
         return None

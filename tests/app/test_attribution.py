@@ -50,12 +50,23 @@ def test_a_line_that_only_says_you_is_about_the_other_person():
 @pytest.mark.parametrize("passages, question", [
     (["The hare ran a race against the tortoise. The tortoise won."], "Who won the race?"),  # no chat
     ([CHAT], "What did Caroline and Melanie realize after the charity race?"),  # names both
-    ([CHAT + "[25 May 2023, 1:16 pm] Jon: I ran one too.\n"], "What did Caroline realize after the race?"),
     (["Then he said to the old Queen: I ran the race myself.\nCaroline: I ran home."],  # prose, one speaker
      "Why did Caroline run the race?"),
 ])
-def test_no_check_without_a_two_person_chat_and_one_name(passages, question):
+def test_no_check_without_a_chat_and_one_name(passages, question):
     assert misattributed(question, passages) is None
+
+
+def test_in_a_group_chat_the_line_says_which_of_the_others_it_was():
+    group = CHAT + "[25 May 2023, 1:16 pm] Jon: I only watched the race, and I got sunburnt.\n"
+    found = misattributed("What did Caroline realize after the race?", [group])
+    assert found is not None and (found.asked, found.said_of) == ("Caroline", "Melanie")
+    found = misattributed("Did Caroline get sunburnt watching the race?", [group])  # Jon did
+    assert found is not None and found.said_of == "Jon"
+    assert misattributed("What did Jon get at the race?", [group]) is None  # asked of the right one
+    # "you" has no one meaning among three: a line that only says "you" is about no one
+    told = group + "[25 May 2023, 1:17 pm] Caroline: You should paint the lake next.\n"
+    assert misattributed("What should Jon paint next?", [told]) is None
 
 
 def locomo_file(tmp_path: Path) -> Path:
