@@ -1,11 +1,16 @@
 """`locas bench qa` under a variant of the answer prompt (issue 18: does the prompt or the passage
-order lower contradictions?). Measured in docs/benchmarks.md; none was adopted.
+order lower contradictions or lift F1?). Measured in docs/benchmarks.md: the worked examples were
+adopted (now the app's prompt, ``base``), the others were not.
 
     python benchmarks/issue18_prompt_variants.py VARIANT [locas bench qa arguments...]
 
-VARIANT: ``base`` (the app's prompt), ``reverse`` (the best passage last, next to the question,
+VARIANT: ``base`` (the app's prompt), ``no-example`` (the app's prompt before the worked examples
+were adopted: ``EXAMPLES`` empty), ``reverse`` (the best passage last, next to the question,
 each keeping its number), ``strict`` (a system line that asks for the passages' words only and
-for "The text does not say." otherwise), ``strict-reverse`` (both).
+for "The text does not say." otherwise), ``strict-reverse`` (both), ``short`` (a system line that
+asks for a short phrase in the passages' words, as LoCoMo's own evaluation prompt does),
+``short-user`` (the same request after the question, where a small model reads it last). Every
+variant but ``no-example`` keeps the worked examples.
 """
 
 from __future__ import annotations
@@ -18,6 +23,18 @@ from app.bench import qa
 
 STRICT = ("You are a careful reading assistant. Answer briefly in one sentence, using only what the "
           "numbered passages say. If they do not say, answer: The text does not say.")
+
+SHORT = ("You are a helpful reading assistant. Answer with a short phrase, using the numbered "
+         "passages' own words when you can.")
+SHORT_USER = "Answer with a short phrase from the passages."
+
+
+def short_user(question, passages=(), history=()):
+    """The app's prompt with a request for a short phrase after the question."""
+    messages = prompts.build_messages(question, passages, history)
+    if passages:
+        messages[-1]["content"] += "\n" + SHORT_USER
+    return messages
 
 
 def reverse(question, passages=(), history=()):
@@ -32,8 +49,14 @@ def reverse(question, passages=(), history=()):
 
 def main(argv: list[str]) -> None:
     variant, bench_args = argv[0], argv[1:]
-    if variant not in ("base", "reverse", "strict", "strict-reverse"):
+    if variant not in ("base", "reverse", "strict", "strict-reverse", "short", "short-user", "no-example"):
         raise SystemExit(__doc__)
+    if variant == "short":
+        prompts.SYSTEM_WITH_PASSAGES = SHORT
+    if variant == "short-user":
+        answering.build_messages = short_user
+    if variant == "no-example":
+        prompts.EXAMPLES = ()
     if variant.startswith("strict"):
         prompts.SYSTEM_WITH_PASSAGES = STRICT
     if variant.endswith("reverse"):
