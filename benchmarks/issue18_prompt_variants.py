@@ -5,12 +5,12 @@ adopted (now the app's prompt, ``base``), the others were not.
     python benchmarks/issue18_prompt_variants.py VARIANT [locas bench qa arguments...]
 
 VARIANT: ``base`` (the app's prompt), ``no-example`` (the app's prompt before the worked examples
-were adopted: ``EXAMPLES`` empty), ``reverse`` (the best passage last, next to the question,
-each keeping its number), ``strict`` (a system line that asks for the passages' words only and
-for "The text does not say." otherwise), ``strict-reverse`` (both), ``short`` (a system line that
-asks for a short phrase in the passages' words, as LoCoMo's own evaluation prompt does),
-``short-user`` (the same request after the question, where a small model reads it last). Every
-variant but ``no-example`` keeps the worked examples.
+were adopted: ``EXAMPLES`` empty), ``two-examples`` (without the date example), ``reverse`` (the
+best passage last, next to the question, each keeping its number), ``strict`` (a system line that
+asks for the passages' words only and for "The text does not say." otherwise), ``strict-reverse``
+(both), ``short`` (a system line that asks for a short phrase in the passages' words, as LoCoMo's
+own evaluation prompt does), ``short-user`` (the same request after the question, where a small
+model reads it last). Every variant but ``no-example`` keeps the worked examples.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def reverse(question, passages=(), history=()):
 
 def main(argv: list[str]) -> None:
     variant, bench_args = argv[0], argv[1:]
-    if variant not in ("base", "reverse", "strict", "strict-reverse", "short", "short-user", "no-example"):
+    if variant not in ("base", "reverse", "strict", "strict-reverse", "short", "short-user", "no-example",
+                       "two-examples"):
         raise SystemExit(__doc__)
     if variant == "short":
         prompts.SYSTEM_WITH_PASSAGES = SHORT
@@ -57,6 +58,8 @@ def main(argv: list[str]) -> None:
         answering.build_messages = short_user
     if variant == "no-example":
         prompts.EXAMPLES = ()
+    if variant == "two-examples":
+        prompts.EXAMPLES = tuple(e for e in prompts.EXAMPLES if not e[1].startswith("When"))
     if variant.startswith("strict"):
         prompts.SYSTEM_WITH_PASSAGES = STRICT
     if variant.endswith("reverse"):
