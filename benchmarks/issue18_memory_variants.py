@@ -2,14 +2,12 @@
 from replaying chat lines, "[12 July 2023, 4:33 pm] Melanie: Wow, Caroline!", without losing what
 it holds?). Measured in docs/benchmarks.md; neither was adopted.
 
-    python benchmarks/issue18_memory_variants.py scale=0.5 [no-example] [locas bench qa arguments...]
-    python benchmarks/issue18_memory_variants.py plain-opening=1 [no-example] [locas bench qa arguments...]
+    python benchmarks/issue18_memory_variants.py scale=0.5 [locas bench qa arguments...]
+    python benchmarks/issue18_memory_variants.py plain-opening=1 [locas bench qa arguments...]
 
 ``scale=S`` multiplies every memory's output by S while answering (memorizing is untouched).
 ``plain-opening=N`` lets the plain model (every memory off) choose the answer's first N tokens,
 as it already decides where an answer with a memory ends; the memory writes the rest.
-``no-example`` leaves out the prompt's worked examples (app.prompts.EXAMPLES), as the app's prompt
-was when both were measured.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import sys
 
 import torch
 
-import app.prompts as prompts
 import locas_engine.generate as generate
 import locas_engine.memory as memory
 from app.bench import qa
@@ -66,8 +63,6 @@ def main(argv: list[str]) -> None:
             scale_memories(float(value))
         elif name == "plain-opening" and value:
             plain_opening(int(value))
-        elif variant == "no-example":
-            prompts.EXAMPLES = ()
         else:
             raise SystemExit(__doc__)
     qa.main(argv[len(variants):])

@@ -1,16 +1,16 @@
 """`locas bench qa` under a variant of the answer prompt (issue 18: does the prompt or the passage
-order lower contradictions or lift F1?). Measured in docs/benchmarks.md: the worked examples were
-adopted (now the app's prompt, ``base``), the others were not.
+order lower contradictions or lift F1?). Measured in docs/benchmarks.md; none was adopted (the
+worked examples lift F1 but write answers a reader should not get, see there).
 
     python benchmarks/issue18_prompt_variants.py VARIANT [locas bench qa arguments...]
 
-VARIANT: ``base`` (the app's prompt), ``no-example`` (the app's prompt before the worked examples
-were adopted: ``EXAMPLES`` empty), ``two-examples`` (without the date example), ``reverse`` (the
-best passage last, next to the question, each keeping its number), ``strict`` (a system line that
-asks for the passages' words only and for "The text does not say." otherwise), ``strict-reverse``
-(both), ``short`` (a system line that asks for a short phrase in the passages' words, as LoCoMo's
-own evaluation prompt does), ``short-user`` (the same request after the question, where a small
-model reads it last). Every variant but ``no-example`` keeps the worked examples.
+VARIANT: ``base`` (the app's prompt), ``example`` (three worked examples before the question,
+each a question on one numbered passage answered in a few words: a chat line, a chat date, a
+story), ``two-examples`` (without the date one), ``reverse`` (the best passage last, next to the
+question, each keeping its number), ``strict`` (a system line that asks for the passages' words
+only and for "The text does not say." otherwise), ``strict-reverse`` (both), ``short`` (a system
+line that asks for a short phrase in the passages' words, as LoCoMo's own evaluation prompt
+does), ``short-user`` (the same request after the question, where a small model reads it last).
 """
 
 from __future__ import annotations
@@ -36,6 +36,28 @@ def short_user(question, passages=(), history=()):
         messages[-1]["content"] += "\n" + SHORT_USER
     return messages
 
+# Made up, not from any text the benchmarks ask about.
+EXAMPLES = (
+    ("[3 May 2021, 10:02 am] Anna: We finally adopted a puppy last Sunday [the Sunday before 3 May 2021]! "
+     "Her name is Biscuit.\n[3 May 2021, 10:04 am] Tom: Congrats, Anna! Biscuit is a great name.",
+     "What is the name of Anna's puppy?", "Biscuit. [1]"),
+    ("[12 June 2021, 6:40 pm] Tom: I ran my first marathon yesterday [11 June 2021]. My legs still hurt!",
+     "When did Tom run his first marathon?", "11 June 2021. [1]"),
+    ("The miller had three sons. When he died, the eldest took the mill, the second the donkey, "
+     "and the youngest was left only the cat.",
+     "What did the youngest son get?", "Only the cat. [1]"),
+)
+
+
+def with_examples(examples):
+    """The app's prompt after worked examples, each its own user/assistant turn."""
+    def build(question, passages=(), history=()):
+        if not passages:
+            return prompts.build_messages(question, passages, history)
+        shown = [(f"Passages:\n[1] {text}\n\nQuestion: {q}", a) for text, q, a in examples]
+        return prompts.build_messages(question, passages, [*shown, *history])
+    return build
+
 
 def reverse(question, passages=(), history=()):
     """The app's prompt with the passages in reverse order, each keeping its number [n]."""
@@ -49,17 +71,17 @@ def reverse(question, passages=(), history=()):
 
 def main(argv: list[str]) -> None:
     variant, bench_args = argv[0], argv[1:]
-    if variant not in ("base", "reverse", "strict", "strict-reverse", "short", "short-user", "no-example",
+    if variant not in ("base", "reverse", "strict", "strict-reverse", "short", "short-user", "example",
                        "two-examples"):
         raise SystemExit(__doc__)
     if variant == "short":
         prompts.SYSTEM_WITH_PASSAGES = SHORT
     if variant == "short-user":
         answering.build_messages = short_user
-    if variant == "no-example":
-        prompts.EXAMPLES = ()
+    if variant == "example":
+        answering.build_messages = with_examples(EXAMPLES)
     if variant == "two-examples":
-        prompts.EXAMPLES = tuple(e for e in prompts.EXAMPLES if not e[1].startswith("When"))
+        answering.build_messages = with_examples([e for e in EXAMPLES if not e[1].startswith("When")])
     if variant.startswith("strict"):
         prompts.SYSTEM_WITH_PASSAGES = STRICT
     if variant.endswith("reverse"):
