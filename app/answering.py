@@ -116,17 +116,18 @@ def prepare_answer(session: Session, request: AnswerRequest,
         citations = library.search(question, document_ids=scope, limit=request.passages)
     if on_citations is not None:
         on_citations(list(citations))
-    messages = build_messages(question, [p.text for p in citations], history=request.history)
+    texts = [p.text for p in citations]
+    messages = build_messages(question, texts, history=request.history)
     backbone = session.backbone()
     names = list(request.memories) if request.use_memory else []
-    found = misattributed(question, [p.text for p in citations])
+    found = misattributed(question, texts)
     route: Route | None = None
     if found is None and request.route and len(names) > 1:
         # The question and its best passage say which book it is about: answer with the memory
         # that predicts them best (or all, when together they do better); see routing.py.
         # Only the top passage: the lower-ranked ones often come from other books.
         with session.only_memories(names):  # attached, so that they can be judged
-            route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
+            route = route_memories(backbone, names, "\n\n".join([*texts[:1], question]))
         names = route.memories
     # Attached here (reads the library), so writing does not need it; not for an answer that
     # will not be written (a misattributed question), and neither is it routed then.

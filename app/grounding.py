@@ -82,8 +82,8 @@ def _is_heading(sentence: str) -> bool:
 
 def supporting_sentence(passage: str, question: str, answer: str) -> tuple[int, int]:
     """(start, end) character offsets in ``passage`` of its sentence that best supports the
-    answer: a statement before a question or a heading, then most words shared with the answer and the
-    question, then with the answer."""
+    answer: a statement before a question or a heading, then most words shared with the answer
+    and the question, then with the answer."""
     answer_words = content_words(strip_citations(answer))
     question_words = content_words(question)
     best, best_key = (0, len(passage)), (-1, -1)

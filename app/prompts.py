@@ -7,7 +7,7 @@ passages are numbered, letting the answer refer to them as [1], [2] like the cit
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 SYSTEM = "You are a helpful reading assistant. Answer briefly and only with facts you know from the text."
 SYSTEM_WITH_PASSAGES = (
@@ -26,12 +26,17 @@ def build_messages(question: str, passages: Sequence[str] = (),
                                                 {"role": "assistant", "content": a})]
     if not passages:
         return [{"role": "system", "content": SYSTEM}, *earlier, {"role": "user", "content": question}]
-    numbered = "\n\n".join(f"[{i}] {text.strip()}" for i, text in enumerate(passages, 1))
     return [
         {"role": "system", "content": SYSTEM_WITH_PASSAGES},
         *earlier,
-        {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"},
+        {"role": "user", "content": passages_turn(question, enumerate(passages, 1))},
     ]
+
+
+def passages_turn(question: str, numbered: Iterable[tuple[int, str]]) -> str:
+    """The user turn: the passages, each after its number [n], then the question."""
+    shown = "\n\n".join(f"[{n}] {text.strip()}" for n, text in numbered)
+    return f"Passages:\n{shown}\n\nQuestion: {question}"
 
 
 SHORT_ANSWER_TOKENS = 32  # a fact, a name, a date: the LoCoMo cut table peaks near here

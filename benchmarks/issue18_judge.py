@@ -18,6 +18,7 @@ import torch
 
 from app.grounding import PREFER_PASSAGE_BELOW, strip_citations
 from locas_engine import Backbone, load_backbone
+from locas_engine.generate import prompt_ids
 
 
 def first_ids(backbone: Backbone, words: tuple[str, ...]) -> list[int]:
@@ -30,11 +31,8 @@ def judge(backbone: Backbone, passage: str, question: str, answer: str) -> float
                 {"role": "user", "content": f"Passage: {passage.strip()}\n\nQuestion: {question}\n"
                                             f"Answer: {answer}\n\nDoes the passage support this answer? "
                                             "Answer Yes or No."}]
-    ids = backbone.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
-    if not isinstance(ids, torch.Tensor):
-        ids = ids["input_ids"]
     with torch.no_grad():
-        logits = backbone.model(input_ids=ids.to(backbone.device)).logits[0, -1].float()
+        logits = backbone.model(input_ids=prompt_ids(backbone, messages)).logits[0, -1].float()
     logprobs = torch.log_softmax(logits, -1)
     yes, no = first_ids(backbone, ("Yes", " Yes", "yes")), first_ids(backbone, ("No", " No", "no"))
     return (torch.logsumexp(logprobs[yes], 0) - torch.logsumexp(logprobs[no], 0)).item()

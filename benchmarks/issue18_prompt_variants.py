@@ -54,7 +54,7 @@ def with_examples(examples):
     def build(question, passages=(), history=()):
         if not passages:
             return prompts.build_messages(question, passages, history)
-        shown = [(f"Passages:\n[1] {text}\n\nQuestion: {q}", a) for text, q, a in examples]
+        shown = [(prompts.passages_turn(q, [(1, text)]), a) for text, q, a in examples]
         return prompts.build_messages(question, passages, [*shown, *history])
     return build
 
@@ -63,9 +63,8 @@ def reverse(question, passages=(), history=()):
     """The app's prompt with the passages in reverse order, each keeping its number [n]."""
     if not passages:
         return prompts.build_messages(question, passages, history)
-    messages = prompts.build_messages(question, ["-"], history)
-    numbered = "\n\n".join(f"[{i}] {t.strip()}" for i, t in reversed(list(enumerate(passages, 1))))
-    messages[-1]["content"] = f"Passages:\n{numbered}\n\nQuestion: {question}"
+    messages = prompts.build_messages(question, passages, history)
+    messages[-1]["content"] = prompts.passages_turn(question, reversed(list(enumerate(passages, 1))))
     return messages
 
 

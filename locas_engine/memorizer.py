@@ -147,12 +147,6 @@ def frozen_backbone(model: nn.Module) -> Iterator[None]:
             p.requires_grad_(True)
 
 
-def _precision_facts(backbone: Backbone) -> tuple[str, bool]:
-    """What ``auto`` precision is resolved from (TrainingSpec.precision_on): the device type and
-    whether the model's weights are held in bf16."""
-    return backbone.device.type, backbone.dtype == torch.bfloat16
-
-
 class Memorizer:
     """Trains one attached memory on a token stream (one stream per ``run``)."""
 
@@ -162,6 +156,14 @@ class Memorizer:
         self.backbone = backbone
         self.memory = memory
         self.settings = settings or TrainingSpec()
+        # What ``auto`` precision is resolved from (TrainingSpec.precision_on), once: the device
+        # type and whether the model's weights are held in bf16.
+        self._precision_facts = (backbone.device.type, backbone.dtype == torch.bfloat16)
+        self._bf16 = self.settings.precision_on(*self._precision_facts) == "bf16"
+
+    def _recorded(self) -> dict:
+        """The settings as the memory and its checkpoint record them, precision resolved."""
+        return self.settings.recorded(*self._precision_facts)
 
     def _optimizer(self) -> torch.optim.Optimizer:
         s = self.settings
@@ -247,7 +249,7 @@ class Memorizer:
             done = ids.numel()
             mem.sources.append({"name": source or "text", "tokens": int(ids.numel())})
             mem.curve.extend(curve)
-            mem.training_info = s.recorded(*_precision_facts(bb))
+            mem.training_info = self._recorded()
         return MemorizeResult(
             completed=completed, tokens_done=done,
             ppl=math.exp(nll_sum / n_scored) if n_scored else float("nan"),
@@ -270,8 +272,7 @@ class Memorizer:
             # instead of stepping.
             writer = mem.writer() if step == 0 else None
             capture = writer.capturing() if writer is not None else contextlib.nullcontext()
-            bf16 = s.precision_on(*_precision_facts(bb)) == "bf16"
-            with autocast_context(bb.device, bf16), capture as captured:
+            with autocast_context(bb.device, self._bf16), capture as captured:
                 loss, n = chunk_loss(bb.model, ids, span)
             if step == 0:
                 score = loss.detach()
@@ -293,7 +294,7 @@ class Memorizer:
         return {
             "format": CHECKPOINT_FORMAT,
             "stream": signature,
-            "settings": self.settings.recorded(*_precision_facts(self.backbone)),
+            "settings": self._recorded(),
             "memory": {k: v.detach().cpu().clone() for k, v in mem.state_dict().items()},
             "initialized": mem.initialized,
             "init": mem.config.init,
@@ -314,7 +315,7 @@ class Memorizer:
                 f"The checkpoint {path} belongs to a different text; delete it or resume the "
                 "text it was made for."
             )
-        ours = self.settings.recorded(*_precision_facts(self.backbone))
+        ours = self._recorded()
         theirs = dict(state["settings"])
         # Checkpoints written before precision was recorded ran bf16 on CUDA only.
         theirs.setdefault("precision", TrainingSpec().precision_on(self.backbone.device.type))
