@@ -4,7 +4,8 @@ the evidence is too weak to answer at all ("The text does not say.").
 A 135M model rarely writes a reliable [n] itself, so the cited passage is the one the answer
 names when it names a valid one, otherwise the passage that shares the most of the answer's
 words. The supporting sentence is the sentence of that passage sharing the most words with the
-question and the answer: what a reader checks in one glance.
+question and the answer: what a reader checks in one glance. A when-question is answered with
+the date that sentence gives (app/answer_dates.py).
 
 The answer abstains ("The text does not say.") when the model wrote nothing or said itself that
 the passages do not say. Before writing, a chat question asked of the wrong person abstains too
@@ -21,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from app.answer_dates import asks_when, date_in, message_text
 from locas_engine.answer_text import trim_unfinished
 
 ABSTAIN_TEXT = "The text does not say."
@@ -200,6 +202,17 @@ def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence
     if should_abstain(evidence):  # nothing supports "the text does not say": no sentence shown
         return Grounded(ABSTAIN_TEXT, True, cited, None, evidence.features())
     support = supporting_sentence(passages[cited], question, plain)
+    if asks_when(question):
+        # A when-question is answered by the date its supporting sentence gives, read off the
+        # text rather than copied by the model (answer_dates.py); the sentence is shown beside it.
+        # A chat line the model replayed is matched by what it says: its stamp would pick the
+        # sentence that opens that line, whichever sentence of it answers.
+        said = message_text(plain)
+        dated = supporting_sentence(passages[cited], question, said) if said != plain else support
+        day = date_in(passages[cited], dated)
+        if day is not None:
+            return Grounded(with_citation(f"{day[:1].upper()}{day[1:]}.", cited), False, cited, dated,
+                            evidence.features())
     if PREFER_PASSAGE_BELOW is not None and evidence.answer_support < PREFER_PASSAGE_BELOW:
         # The answer says little that its own passage says: prefer the passage. The sentence
         # that best matches the question answers instead. (Word overlap cannot see every

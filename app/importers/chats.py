@@ -42,7 +42,7 @@ def format_when(when: datetime | None, has_time: bool = True, has_date: bool = T
 
 
 # A message line as `render` writes it: "[8 May 2023, 1:56 pm] Caroline: text" or "Caroline: text".
-CHAT_LINE = re.compile(r"^(?:\[[^\]\n]*\]\s)?(?P<speaker>[^:\n\[\]]{1,60}?):\s(?P<text>.*)$", re.MULTILINE)
+CHAT_LINE = re.compile(r"^(?:\[(?P<stamp>[^\]\n]*)\]\s)?(?P<speaker>[^:\n\[\]]{1,60}?):\s(?P<text>.*)$", re.MULTILINE)
 
 
 def render(messages: Iterable[Message], has_date: bool = True) -> tuple[str, dict[str, int]]:
