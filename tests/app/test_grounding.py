@@ -43,6 +43,14 @@ def evidence(**kw) -> Evidence:
     return Evidence(**{**base, **kw})
 
 
+def test_the_supporting_sentence_matches_words_whatever_their_form():
+    passage = "The gold glittered in the hall. She opened the box of gold. It held frogs."
+    start, end = supporting_sentence(passage, "What was in the gold boxes?", "")
+    assert passage[start:end] == "She opened the box of gold."  # "boxes" is "box"
+    start, end = supporting_sentence(passage, "What did she find opening it?", "")
+    assert passage[start:end] == "She opened the box of gold."  # "opening" is "opened"
+
+
 def test_abstention_follows_the_calibrated_rule():
     rule = {"bias": 1.0, "lp_gain": -1.0}  # abstain unless the passages raise the answer's likelihood by > 1
     assert not should_abstain(evidence(), rule)
