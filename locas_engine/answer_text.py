@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 
 LOOP_NGRAM = 6  # a word 6-gram written twice means the answer has started to loop
 PHRASE_NGRAM, PHRASE_MAX = 4, 2  # and no word 4-gram may be written a third time
+# "answer" or "answer to this question": the words both rules below look for
+_ANSWER_WORDS = r"answer\b(?:\s+to\s+(?:this|the|your)\s+question)?"
 # Openings that say nothing yet: the answer is not complete while only these were written.
 _PREAMBLE = re.compile(
     r"^\s*(?:(?:sure|okay|ok|well)[,.!]?\s*)?(?:(?:the|my|here is the|here's the)\s+)?"
-    r"(?:short\s+|brief\s+)?answer\b(?:\s+to\s+(?:this|the|your)\s+question)?"
+    r"(?:short\s+|brief\s+)?" + _ANSWER_WORDS +
     # then "is", a colon or the end: "The answer lies in friendship" and "Answerable" are prose
     r"(?:(?:\s+is)?\s*[:\-]\s*|\s+is\b\s*|\s*$)",
     re.IGNORECASE,
@@ -56,8 +58,7 @@ def has_content(text: str) -> bool:
 
 
 # A later line that starts the answer over ("The answer is: 10."): the answer was already given.
-_RESTART = re.compile(r"^\s*(?:(?:the|my|final|short)\s+)*answer(?:\s+to\s+(?:this|the|your)\s+question)?"
-                      r"\s*(?:is\b|:)", re.IGNORECASE)
+_RESTART = re.compile(r"^\s*(?:(?:the|my|final|short)\s+)*" + _ANSWER_WORDS + r"\s*(?:is\b|:)", re.IGNORECASE)
 
 
 def is_source_line(line: str) -> bool:
