@@ -206,3 +206,28 @@ def test_cli_ask_streams_routes_and_lists_passages(story_file, tmp_path, capsys)
     assert {"answer", "abstained", "passages", "seconds"} <= reply.keys()
     assert reply["passages"] and all(p["document"] and p["section"] and p["support"] in p["text"]
                                      for p in reply["passages"])
+
+
+WHATSAPP_TRIP = """\
+[3/4/24, 9:12 AM] Ana: Morning all! I finally finished the mural at the library yesterday.
+[3/4/24, 9:15 AM] Ben: Amazing, Ana! I spent my Saturday fixing my bike, the chain snapped again.
+[3/4/24, 9:20 AM] Cleo: Nice! I went hiking at Blue Ridge and saw a black bear from far away.
+[3/4/24, 9:25 AM] Ana: Photos please, Cleo!
+"""
+
+
+@pytest.mark.slow  # the real model writes the draft
+def test_cli_ask_when_of_a_chat_answers_with_the_date_of_its_line(tmp_path, capsys):
+    """A when-question gets the date the supporting line gives, whatever the model retyped."""
+    from app.cli import main
+
+    chat = tmp_path / "trip.txt"
+    chat.write_text(WHATSAPP_TRIP, encoding="utf-8")
+    assert main(["import", str(chat)]) == 0
+    capsys.readouterr()
+    assert main(["ask", "--json", "--no-memory", "--max-new-tokens", "24", "When did Ana finish the mural?"]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    # sent on 4 March 2024, "yesterday" pinned by the importer: the answer is the day it means
+    assert reply["answer"] == "3 March 2024. [1]" and not reply["abstained"]
+    cited = reply["passages"][reply["cited"] - 1]
+    assert cited["support"] == "I finally finished the mural at the library yesterday [3 March 2024]."
