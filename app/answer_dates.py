@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 
+from app.importers.calendar_words import MONTHS, WEEKDAYS
 from app.importers.chats import CHAT_LINE
 
 __all__ = ["asks_when", "date_in", "message_text"]
 
-_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
-          r"December)")
-_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_MONTH = "(?:" + "|".join(MONTHS) + ")"
+_WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
 # "7 May 2023", "Friday 14 July 2023", "May 7, 2023"
 _DAY = rf"(?:(?:{_WEEKDAY},? )?\d{{1,2}} {_MONTH},? \d{{4}}|{_MONTH} \d{{1,2}}, \d{{4}})"
 _YEAR = r"(?:1[5-9]|20)\d\d"

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ..document import Document, ImportFailed, Section, content_hash
-from .relative_dates import day_text, pin_relative_dates
+from .calendar_words import day_text, parse_clock, parse_day_and_time
+from .relative_dates import pin_relative_dates
 
 
 @dataclass
@@ -119,12 +120,8 @@ def is_locomo(obj: Any) -> bool:
 
 
 def parse_locomo_time(raw: str) -> datetime | None:
-    for fmt in ("%I:%M %p on %d %B, %Y", "%I:%M %p on %d %b, %Y", "%I:%M %p on %B %d, %Y"):
-        try:
-            return datetime.strptime(raw.strip(), fmt)
-        except ValueError:
-            continue
-    return None
+    """LoCoMo's "1:56 pm on 8 May, 2023" (English whatever the locale: calendar_words.py)."""
+    return parse_day_and_time(raw)
 
 
 def _locomo_sample(path: Path, sample: dict, prefix: str) -> tuple[list[Section], list]:
@@ -388,11 +385,9 @@ def _parse_stamp(raw: str | None) -> tuple[datetime | None, bool, bool]:
     """(datetime, has_time, has_date) of a transcript timestamp."""
     if not raw:
         return None, False, False
-    for fmt in ("%d %B %Y, %I:%M %p", "%d %b %Y, %I:%M %p", "%d %B %Y, %H:%M"):
-        try:
-            return datetime.strptime(raw.strip(), fmt), True, True
-        except ValueError:
-            pass
+    when = parse_day_and_time(raw)  # "8 May 2023, 1:56 pm"
+    if when is not None:
+        return when, True, True
     m = _STAMP.match(raw.strip())
     if not m or not (m.group("date") or m.group("time")):
         return None, False, False
@@ -405,11 +400,10 @@ def _parse_stamp(raw: str | None) -> tuple[datetime | None, bool, bool]:
             mo, d, y = (int(x) for x in date_raw.split("/"))
             when = datetime(y + 2000 if y < 100 else y, mo, d)
         if time_raw:
-            t = time_raw.strip().upper().replace(" ", "")
-            fmt = ("%I:%M:%S%p" if t.count(":") == 2 else "%I:%M%p") if t.endswith(("AM", "PM")) else (
-                "%H:%M:%S" if t.count(":") == 2 else "%H:%M")
-            clock = datetime.strptime(t, fmt)
-            when = when.replace(hour=clock.hour, minute=clock.minute)
+            clock = parse_clock(time_raw)
+            if clock is None:
+                return None, False, False
+            when = when.replace(hour=clock[0], minute=clock[1])
     except ValueError:
         return None, False, False
     return when, bool(time_raw), bool(date_raw)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from .calendar_words import day_text, month_text, weekday_name
+
 __all__ = ["pin_relative_dates"]
 
 _WEEKDAYS = {
@@ -58,14 +60,9 @@ _PHRASE = re.compile(
 )
 
 
-def day_text(day: date) -> str:
-    """'7 May 2023': the style of the chat importers' message stamps."""
-    return f"{day.day} {day:%B} {day.year}"
-
-
 def _month_text(day: date, months: int) -> str:
     index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1).strftime("%B %Y")
+    return month_text(index // 12, index % 12 + 1)
 
 
 def _count(raw: str) -> int:
@@ -106,7 +103,7 @@ def _weekday(said: date, direction: str, weekday: int) -> str:
     else:
         delta = (said.weekday() - weekday) % 7 or 7
         day = said - timedelta(days=delta)
-    return f"{day:%A} {day_text(day)}"
+    return f"{weekday_name(day)} {day_text(day)}"
 
 
 def _resolve(match: re.Match, said: date) -> str | None:
