@@ -39,6 +39,10 @@ SOURCE_LINE = re.compile(
 _SPEAKER_NEEDS_CAPITAL = re.compile(r"^\s*(?:(?:\d{1,2}[.)]|[-*•])\s+)?[a-z][\w'.-]*:")  # "note: ..." in lower case is prose
 _LINE_JUDGED_AFTER = 60  # characters: a line this long without matching SOURCE_LINE is prose
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
+# Loops are counted in plain \w+ words, "I'm" being two: "I'm a lesbian and I'm a lesbian. I'm a
+# lesbian" repeats a 4-gram three times. The QA bench counts loops with the same words
+# (app/bench/answer_checks.py), so an answer the engine lets through is never a loop there.
+LOOP_WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 HELD_WORDS = LOOP_NGRAM  # words held back while streaming: a loop found later may cut them
 
@@ -70,7 +74,7 @@ def repeat_start(text: str) -> int | None:
     """Character offset where the answer starts to repeat itself, else None: where a word
     6-gram occurs for the second time, or a word 4-gram for the third (parallel sentences such
     as "A was defeated by the lion. B was defeated by the fox." are not a loop)."""
-    words = [(m.group().lower(), m.start()) for m in _WORD.finditer(text)]
+    words = [(m.group().lower(), m.start()) for m in LOOP_WORD.finditer(text)]
     cuts = []
     for n, allowed in ((LOOP_NGRAM, 1), (PHRASE_NGRAM, PHRASE_MAX)):
         count: dict[tuple[str, ...], int] = {}

@@ -3,16 +3,14 @@ and answers that contradict the passage they cite. They are the issue's targets 
 
 from __future__ import annotations
 
-import re
-
 from app.bench.scoring import abstained, f1_score
 from app.grounding import content_words, strip_citations
-from locas_engine.answer_text import PHRASE_MAX, PHRASE_NGRAM, has_content
+from locas_engine.answer_text import LOOP_WORD, PHRASE_MAX, PHRASE_NGRAM, has_content
 
 
 def max_ngram_repeats(text: str, n: int = PHRASE_NGRAM) -> int:
     """The most times any word n-gram occurs in ``text`` (3 or more: the answer loops)."""
-    words = re.findall(r"\w+", text.lower())
+    words = LOOP_WORD.findall(text.lower())  # the words the engine counts loops in
     counts: dict[tuple[str, ...], int] = {}
     for i in range(len(words) - n + 1):
         gram = tuple(words[i:i + n])

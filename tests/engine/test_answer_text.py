@@ -37,6 +37,14 @@ def test_a_phrase_loop_without_sentences_is_cut_where_it_repeats():
     assert repeat_start(answer.final()) is None
 
 
+def test_a_loop_of_contractions_is_cut_as_the_bench_counts_it():
+    """ "I'm" is two words to the bench's loop check (it counts LOOP_WORD too), so "I'm a lesbian"
+    a third time is a 4-gram written a third time."""
+    answer = run("Carolina: I'm a trans woman, and I'm a lesbian. I'm a lesbian and I'm a lesbian. [2]")
+    assert answer.stopped_for == "loop"
+    assert answer.final() == "Carolina: I'm a trans woman, and I'm a lesbian."
+
+
 def test_a_new_line_in_the_chats_format_ends_the_answer():
     answer = run("Caroline went to the support group.\n[23 August 2023, 3:31 pm] Caroline: I loved it")
     assert answer.stopped_for == "source-line"
