@@ -25,15 +25,15 @@ _MONTH = "(?:" + "|".join(MONTHS) + ")"
 _WEEKDAY = "(?:" + "|".join(WEEKDAYS) + ")"
 # "7 May 2023", "Friday 14 July 2023", "May 7, 2023"
 _DAY = rf"(?:(?:{_WEEKDAY},? )?\d{{1,2}} {_MONTH},? \d{{4}}|{_MONTH} \d{{1,2}}, \d{{4}})"
+_DAY_OR_MONTH = rf"(?:{_DAY}|{_MONTH},? \d{{4}})"  # "7 May 2023" or "May 2023"
 _YEAR = r"(?:1[5-9]|20)\d\d"
-_DATE = rf"(?:{_DAY}|{_MONTH},? \d{{4}}|{_YEAR})"
 # A span that relative_dates.py writes: "the week before 9 June 2023", "two weeks before ..."
 _SPAN = rf"(?:(?:the|\w+) (?:days?|weeks?|weekends?|months?) (?:before|of|after) {_DAY})"
-_PINNED = re.compile(rf"\[(?P<date>{_SPAN}|{_DATE})\]")
+_PINNED = re.compile(rf"\[(?P<date>{_SPAN}|{_DAY_OR_MONTH}|{_YEAR})\]")
 # a year alone only after a word that makes it one: "in 2019", not "1800 meters"
-_WRITTEN = re.compile(rf"(?P<date>{_DAY}|{_MONTH},? \d{{4}})(?![\w\]])"
+_WRITTEN = re.compile(rf"(?P<date>{_DAY_OR_MONTH})(?![\w\]])"
                       rf"|\b(?:in|since|from|until|around|during|of|year) (?P<year>{_YEAR})\b(?!\])")
-_STAMP_DATE = re.compile(rf"{_DAY}|{_MONTH},? \d{{4}}")
+_STAMP_DATE = re.compile(_DAY_OR_MONTH)
 
 # "When did ...", "When Gina has lost ...", "What year ...", "In which month ...": a question
 # whose answer is a date. "What did she say when she left?" is not one: there "when" is not

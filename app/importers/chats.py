@@ -119,11 +119,6 @@ def is_locomo(obj: Any) -> bool:
     return isinstance(conv, dict) and "speaker_a" in conv and any(_SESSION.match(k) for k in conv)
 
 
-def parse_locomo_time(raw: str) -> datetime | None:
-    """LoCoMo's "1:56 pm on 8 May, 2023" (English whatever the locale: calendar_words.py)."""
-    return parse_day_and_time(raw)
-
-
 def _locomo_sample(path: Path, sample: dict, prefix: str) -> tuple[list[Section], list]:
     conv = sample.get("conversation", sample)
     numbers = sorted(int(m.group(1)) for k in conv if (m := _SESSION.match(k)))
@@ -133,7 +128,7 @@ def _locomo_sample(path: Path, sample: dict, prefix: str) -> tuple[list[Section]
         if not isinstance(turns, list):
             raise ImportFailed(path, f"session_{n} is not a list of messages")
         raw_time = str(conv.get(f"session_{n}_date_time", "")).strip()
-        when = parse_locomo_time(raw_time) if raw_time else None
+        when = parse_day_and_time(raw_time) if raw_time else None  # "1:56 pm on 8 May, 2023"
         messages = []
         for turn in turns:
             if not isinstance(turn, dict) or "speaker" not in turn or "text" not in turn:
