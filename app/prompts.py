@@ -19,6 +19,11 @@ def build_messages(question: str, passages: Sequence[str] = (),
                    history: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
     """Messages for the tokenizer's chat template; passages go in the user turn, before the question.
 
+    The passages come in reverse order of rank, each keeping its number, so the best one ([1])
+    stands right before the question: a 135M model copies from the text nearest the question, and
+    with the best passage there its book answers contradicted their cited passage less often
+    (docs/benchmarks.md, eleventh session).
+
     ``history`` holds earlier (question, answer) turns of the conversation: they go between the
     system line and the new question as user/assistant messages, so a follow-up can refer back.
     """
@@ -29,7 +34,7 @@ def build_messages(question: str, passages: Sequence[str] = (),
     return [
         {"role": "system", "content": SYSTEM_WITH_PASSAGES},
         *earlier,
-        {"role": "user", "content": passages_turn(question, enumerate(passages, 1))},
+        {"role": "user", "content": passages_turn(question, reversed(list(enumerate(passages, 1))))},
     ]
 
 

@@ -1,14 +1,16 @@
 """`locas bench qa` under a variant of the answer prompt (issue 18: does the prompt or the passage
-order lower contradictions or lift F1?). Measured in docs/benchmarks.md; none was adopted (the
-worked examples lift F1 but write answers a reader should not get, see there).
+order lower contradictions or lift F1?). Measured in docs/benchmarks.md. One was adopted: the best
+passage next to the question (the eleventh session); the worked examples lift F1 but write
+answers a reader should not get (see there).
 
     python benchmarks/issue18_prompt_variants.py VARIANT [locas bench qa arguments...]
 
 VARIANT: ``base`` (the app's prompt), ``example`` (three worked examples before the question,
 each a question on one numbered passage answered in a few words: a chat line, a chat date, a
-story), ``two-examples`` (without the date one), ``reverse`` (the best passage last, next to the
-question, each keeping its number), ``strict`` (a system line that asks for the passages' words
-only and for "The text does not say." otherwise), ``strict-reverse`` (both), ``short`` (a system
+story), ``two-examples`` (without the date one), ``forward`` (the best passage first, far from
+the question: the app's order before the eleventh session; until then this variant was
+``reverse``, the order the app now has), ``strict`` (a system line that asks for the passages'
+words only and for "The text does not say." otherwise), ``strict-forward`` (both), ``short`` (a system
 line that asks for a short phrase in the passages' words, as LoCoMo's own evaluation prompt
 does), ``short-user`` (the same request after the question, where a small model reads it last).
 """
@@ -59,18 +61,18 @@ def with_examples(examples):
     return build
 
 
-def reverse(question, passages=(), history=()):
-    """The app's prompt with the passages in reverse order, each keeping its number [n]."""
+def forward(question, passages=(), history=()):
+    """The app's prompt with the passages in rank order, the best one [1] first."""
     if not passages:
         return prompts.build_messages(question, passages, history)
     messages = prompts.build_messages(question, passages, history)
-    messages[-1]["content"] = prompts.passages_turn(question, reversed(list(enumerate(passages, 1))))
+    messages[-1]["content"] = prompts.passages_turn(question, enumerate(passages, 1))
     return messages
 
 
 def main(argv: list[str]) -> None:
     variant, bench_args = argv[0], argv[1:]
-    if variant not in ("base", "reverse", "strict", "strict-reverse", "short", "short-user", "example",
+    if variant not in ("base", "forward", "strict", "strict-forward", "short", "short-user", "example",
                        "two-examples"):
         raise SystemExit(__doc__)
     if variant == "short":
@@ -83,8 +85,8 @@ def main(argv: list[str]) -> None:
         answering.build_messages = with_examples([e for e in EXAMPLES if not e[1].startswith("When")])
     if variant.startswith("strict"):
         prompts.SYSTEM_WITH_PASSAGES = STRICT
-    if variant.endswith("reverse"):
-        answering.build_messages = reverse  # what prepare_answer calls
+    if variant.endswith("forward"):
+        answering.build_messages = forward  # what prepare_answer calls
     qa.main(bench_args)
 
 
