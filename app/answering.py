@@ -167,9 +167,9 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
             return sum(logprobs) / len(logprobs) if logprobs else 0.0
         return answer_logprob(backbone, build_messages(question, passages), text)
 
+    budget = answer_budget(question, request.max_new_tokens)
     with only_enabled(backbone.memories, names):
-        for piece in stream_generate(backbone, prepared.messages,
-                                     max_new_tokens=answer_budget(question, request.max_new_tokens),
+        for piece in stream_generate(backbone, prepared.messages, max_new_tokens=budget,
                                      plain_ending=request.plain_ending, logprobs=logprobs,
                                      should_stop=(lambda: control.cancelled) if control else None):
             pieces.append(piece)
@@ -180,7 +180,8 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
             grounded = Grounded(draft, False, None, None, None)
         else:
             grounded = ground(question, draft, [p.text for p in citations], [p.score for p in citations],
-                              confidence, full_evidence=request.full_evidence)
+                              confidence, full_evidence=request.full_evidence,
+                              at_budget=len(logprobs) >= budget)
     return Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
                   cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
                   memories=names, options=options, route=prepared.route,

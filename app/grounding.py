@@ -189,11 +189,12 @@ def needs_plain_score(rule: dict[str, float] | None) -> bool:
 
 
 def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence[float],
-           logprob, full_evidence: bool = False) -> Grounded:
+           logprob, full_evidence: bool = False, at_budget: bool = False) -> Grounded:
     """Mark the answer's passage, find its supporting sentence, and abstain when the evidence
     is too weak (``logprob(passages, answer)`` scores the answer with those passages).
     ``full_evidence`` also scores it without them, for the calibration bench; otherwise that
-    pass runs only when the abstention rule reads it.
+    pass runs only when the abstention rule reads it. ``at_budget``: the model wrote its whole
+    token budget, so an answer that does not end a sentence was cut off (``trim_unfinished``).
 
     An answer that says nothing (the engine returns "" for an empty or preamble-only answer)
     is the honest abstention, not a blank."""
@@ -201,7 +202,7 @@ def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence
     if not answer:
         return Grounded(ABSTAIN_TEXT, True, None, None, None)
     if not passages:
-        return Grounded(trim_unfinished(answer), False, None, None, None)
+        return Grounded(trim_unfinished(answer, at_budget), False, None, None, None)
     cited = cited_passage(answer, passages)
     plain = strip_citations(answer)
     if says_not_in_text(plain):  # the model's honest abstention, said in the app's words
@@ -234,7 +235,8 @@ def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence
         return Grounded(with_citation(sentence, cited), False, cited, support, evidence.features())
     # the evidence is the model's whole answer; the reader is shown it without a last sentence
     # the token budget cut off
-    shown = answer if trim_unfinished(plain) == plain else trim_unfinished(plain)
+    trimmed = trim_unfinished(plain, at_budget)
+    shown = answer if trimmed == plain else trimmed
     return Grounded(with_citation(shown, cited), False, cited, support, evidence.features())
 
 

@@ -44,6 +44,7 @@ _WORD = re.compile(r"\w+(?:['’]\w+)*")
 # (app/bench/answer_checks.py), so an answer the engine lets through is never a loop there.
 LOOP_WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’»)\]]*$")  # the text's last sentence is whole
 HELD_WORDS = LOOP_NGRAM  # words held back while streaming: a loop found later may cut them
 
 
@@ -93,16 +94,19 @@ def _cut_to_sentence(text: str) -> str:
     return text[:ends[-1]] if ends and has_content(text[:ends[-1]]) else text
 
 
-def trim_unfinished(text: str) -> str:
+def trim_unfinished(text: str, at_budget: bool = False) -> str:
     """``text`` without a last sentence that was cut off ("... while the Hare was the"): an
     answer that ran into its token budget mid-sentence ends after its last full sentence.
     Cut off means it stops on a word no sentence ends with ("the", "was", "their") or on a
-    comma; an answer that merely lacks a full stop ("... on 9 June 2023") is kept whole, and so
-    is one without a full sentence before the cut, or whose cut would keep fewer than three
-    words. A list marker ("2.") is not the end of a sentence."""
+    comma, or, when the caller knows the answer used its whole token budget (``at_budget``),
+    that it does not end a sentence ("... Every evening she climbed"). Otherwise an answer that
+    merely lacks a full stop ("... on 9 June 2023") is kept whole; so is one without a full
+    sentence before the cut, or whose cut would keep fewer than three words. A list marker
+    ("2.") is not the end of a sentence."""
     text = text.rstrip()
     last = _WORD.findall(text[-40:])
-    if not (text.endswith((",", ";", ":", "-", "—")) or (last and last[-1].lower() in DANGLING_WORDS)):
+    if not (text.endswith((",", ";", ":", "-", "—")) or (last and last[-1].lower() in DANGLING_WORDS)
+            or (at_budget and not _ENDS_SENTENCE.search(text))):
         return text
     ends = [m.end() for m in _SENTENCE_END.finditer(text) if not _LIST_MARKER.search(text[:m.end()])]
     whole = text[:ends[-1]] if ends else text

@@ -119,11 +119,13 @@ def answer_once(session, question: str, mode: str, memory: str, document_id: int
     return pieces, answer
 
 
-def shown_answer(pieces: list[str], answer) -> str:
+def shown_answer(pieces: list[str], answer, cap: int | None = None) -> str:
     """The answer as a reader would see it: the app's grounded answer, or for the bench-only
-    recent-context modes the stream without a last sentence its token budget cut off (the
-    app's rule, ``trim_unfinished``), so that every mode is scored the same way."""
-    return answer.text if answer is not None else trim_unfinished("".join(pieces).strip())
+    recent-context modes the stream without a last sentence its token budget (``cap``) cut off
+    (the app's rule, ``trim_unfinished``), so that every mode is scored the same way."""
+    if answer is not None:
+        return answer.text
+    return trim_unfinished("".join(pieces).strip(), at_budget=cap is not None and len(pieces) >= cap)
 
 
 def answer_record(answer) -> dict:
@@ -206,7 +208,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             t0 = time.perf_counter()
             for q in questions:
                 pieces, answer = answer_once(session, q["question"], mode, name, doc_id, args, recent)
-                prediction = shown_answer(pieces, answer)
+                prediction = shown_answer(pieces, answer, args.max_new_tokens)
                 cat = q["category"]
                 reference = str(q.get("answer", q.get("adversarial_answer", "")))
                 scores[(mode, cat)].append(score(prediction, cat, reference))

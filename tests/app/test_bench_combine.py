@@ -46,6 +46,9 @@ def test_the_bench_scores_recent_context_answers_as_the_app_would_show_them():
 
     pieces = ["Caroline went ", "to a support group. ", "She said it was the"]
     assert shown_answer(pieces, None) == "Caroline went to a support group."
+    whole_budget = ["Caroline went ", "to a support group. ", "She said it helped"]
+    assert shown_answer(whole_budget, None) == "Caroline went to a support group. She said it helped"
+    assert shown_answer(whole_budget, None, cap=3) == "Caroline went to a support group."
 
     class Answer:
         text = "The text does not say."

@@ -117,3 +117,15 @@ def test_an_answer_cut_off_by_its_budget_ends_after_its_last_full_sentence():
     assert trim_unfinished("It was held at a school. It was on 9 June 2023") == \
         "It was held at a school. It was on 9 June 2023"
     assert trim_unfinished("1. 22 October 2023 2. 27 June 2023,") == "1. 22 October 2023 2. 27 June 2023,"
+
+
+def test_an_answer_that_used_its_whole_budget_ends_on_a_full_sentence():
+    # "climbed" is a word sentences end with; only the budget tells that the model was cut off
+    steps = ("The lighthouse keeper was a woman named Maren Solberg, and she had kept the light for "
+             "thirty-one winters. Every evening she climbed")
+    assert trim_unfinished(steps) == steps  # the model may have ended it there
+    assert trim_unfinished(steps, at_budget=True) == ("The lighthouse keeper was a woman named Maren "
+                                                      "Solberg, and she had kept the light for thirty-one winters.")
+    quoted = 'The Fox said: "The Grapes are sour, and not ripe as I thought."'
+    assert trim_unfinished(quoted, at_budget=True) == quoted  # it ends a sentence: whole
+    assert trim_unfinished("13 October 2023", at_budget=True) == "13 October 2023"  # nothing whole to keep
