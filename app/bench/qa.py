@@ -97,17 +97,20 @@ def memorized_before(library, name: str, settings: dict) -> tuple[int, int, floa
 
 
 def answer_once(session, question: str, mode: str, memory: str, document_id: int, args,
-                recent: str | None) -> tuple[list[str], object | None]:
-    """The answer as streamed: one piece per generated token (greedy, so its first k pieces are
-    exactly what a k-token cap would have produced), and the app's Answer (None for the
-    recent-context modes, which bypass retrieval)."""
+                recent: str | None) -> tuple[list[str], object | None, int]:
+    """The answer as streamed, the app's Answer (None for the recent-context modes, which bypass
+    retrieval), and how many tokens the model wrote. The streamed pieces are not tokens: the
+    stream holds words back until no rule can cut them, so a piece is often several tokens."""
     from app.answering import AnswerRequest, run_answer
     from locas_engine import stream_generate
 
     if mode.endswith("recent-context"):
         messages = build_messages(question, [recent])
+        written: list[float] = []  # one log-probability per token written
         with session.only_memories([memory] if mode in MEMORY_MODES else []):
-            return list(stream_generate(session.backbone(), messages, max_new_tokens=args.max_new_tokens)), None
+            pieces = list(stream_generate(session.backbone(), messages, max_new_tokens=args.max_new_tokens,
+                                          logprobs=written))
+        return pieces, None, len(written)
     request = AnswerRequest(
         question=question, memories=[memory], use_memory=mode in MEMORY_MODES,
         use_retrieval=mode in ("retrieval", "memory+retrieval"), passages=args.passages,
@@ -116,16 +119,17 @@ def answer_once(session, question: str, mode: str, memory: str, document_id: int
     )
     pieces: list[str] = []
     answer = run_answer(session, request, on_token=pieces.append)
-    return pieces, answer
+    return pieces, answer, answer.tokens
 
 
-def shown_answer(pieces: list[str], answer, cap: int | None = None) -> str:
+def shown_answer(pieces: list[str], answer, at_budget: bool = False) -> str:
     """The answer as a reader would see it: the app's grounded answer, or for the bench-only
-    recent-context modes the stream without a last sentence its token budget (``cap``) cut off
-    (the app's rule, ``trim_unfinished``), so that every mode is scored the same way."""
+    recent-context modes the stream without a last sentence its token budget cut off (the
+    app's rule, ``trim_unfinished``; ``at_budget``: the model wrote its whole budget), so that
+    every mode is scored the same way."""
     if answer is not None:
         return answer.text
-    return trim_unfinished("".join(pieces).strip(), at_budget=cap is not None and len(pieces) >= cap)
+    return trim_unfinished("".join(pieces).strip(), at_budget)
 
 
 def answer_record(answer) -> dict:
@@ -207,8 +211,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         for mode in args.modes:
             t0 = time.perf_counter()
             for q in questions:
-                pieces, answer = answer_once(session, q["question"], mode, name, doc_id, args, recent)
-                prediction = shown_answer(pieces, answer, args.max_new_tokens)
+                pieces, answer, tokens = answer_once(session, q["question"], mode, name, doc_id, args, recent)
+                prediction = shown_answer(pieces, answer, at_budget=tokens >= args.max_new_tokens)
                 cat = q["category"]
                 reference = str(q.get("answer", q.get("adversarial_answer", "")))
                 scores[(mode, cat)].append(score(prediction, cat, reference))
@@ -216,7 +220,7 @@ def evaluate(args: argparse.Namespace) -> dict:
                     scores_at[k][(mode, cat)].append(score("".join(pieces[:k]).strip(), cat, reference))
                 record = {"file": path.name, "mode": mode, "category": CATEGORIES[cat],
                           "question": q["question"], "reference": reference,
-                          "prediction": prediction, "tokens": len(pieces),
+                          "prediction": prediction, "tokens": tokens,
                           "score": scores[(mode, cat)][-1], **answer_record(answer)}
                 if q.get("section"):
                     record["section"] = q["section"]

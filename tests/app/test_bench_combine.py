@@ -48,7 +48,7 @@ def test_the_bench_scores_recent_context_answers_as_the_app_would_show_them():
     assert shown_answer(pieces, None) == "Caroline went to a support group."
     whole_budget = ["Caroline went ", "to a support group. ", "She said it helped"]
     assert shown_answer(whole_budget, None) == "Caroline went to a support group. She said it helped"
-    assert shown_answer(whole_budget, None, cap=3) == "Caroline went to a support group."
+    assert shown_answer(whole_budget, None, at_budget=True) == "Caroline went to a support group."
 
     class Answer:
         text = "The text does not say."
