@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sys
 
+from issue18_prompt_variants import forward  # the old order: benchmarks/ is this script's path
+
 import app.answering as answering
 import app.prompts as prompts
 from app.answering import AnswerRequest, run_answer
@@ -28,14 +30,6 @@ QUESTIONS = (
 )
 
 
-def best_first(question, passages=(), history=()):
-    """The prompt before the eleventh session: the passages in rank order, [1] first."""
-    messages = prompts.build_messages(question, passages, history)
-    if passages:
-        messages[-1]["content"] = prompts.passages_turn(question, enumerate(passages, 1))
-    return messages
-
-
 def answers(session: Session, questions: list[str]) -> list[str]:
     """As `locas ask --no-memory` answers them, with the settings' passages and token cap."""
     settings = session.settings
@@ -48,7 +42,7 @@ def main(questions: list[str]) -> None:
     session = Session()
     try:
         app_order = answers(session, questions)
-        answering.build_messages = best_first  # what prepare_answer calls
+        answering.build_messages = forward  # what prepare_answer calls
         before = answers(session, questions)
     finally:
         answering.build_messages = prompts.build_messages
