@@ -56,7 +56,7 @@ class AppController(QObject):
     memorize_event = Signal(object)  # MemorizeEvent
     memorize_finished = Signal(object)  # MemorizeOutcome
     memorize_failed = Signal(str, str)  # memory, message
-    model_loaded = Signal(str, str)  # model name, device
+    model_loaded = Signal(str, str)  # model name, the device in words ("CPU (2 threads)")
     model_loading = Signal(str)  # the model setting being loaded: shown until loaded or failed
     model_failed = Signal(str)
     message = Signal(str)  # a short status-bar message
@@ -75,6 +75,8 @@ class AppController(QObject):
         self.controls: dict[str, JobControl] = {}  # running memorizations by memory name
         self.answer_controls: dict[int, JobControl] = {}
         self.model_name: str | None = None
+        # The loaded model's device as torch names it ('cpu', 'cuda:0'): the key under which
+        # app/estimate.py stores speeds. The status bar's words for it come with model_loaded.
         self.model_device: str | None = None
         self.bridge.memorize_event.connect(self._on_memorize_event)
         self.bridge.memorize_finished.connect(self._on_memorize_finished)
@@ -292,14 +294,15 @@ class AppController(QObject):
         """Load the configured model on the worker now, so the first question does not wait."""
         self.model_loading.emit(self.settings.model)
 
-        def loaded(info: tuple[str, str]) -> None:
-            self.model_name, self.model_device = info
-            self.model_loaded.emit(*info)
+        def loaded(info: tuple[str, str, str]) -> None:
+            self.model_name, self.model_device, label = info
+            self.model_loaded.emit(self.model_name, label)
             self.message.emit("Model ready.")
 
-        def load(session) -> tuple[str, str]:
+        def load(session) -> tuple[str, str, str]:
             bb = session.backbone()
-            return bb.name, describe_device(bb.device)  # what is really in use, not the setting
+            # What is really in use, not the setting: its key for measured speeds, and its words.
+            return bb.name, str(bb.device), describe_device(bb.device)
 
         self.tasks.run_on_engine(load, on_done=loaded, on_error=self.model_failed.emit)
 

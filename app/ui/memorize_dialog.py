@@ -106,7 +106,7 @@ class MemorizeDialog(QDialog):
         if self.chapters is not None:
             self.chapters.list.setMinimumHeight(150)
             layout.addWidget(self.chapters, 1)
-            self.chapters.changed.connect(self._update_cost)
+            self.chapters.changed.connect(self.update_cost)
 
         self.form = MemorizeSettingsForm(d)
         target = QGroupBox("Into which memory")
@@ -138,7 +138,7 @@ class MemorizeDialog(QDialog):
         for signal in (self.form.rank.valueChanged, self.form.chunk.valueChanged,
                        self.form.context.valueChanged, self.form.steps.valueChanged,
                        self.form.layers.textChanged, self.existing_name.currentTextChanged):
-            signal.connect(self._update_cost)
+            signal.connect(self.update_cost)
 
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -158,10 +158,13 @@ class MemorizeDialog(QDialog):
         self.new_name.setEnabled(new)
         self.existing_name.setEnabled(not new)
         self.form.set_shape_editable(new)
-        self._update_cost()
+        self.update_cost()
 
-    def _update_cost(self) -> None:
-        """Say what Start would cost: tokens and time on this machine, before anything starts."""
+    def update_cost(self, *_: object) -> None:
+        """Say what Start would cost: tokens and time on this machine, before anything starts
+        (again once the model is loaded: the speed measured here is the model's and device's)."""
+        if self.pages.currentIndex() > 0:  # started: the progress page shows the real speed
+            return
         if self.chapters is not None and self._held is not None:
             name = self.existing_name.currentText() if self.existing_memory.isChecked() else ""
             self.chapters.mark_held(self._held(name, self.document_ids[0]) if name else set())

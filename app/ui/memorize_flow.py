@@ -44,6 +44,8 @@ class MemorizeFlow:
         dialog.pause_requested.connect(self.controller.pause)
         dialog.resume_requested.connect(self.controller.resume)
         dialog.cancel_requested.connect(self.controller.cancel)
+        # Opened while the model loads, the cost line knows the measured speed once it is loaded.
+        c.model_loaded.connect(dialog.update_cost)
         dialog.setModal(False)
         dialog.show()
         return dialog

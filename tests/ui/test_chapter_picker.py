@@ -116,3 +116,30 @@ def test_the_dialogs_cost_merges_settings_as_the_job_does(qtbot, tmp_path):
     refused = controller.memorize_cost(MemorizeRequest(document_ids=[1], memory="kept", settings={"rank": 3}))
     assert refused.startswith("Memory 'kept' was made with rank=")
     window.close()
+
+
+def test_the_cost_line_uses_the_speed_measured_on_this_machine(qtbot, story_file):
+    """Two runs left 12 tokens/s in throughput.json; Ctrl+M on the book must say so, not the
+    cautious figure for a machine where nothing was measured (the controller once looked the
+    speed up under the status bar's words for the device, "CPU (2 threads)", not 'cpu')."""
+    from PySide6.QtWidgets import QApplication
+    from ui_helpers import make_fake_window
+
+    from app.estimate import record_throughput
+
+    window, _worker = make_fake_window(qtbot, preload_model=True)
+    controller = window.controller
+    qtbot.waitUntil(lambda: controller.model_name == "fake-model", timeout=5000)
+    assert window.device_label.text().startswith("Device: CPU (")  # words for a person
+    record_throughput("fake-model", "cpu", [controller.settings.flat()], tokens=1200, seconds=100.0)
+    doc_id = controller.library.import_file(story_file).id
+    window.refresh()
+    window.library_view.document_item(doc_id).setSelected(True)
+    qtbot.keyClick(window, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MemorizeDialog) and w.isVisible())
+    qtbot.addWidget(dialog)
+    text = dialog.cost_label.text()
+    assert "12 tokens/s measured here with these settings" in text, text
+    assert "nothing measured here yet" not in text
+    dialog.reject()
+    window.close()
