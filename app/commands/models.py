@@ -7,7 +7,9 @@ reason, when it does not fit).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,13 +27,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_models(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from app import units
     from app.errors import UserError
-    from app.models.discover import discover_models, setting_for
+    from app.models.discover import iter_models, setting_for
     from app.models.inspect import inspect_model
     from app.settings import load_settings, save_settings
 
-    models = [inspect_model(p) for p in args.paths] + discover_models()
+    found = itertools.chain((inspect_model(p) for p in args.paths), iter_models())
+    if args.use is None and not args.json:  # each model printed as soon as it is described
+        return _print_models(found)
+    models = list(found)
     if args.use is not None:
         if not 1 <= args.use <= len(models):
             raise UserError(f"There is no model number {args.use}; 'locas models' lists {len(models)}.")
@@ -43,12 +47,14 @@ def cmd_models(args: argparse.Namespace) -> int:
         save_settings(settings)
         print(f"The model is now {info.name} ({settings.model}).")
         return 0
-    if args.json:
-        print(json.dumps([asdict(m) for m in models], indent=2, default=str))
-        return 0
-    if not models:
-        print("No models found. Choose a model folder or .gguf file: locas models PATH")
-        return 0
+    print(json.dumps([asdict(m) for m in models], indent=2, default=str))
+    return 0
+
+
+def _print_models(models) -> int:
+    from app import units
+
+    i = 0
     for i, m in enumerate(models, 1):
         fit = m.method if m.fits else "does not fit"
         print(f"{i:>2}. {m.name}  [{m.source}]  {units.size(m.size_bytes, empty='–')}  "
@@ -57,5 +63,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"    {m.path}")
         if m.problem:
             print(f"    {m.problem}")
+        sys.stdout.flush()
+    if not i:
+        print("No models found. Choose a model folder or .gguf file: locas models PATH")
+        return 0
     print("Choose one with: locas models --use N")
     return 0

@@ -109,7 +109,7 @@ def _ollama_candidates(root: Path) -> Iterator[Candidate]:
 
 
 def _package_candidates() -> Iterator[Candidate]:
-    from locas_engine.backbone import DEFAULT_NAME, default_gguf_path
+    from locas_engine.paths import DEFAULT_NAME, default_gguf_path
 
     try:
         yield Candidate(default_gguf_path(), "built in", DEFAULT_NAME, setting="default")
@@ -161,10 +161,16 @@ def candidates(roots: SearchRoots | None = None) -> list[Candidate]:
     return found
 
 
+def iter_models(roots: SearchRoots | None = None, ram_bytes: int | None = None) -> Iterator[ModelInfo]:
+    """Each model found, described by `inspect_model` (a refused one says why), as soon as it is
+    described: the window adds a row per model instead of waiting for them all."""
+    for c in candidates(roots):
+        yield inspect_model(c.path, source=c.source, name=c.name, setting=c.setting, ram_bytes=ram_bytes)
+
+
 def discover_models(roots: SearchRoots | None = None, ram_bytes: int | None = None) -> list[ModelInfo]:
-    """Every model found, each described by `inspect_model` (a refused one says why)."""
-    return [inspect_model(c.path, source=c.source, name=c.name, setting=c.setting, ram_bytes=ram_bytes)
-            for c in candidates(roots)]
+    """Every model found (`iter_models`), as a list."""
+    return list(iter_models(roots, ram_bytes))
 
 
 def setting_for(info: ModelInfo) -> str:

@@ -1,16 +1,17 @@
 """What a model on disk is, without loading its weights: size, architecture, parameter count,
 whether Locas-GLU or Locas-MLP fits it, and the memory it needs to run.
 
-The configuration comes from config.json (a Hugging Face folder) or from the GGUF header (read by
-transformers through the `gguf` package). The fit check builds the model's skeleton on PyTorch's
+The configuration comes from config.json (a Hugging Face folder) or from the GGUF header, read
+once with the tokenizer's big arrays skipped (`gguf_config`). The fit check builds the model's skeleton on PyTorch's
 "meta" device (shapes only, no memory) and asks the engine's own FFN finders through
 `Backbone.ffn_kind`, so the app and the engine can never disagree about which models fit.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,83 +57,153 @@ def total_ram_bytes() -> int | None:
         return None
 
 
-def _gguf_weights(path: Path) -> str | None:
-    """The GGUF file type (Q4_K_M, Q8_0, F16...) from the header."""
-    try:
-        from gguf import GGUFReader, LlamaFileType
+def _config(path: Path, header: tuple | None):
+    """The model's transformers config: its config.json, or its GGUF ``header`` (metadata,
+    tensor names) read once by `gguf_header`."""
+    if header is not None:
+        from .gguf_config import gguf_config
 
-        field = GGUFReader(path).get_field("general.file_type")
-        if field is None:
-            return None
-        return LlamaFileType(int(field.contents())).name.removeprefix("MOSTLY_")
-    except Exception:  # noqa: BLE001 - a label only; the config read below decides usability
-        return None
-
-
-def _config(path: Path):
+        return gguf_config(path, *header)
     from transformers import AutoConfig
 
-    if path.is_dir():
-        return AutoConfig.from_pretrained(str(path), local_files_only=True)
-    return AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
+    return AutoConfig.from_pretrained(str(path), local_files_only=True)
 
 
-_described: dict[tuple, ModelInfo] = {}  # (path, size, mtime, ram) -> info: a list is re-read often
+# -- the description cache: one JSON file in the data folder ------------------------------------
+CACHE_FILE = "described.json"
+_CACHE_FORMAT = 1
+_CACHED_FIELDS = ("size_bytes", "architecture", "parameters", "weights", "method", "memory_bytes",
+                  "problem", "name")
+_cache_lock = threading.Lock()
+
+
+def _cache_path() -> Path:
+    from locas_engine.paths import model_cache_dir
+
+    return model_cache_dir() / CACHE_FILE
+
+
+def _cache_stamp() -> dict:
+    """What a cached description depends on besides the file: this cache's format and the
+    transformers version (a newer one may read an architecture an older one could not)."""
+    try:
+        from importlib.metadata import version
+
+        transformers = version("transformers")
+    except Exception:  # noqa: BLE001 - not installed: nothing can be described anyway
+        transformers = None
+    return {"format": _CACHE_FORMAT, "transformers": transformers}
+
+
+def _read_cache() -> dict:
+    try:
+        data = json.loads(_cache_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("stamp") != _cache_stamp():
+        return {}
+    models = data.get("models")
+    return models if isinstance(models, dict) else {}
+
+
+def _write_cache(key: str, info: ModelInfo) -> None:
+    from locas_engine.atomic import atomic_write
+
+    with _cache_lock:
+        models = _read_cache()
+        models[key] = {f: getattr(info, f) for f in _CACHED_FIELDS}
+        data = {"stamp": _cache_stamp(), "models": models}
+        try:
+            atomic_write(_cache_path(), lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1)))
+        except OSError:  # a read-only data folder: described again next time, nothing lost
+            pass
+
+
+def _file_key(path: Path) -> str | None:
+    """The model's path and the state of its files: a change to any of them is a new key."""
+    try:
+        if path.is_dir():
+            st = (path / "config.json").stat()
+            size = folder_size(path)
+        else:
+            st = path.stat()
+            size = st.st_size
+        return f"{path.resolve()}|{size}|{st.st_mtime_ns}"
+    except OSError:
+        return None
 
 
 def inspect_model(path: str | os.PathLike, source: str = "chosen by hand", name: str | None = None,
                   setting: str | None = None, ram_bytes: int | None = None) -> ModelInfo:
     """Describe the model at ``path`` (never loads weights, never downloads). ``ram_bytes``
-    overrides this computer's memory for the memory check (tests). Remembered per file state
-    for the life of the process, since reading a config and building a skeleton takes seconds."""
+    overrides this computer's memory for the memory check (tests).
+
+    A description is kept in the data folder (``models/described.json``), keyed by the model's
+    path, size and modification time, so a model is read once: listing the models again reads
+    no model file and imports neither torch nor transformers."""
     p = Path(path).expanduser()
-    try:
-        st = (p / "config.json").stat() if p.is_dir() else p.stat()
-        key = (str(p.resolve()), st.st_size, st.st_mtime_ns, ram_bytes)
-    except OSError:
-        key = None
-    if key in _described:
-        found = _described[key]
-        return dataclasses.replace(found, name=name or p.name, source=source,
-                                   setting=setting or str(p), path=p)
-    info = _inspect(p, source, name, setting, ram_bytes)
-    if key is not None:
-        _described[key] = info
+    info = ModelInfo(name=name or p.name, source=source, path=p, setting=setting or str(p))
+    info.problem = model_problem(str(p))
+    if info.problem:
+        return info
+    key = _file_key(p)
+    cached = _read_cache().get(key) if key else None
+    if isinstance(cached, dict) and set(cached) == set(_CACHED_FIELDS):
+        for f in _CACHED_FIELDS[:-1]:
+            setattr(info, f, cached[f])
+        if info.problem and cached["name"] and cached["name"] != info.name:
+            info.problem = info.problem.replace(cached["name"], info.name)
+    else:
+        _describe(info)
+        if key:
+            _write_cache(key, info)
+    return _check_ram(info, ram_bytes)
+
+
+def _check_ram(info: ModelInfo, ram_bytes: int | None) -> ModelInfo:
+    ram = ram_bytes if ram_bytes is not None else total_ram_bytes()
+    if info.problem is None and info.memory_bytes and ram and info.memory_bytes > ram:
+        info.problem = (
+            f"{info.name} needs about {units.size(info.memory_bytes)} of memory to run on the CPU, more "
+            f"than this computer's {units.size(ram)}. Choose a smaller model."
+        )
     return info
 
 
-def _inspect(path: Path, source: str, name: str | None, setting: str | None,
-             ram_bytes: int | None) -> ModelInfo:
+def _describe(info: ModelInfo) -> None:
+    """Fill in what the model is and whether Locas fits it (or ``problem``), from its config and
+    a skeleton of it on the meta device. The GGUF header is read once (`gguf_config`)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     from locas_engine.backbone import Backbone
     from locas_engine.ffn import UnsupportedModelError
 
-    info = ModelInfo(name=name or path.name, source=source, path=path,
-                     setting=setting or str(path))
-    info.problem = model_problem(str(path))
-    if info.problem:
-        return info
+    path = info.path
     info.size_bytes = folder_size(path)
-    is_gguf = path.is_file() and is_gguf_file(path)
+    header = None
     try:
-        config = _config(path)
+        if path.is_file() and is_gguf_file(path):
+            from .gguf_config import gguf_file_type, gguf_header
+
+            header = gguf_header(path)
+            info.weights = gguf_file_type(header[0])
+        config = _config(path, header)
     except Exception as exc:  # noqa: BLE001 - transformers raises many kinds for unknown models
         info.problem = (f"{info.name} cannot be read by this version of transformers ({exc}). "
                         "Choose a model of a supported architecture (LLaMA, Qwen, Gemma, ...).")
-        return info
+        return
     info.architecture = getattr(config, "model_type", None)
-    info.weights = _gguf_weights(path) if is_gguf else str(
-        getattr(config, "dtype", None) or getattr(config, "torch_dtype", None) or "").replace(
-        "torch.", "") or None
+    if header is None:
+        info.weights = str(getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
+                           or "").replace("torch.", "") or None
     try:
         with torch.device("meta"):
             skeleton = AutoModelForCausalLM.from_config(config)
     except Exception as exc:  # noqa: BLE001
         info.problem = (f"{info.name} ({info.architecture}) is not a text-generating model Locas "
                         f"can run ({exc}).")
-        return info
+        return
     info.parameters = sum(p.numel() for p in skeleton.parameters())
     info.memory_bytes = int(info.parameters * FP32_BYTES * RUN_OVERHEAD)
     shell = Backbone(model=skeleton, tokenizer=None, name=info.name, source=str(path),
@@ -141,11 +212,3 @@ def _inspect(path: Path, source: str, name: str | None, setting: str | None,
         info.method = {"glu": "locas-glu", "mlp": "locas-mlp"}[shell.ffn_kind]
     except UnsupportedModelError as exc:
         info.problem = str(exc)
-        return info
-    ram = ram_bytes if ram_bytes is not None else total_ram_bytes()
-    if ram and info.memory_bytes > ram:
-        info.problem = (
-            f"{info.name} needs about {units.size(info.memory_bytes)} of memory to run on the CPU, more "
-            f"than this computer's {units.size(ram)}. Choose a smaller model."
-        )
-    return info

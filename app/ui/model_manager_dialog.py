@@ -1,14 +1,15 @@
 """Models on this computer: a table of what `app.models.discover` finds, and a choice.
 
 Opened from Settings ("Models on this computer…"). Finding and describing models reads config
-files and GGUF headers (seconds), so it runs on the task manager's thread; the table fills in
-when it is done. A model that does not fit stays in the table, greyed, with its reason shown
+files and GGUF headers (a model not seen before takes a second or so; one described before is
+read from the data folder's cache), so it runs on the task manager's thread, never on the GUI
+thread; each model gets its row as soon as it is described. A model that does not fit stays in the table, greyed, with its reason shown
 when selected, and cannot be chosen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -30,29 +31,36 @@ from PySide6.QtWidgets import (
 from app import units
 from app.models.inspect import ModelInfo
 
+LOOKING = "Looking for models (Hugging Face cache, LM Studio, GPT4All, Ollama)…"
 COLUMNS = ["Model", "Found in", "Size", "Architecture", "Parameters", "Locas", "Memory to run"]
 Runner = Callable[[Callable[[], object], Callable[[object], None]], None]
+Poster = Callable[..., None]  # post(callback, *args): call it on the GUI thread
 
 
 def _sync_runner(fn, on_done) -> None:
     on_done(fn())
 
 
+def _call_now(callback, *args) -> None:
+    callback(*args)
+
+
 class ModelManagerDialog(QDialog):
     """Lists the models found; `chosen_setting()` is the Settings.model value picked (or None)."""
 
-    def __init__(self, discover: Callable[[], list[ModelInfo]], inspect: Callable[[str], ModelInfo],
+    def __init__(self, discover: Callable[[], Iterable[ModelInfo]], inspect: Callable[[str], ModelInfo],
                  choose: Callable[[ModelInfo], str], run: Runner = _sync_runner,
-                 parent: QWidget | None = None) -> None:
+                 post: Poster = _call_now, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models on this computer")
         self.resize(860, 420)
-        self._inspect, self._choose, self._run = inspect, choose, run
+        self._inspect, self._choose, self._run, self._post = inspect, choose, run, post
         self.models: list[ModelInfo] = []
         self._chosen: str | None = None
+        self._searching = True  # cleared when the dialog closes: the search stops at the next model
 
         layout = QVBoxLayout(self)
-        self.status = QLabel("Looking for models (Hugging Face cache, LM Studio, GPT4All, Ollama)…")
+        self.status = QLabel(LOOKING)
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -89,12 +97,27 @@ class ModelManagerDialog(QDialog):
         self.table.itemActivated.connect(lambda _item: self.accept())
         self.add_folder.clicked.connect(self._pick_folder)
         self.add_gguf.clicked.connect(self._pick_gguf)
-        self._run(discover, self._on_found)
+        self.finished.connect(self._stop_search)
+        self._run(lambda: self._search(discover), self._on_search_done)
 
     # -- filling the table ----------------------------------------------------------------------
-    def _on_found(self, models: object) -> None:
-        for info in models:  # type: ignore[union-attr]
-            self.add_model(info)
+    def _search(self, discover: Callable[[], Iterable[ModelInfo]]) -> None:
+        """On the task thread: each model found is handed to the GUI thread as it is described."""
+        for info in discover():
+            if not self._searching:
+                return
+            self._post(self._on_found, info)
+
+    def _stop_search(self) -> None:
+        self._searching = False
+
+    def _on_found(self, info: ModelInfo) -> None:
+        self.add_model(info)
+        n = len(self.models)
+        self.status.setText(f"{n} model{'s' if n != 1 else ''} found so far. {LOOKING}")
+
+    def _on_search_done(self, _result: object = None) -> None:
+        self._searching = False
         n = len(self.models)
         fit = sum(m.fits for m in self.models)
         self.status.setText(
@@ -149,9 +172,13 @@ class ModelManagerDialog(QDialog):
         return self._chosen
 
     def add_path(self, path: str) -> None:
-        """Describe a folder or file chosen by hand and select it."""
-        r = self.add_model(self._inspect(path))
-        self.table.selectRow(r)
+        """Describe a folder or file chosen by hand (on the task thread) and select it."""
+        self.status.setText(f"Reading {path}…")
+        self._run(lambda: self._inspect(path), self._on_added)
+
+    def _on_added(self, info: ModelInfo) -> None:
+        self.table.selectRow(self.add_model(info))
+        self.status.setText(f"Added {info.name}.")
 
     def _pick_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")

@@ -202,9 +202,10 @@ class SettingsDialog(QDialog):
 
         tasks = TaskManager(parent=self)
         dialog = ModelManagerDialog(
-            discover.discover_models, inspect.inspect_model, discover.setting_for,
+            discover.iter_models, inspect.inspect_model, discover.setting_for,
             run=lambda fn, done: tasks.run(fn, on_done=done, on_error=lambda msg: dialog.status.setText(
                 f"The search for models stopped: {msg}")),
+            post=tasks.post,
             parent=self,
         )
         dialog.accepted.connect(lambda: self.use_model(dialog.chosen_setting()))

@@ -135,12 +135,91 @@ def test_locas_models_lists_and_uses_one(tmp_path, monkeypatch, capsys):
     assert load_settings().model.endswith("lm.gguf")
 
 
+def _config_differences(fast, full) -> dict:
+    a, b = fast.to_dict(), full.to_dict()
+    return {k: (a.get(k), b.get(k)) for k in set(a) | set(b)
+            if a.get(k) != b.get(k) and k != "_name_or_path"}
+
+
+def test_gguf_config_from_the_header_equals_transformers_own(tmp_path):
+    """The header read once, tokenizer arrays skipped, gives the config transformers' full reader
+    gives (`gguf_config` rebuilds it with transformers' own key tables)."""
+    from app.models.gguf_config import gguf_config, gguf_file_type, gguf_header
+
+    path = write_tiny_gguf(tmp_path / "m" / "tiny.gguf")
+    metadata, names = gguf_header(path)
+    fast = gguf_config(path, metadata, names)
+    full = tf.AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
+    assert fast.model_type == "llama" and fast.num_hidden_layers == 2
+    assert _config_differences(fast, full) == {}
+    assert gguf_file_type(metadata) == "Q8_0"
+
+
+def test_a_description_is_kept_and_redone_when_the_file_changes(tmp_path, monkeypatch):
+    """The second listing reads the description from the data folder, not the model; a file
+    that changed (size or time) is described again."""
+    import os
+
+    from app.models import inspect as inspect_mod
+
+    path = write_tiny_gguf(tmp_path / "m" / "tiny.gguf")
+    described = []
+    real = inspect_mod._describe
+    monkeypatch.setattr(inspect_mod, "_describe", lambda info: (described.append(info.path), real(info)))
+    first = inspect_model(path, ram_bytes=10**12)
+    assert first.fits and first.weights == "Q8_0" and described == [path]
+    assert (inspect_mod._cache_path()).is_file()
+    again = inspect_model(path, name="renamed", ram_bytes=10**12)
+    assert described == [path]  # read from the cache
+    assert (again.name, again.architecture, again.parameters, again.method, again.weights) == (
+        "renamed", first.architecture, first.parameters, first.method, first.weights)
+    assert not inspect_model(path, ram_bytes=1000).fits  # the memory check is made on each read
+    assert described == [path]
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the file was replaced
+    assert inspect_model(path, ram_bytes=10**12).fits and described == [path, path]
+    write_tiny_gguf(path, name="other")
+    path.write_bytes(path.read_bytes() + b"\0" * 32)  # a new size
+    inspect_model(path, ram_bytes=10**12)
+    assert described == [path, path, path]
+
+
+def test_a_second_listing_reads_no_model_and_imports_no_torch(tmp_path, monkeypatch):
+    """`locas models` run again, nothing changed: every description comes from the data folder,
+    so the process never imports torch or transformers (their import alone takes seconds)."""
+    import subprocess
+    import sys
+
+    make_home(tmp_path, monkeypatch, everything=False)
+    discover_models()  # the first listing describes the models and keeps their descriptions
+    code = ("import sys; from app.cli import main; main(['models']); "
+            "print('imported:', sorted(m for m in ('torch', 'transformers', 'gguf') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pub/repo/lm.gguf  [LM Studio]" in out and "locas-glu" in out and "does not fit" in out
+    assert "imported: []" in out
+
+
+@pytest.mark.slow
+def test_real_gguf_configs_from_the_header_equal_transformers_own():
+    """The models on this computer (the built-in one, and Gemma 3 when installed): the fast
+    config is transformers' own, and their description says they fit."""
+    from app.models.discover import SearchRoots, candidates
+    from app.models.gguf_config import gguf_config, gguf_header
+
+    found = [c for c in candidates(SearchRoots(packages=True)) if c.path.is_file()]
+    assert found
+    for c in found:
+        full = tf.AutoConfig.from_pretrained(str(c.path.parent), gguf_file=c.path.name, local_files_only=True)
+        assert _config_differences(gguf_config(c.path, *gguf_header(c.path)), full) == {}, c.name
+        assert inspect_model(c.path).fits
+
+
 @pytest.mark.slow
 def test_an_ollama_model_loads_through_its_link(tmp_path, monkeypatch):
     """The real default GGUF stands in for an Ollama blob (no .gguf name): chosen in the model
     manager, it loads and generates like any .gguf file."""
     from locas_engine import load_backbone
-    from locas_engine.backbone import default_gguf_path
+    from locas_engine.paths import default_gguf_path
 
     ollama = tmp_path / "ollama"
     (ollama / "blobs").mkdir(parents=True)

@@ -3,6 +3,7 @@ not fit says why and cannot be chosen."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,7 @@ def _found(tmp_path) -> list[ModelInfo]:
 
 
 def test_pick_a_model_that_fits_with_the_keyboard(qtbot, monkeypatch, tmp_path):
-    monkeypatch.setattr(discover, "discover_models", lambda: _found(tmp_path))
+    monkeypatch.setattr(discover, "iter_models", lambda: iter(_found(tmp_path)))
     settings = SettingsDialog(Settings())
     qtbot.addWidget(settings)
     settings.show()
@@ -56,6 +57,54 @@ def test_pick_a_model_that_fits_with_the_keyboard(qtbot, monkeypatch, tmp_path):
     assert not manager.isVisible()
     assert settings.local_model.isChecked() and settings.model_path.text() == str(tmp_path / "gemma.gguf")
     assert settings.result_settings().model == str(tmp_path / "gemma.gguf")
+
+
+def test_the_list_fills_in_as_models_are_found_off_the_gui_thread(qtbot, monkeypatch, tmp_path):
+    """Each model gets its row as soon as it is described, while the search goes on, and the
+    describing never runs on the GUI thread."""
+    first, second = _found(tmp_path)
+    go_on = threading.Event()
+    threads = []
+
+    def slow_search():
+        threads.append(threading.get_ident())
+        yield first
+        go_on.wait(20)  # the second model takes long to describe
+        threads.append(threading.get_ident())
+        yield second
+
+    monkeypatch.setattr(discover, "iter_models", slow_search)
+    settings = SettingsDialog(Settings())
+    qtbot.addWidget(settings)
+    settings.show()
+    qtbot.mouseClick(settings.find_models, Qt.MouseButton.LeftButton)
+    manager = settings.findChild(ModelManagerDialog)
+    qtbot.waitUntil(lambda: manager.table.rowCount() == 1, timeout=20_000)
+    assert manager.table.item(0, 0).text() == "org/mamba-130m"
+    assert "1 model found so far" in manager.status.text() and "Looking for models" in manager.status.text()
+    go_on.set()
+    qtbot.waitUntil(lambda: manager.table.rowCount() == 2, timeout=20_000)
+    qtbot.waitUntil(lambda: "2 models found, 1 that Locas fits" in manager.status.text(), timeout=20_000)
+    assert threads and threading.get_ident() not in threads
+
+
+def test_closing_the_list_stops_the_search(qtbot, tmp_path):
+    first, second = _found(tmp_path)
+    described = []
+
+    def search():
+        for info in (first, second):
+            described.append(info)
+            yield info
+
+    dialog = ModelManagerDialog(search, lambda p: None, lambda info: info.setting,
+                                run=lambda fn, done: None)  # nothing runs yet
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+    dialog._search(search)  # the task thread reaches the search after the dialog closed
+    assert described == [first] and dialog.table.rowCount() == 0
 
 
 def test_add_a_gguf_by_hand(qtbot, monkeypatch, tmp_path):
