@@ -1,8 +1,8 @@
 """A conversation: the questions asked so far and their answers, so a follow-up can say "he".
 
 The question panel keeps one; `turns_for_prompt()` goes into `AnswerRequest.history` and from
-there into the prompt (`app.prompts.build_messages`). Only the last few turns go in, each answer
-cut short: a small model's context is a few thousand tokens, and the passages come first.
+there into the prompt (`app.answer.prompts.build_messages`). Only the last few turns go in, each
+answer cut short: a small model's context is a few thousand tokens, and the passages come first.
 """
 
 from __future__ import annotations

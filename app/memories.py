@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from app.errors import JobError
 from app.library import Library
-from app.memory_paths import MEMORY_SUFFIXES, META, TENSORS, memory_file
-from app.memory_specs import memory_settings
-from app.recovery import memory_problem, remove_temp_files
-from app.recovery import memory_row as _row
+from app.memorize.paths import MEMORY_SUFFIXES, META, TENSORS, memory_file
+from app.memorize.recovery import memory_problem, remove_temp_files
+from app.memorize.recovery import memory_row as _row
+from app.memorize.specs import memory_settings
 
 if TYPE_CHECKING:
     from app.session import Session

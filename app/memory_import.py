@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from app.errors import JobError
-from app.memory_paths import META, TENSORS, memory_file, stored_memory_path
+from app.memorize.paths import META, TENSORS, memory_file, stored_memory_path
 from app.session import Session
 from locas_engine import MemoryMismatchError, detach_memory, load_memory, read_memory_metadata
 from locas_engine.store import memory_paths
@@ -71,7 +71,7 @@ def import_memory_file(session: Session, source: str | os.PathLike, name: str | 
                        "it may be damaged. Export it again.") from exc
     detach_memory(backbone, memory)
 
-    # Its specs are in its metadata file (app/memory_specs.py reads them there).
+    # Its specs are in its metadata file (app/memorize/specs.py reads them there).
     row = session.library.create_memory(name, backbone=backbone.name, status="done")
     target = session.memory_path(f"{row['id']}-{name}")
     try:

@@ -24,7 +24,9 @@ from app.document import Document, ImportFailed, Section, section_hash
 from app.errors import JobError
 from app.importers import import_file
 from app.importers.notes import folder_hash
-from app.jobs import (
+from app.library import NotesSync, SectionInfo
+from app.memories import delete_memory
+from app.memorize.job import (
     JobControl,
     MemorizeEvent,
     MemorizeOutcome,
@@ -32,8 +34,6 @@ from app.jobs import (
     run_memorize,
     stored_settings,
 )
-from app.library import NotesSync, SectionInfo
-from app.memories import delete_memory
 from app.session import Session
 
 QUICK_NOTES_SOURCE = "locas:quick-notes"

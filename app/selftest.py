@@ -158,7 +158,7 @@ def sample_perplexity(session: Any, doc_id: int, memories: Sequence[str]) -> flo
 
     import torch
 
-    from app.jobs import document_token_ids
+    from app.memorize.job import document_token_ids
     from locas_engine.memorizer import chunk_loss, chunk_spans
 
     backbone = session.backbone()
@@ -264,8 +264,8 @@ def run_self_test(keep: bool = False, verbose: bool = False, out: Any = None) ->
         return f"'{hits[0].section_title}' holds '{ANSWER_PASSAGE}'"
 
     def memorize() -> str:
-        from app.jobs import MemorizeRequest, run_memorize
-        from app.memory_paths import TENSORS, memory_file
+        from app.memorize.job import MemorizeRequest, run_memorize
+        from app.memorize.paths import TENSORS, memory_file
 
         session = state["session"]
         state["ppl_before"] = sample_perplexity(session, state["doc"], [])
@@ -293,7 +293,7 @@ def run_self_test(keep: bool = False, verbose: bool = False, out: Any = None) ->
         return f"same next tokens, logits within {diff:.1g} (the file keeps fp16)"
 
     def answer() -> str:
-        from app.answering import AnswerRequest, run_answer
+        from app.answer.pipeline import AnswerRequest, run_answer
 
         result = run_answer(state["session"], AnswerRequest(
             question=QUESTION, memories=["self-test"], passages=2, max_new_tokens=24))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from app.devices import device_problem
 from app.errors import JobError
 from app.library import Library
-from app.memory_paths import TENSORS, memory_file
+from app.memorize.paths import TENSORS, memory_file
 from app.settings import Settings, load_settings
 from locas_engine.paths import memories_dir
 

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.answering import AnswerRequest, run_answer
-from app.compare import run_compare
-from app.jobs import JobControl, MemorizeRequest, run_memorize
+from app.answer.compare import run_compare
+from app.answer.pipeline import AnswerRequest, run_answer
+from app.memorize.job import JobControl, MemorizeRequest, run_memorize
 from app.session import Session
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class EngineWorker:
     def submit_compare(self, request_a: AnswerRequest, request_b: AnswerRequest, on_token=None,
                        on_citations=None, on_answer=None, on_failed=None, on_done: Done | None = None,
                        on_error: Failed | None = None, control: JobControl | None = None) -> JobControl:
-        """Two answers written at once (app/compare.py); like an answer, it jumps the queue.
+        """Two answers written at once (app/answer/compare.py); like an answer, it jumps the queue.
         Callbacks get the side ("a" or "b") first; ``on_done`` gets the Comparison."""
         control = control or JobControl()
         self._questions.put(_Task(lambda s: run_compare(s, request_a, request_b, on_token, control,

@@ -1,4 +1,4 @@
-"""What the when-question date rule (app/answer_dates.py) adds, measured on recorded answers.
+"""What the when-question date rule (app/answer/dates.py) adds, measured on recorded answers.
 
 The rule only reads the draft the model wrote and its cited passage, so grounding each recorded
 draft again with the rule switched off gives exactly the answer the app would have shown
@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-import app.grounding as grounding
+import app.answer.grounding as grounding
 from app.bench.combine import paired_difference
 from app.bench.scoring import f1_score
 

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from app.grounding import PREFER_PASSAGE_BELOW, strip_citations
+from app.answer.grounding import PREFER_PASSAGE_BELOW, strip_citations
 from locas_engine import Backbone, load_backbone
 from locas_engine.generate import prompt_ids
 

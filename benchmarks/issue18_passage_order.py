@@ -16,9 +16,9 @@ import sys
 
 from issue18_prompt_variants import forward  # the old order: benchmarks/ is this script's path
 
-import app.answering as answering
-import app.prompts as prompts
-from app.answering import AnswerRequest, run_answer
+import app.answer.pipeline as answering
+import app.answer.prompts as prompts
+from app.answer.pipeline import AnswerRequest, run_answer
 from app.session import Session
 
 QUESTIONS = (

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import sys
 
-import app.answering as answering
-import app.prompts as prompts
+import app.answer.pipeline as answering
+import app.answer.prompts as prompts
 from app.bench import qa
 
 STRICT = ("You are a careful reading assistant. Answer briefly in one sentence, using only what the "

@@ -3,8 +3,8 @@ and answers that contradict the passage they cite. They are the issue's targets 
 
 from __future__ import annotations
 
+from app.answer.grounding import content_words, strip_citations
 from app.bench.scoring import abstained, f1_score
-from app.grounding import content_words, strip_citations
 from locas_engine.answer_text import LOOP_WORD, PHRASE_MAX, PHRASE_NGRAM, has_content
 
 

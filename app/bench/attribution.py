@@ -1,4 +1,5 @@
-"""How often the misattribution check (app/attribution.py) abstains, on LoCoMo, without a model.
+"""How often the misattribution check (app/answer/attribution.py) abstains, on LoCoMo,
+without a model.
 
 The check reads only the question and the passages the app retrieves for it, so it can be
 measured on every question of every conversation in seconds: the share of category 5
@@ -18,7 +19,7 @@ import math
 import tempfile
 from pathlib import Path
 
-from app.attribution import misattributed
+from app.answer.attribution import misattributed
 
 
 def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:

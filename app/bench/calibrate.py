@@ -1,4 +1,4 @@
-"""Calibrate the abstention rule (app/grounding.py) on a `locas bench qa` report, honestly.
+"""Calibrate the abstention rule (app/answer/grounding.py) on a `locas bench qa` report, honestly.
 
 Every answer with passages records its evidence (retrieval score, question coverage, answer
 support, the answer's log-probability with and without the passages). The rule is one
@@ -22,8 +22,8 @@ import argparse
 import json
 from pathlib import Path
 
+from app.answer.grounding import strip_citations
 from app.bench.scoring import f1_score
-from app.grounding import strip_citations
 
 FEATURES = ("retrieval", "question_coverage", "answer_support", "lp_with", "lp_without", "lp_gain",
             "memory_surprise")

@@ -25,10 +25,10 @@ import json
 import re
 from pathlib import Path
 
+from app.answer.grounding import strip_citations, with_citation
 from app.bench.answer_checks import answer_checks, contradicts
 from app.bench.qa import CATEGORIES, COMPARISONS, print_table, score, tabulate
 from app.bench.scoring import paired_difference
-from app.grounding import strip_citations, with_citation
 from locas_engine.answer_text import trim_unfinished
 from locas_engine.bench import write_report
 

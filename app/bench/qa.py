@@ -30,12 +30,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from app.answer.grounding import strip_citations
+from app.answer.prompts import build_messages
 from app.bench.answer_checks import answer_checks, contradicts, print_checks
 from app.bench.book_questions import load_book_questions
 from app.bench.scoring import abstained, f1_score, overall_at_tokens, paired_difference
-from app.grounding import strip_citations
-from app.memory_specs import memory_settings
-from app.prompts import build_messages
+from app.memorize.specs import memory_settings
 from locas_engine.answer_text import trim_unfinished
 from locas_engine.bench import write_report
 from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, tau_scales
@@ -101,7 +101,7 @@ def answer_once(session, question: str, mode: str, memory: str, document_id: int
     """The answer as streamed, the app's Answer (None for the recent-context modes, which bypass
     retrieval), and how many tokens the model wrote. The streamed pieces are not tokens: the
     stream holds words back until no rule can cut them, so a piece is often several tokens."""
-    from app.answering import AnswerRequest, run_answer
+    from app.answer.pipeline import AnswerRequest, run_answer
     from locas_engine import stream_generate
 
     if mode.endswith("recent-context"):
@@ -149,7 +149,7 @@ def score(prediction: str, category: int, reference: str) -> float:
 def prepare(session, path: Path, name: str, memorize: bool, settings: dict, home: Path) -> tuple[int, dict]:
     """Import ``path`` (or find it in a reused ``--home``) and memorize it when a mode needs it."""
     from app.importers import import_file
-    from app.jobs import MemorizeRequest, run_memorize
+    from app.memorize.job import MemorizeRequest, run_memorize
 
     started = time.perf_counter()
     reused = memorized_before(session.library, name, settings)

@@ -6,7 +6,7 @@ Rows (each: seconds, tokens/s, online perplexity, time relative to ``score-fp32`
 of ``memorize-fp32``'s perplexity gain it keeps):
   score-fp32        no memory, fp32, each chunk scored given its context: the floor
   memorize-fp32     memorization as it was before issue 14: fp32, memory on every layer
-  memorize-default  what the app does by default on this machine (app.memorize_setup resolves
+  memorize-default  what the app does by default on this machine (app.memorize.setup resolves
                     the user's default settings for this device, exactly as a memorize job does)
 ``--variants`` adds rows to explore, each ``PRECISION:LAYERS[:CHUNK[:CONTEXT]]`` (e.g.
 ``bf16:all``, ``fp32:10-29``, ``bf16:auto:512:256``), ``score:bf16``, or settings as
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from app.memorize_setup import memorize_settings, memory_config, resolve_settings
+from app.memorize.setup import memorize_settings, memory_config, resolve_settings
 from app.settings import Settings
 from locas_engine import Memorizer, attach_memory, detach_memory
 from locas_engine.backbone import Backbone, backbone_from_model, load_backbone

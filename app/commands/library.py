@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 from ..document import ImportFailed, one_line
 from ..library import Library, LibraryError
-from ..sections import held_section_ids
+from ..memorize.sections import held_section_ids
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

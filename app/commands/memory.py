@@ -20,7 +20,7 @@ from app.errors import JobError
 from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, all_knobs
 
 if TYPE_CHECKING:
-    from app.jobs import JobControl, MemorizeEvent, MemorizeRequest
+    from app.memorize.job import JobControl, MemorizeEvent, MemorizeRequest
     from app.session import Session
 
 
@@ -184,7 +184,7 @@ def progress_postfix(ev: MemorizeEvent) -> str:
 
 
 def _memorize(session: Session, request: MemorizeRequest) -> int:
-    from app.jobs import JobControl, run_memorize
+    from app.memorize.job import JobControl, run_memorize
 
     control = JobControl()
     with _ctrl_c_cancels(control):
@@ -193,7 +193,7 @@ def _memorize(session: Session, request: MemorizeRequest) -> int:
 
 
 def cmd_memorize(args: argparse.Namespace) -> int:
-    from app.jobs import MemorizeRequest
+    from app.memorize.job import MemorizeRequest
 
     session = _session(args)
     name = args.memory
@@ -211,7 +211,7 @@ def cmd_memorize(args: argparse.Namespace) -> int:
             print(f"Memory '{name}' already holds these sections; nothing to memorize.")
             return 0
     if args.estimate:
-        from app.memorize_cost import request_cost
+        from app.memorize.cost import request_cost
 
         print(f"Memorizing into '{name}' would take {request_cost(session, request).describe()}")
         return 0
@@ -220,7 +220,7 @@ def cmd_memorize(args: argparse.Namespace) -> int:
 
 def _chosen_sections(session: Session, doc_ids: list[int], memory: str, spec: str) -> dict[int, list[int]]:
     """{document: section ids} for --sections, leaving out sections the memory already holds."""
-    from app.sections import chosen_sections, held_section_ids
+    from app.memorize.sections import chosen_sections, held_section_ids
 
     if len(doc_ids) != 1:
         raise JobError("--sections picks chapters of one document; give exactly one DOC_ID.")
@@ -237,8 +237,8 @@ def _chosen_sections(session: Session, doc_ids: list[int], memory: str, spec: st
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from app.jobs import resume_request
-    from app.recovery import keep_saved, start_over
+    from app.memorize.job import resume_request
+    from app.memorize.recovery import keep_saved, start_over
 
     session = _session(args)
     if args.keep_saved:
@@ -251,8 +251,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from app.answering import AnswerRequest, run_answer
-    from app.grounding import answer_dict
+    from app.answer.grounding import answer_dict
+    from app.answer.pipeline import AnswerRequest, run_answer
 
     session = _session(args)
     s = session.settings

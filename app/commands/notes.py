@@ -9,7 +9,7 @@ from app.commands.memory import _ctrl_c_cancels, _model_flags, _ProgressPrinter,
 from app.document import ImportFailed
 from app.library import NoteChange
 
-# app.jobs and app.notes load torch: imported in the commands, not for `locas --help`.
+# app.memorize.job and app.notes load torch: imported in the commands, not for `locas --help`.
 
 _SHOWN = 20  # notes listed per kind of change; the rest are counted
 
@@ -42,7 +42,7 @@ def _print_changes(label: str, changes: list[NoteChange]) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from app.jobs import JobControl, MemorizeRequest, run_memorize
+    from app.memorize.job import JobControl, MemorizeRequest, run_memorize
     from app.notes import notes_status, rebuild_notes_memory, sync_folder, update_notes_memory
 
     session = _session(args)
@@ -104,7 +104,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_note(args: argparse.Namespace) -> int:
-    from app.jobs import JobControl
+    from app.memorize.job import JobControl
     from app.notes import add_quick_note
 
     session = _session(args)

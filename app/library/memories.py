@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..memory_paths import resolve_memory_path
+from ..memorize.paths import resolve_memory_path
 from .records import MEMORY_STATUSES, SOURCE_STATUSES
 from .store import LibraryError, Store, now
 
@@ -17,7 +17,7 @@ class MemoriesRepo(Store):
     """Memory rows and memory sources (``get_document`` comes from DocumentsRepo)."""
 
     # Status and a path: what the memory is and how it is trained live in its files
-    # (app/memory_specs.py).
+    # (app/memorize/specs.py).
     _MEMORY_FIELDS = {"backbone", "backbone_fingerprint", "path", "status", "message",
                       "tokens_done", "tokens_total", "ppl", "stream", "pid"}
 

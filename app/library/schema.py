@@ -133,12 +133,12 @@ def _migration_3(db: Database) -> None:
 
 
 def _migration_4(db: Database) -> None:
-    """Memories keep their settings in their own files (app/memory_specs.py), the row only
+    """Memories keep their settings in their own files (app/memorize/specs.py), the row only
     status and a path: each row's settings are written to its memory's spec file when that has
     none, then the column is dropped (sqlite-utils' transform: a copy of the table, in this
     transaction, on any SQLite version)."""
-    from ..memory_paths import resolve_memory_path
-    from ..memory_specs import adopt_row_settings  # here only: it reads memory files (numpy)
+    from ..memorize.paths import resolve_memory_path
+    from ..memorize.specs import adopt_row_settings  # here only: it reads memory files (numpy)
 
     for row in db.query("SELECT name, path, settings FROM memories"):
         path = resolve_memory_path(row["path"])

@@ -1,7 +1,7 @@
 """What the question panel says about an answer: its status line and its history entry.
 
-Plain functions over an `app.answering.Answer` (or any object with its fields) and the library's
-history rows, so the wording is tested without a window.
+Plain functions over an `app.answer.pipeline.Answer` (or any object with its fields) and the
+library's history rows, so the wording is tested without a window.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class AnswerView(QWidget):
 
     def show_support(self, label: str, sentence: str) -> None:
         """Below the answer, the sentence of its passage that supports it, highlighted, so that
-        the reader can check the answer in one glance (app/grounding.py)."""
+        the reader can check the answer in one glance (app/answer/grounding.py)."""
         cursor = self.text.textCursor()
         cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.insertHtml(f"<br><br><span style='color:palette(mid)'>{html.escape(label)}</span><br>"

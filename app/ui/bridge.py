@@ -12,20 +12,20 @@ import itertools
 
 from PySide6.QtCore import QObject, Signal
 
-from app.answering import AnswerRequest
-from app.jobs import JobControl, MemorizeRequest
+from app.answer.pipeline import AnswerRequest
+from app.memorize.job import JobControl, MemorizeRequest
 from app.ui.taskman import TaskManager, user_message
 
 
 class EngineBridge(QObject):
     """Submits jobs to the engine worker and re-emits their callbacks as GUI-thread signals."""
 
-    memorize_event = Signal(object)  # app.jobs.MemorizeEvent, once per phase change / chunk
-    memorize_finished = Signal(object)  # app.jobs.MemorizeOutcome
+    memorize_event = Signal(object)  # app.memorize.job.MemorizeEvent, once per phase change / chunk
+    memorize_finished = Signal(object)  # app.memorize.job.MemorizeOutcome
     memorize_failed = Signal(str, str)  # memory name, message for a person
     answer_token = Signal(int, str)  # ticket, text piece
     answer_citations = Signal(int, object)  # ticket, [Passage], before the first token
-    answer_finished = Signal(int, object)  # ticket, app.answering.Answer
+    answer_finished = Signal(int, object)  # ticket, app.answer.pipeline.Answer
     answer_failed = Signal(int, str)  # ticket, message
 
     def __init__(self, tasks: TaskManager, parent: QObject | None = None) -> None:
@@ -62,8 +62,8 @@ class EngineBridge(QObject):
         return ticket, control
 
     def compare(self, request_a: AnswerRequest, request_b: AnswerRequest) -> tuple[int, int, JobControl]:
-        """Queue two answers written at once (app/compare.py); each side streams through the same
-        signals as a single answer, under its own ticket, and one control stops both."""
+        """Queue two answers written at once (app/answer/compare.py); each side streams through the
+        same signals as a single answer, under its own ticket, and one control stops both."""
         tickets = {"a": next(self._tickets), "b": next(self._tickets)}
         post = self.tasks.post
 

@@ -20,10 +20,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.answering import AnswerRequest
+from app.answer.pipeline import AnswerRequest
 from app.devices import describe_device
 from app.errors import JobError
-from app.jobs import (
+from app.library import DocumentInfo, Library
+from app.memorize.job import (
     JobControl,
     MemorizeEvent,
     MemorizeRequest,
@@ -31,7 +32,6 @@ from app.jobs import (
     resume_request,
     stored_settings,
 )
-from app.library import DocumentInfo, Library
 from app.settings import Settings, load_settings, save_settings
 from app.ui.bridge import EngineBridge
 from app.ui.library_view import DocumentRow, MemoryRow
@@ -118,14 +118,15 @@ class AppController(QObject):
         return [(s.id, s.title, s.characters) for s in self.library.sections(doc_id)]
 
     def held_sections(self, memory: str, doc_id: int) -> set[int]:
-        from app.sections import held_section_ids
+        from app.memorize.sections import held_section_ids
 
         return held_section_ids(self.library, memory, doc_id)
 
     def memorize_cost(self, request: MemorizeRequest) -> str:
         """The token count and time a memorize request would take here, said before it starts:
-        tokens from the chosen text's characters, speed from earlier runs (app/estimate.py)."""
-        from app.estimate import SPEED_KEYS, estimate, tokens_from_characters
+        tokens from the chosen text's characters, speed from earlier runs
+        (app/memorize/estimate.py)."""
+        from app.memorize.estimate import SPEED_KEYS, estimate, tokens_from_characters
 
         characters = 0
         for doc_id in request.document_ids:

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import units
-from app.jobs import MemorizeEvent, MemorizeRequest
+from app.memorize.job import MemorizeEvent, MemorizeRequest
 from app.settings import Settings
 from app.ui.chapter_picker import ChapterPicker, SectionRow
 from app.ui.memorize_form import SHAPE_FIELDS, MemorizeSettingsForm

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
-from app.jobs import MemorizeEvent
+from app.memorize.job import MemorizeEvent
 from app.ui.library_actions import confirm
 from app.ui.memorize_dialog import MemorizeDialog
 

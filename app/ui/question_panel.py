@@ -42,7 +42,8 @@ SINGLE, WITH, WITHOUT = "single", "with", "without"
 
 @dataclass
 class AskOptions:
-    """What the user asked for; the main window turns it into an `app.answering.AnswerRequest`."""
+    """What the user asked for; the main window turns it into an
+    `app.answer.pipeline.AnswerRequest`."""
 
     question: str
     memories: list[str]  # empty: the plain model; several: the answer job routes among them
@@ -302,7 +303,8 @@ class QuestionPanel(QWidget):
         if text:
             view.set_text(prefix + text)
             # an abstention carries a support only when a passage's line backs it ("It says this
-            # of Melanie, not of Caroline [1]", app/attribution.py; grounding.Grounded.support)
+            # of Melanie, not of Caroline [1]", app/answer/attribution.py;
+            # grounding.Grounded.support)
             cited, support = getattr(answer, "cited", None), getattr(answer, "support", None)
             if cited is not None and support:
                 passage = answer.citations[cited].text

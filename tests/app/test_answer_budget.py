@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
-import app.answering as answering
-from app.answering import AnswerRequest, PreparedAnswer, write_answer
+import app.answer.pipeline as answering
+from app.answer.pipeline import AnswerRequest, PreparedAnswer, write_answer
 from app.library.records import Passage
 
 HARE = "The Tortoise plodded on and won the race. The Hare slept by the wayside."

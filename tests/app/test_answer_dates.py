@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from app.answer_dates import asks_when, date_in
-from app.grounding import ground
+from app.answer.dates import asks_when, date_in
+from app.answer.grounding import ground
 from app.importers.chats import Message, render
 
 # Written by the chat importer itself, so the stamps and pinned dates are in the app's own format.

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from app.answering import AnswerRequest, run_answer
-from app.attribution import misattributed
+from app.answer.attribution import misattributed
+from app.answer.pipeline import AnswerRequest, run_answer
 from app.bench.attribution import measure, wilson
 from app.bench.scoring import abstained
 from app.library import Library

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from app.answer.grounding import Evidence, should_abstain
 from app.bench.calibrate import as_grounding_rule, fit, main, rates
-from app.grounding import Evidence, should_abstain
 
 
 def row(file: str, category: str, coverage: float, lp: float) -> dict:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from app.answering import AnswerRequest, run_answer
-from app.compare import run_compare
-from app.jobs import JobControl, MemorizeRequest, run_memorize
+from app.answer.compare import run_compare
+from app.answer.pipeline import AnswerRequest, run_answer
 from app.library import Library
+from app.memorize.job import JobControl, MemorizeRequest, run_memorize
 from app.session import Session
 from app.settings import Settings
 

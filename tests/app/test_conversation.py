@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.answering import AnswerRequest
+from app.answer.pipeline import AnswerRequest
+from app.answer.prompts import build_messages
 from app.conversation import MAX_ANSWER_CHARS, Conversation
-from app.prompts import build_messages
 
 
 def test_earlier_turns_go_between_the_system_line_and_the_question():

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from app.bench.answer_checks import answer_checks, contradicts, max_ngram_repeats
-from app.grounding import (
+from app.answer.grounding import (
     ABSTAIN_TEXT,
     Evidence,
     cited_passage,
@@ -13,7 +12,8 @@ from app.grounding import (
     supporting_sentence,
     with_citation,
 )
-from app.prompts import SHORT_ANSWER_TOKENS, answer_budget
+from app.answer.prompts import SHORT_ANSWER_TOKENS, answer_budget
+from app.bench.answer_checks import answer_checks, contradicts, max_ngram_repeats
 
 HARE = ("The Hare laughed at the Tortoise. They agreed to race. The Hare lay down to sleep. "
         "The Tortoise plodded on and won the race. Slow and steady wins.")
@@ -105,7 +105,7 @@ def test_the_bench_checks_loops_and_contradictions():
 
 
 def test_an_answer_its_passage_does_not_back_gives_way_to_the_passage(monkeypatch):
-    import app.grounding as grounding
+    import app.answer.grounding as grounding
 
     monkeypatch.setattr(grounding, "PREFER_PASSAGE_BELOW", 0.7)
     hare = ground("Who won the race?", "The Lion was the winner.", [HARE], [-5.0], lambda ps, t: -1.0)
@@ -164,7 +164,7 @@ def test_an_answer_that_says_the_text_does_not_say_is_an_abstention_not_a_passag
 
 
 def test_a_rule_that_reads_the_score_without_passages_gets_it(monkeypatch):
-    import app.grounding as grounding
+    import app.answer.grounding as grounding
 
     monkeypatch.setattr(grounding, "ABSTAIN_RULE", {"bias": 1.0, "lp_gain": -1.0})
     calls = []

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from app.commands.memory import _ProgressPrinter
-from app.jobs import MemorizeEvent, MemorizeRequest, run_memorize
 from app.library import Library
+from app.memorize.job import MemorizeEvent, MemorizeRequest, run_memorize
 from app.session import Session
 from app.settings import Settings
 

@@ -12,8 +12,8 @@ import sys
 import pytest
 import torch
 
-from app.jobs import JobControl, MemorizeRequest, resume_request, run_memorize
 from app.library import Library
+from app.memorize.job import JobControl, MemorizeRequest, resume_request, run_memorize
 from app.session import Session
 from app.settings import Settings
 from locas_engine import backbone_from_model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.prompts import build_messages
+from app.answer.prompts import build_messages
 
 
 def test_the_best_passage_stands_next_to_the_question_and_keeps_its_number():

@@ -201,7 +201,7 @@ def test_damaged_checkpoint_is_refused(tiny_llama, saved, damage):
 
 CHECK_WITHOUT_TORCH = """
 import json, sys
-from app.recovery import memory_problem
+from app.memorize.recovery import memory_problem
 problems = {stem: memory_problem({"name": stem, "path": stem, "status": "done"})
             for stem in sys.argv[1:]}
 print(json.dumps({"problems": problems, "torch": "torch" in sys.modules}))
@@ -209,7 +209,7 @@ print(json.dumps({"problems": problems, "torch": "torch" in sys.modules}))
 
 
 def test_the_library_file_check_imports_no_torch(saved, tmp_path):
-    """The start-up check of a memory's files (app.recovery.memory_problem) reads the digest,
+    """The start-up check of a memory's files (app.memorize.recovery.memory_problem) reads the digest,
     the layout and NaN / Inf from the bytes: sound, overwritten, NaN and truncated files are
     told apart in a process that never imports torch."""
     import os

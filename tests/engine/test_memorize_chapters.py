@@ -11,8 +11,8 @@ import torch
 from engine_helpers import tiny_model
 
 from app.cli import main
-from app.estimate import Estimate, estimate, record_throughput
-from app.sections import SectionChoiceError, parse_section_numbers
+from app.memorize.estimate import Estimate, estimate, record_throughput
+from app.memorize.sections import SectionChoiceError, parse_section_numbers
 from app.settings import Settings, save_settings
 from app.units import duration
 from locas_engine import Memorizer, backbone_from_model
@@ -152,8 +152,8 @@ def test_model_weights_follow_the_memorizing_precision(monkeypatch):
 
 
 def test_a_memory_made_before_precision_was_recorded_keeps_fp32():
-    from app.jobs import MemorizeRequest, effective_settings
-    from app.memorize_setup import resolve_settings
+    from app.memorize.job import MemorizeRequest, effective_settings
+    from app.memorize.setup import resolve_settings
     from app.session import Session
 
     session = Session(settings=Settings.of(precision="auto"))

@@ -61,10 +61,10 @@ def test_locas_on_the_gemma3_ffn_geglu_gelu_tanh(gemma_path):
 
 @pytest.mark.slow
 def test_gemma_memorizes_a_story_and_answers_from_it(gemma_path, story_file):
-    from app.answering import AnswerRequest, run_answer
+    from app.answer.pipeline import AnswerRequest, run_answer
     from app.importers import import_file
-    from app.jobs import MemorizeRequest, run_memorize
     from app.library import Library
+    from app.memorize.job import MemorizeRequest, run_memorize
     from app.session import Session
     from app.settings import Settings
     from locas_engine import only_enabled

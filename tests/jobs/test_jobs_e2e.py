@@ -14,10 +14,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from app.answering import AnswerRequest, run_answer
+from app.answer.pipeline import AnswerRequest, run_answer
 from app.errors import JobError
 from app.importers import import_file
-from app.jobs import JobControl, MemorizeRequest, resume_request, run_memorize
+from app.memorize.job import JobControl, MemorizeRequest, resume_request, run_memorize
 
 pytestmark = pytest.mark.slow
 

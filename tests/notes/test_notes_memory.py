@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.jobs import JobControl, resume_request, run_memorize
+from app.memorize.job import JobControl, resume_request, run_memorize
 from app.notes import (
     add_quick_note,
     notes_status,

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from app.answering import AnswerRequest, run_answer
+from app.answer.pipeline import AnswerRequest, run_answer
 from app.cli import main
 from app.errors import JobError
-from app.jobs import JobControl, MemorizeRequest, resume_request, run_memorize
 from app.memories import delete_memory, memory_summary
-from app.recovery import keep_saved, start_over
+from app.memorize.job import JobControl, MemorizeRequest, resume_request, run_memorize
+from app.memorize.recovery import keep_saved, start_over
 
 
 def _memorize(session, doc_ids, name, control=None):

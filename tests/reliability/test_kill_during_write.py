@@ -19,7 +19,7 @@ import pytest
 import torch
 from engine_helpers import token_stream
 
-from app.recovery import remove_temp_files
+from app.memorize.recovery import remove_temp_files
 from locas_engine import (
     Memorizer,
     MemorySpec,

@@ -13,11 +13,17 @@ import torch
 from safetensors.torch import load_file
 
 from app.cli import main
-from app.jobs import JobControl, MemorizeRequest, document_token_ids, resume_request, run_memorize
 from app.library import Library
 from app.memories import delete_memory
-from app.memory_paths import CHECKPOINT, META, SPECS, memory_file
-from app.memory_specs import memory_settings
+from app.memorize.job import (
+    JobControl,
+    MemorizeRequest,
+    document_token_ids,
+    resume_request,
+    run_memorize,
+)
+from app.memorize.paths import CHECKPOINT, META, SPECS, memory_file
+from app.memorize.specs import memory_settings
 from locas_engine import stream_signature
 
 

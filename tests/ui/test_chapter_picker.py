@@ -91,13 +91,13 @@ def test_enter_in_the_chapter_list_starts(qtbot):
 
 def test_the_dialogs_cost_merges_settings_as_the_job_does(qtbot, tmp_path):
     """The cost line must use the settings the job will use: a speed setting asked for in the
-    dialog overrides the existing memory's own (as in app.jobs.effective_settings), and settings
+    dialog overrides the existing memory's own (as in app.memorize.job.effective_settings), and settings
     the job would refuse are said before Start."""
     from ui_helpers import make_fake_window
 
-    from app.estimate import SPEED_KEYS, record_throughput
-    from app.jobs import MemorizeRequest, effective_settings
-    from app.memory_specs import write_memory_settings
+    from app.memorize.estimate import SPEED_KEYS, record_throughput
+    from app.memorize.job import MemorizeRequest, effective_settings
+    from app.memorize.specs import write_memory_settings
 
     window, _worker = make_fake_window(qtbot)
     controller = window.controller

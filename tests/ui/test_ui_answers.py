@@ -175,7 +175,7 @@ def test_a_compare_side_that_fails_shows_why_and_the_other_answers(fake, qtbot):
 
 
 def test_an_answer_about_the_wrong_person_shows_the_line_that_says_whom(fake, qtbot):
-    """A misattributed question (app/attribution.py) is an abstention that still shows the line
+    """A misattributed question (app/answer/attribution.py) is an abstention that still shows the line
     it rests on, highlighted, so the reader sees whom the text means."""
     window, worker, library, _doc = fake
     panel = window.question_panel

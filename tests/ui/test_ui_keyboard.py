@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from app.jobs import MemorizeEvent
+from app.memorize.job import MemorizeEvent
 from app.settings import Settings
 from app.ui.memorize_dialog import MemorizeDialog
 

@@ -83,7 +83,7 @@ def test_unfinished_memories_say_so_and_keep_their_bar(window, qtbot, story_file
         "fables (stopped, 0.3% memorized)")
 
     # A paused job's event carries no counts: the bar stays where it was.
-    from app.jobs import MemorizeEvent
+    from app.memorize.job import MemorizeEvent
 
     window._on_memorize_event(MemorizeEvent("fables", "memorizing", 250, 1000, ppl=9.0))
     window._on_memorize_event(MemorizeEvent("fables", "paused", message="Paused"))

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.qt
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from app.jobs import MemorizeEvent  # noqa: E402
+from app.memorize.job import MemorizeEvent  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from app.ui.library_view import DocumentRow, LibraryView, MemoryRow  # noqa: E402
 from app.ui.memorize_dialog import MemorizeDialog, suggest_memory_name  # noqa: E402

@@ -49,7 +49,7 @@ class PendingAnswer:
         self._error(exc)
 
     def finish(self, text: str, citations=(), seconds: float = 2.0, tokens: int = 10, **kw):
-        from app.answering import Answer
+        from app.answer.pipeline import Answer
 
         answer = Answer(question=self.request.question, text=text, citations=list(citations),
                         memories=list(self.request.memories), seconds=seconds, tokens=tokens,
@@ -106,7 +106,7 @@ class FakeWorker:
 
     def submit_answer(self, request, on_token=None, on_done=None, on_error=None, control=None,
                       on_citations=None):
-        from app.jobs import JobControl
+        from app.memorize.job import JobControl
 
         control = control or JobControl()
         self.answers.append(PendingAnswer(request, on_token, on_done, on_error, control, on_citations))
@@ -114,7 +114,7 @@ class FakeWorker:
 
     def submit_compare(self, request_a, request_b, on_token=None, on_citations=None, on_answer=None,
                        on_failed=None, on_done=None, on_error=None, control=None):
-        from app.jobs import JobControl
+        from app.memorize.job import JobControl
 
         control = control or JobControl()
         self.compares.append(PendingCompare(request_a, request_b, on_token, on_citations, on_answer,
@@ -122,7 +122,7 @@ class FakeWorker:
         return control
 
     def submit_memorize(self, request, on_event=None, control=None, on_done=None, on_error=None):
-        from app.jobs import JobControl
+        from app.memorize.job import JobControl
 
         return control or JobControl()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from locas_engine.paths import memories_dir
 
 TENSORS, META, CHECKPOINT = ".safetensors", ".json", ".ckpt"
-SPECS = ".spec.json"  # the memory's specs from its creation on (app/memory_specs.py)
+SPECS = ".spec.json"  # the memory's specs from its creation on (app/memorize/specs.py)
 MEMORY_SUFFIXES = (TENSORS, META, CHECKPOINT, SPECS)  # every file a memory may have beside its stem
 
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.grounding import content_words
+from app.answer.grounding import content_words
 from app.importers.chats import CHAT_LINE
 
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|my|me|mine|myself|we|we're|our|us)\b", re.IGNORECASE)

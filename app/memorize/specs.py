@@ -16,7 +16,7 @@ their memory rows; schema migration 4 writes those out with ``write_memory_setti
 
 Settings go in and out flat, both specs' fields by name, the form the jobs merge a request's
 overrides and the user's defaults in. A ``precision`` of None is a memory made before precision
-was recorded (app.memorize_setup.resolve_settings gives what such memories used).
+was recorded (app.memorize.setup.resolve_settings gives what such memories used).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from app.memory_paths import META, SPECS, memory_file
+from app.memorize.paths import META, SPECS, memory_file
 from locas_engine import spec
 from locas_engine.atomic import atomic_write
 from locas_engine.memory_files import memory_spec_values, read_memory_metadata

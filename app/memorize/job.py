@@ -1,5 +1,5 @@
 """Memorizing documents, the long job a user asks of Locas Reader (answering a question, the
-other, is app/answering.py).
+other, is app/answer/pipeline.py).
 
 Both are plain functions over a Session, so the command line calls them directly and the GUI's
 engine worker calls them on its thread. They report through callbacks and obey a JobControl,
@@ -18,12 +18,12 @@ from typing import Any
 
 from app.document import memorized_text
 from app.errors import JobError
-from app.estimate import estimate_run, record_throughput
-from app.memorize_setup import memorize_settings, memory_config, resolve_settings
-from app.memory_paths import CHECKPOINT, TENSORS, memory_file, stored_memory_path
-from app.memory_specs import memory_settings, write_memory_settings
-from app.recovery import checkpoint_advice, remove_temp_files
-from app.sections import unheld_rest
+from app.memorize.estimate import estimate_run, record_throughput
+from app.memorize.paths import CHECKPOINT, TENSORS, memory_file, stored_memory_path
+from app.memorize.recovery import checkpoint_advice, remove_temp_files
+from app.memorize.sections import unheld_rest
+from app.memorize.setup import memorize_settings, memory_config, resolve_settings
+from app.memorize.specs import memory_settings, write_memory_settings
 from app.session import Session
 from locas_engine import (
     CheckpointError,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from app.answering import (
+from app.answer.pipeline import (
     Answer,
     AnswerRequest,
     PreparedAnswer,
@@ -26,8 +26,8 @@ from app.answering import (
     write_answer,
 )
 from app.errors import user_message
-from app.jobs import JobControl
 from app.library import Passage
+from app.memorize.job import JobControl
 from app.session import Session
 
 __all__ = ["SIDES", "Comparison", "run_compare"]

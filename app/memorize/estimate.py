@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from app import units
-from app.memorize_setup import memorize_settings, memory_config
+from app.memorize.setup import memorize_settings, memory_config
 from locas_engine import Memorizer, attach_memory, detach_memory, only_enabled
 from locas_engine.backbone import Backbone
 from locas_engine.paths import data_home, private_file

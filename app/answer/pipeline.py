@@ -1,7 +1,7 @@
 """Answering a question: retrieve passages, write the answer with the chosen memories on, ground
 it in the passage it rests on, and keep it in the history.
 
-A plain function over a Session, like memorizing (app/jobs.py), so the command line, the
+A plain function over a Session, like memorizing (app/memorize/job.py), so the command line, the
 benchmarks and the GUI's engine worker all answer the same way.
 """
 
@@ -11,12 +11,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from app.attribution import Misattributed, misattributed
+from app.answer.attribution import Misattributed, misattributed
+from app.answer.grounding import Grounded, ground
+from app.answer.prompts import answer_budget, build_messages
 from app.errors import JobError
-from app.grounding import Grounded, ground
-from app.jobs import JobControl
 from app.library import Library, Passage
-from app.prompts import answer_budget, build_messages
+from app.memorize.job import JobControl
 from app.session import Session
 from locas_engine import Backbone, Route, only_enabled, route_memories, stream_generate
 from locas_engine.generate import answer_logprob
@@ -144,7 +144,7 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
 
     No library access, so it may run on a thread of its own: the memory switch holds in this
     thread's context only (locas_engine.only_enabled), and two answers with different memories
-    can be written at once on one model (app/compare.py).
+    can be written at once on one model (app/answer/compare.py).
     """
     request, question, citations = prepared.request, prepared.question, prepared.citations
     backbone, names = prepared.backbone, prepared.memories

@@ -5,11 +5,11 @@ A 135M model rarely writes a reliable [n] itself, so the cited passage is the on
 names when it names a valid one, otherwise the passage that shares the most of the answer's
 words. The supporting sentence is the sentence of that passage sharing the most words with the
 question and the answer: what a reader checks in one glance. A when-question is answered with
-the date that sentence gives (app/answer_dates.py).
+the date that sentence gives (app/answer/dates.py).
 
 The answer abstains ("The text does not say.") when the model wrote nothing or said itself that
 the passages do not say. Before writing, a chat question asked of the wrong person abstains too
-(app/attribution.py). A linear rule over the evidence measured on every answer with passages
+(app/answer/attribution.py). A linear rule over the evidence measured on every answer with passages
 (``Evidence``: the model's own confidence and how well the passages match the question) can also
 decide it; it is calibrated by app/bench/calibrate.py and stays off (``ABSTAIN_RULE``), because on
 LoCoMo no such rule abstained more often rightly than wrongly (docs/benchmarks.md).
@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 import snowballstemmer
 
-from app.answer_dates import asks_when, date_in, message_text
+from app.answer.dates import asks_when, date_in, message_text
 from locas_engine.answer_text import trim_unfinished
 
 ABSTAIN_TEXT = "The text does not say."

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from app.estimate import Estimate, estimate_run
-from app.jobs import (
+from app.memorize.estimate import Estimate, estimate_run
+from app.memorize.job import (
     MemorizeRequest,
     document_token_ids,
     effective_settings,
     section_token_ids,
     stored_settings,
 )
-from app.memorize_setup import resolve_settings
-from app.sections import unheld_rest
+from app.memorize.sections import unheld_rest
+from app.memorize.setup import resolve_settings
 from app.session import Session
 
 

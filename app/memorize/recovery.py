@@ -15,7 +15,7 @@ from typing import Any
 
 from app.errors import JobError
 from app.library import Library
-from app.memory_paths import CHECKPOINT, MEMORY_SUFFIXES, META, TENSORS, memory_file
+from app.memorize.paths import CHECKPOINT, MEMORY_SUFFIXES, META, TENSORS, memory_file
 from locas_engine.atomic import temp_files
 from locas_engine.memory_files import memory_file_problem  # reads files without torch
 
