@@ -76,7 +76,7 @@ class AppController(QObject):
         self.answer_controls: dict[int, JobControl] = {}
         self.model_name: str | None = None
         # The loaded model's device as torch names it ('cpu', 'cuda:0'): the key under which
-        # app/estimate.py stores speeds. The status bar's words for it come with model_loaded.
+        # app/memorize/estimate.py stores speeds. The status bar's words for it come with model_loaded.
         self.model_device: str | None = None
         self.bridge.memorize_event.connect(self._on_memorize_event)
         self.bridge.memorize_finished.connect(self._on_memorize_finished)

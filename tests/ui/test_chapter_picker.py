@@ -125,7 +125,7 @@ def test_the_cost_line_uses_the_speed_measured_on_this_machine(qtbot, story_file
     from PySide6.QtWidgets import QApplication
     from ui_helpers import make_fake_window
 
-    from app.estimate import record_throughput
+    from app.memorize.estimate import record_throughput
 
     window, _worker = make_fake_window(qtbot, preload_model=True)
     controller = window.controller
