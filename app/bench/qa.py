@@ -37,7 +37,6 @@ from app.bench.book_questions import load_book_questions
 from app.bench.scoring import abstained, f1_score, overall_at_tokens, paired_difference
 from app.memorize.specs import memory_settings
 from locas_engine.answer_text import trim_unfinished
-from locas_engine.bench import write_report
 from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, tau_scales
 
 MODES = ("base", "retrieval", "memory", "memory+retrieval", "recent-context", "memory+recent-context")
@@ -346,13 +345,4 @@ def run(args: argparse.Namespace) -> dict:
     tau_scales(args)  # an old --tau-scale becomes --output-scale
     report = evaluate(args)
     print_table(report)
-    write_report(report, args.json)
     return report
-
-
-def main(argv: list[str] | None = None) -> dict:
-    return run(build_parser().parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()

@@ -34,7 +34,6 @@ from app.memorize.setup import memorize_settings, memory_config, resolve_setting
 from app.settings import Settings
 from locas_engine import Memorizer, attach_memory, detach_memory
 from locas_engine.backbone import Backbone, backbone_from_model, load_backbone
-from locas_engine.bench import write_report
 from locas_engine.bench.ppl import first_tokens, read_text, run_templora, score_ppl
 from locas_engine.memorizer import chunk_loss, chunk_spans
 from locas_engine.precision import native_bf16, precision_context, precision_dtype
@@ -242,15 +241,6 @@ def run(args: argparse.Namespace) -> dict:
               "dtype": str(bb.dtype).replace("torch.", ""), "threads": torch.get_num_threads(),
               "native_bf16": native_bf16(bb.device), "tokens": int(ids.numel()),
               "file": str(args.file), "repeat": args.repeat,
-              "defaults": resolve_settings(base, bb), "results": results, "argv": sys.argv[1:]}
+              "defaults": resolve_settings(base, bb), "results": results}
     print(format_table(results))
-    write_report(report, args.json)
     return report
-
-
-def main(argv: list[str] | None = None) -> dict:
-    return run(build_parser().parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,8 +1,11 @@
-"""`locas bench ppl|qa|forget|shelf|speed`: the benchmarks behind docs/benchmarks.md.
+"""`locas bench NAME`: every benchmark behind docs/benchmarks.md, in one place.
 
-`ppl` and `forget` are engine benchmarks (locas_engine.bench; also runnable with python -m);
-`qa` needs the library and jobs, and `speed` the app's defaults, so they live in app.bench.
-Each module owns its flags.
+`ppl`, `forget` and `shelf` are engine benchmarks (locas_engine.bench; also runnable without the
+app as ``python -m locas_engine.bench NAME``); `qa` needs the library and the answer pipeline and
+`speed` the app's defaults, so they live in app.bench; `gui-stall` runs the window, so it lives in
+app.ui (imported only when it runs: the core stays Qt-free). `tables` prints the docs' tables
+from the reports. Each module owns its flags; `locas_engine.bench.run_bench` runs any of them and
+writes its report.
 
 The benchmark modules import torch, so the `locas` parser lists them by name and help only;
 `locas bench NAME ...` is parsed by the benchmark's own parser (bench_command), imported then.
@@ -11,39 +14,36 @@ The benchmark modules import torch, so the `locas` parser lists them by name and
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections.abc import Callable, Sequence
 
+from locas_engine.bench import ENGINE_BENCHES, run_bench
+
 BENCHES = {
-    "ppl": ("locas_engine.bench.ppl", "online perplexity: none / locas / templora"),
-    "forget": ("locas_engine.bench.forget", "held-out perplexity after memorizing a book"),
-    "shelf": ("locas_engine.bench.shelf", "several book memories attached at once vs each alone"),
-    "qa": ("app.bench.qa", "LoCoMo question answering in several modes"),
+    **ENGINE_BENCHES,
+    "qa": ("app.bench.qa", "question answering over chat logs or a book, in several modes"),
     "speed": ("app.bench.speed", "memorization time against scoring alone, default vs fp32"),
+    "gui-stall": ("app.ui.stall_bench", "how long the window stalls while it memorizes and answers"),
+    "tables": ("app.bench.tables", "the Markdown tables of docs/benchmarks.md from JSON reports"),
 }
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks: online perplexity, LoCoMo QA, forgetting")
+    p = sub.add_parser("bench", help="benchmarks: perplexity, QA, speed, forgetting, GUI stalls")
     bsub = p.add_subparsers(dest="bench", required=True, metavar="BENCH")
-    for name, (module, help_text) in BENCHES.items():
+    for name, (_module, help_text) in BENCHES.items():
         # Listed for `locas bench --help`; bench_command parses `locas bench NAME ...` itself.
-        bsub.add_parser(name, help=help_text).set_defaults(func=_runner(module))
+        bsub.add_parser(name, help=help_text)
 
 
 def bench_command(argv: Sequence[str]) -> tuple[Callable[[argparse.Namespace], int], argparse.Namespace] | None:
-    """(handler, args) for `bench NAME ARGS...`, parsed by that benchmark's parser; else None."""
+    """(handler, args) for `bench NAME ARGS...`; the benchmark parses its own flags when it runs.
+    None for anything else."""
     if len(argv) < 2 or argv[0] != "bench" or argv[1] not in BENCHES:
         return None
-    module = BENCHES[argv[1]][0]
-    parser = importlib.import_module(module).build_parser()
-    parser.prog = f"locas bench {argv[1]}"
-    return _runner(module), parser.parse_args(list(argv[2:]))
+    name, flags = argv[1], list(argv[2:])
 
-
-def _runner(module: str):
-    def run(args: argparse.Namespace) -> int:
-        importlib.import_module(module).run(args)
+    def run(_args: argparse.Namespace) -> int:
+        run_bench(BENCHES[name][0], flags, prog=f"locas bench {name}")
         return 0
 
-    return run
+    return run, argparse.Namespace(bench=name)

@@ -1,6 +1,6 @@
 """Forgetting benchmark: does memorizing a book hurt the model on text it did not memorize?
 
-    python -m locas_engine.bench.forget --book book.epub --heldout other.epub --json out.json
+    locas bench forget --book book.epub --heldout other.epub --json out.json
 
 Measures the perplexity of a held-out text (chunk/context protocol, no training) with the base
 model, then with a Locas-GLU memory trained on the whole book attached, then with a TempLoRA
@@ -12,7 +12,6 @@ other things should not make the model worse at them.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -21,12 +20,11 @@ import torch
 from ..backbone import load_backbone
 from ..precision import precision_dtype
 from ..spec import MemorySpec, TrainingSpec, add_flags, tau_scales
-from . import write_report
 from .ppl import _log, first_tokens, read_text, run_locas, run_templora, score_ppl
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m locas_engine.bench.forget", description=__doc__,
+    p = argparse.ArgumentParser(prog="locas bench forget", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--book", required=True, type=Path, help="the text to memorize (.txt or .epub)")
     p.add_argument("--heldout", required=True, type=Path, help="a text that is not memorized")
@@ -83,18 +81,9 @@ def run(args: argparse.Namespace) -> dict:
               "heldout": str(args.heldout), "heldout_tokens": int(heldout.numel()),
               "chunk": args.chunk, "context": args.context, "results": rows,
               "precision": args.precision, "layers": args.layers,
-              "device": str(bb.device), "argv": sys.argv[1:]}
+              "device": str(bb.device)}
     print(f"{'method':<10}{'book ppl':>10}{'held-out ppl':>14}{'change':>9}")
     for r in rows:
         book_ppl = f"{r['book_ppl']:.3f}" if r["book_ppl"] else "-"
         print(f"{r['method']:<10}{book_ppl:>10}{r['heldout_ppl']:>14.3f}{r['change_pct']:>+8.2f}%")
-    write_report(report, args.json)
     return report
-
-
-def main(argv: list[str] | None = None) -> dict:
-    return run(build_parser().parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()

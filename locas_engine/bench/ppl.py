@@ -1,6 +1,6 @@
 """Online-perplexity benchmark: score each chunk, then train on it, over the first N tokens.
 
-    python -m locas_engine.bench.ppl --file book.epub --tokens 16384 --methods none locas templora
+    locas bench ppl --file book.epub --tokens 16384 --methods none locas templora
 
 Methods, all on the same chunk / context protocol (locas_engine.memorizer.chunk_spans and
 chunk_loss):
@@ -37,7 +37,6 @@ from ..memory import attach_memory
 from ..mlp.config import MLPMemoryConfig
 from ..mlp.memory import attach_mlp_memory
 from ..spec import MemorySpec, TrainingSpec, add_flags, parse_layers, scales_for, tau_scales
-from . import write_report
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 # The same roles in two-layer-MLP models (GPT-2 / OPT / GPT-NeoX / BLOOM names), so TempLoRA
@@ -216,7 +215,7 @@ def run_templora(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, r
 
 # --- driver ----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m locas_engine.bench.ppl", description=__doc__,
+    p = argparse.ArgumentParser(prog="locas bench ppl", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--file", required=True, type=Path, help=".txt/.md or .epub")
     p.add_argument("--model", default="default", help="'default', a HF folder or a .gguf file")
@@ -261,9 +260,6 @@ def format_table(results: list[dict]) -> str:
             f"{(format(r['rel_time'], '.2f') if r['rel_time'] is not None else '-'):>8}")
     return "\n".join(lines)
 
-
-def main(argv: list[str] | None = None) -> dict:
-    return run(build_parser().parse_args(argv))
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -314,11 +310,6 @@ def run(args: argparse.Namespace) -> dict:
         r["rel_time"] = r["seconds"] / none_s if none_s else None
     report = {"model": bb.name, "tokens": n, "chunk": args.chunk, "context": args.context,
               "results": results, "file": str(args.file), "device": str(bb.device),
-              "dtype": str(bb.dtype).replace("torch.", ""), "argv": sys.argv[1:]}
+              "dtype": str(bb.dtype).replace("torch.", "")}
     print(format_table(results))
-    write_report(report, args.json)
     return report
-
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """Shelf benchmark: do memories of different books compose when attached together?
 
-    python -m locas_engine.bench.shelf --books a.epub b.epub --tokens 4096 --json out.json
+    locas bench shelf --books a.epub b.epub --tokens 4096 --json out.json
 
 Each book gets its own Locas-GLU memory (memorized alone). Then each book's memorized text is
 scored again (chunk/context protocol, no training) with: no memory, its own memory alone, and
@@ -13,7 +13,6 @@ by and is scored with every memory on.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..adapter import detach_memory, only_enabled
@@ -22,12 +21,11 @@ from ..memorizer import Memorizer
 from ..memory import attach_memory
 from ..routing import route_memories
 from ..spec import MemorySpec, TrainingSpec, add_flags, tau_scales
-from . import write_report
 from .ppl import _log, first_tokens, read_text, score_ppl
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m locas_engine.bench.shelf", description=__doc__,
+    p = argparse.ArgumentParser(prog="locas bench shelf", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--books", nargs="+", required=True, type=Path)
     p.add_argument("--tokens", type=int, default=4096, help="first N tokens of each book")
@@ -94,14 +92,5 @@ def run(args: argparse.Namespace) -> dict:
               f"{r['shelf_vs_own_pct']:>+13.2f}%{r['routed']:>10.3f}{r['routed_vs_own_pct']:>+14.2f}%"
               f"{r['routed_to_own']:>8.0%}")
     report = {"model": bb.name, "tokens": args.tokens, "chunk": args.chunk, "context": args.context,
-              "rank": args.rank, "lr": args.lr, "results": rows, "argv": sys.argv[1:]}
-    write_report(report, args.json)
+              "rank": args.rank, "lr": args.lr, "results": rows}
     return report
-
-
-def main(argv: list[str] | None = None) -> dict:
-    return run(build_parser().parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()

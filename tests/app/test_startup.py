@@ -63,7 +63,7 @@ def test_loading_a_model_prints_no_progress_bar(tmp_path, monkeypatch, capfd):
     assert hf_logging.is_progress_bar_enabled() == bars_before  # left as it was for anyone else
 
 
-@pytest.mark.parametrize("name", ["ppl", "qa"])
+@pytest.mark.parametrize("name", ["ppl", "qa", "gui-stall", "tables"])
 def test_a_benchmark_still_parses_its_own_flags(name, capsys):
     from app.cli import main
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from app.bench.scoring import abstained, f1_score, normalize_answer
+from locas_engine.bench import run_bench
 
 
 def test_answer_normalization_and_f1():
@@ -50,7 +51,7 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
     path = tmp_path / "tiny-locomo.json"
     path.write_text(json.dumps(TINY_LOCOMO))
     out = tmp_path / "qa.json"
-    report = qa.main(["--locomo", str(path), "--json", str(out), "--rank", "8", "--chunk", "32",
+    report = run_bench(qa, ["--locomo", str(path), "--json", str(out), "--rank", "8", "--chunk", "32",
                       "--lr", "4e-3", "--tau-scale", "1",
                       "--context", "32", "--max-new-tokens", "4", "--passages", "1",
                       "--window", "64", "--score-at", "2", "--home", str(tmp_path / "home")])
@@ -83,7 +84,7 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
 
     # A second run in the same --home answers with the memory the first one made, and (greedy
     # decoding) answers capped at 2 tokens are the first run's answers cut after 2 tokens...
-    again = qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "8", "--chunk", "32",
+    again = run_bench(qa, ["--locomo", str(path), "--modes", "memory", "--rank", "8", "--chunk", "32",
                      "--lr", "4e-3", "--tau-scale", "1", "--context", "32", "--max-new-tokens", "2",
                      "--home", str(tmp_path / "home")])
     assert again["conversations"][0]["reused_memory"]
@@ -96,7 +97,7 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
     # By default the memory-off model says where an answer ends; the ablation lets the memory
     # say it, which can only write the same tokens for longer.
     assert report["settings"]["plain_ending"] is True
-    ablation = qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "8", "--chunk", "32",
+    ablation = run_bench(qa, ["--locomo", str(path), "--modes", "memory", "--rank", "8", "--chunk", "32",
                         "--lr", "4e-3", "--tau-scale", "1", "--context", "32", "--max-new-tokens", "4",
                         "--memory-ends-answers", "--home", str(tmp_path / "home")])
     assert ablation["settings"]["plain_ending"] is False
@@ -108,7 +109,7 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
     assert all(0.0 <= c["abstain_unanswerable"] <= 1.0 for c in checks.values())
     # ...and refuses one made with other settings instead of silently mixing them.
     with pytest.raises(SystemExit, match="other settings"):
-        qa.main(["--locomo", str(path), "--modes", "memory", "--rank", "16", "--chunk", "32",
+        run_bench(qa, ["--locomo", str(path), "--modes", "memory", "--rank", "16", "--chunk", "32",
                  "--lr", "4e-3", "--tau-scale", "1", "--context", "32", "--max-new-tokens", "4",
                  "--home", str(tmp_path / "home")])
 
@@ -120,7 +121,7 @@ def test_ppl_forget_and_shelf_benches_write_json(tmp_path, shared_data):
     book = shared_data / "books" / "childrens-literature.epub"
     other = shared_data / "books" / "accessible_epub_3.epub"
     common = ["--chunk", "64", "--context", "64"]
-    report = ppl.main(["--file", str(book), "--tokens", "192", "--methods", "none", "locas", "templora",
+    report = run_bench(ppl, ["--file", str(book), "--tokens", "192", "--methods", "none", "locas", "templora",
                        "--rank", "8", "--lora-rank", "4", "--json", str(tmp_path / "ppl.json"), *common])
     assert {r["method"] for r in report["results"]} == {"none", "locas", "templora"}
     for r in report["results"]:
@@ -128,13 +129,13 @@ def test_ppl_forget_and_shelf_benches_write_json(tmp_path, shared_data):
                 "rel_time"} <= r.keys()
     assert report["results"][0]["rel_time"] == 1.0
 
-    report = forget.main(["--book", str(book), "--heldout", str(other), "--book-tokens", "128",
+    report = run_bench(forget, ["--book", str(book), "--heldout", str(other), "--book-tokens", "128",
                           "--heldout-tokens", "128", "--rank", "8", "--lora-rank", "4",
                           "--json", str(tmp_path / "forget.json"), *common])
     methods = [r["method"] for r in report["results"]]
     assert methods == ["base", "locas", "templora"] and report["results"][0]["change_pct"] == 0.0
 
-    report = shelf.main(["--books", str(book), str(other), "--tokens", "128", "--rank", "8",
+    report = run_bench(shelf, ["--books", str(book), str(other), "--tokens", "128", "--rank", "8",
                          "--json", str(tmp_path / "shelf.json"), *common])
     assert len(report["results"]) == 2
     for r in report["results"]:
@@ -156,7 +157,7 @@ def test_qa_bench_answers_a_book_question_set(tmp_path):
     questions.write_text(json.dumps({"questions": [
         {"question": "Who kept the lighthouse?", "answer": "Idris", "section": "The Keeper"},
         {"question": "What was the keeper's dog called?", "answer": None, "section": None}]}))
-    report = qa.main(["--book", str(book), "--questions", str(questions), "--modes", "retrieval",
+    report = run_bench(qa, ["--book", str(book), "--questions", str(questions), "--modes", "retrieval",
                       "--max-new-tokens", "6", "--passages", "1", "--home", str(tmp_path / "home")])
     assert [r["category"] for r in report["results"]] == ["single-hop", "adversarial", "overall"]
     assert not report["conversations"][0]["memorized"]  # no mode needs a memory: none is made
@@ -164,4 +165,4 @@ def test_qa_bench_answers_a_book_question_set(tmp_path):
     assert first["section"] == "The Keeper" and "contradicts" in first and first["cited"]["text"]
     assert report["answer_checks"][0]["n_unanswerable"] == 1
     with pytest.raises(SystemExit, match="go together"):
-        qa.main(["--book", str(book), "--modes", "retrieval"])
+        run_bench(qa, ["--book", str(book), "--modes", "retrieval"])

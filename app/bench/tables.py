@@ -1,6 +1,6 @@
-"""Print the Markdown tables of docs/benchmarks.md from the benchmarks' JSON files.
+"""`locas bench tables`: the Markdown tables of docs/benchmarks.md from the benchmarks' JSON reports.
 
-    python benchmarks/render_tables.py docs/bench-results/*.json
+    locas bench tables docs/bench-results/*.json
 
 Each benchmark writes JSON; this turns any of them into the table the docs show, so the figures
 in the docs are copied by a program, never by hand.
@@ -8,8 +8,8 @@ in the docs are copied by a program, never by hand.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
 from app.bench.scoring import overall_at_tokens
@@ -107,7 +107,7 @@ def speed_table(report: dict) -> str:
 
 
 def render(path: Path) -> str:
-    report = json.loads(path.read_text())
+    report = json.loads(path.read_text(encoding="utf-8"))
     if report.get("bench") == "speed":
         return speed_table(report)
     rows = report.get("results", [])
@@ -120,6 +120,13 @@ def render(path: Path) -> str:
     return ppl_table(report)
 
 
-if __name__ == "__main__":
-    for name in sys.argv[1:]:
-        print(f"<!-- {name} -->\n{render(Path(name))}\n")
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="locas bench tables", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("reports", nargs="+", type=Path, help="JSON reports that benchmarks wrote")
+    return p
+
+
+def run(args: argparse.Namespace) -> None:
+    for path in args.reports:
+        print(f"<!-- {path} -->\n{render(path)}\n")

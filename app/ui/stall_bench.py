@@ -1,34 +1,25 @@
-"""How long does the GUI event loop stall while the app memorizes a book?
+"""`locas bench gui-stall`: how long does the GUI event loop stall while the app memorizes a book?
 
 Runs the real main window offscreen, loads the default model, imports a real document,
 memorizes it on the CPU for a while (asking a question midway, as a person might), then stops.
 A 10 ms QTimer records the gap between consecutive ticks; a gap much longer than 10 ms means the
 GUI thread could not repaint or react for that long. Target: longest stall < 50 ms.
 
-    QT_QPA_PLATFORM=offscreen python3 benchmarks/gui_stall.py [--file BOOK] [--seconds 60]
+    locas bench gui-stall --file BOOK [--seconds 60] [--json out.json]
 
-Prints a table per phase and writes JSON (default bench-out/gui_stall.json).
+Prints a table per phase (one phase per state the window goes through: `StallMeter.set_phase`
+names it) and writes JSON. Offscreen unless QT_QPA_PLATFORM says otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-DEFAULT_BOOK = ROOT.parent / "shared" / "data" / "books" / "childrens-literature.epub"
 TICK_MS = 10
 TARGET_MS = 50.0
 
@@ -72,17 +63,21 @@ class StallMeter:
         return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--file", type=Path, default=DEFAULT_BOOK, help="document to memorize")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="locas bench gui-stall", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--file", type=Path, required=True, help="document to memorize")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long to memorize before stopping")
     parser.add_argument("--ask-after", type=float, default=20.0, help="ask a question after this many seconds")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--model-cache", type=Path, default=None,
                         help="folder with the dequantized default model (default: the user's data folder)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "gui_stall.json")
-    args = parser.parse_args()
+    parser.add_argument("--json", type=Path, default=None, help="write the report here")
+    return parser
 
+
+def run(args: argparse.Namespace) -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from locas_engine.paths import model_cache_dir
 
     cache = args.model_cache or model_cache_dir()  # before LOCAS_HOME points elsewhere
@@ -177,14 +172,12 @@ def main() -> int:
     measured = {k: v for k, v in summary.items() if k not in ("startup", "close")}
     worst = max((v["max_ms"] for v in measured.values()), default=float("nan"))
     result = {
-        "target_ms": TARGET_MS, "tick_ms": TICK_MS, "longest_stall_ms": worst, "pass": worst < TARGET_MS,
+        "bench": "gui-stall", "target_ms": TARGET_MS, "tick_ms": TICK_MS, "longest_stall_ms": worst, "pass": worst < TARGET_MS,
         "model": state.get("model"), "device": state.get("device"), "document": state.get("document"),
         "tokens_memorized": state["tokens"], "tokens_total": state["total"],
         "tokens_per_s": state.get("tokens_per_s"), "answer_tokens_streamed": state["answer_tokens"],
         "memorize_seconds": round(state.get("memorize_seconds", 0.0), 1),
         "wall_seconds": round(time.perf_counter() - started, 1),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
         "phases": summary,
     }
     print(f"\nGUI event-loop stalls ({TICK_MS} ms timer; target: longest < {TARGET_MS:.0f} ms)")
@@ -198,11 +191,4 @@ def main() -> int:
               f"{s['max_ms']:>8} {s['over_50ms']:>6}")
     print(f"\nlongest stall (excluding window start-up and close): {worst:.1f} ms -> "
           f"{'PASS' if result['pass'] else 'FAIL'}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    print(f"wrote {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return result
