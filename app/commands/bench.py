@@ -21,6 +21,7 @@ from locas_engine.bench import ENGINE_BENCHES, run_bench
 BENCHES = {
     **ENGINE_BENCHES,
     "qa": ("app.bench.qa", "question answering over chat logs or a book, in several modes"),
+    "retrieval": ("app.bench.retrieval", "recall@k of the gold evidence: bm25 against the model's rerank"),
     "speed": ("app.bench.speed", "memorization time against scoring alone, default vs fp32"),
     "gui-stall": ("app.ui.stall_bench", "how long the window stalls while it memorizes and answers"),
     "tables": ("app.bench.tables", "the Markdown tables of docs/benchmarks.md from JSON reports"),

@@ -204,19 +204,24 @@ class DocumentsRepo(Store):
 
     # --- search ---------------------------------------------------------------------------
 
-    def search(self, query: str, document_ids: Iterable[int] | None = None, limit: int = 10) -> list[Passage]:
+    def search(self, query: str, document_ids: Iterable[int] | None = None, limit: int = 10,
+               fill: bool = False) -> list[Passage]:
         """Passages ranked by bm25: all terms first, any term when that finds nothing.
 
+        With ``fill``, passages holding only some of the terms follow those holding all of them,
+        up to ``limit``: the wide candidate list a reranker chooses from.
         Text in double quotes is matched as a phrase; punctuation never raises a syntax error.
         """
+        found: list[Passage] = []
         for any_term in (False, True):
             match = fts_query(query, any_term=any_term)
             if match is None:
-                return []
-            hits = self._search(match, document_ids, limit)
-            if hits or any_term:
-                return hits
-        return []
+                return found
+            seen = {(p.section_id, p.index) for p in found}
+            found += [p for p in self._search(match, document_ids, limit) if (p.section_id, p.index) not in seen]
+            if (found and not fill) or len(found) >= limit:
+                break
+        return found[:limit]
 
     def _search(self, match: str, document_ids: Iterable[int] | None, limit: int) -> list[Passage]:
         sql = (
