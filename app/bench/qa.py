@@ -34,7 +34,13 @@ from app.answer.grounding import strip_citations
 from app.answer.prompts import build_messages
 from app.bench.answer_checks import answer_checks, contradicts, print_checks
 from app.bench.book_questions import load_book_questions
-from app.bench.scoring import abstained, f1_score, overall_at_tokens, paired_difference
+from app.bench.scoring import (
+    abstained,
+    f1_score,
+    holds_reference,
+    overall_at_tokens,
+    paired_difference,
+)
 from app.memorize.specs import memory_settings
 from locas_engine.answer_text import trim_unfinished
 from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, tau_scales
@@ -96,15 +102,17 @@ def memorized_before(library, name: str, settings: dict) -> tuple[int, int, floa
 
 
 def answer_once(session, question: str, mode: str, memory: str, document_id: int, args,
-                recent: str | None) -> tuple[list[str], object | None, int]:
+                recent: str | None, history: list[tuple[str, str]] | None = None,
+                ) -> tuple[list[str], object | None, int]:
     """The answer as streamed, the app's Answer (None for the recent-context modes, which bypass
     retrieval), and how many tokens the model wrote. The streamed pieces are not tokens: the
     stream holds words back until no rule can cut them, so a piece is often several tokens."""
     from app.answer.pipeline import AnswerRequest, run_answer
     from locas_engine import stream_generate
 
+    history = list(history or [])
     if mode.endswith("recent-context"):
-        messages = build_messages(question, [recent])
+        messages = build_messages(question, [recent], history=history)
         written: list[float] = []  # one log-probability per token written
         with session.only_memories([memory] if mode in MEMORY_MODES else []):
             pieces = list(stream_generate(session.backbone(), messages, max_new_tokens=args.max_new_tokens,
@@ -114,6 +122,7 @@ def answer_once(session, question: str, mode: str, memory: str, document_id: int
         question=question, memories=[memory], use_memory=mode in MEMORY_MODES,
         use_retrieval=mode in ("retrieval", "memory+retrieval"), passages=args.passages,
         max_new_tokens=args.max_new_tokens, document_ids=[document_id], plain_ending=args.plain_ending,
+        history=history,
         full_evidence=True,  # every feature the calibration (app/bench/calibrate.py) may fit
     )
     pieces: list[str] = []
@@ -192,16 +201,16 @@ def evaluate(args: argparse.Namespace) -> dict:
     # mode uses a memory.
     memorize = bool(MEMORY_MODES & set(args.modes))
     sources = [(Path(p), f"locomo-{Path(p).stem}") for p in args.locomo or []]
-    if args.book:
-        sources.append((Path(args.book), f"book-{Path(args.book).stem}"))
+    sets = question_sets(args)  # book -> its question sets
+    sources += [(book, f"book-{book.stem}") for book in sets]
     prepared = []
     for path, name in sources:
         doc_id, info = prepare(session, path, name, memorize, memorize_settings, home)
         prepared.append((path, name, doc_id))
         conversations.append(info)
     for (path, name, doc_id), conversation in zip(prepared, conversations, strict=True):
-        if args.book and path == Path(args.book):
-            questions = load_book_questions(args.questions)
+        if path in sets:
+            questions = [q for questions_file in sets[path] for q in load_book_questions(questions_file)]
         else:
             questions = load_questions(path, args.per_category, args.seed)
         conversation["questions"] = len(questions)
@@ -210,7 +219,16 @@ def evaluate(args: argparse.Namespace) -> dict:
         for mode in args.modes:
             t0 = time.perf_counter()
             for q in questions:
-                pieces, answer, tokens = answer_once(session, q["question"], mode, name, doc_id, args, recent)
+                # a follow-up is asked inside its conversation: its earlier questions first, each
+                # answered as the app answers it, then the follow-up with those turns as history
+                history: list[tuple[str, str]] = []
+                for earlier in q.get("follows", []):
+                    turn, turn_answer, turn_tokens = answer_once(session, earlier, mode, name, doc_id, args,
+                                                                 recent, history)
+                    history.append((earlier, shown_answer(turn, turn_answer,
+                                                          at_budget=turn_tokens >= args.max_new_tokens)))
+                pieces, answer, tokens = answer_once(session, q["question"], mode, name, doc_id, args, recent,
+                                                     history)
                 prediction = shown_answer(pieces, answer, at_budget=tokens >= args.max_new_tokens)
                 cat = q["category"]
                 reference = str(q.get("answer", q.get("adversarial_answer", "")))
@@ -223,6 +241,15 @@ def evaluate(args: argparse.Namespace) -> dict:
                           "score": scores[(mode, cat)][-1], **answer_record(answer)}
                 if q.get("section"):
                     record["section"] = q["section"]
+                if q.get("kind"):
+                    record["kind"] = q["kind"]
+                if history:
+                    record["history"] = history
+                if cat != 5:  # the shown answer, and the model's draft, hold the reference
+                    also = q.get("also", [])
+                    record["holds"] = holds_reference(strip_citations(prediction), reference, also, q.get("kind"))
+                    if record.get("draft"):
+                        record["draft_holds"] = holds_reference(record["draft"], reference, also, q.get("kind"))
                 if cat != 5 and record.get("cited"):
                     record["contradicts"] = contradicts(strip_citations(prediction), reference,
                                                         record["cited"]["text"])
@@ -237,8 +264,67 @@ def evaluate(args: argparse.Namespace) -> dict:
                                                        "plain_ending", "window", "per_category", "seed")},
             "results": tabulate(scores, args.modes),
             "results_at_tokens": {str(k): tabulate(scores_at[k], args.modes) for k in cuts},
-            "answer_checks": answer_checks(answers, args.modes),
+            "answer_checks": answer_checks(answers, args.modes), "kinds": kind_table(answers),
             "comparisons": comparisons, "answers": answers}
+
+
+def question_sets(args: argparse.Namespace) -> dict[Path, list[Path]]:
+    """Each book with its question sets: ``--book`` for all of ``--questions``, else the book
+    each set names (benchmarks/data/*.json: ``book``)."""
+    from app.bench.book_questions import book_path
+
+    out: dict[Path, list[Path]] = {}
+    for questions in args.questions or []:
+        out.setdefault(Path(args.book) if args.book else book_path(questions), []).append(Path(questions))
+    return out
+
+
+def kind_table(answers: list[dict]) -> list[dict]:
+    """Per mode and question kind (the question-kinds sets): how often the shown answer holds the
+    reference (answerable kinds) or abstains (unanswerable), and false abstention; with, over every
+    answer of the mode, the right drafts the shown answer lost (the draft holds the reference, the
+    shown answer does not)."""
+    out = []
+    for mode in dict.fromkeys(a["mode"] for a in answers):
+        rows = [a for a in answers if a["mode"] == mode]
+        kinds = [k for k in dict.fromkeys(a.get("kind") for a in rows) if k]
+        for kind in kinds:
+            these = [a for a in rows if a.get("kind") == kind]
+            if kind == "unanswerable":
+                out.append({"mode": mode, "kind": kind, "n": len(these),
+                            "abstained": sum(a["score"] for a in these) / len(these)})
+            else:
+                out.append({"mode": mode, "kind": kind, "n": len(these),
+                            "holds": sum(bool(a.get("holds")) for a in these) / len(these)})
+        answerable = [a for a in rows if a["category"] != "adversarial"]
+        kinded = [a for a in answerable if a.get("kind")]
+        summary = {"mode": mode, "kind": "all", "n": len(rows),
+                   "draft_replaced": sum(bool(a.get("draft_holds")) and not a.get("holds") for a in answerable),
+                   "draft_holds": sum(bool(a.get("draft_holds")) for a in answerable),
+                   "false_abstained": sum(abstained(a["prediction"]) for a in answerable) / max(len(answerable), 1)}
+        if kinded:
+            summary["holds"] = sum(bool(a.get("holds")) for a in kinded) / len(kinded)
+            summary["n_answerable"] = len(kinded)
+            unanswerable = [a for a in rows if a.get("kind") == "unanswerable"]
+            if unanswerable:
+                summary["abstained"] = sum(a["score"] for a in unanswerable) / len(unanswerable)
+                summary["n_unanswerable"] = len(unanswerable)
+        out.append(summary)
+    return out
+
+
+def print_kinds(rows: list[dict]) -> None:
+    if not rows:
+        return
+    print(f"\n{'mode':<18}{'kind':<14}{'n':>4}{'holds':>8}{'abstains':>10}{'false abst.':>13}{'drafts lost':>13}")
+    for r in rows:
+        holds = f"{100 * r['holds']:.0f}%" if "holds" in r else "-"
+        abst = f"{100 * r['abstained']:.0f}%" if "abstained" in r else "-"
+        false = f"{100 * r['false_abstained']:.0f}%" if "false_abstained" in r else ""
+        lost = f"{r['draft_replaced']} of {r['draft_holds']}" if "draft_replaced" in r else ""
+        print(f"{r['mode']:<18}{r['kind']:<14}{r['n']:>4}{holds:>8}{abst:>10}{false:>13}{lost:>13}")
+    print("(holds: the shown answer holds the reference, answerable kinds; abstains: unanswerable; "
+          "drafts lost: right drafts the shown answer does not keep)")
 
 
 def _overall(scores: dict[tuple[str, int], list[float]], mode: str) -> list[float]:
@@ -305,6 +391,7 @@ def print_table(report: dict) -> None:
         print(f"{c['mode']} - {c['versus']}{cut}: {c['difference']:+.3f} overall "
               f"(95% interval {low:+.3f} to {high:+.3f}: {verdict})")
     print_checks(report.get("answer_checks", []))
+    print_kinds(report.get("kinds", []))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -314,8 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="locas bench qa", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--locomo", nargs="+", type=Path, help="LoCoMo conversation JSON files")
-    p.add_argument("--book", type=Path, help="a book to answer a question set on (with --questions)")
-    p.add_argument("--questions", type=Path, help="the book's question set (JSON, see benchmarks/data)")
+    p.add_argument("--book", type=Path, help="the book the --questions sets are on (default: the "
+                   "book each set names)")
+    p.add_argument("--questions", type=Path, nargs="+",
+                   help="question sets (JSON, see benchmarks/data), e.g. benchmarks/data/kinds-*.json")
     p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
     p.add_argument("--json", type=Path, help="write the report here")
     p.add_argument("--model", default="default")
@@ -338,10 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> dict:
-    if not args.locomo and not args.book:
-        raise SystemExit("Give LoCoMo files (--locomo) or a book and its questions (--book, --questions).")
-    if bool(args.book) != bool(args.questions):
-        raise SystemExit("--book and --questions go together: the book and its question set.")
+    if not args.locomo and not args.questions:
+        raise SystemExit("Give LoCoMo files (--locomo) or question sets (--questions, with --book when "
+                         "a set does not name its book).")
+    if args.book and not args.questions:
+        raise SystemExit("--book needs its question set (--questions).")
     tau_scales(args)  # an old --tau-scale becomes --output-scale
     report = evaluate(args)
     print_table(report)

@@ -25,8 +25,8 @@ import re
 import time
 from pathlib import Path
 
+from app.answer.grounding import content_words
 from app.bench.scoring import paired_difference
-from app.grounding import content_words
 from locas_engine.bench import write_report
 
 EVIDENCE = re.compile(r"D(\d+):(\d+)")
@@ -87,7 +87,7 @@ def book_gold(library, document_id: int, section_title: str | None, answer: str 
 
 def orders_of(record: dict) -> dict[str, list[int]]:
     """Every order of the record's candidates (indices into ``candidates``, best first)."""
-    from app.rerank import fuse
+    from app.answer.rerank import fuse
 
     cands = record["candidates"]
     n = len(cands)
@@ -131,10 +131,10 @@ def summarize(records: list[dict], ks: list[int]) -> dict:
 def evaluate(args: argparse.Namespace) -> dict:
     import os
 
+    from app.answer.rerank import passage_window, question_likelihoods
     from app.bench.book_questions import load_book_questions
-    from app.bench.qa import MEMORIZE_KEYS, load_questions, prepare
+    from app.bench.qa import MEMORIZE_KEYS, load_questions, prepare, question_sets
     from app.library import Library
-    from app.rerank import passage_window, question_likelihoods
     from app.session import Session
     from app.settings import Settings
     from locas_engine import only_enabled
@@ -146,8 +146,8 @@ def evaluate(args: argparse.Namespace) -> dict:
                                                               **memorize_settings))
     library = session.library
     sources = [(Path(p), f"locomo-{Path(p).stem}", "locomo") for p in args.locomo or []]
-    if args.book:
-        sources.append((Path(args.book), f"book-{Path(args.book).stem}", "book"))
+    sets = question_sets(args)
+    sources += [(book, f"book-{book.stem}", "book") for book in sets]
     prepared = [(path, name, kind, *prepare(session, path, name, args.memory, memorize_settings, home))
                 for path, name, kind in sources]
     backbone = session.backbone() if args.model_orders else None
@@ -161,9 +161,9 @@ def evaluate(args: argparse.Namespace) -> dict:
         else:
             questions = [dict(q, gold=book_gold(library, doc_id, q.get("section"), q.get("answer"),
                                                 q.get("evidence")))
-                         for q in load_book_questions(args.questions) if q["category"] != 5]
+                         for f in sets[path] for q in load_book_questions(f) if q["category"] != 5]
         for q in questions:
-            history = list(q.get("history", []))
+            history = list(q.get("follows", []))  # a follow-up is searched with its conversation
             query = " ".join([*history, q["question"]])
             today = library.search(query, document_ids=[doc_id], limit=args.k_today)
             wide = library.search(query, document_ids=[doc_id], limit=args.candidates, fill=True)
@@ -227,8 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="locas bench retrieval", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--locomo", nargs="+", type=Path, help="LoCoMo conversation JSON files")
-    p.add_argument("--book", type=Path, help="a book (with --questions)")
-    p.add_argument("--questions", type=Path, help="the book's question set (JSON, see benchmarks/data)")
+    p.add_argument("--book", type=Path, help="the book of the --questions sets (default: the one each names)")
+    p.add_argument("--questions", type=Path, nargs="+", help="question sets (JSON, see benchmarks/data)")
     p.add_argument("--pool", nargs="+", type=Path, help="pool earlier reports instead of running")
     p.add_argument("--home", help="data folder (reuse the QA bench's, whose memories are found by name)")
     p.add_argument("--candidates", type=int, default=24, help="passages the full-text search hands the reranker")
@@ -253,8 +253,8 @@ def run(args: argparse.Namespace) -> dict:
     if args.pool:
         report = pool(args.pool, sorted(set(args.k)))
     else:
-        if not args.locomo and not args.book:
-            raise SystemExit("Give LoCoMo files (--locomo) or a book and its questions (--book, --questions).")
+        if not args.locomo and not args.questions:
+            raise SystemExit("Give LoCoMo files (--locomo) or question sets (--questions).")
         if not args.home:
             raise SystemExit("Give a --home (the QA bench's, to reuse its memories).")
         report = evaluate(args)

@@ -8,6 +8,8 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
+import snowballstemmer
+
 _ARTICLES = re.compile(r"\b(a|an|the|and)\b")
 _PUNCT = str.maketrans("", "", string.punctuation)
 ABSTAIN_MARKERS = ("not mentioned", "no information", "not specified", "unknown", "don't know",
@@ -62,3 +64,25 @@ def overall_at_tokens(report: dict) -> dict[tuple[str, str], float]:
     the table the console and the docs both print."""
     return {(r["mode"], k): r["f1"] for k, rows in report.get("results_at_tokens", {}).items()
             for r in rows if r["category"] == "overall"}
+
+
+_YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
+
+
+def holds_reference(shown: str, reference: str, also: Sequence[str] = (), kind: str | None = None) -> bool:
+    """Whether the shown answer holds the reference answer (or one of its ``also`` forms): at
+    least 80% of its content words, compared by stem ("boxes" holds "box"). A yes-no answer holds
+    "yes" or "no" when it opens with that word. The question-kinds sets' measure (issue 28)."""
+    from app.answer.grounding import content_words
+
+    if kind == "yes-no" or normalize_answer(reference) in ("yes", "no"):
+        said = _YES_NO.match(shown)
+        return bool(said) and said.group(1).lower() == normalize_answer(reference)
+    stemmer = snowballstemmer.stemmer("english")
+    shown_words = set(stemmer.stemWords(normalize_answer(shown).split()))
+    for form in (reference, *also):
+        words = content_words(normalize_answer(form)) or set(normalize_answer(form).split())
+        stems = set(stemmer.stemWords(sorted(words)))
+        if stems and len(stems & shown_words) / len(stems) >= 0.8:
+            return True
+    return False

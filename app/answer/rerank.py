@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import snowballstemmer
 
-from app.grounding import content_words
+from app.answer.grounding import content_words
 from locas_engine import Backbone
 from locas_engine.generate import prompt_ids
 from locas_engine.score import score_pairs, token_ids
