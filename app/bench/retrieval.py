@@ -27,7 +27,6 @@ from pathlib import Path
 
 from app.answer.grounding import content_words
 from app.bench.scoring import paired_difference
-from locas_engine.bench import write_report
 
 EVIDENCE = re.compile(r"D(\d+):(\d+)")
 ORDERS = ("bm25", "bm25-fill", "upr", "upr-memory", "fused", "fused-memory")
@@ -259,13 +258,5 @@ def run(args: argparse.Namespace) -> dict:
             raise SystemExit("Give a --home (the QA bench's, to reuse its memories).")
         report = evaluate(args)
     print_summary(report)
-    write_report(report, args.json)
     return report
 
-
-def main(argv: list[str] | None = None) -> dict:
-    return run(build_parser().parse_args(argv))
-
-
-if __name__ == "__main__":
-    main()

@@ -8,6 +8,7 @@ from pathlib import Path
 from app.bench import retrieval
 from app.importers import import_file
 from app.library import Library
+from locas_engine.bench import run_bench
 
 TINY_LOCOMO = {
     "speaker_a": "Ana", "speaker_b": "Ben",
@@ -69,7 +70,7 @@ def test_bench_runs_bm25_only_without_a_model(tmp_path, capsys):
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps(TINY_LOCOMO))
     out = tmp_path / "r.json"
-    report = retrieval.main(["--locomo", str(path), "--no-model", "--no-memory", "--home", str(tmp_path / "h"),
+    report = run_bench(retrieval, ["--locomo", str(path), "--no-model", "--no-memory", "--home", str(tmp_path / "h"),
                              "--json", str(out)])
     assert json.loads(Path(out).read_text())["recall"] == report["recall"]
     assert len(report["records"]) == 2  # the unanswerable question has no gold to find
