@@ -118,7 +118,7 @@ def gui_starts(executable: Path, seconds: float = 20.0) -> None:
     env = {**os.environ, "LOCAS_HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
            "LOCAS_BLOCK_NETWORK": "1", "HF_HUB_OFFLINE": "1"}
     print(f"$ QT_QPA_PLATFORM=offscreen {executable} (must still run after {seconds:.0f} s)", flush=True)
-    process = subprocess.Popen([str(executable)], env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen(offline_prefix() + [str(executable)], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
         process.wait(timeout=seconds)
@@ -172,10 +172,13 @@ def main(argv: list[str] | None = None) -> int:
         report.update(size_bytes=size, files=files, folder=str(app))
         print(f"Built {app} in {report['build_s']:.0f} s: {size / 2**20:,.0f} MiB in {files:,} files.")
         if not args.no_self_test:
+            # "unshared": in a network namespace with no interfaces; else only the app's own guard
+            report["network"] = "unshared" if offline_prefix() else "app guard only"
             report["self_test_cli_s"] = round(self_test(app / f"locas{EXE_SUFFIX}"), 1)
             report["self_test_gui_s"] = round(self_test(app / f"{APP}{EXE_SUFFIX}"), 1)
             gui_starts(app / f"{APP}{EXE_SUFFIX}")
-            print("Self-tests passed (locas and locas-reader, network blocked); the GUI starts.")
+            print(f"Self-tests passed (locas and locas-reader, network {report['network']}); "
+                  "the GUI starts.")
     except BuildError as exc:
         print(f"Build failed: {exc}", file=sys.stderr)
         return 1
