@@ -317,23 +317,3 @@ def answer_logprob(backbone: Backbone, messages: Sequence[dict[str, str]], answe
     logits = backbone.model(input_ids=ids).logits[0, prompt.shape[1] - 1:-1].float()
     logp = torch.log_softmax(logits, dim=-1).gather(1, reply[0][:, None])
     return float(logp.mean())
-
-
-@torch.no_grad()
-def memory_surprise(backbone: Backbone, text: str) -> float:
-    """Mean negative log-likelihood per token of ``text`` with the enabled memories on, minus
-    the same with every memory off: below zero when the memory has made the words familiar.
-    A question about what the memorized text says should read as more familiar than one about
-    what it never mentions (the abstention evidence of issue 18). Two short forward passes."""
-    ids = backbone.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
-    ids = ids.to(backbone.device)
-    if ids.shape[1] < 2:
-        return 0.0
-
-    def nll() -> float:
-        logits = backbone.model(input_ids=ids).logits[0, :-1].float()
-        return float(torch.nn.functional.cross_entropy(logits, ids[0, 1:]))
-
-    with_memory = nll()
-    with only_enabled(backbone.memories, []):
-        return with_memory - nll()

@@ -9,7 +9,7 @@ and readers ask them by mistake too ("which of the two said it?").
 The check needs no model: among the retrieved passages' chat lines, which person is each line
 about (its speaker, or in a conversation of two the other person when the speaker only says
 "you"), and who is the person that the lines best matching the question's words are about. Measured on the shared LoCoMo
-conversations (``python -m app.bench.attribution``, docs/benchmarks.md) before it was switched on.
+conversations (``locas bench attribution``, docs/benchmarks.md) before it was switched on.
 """
 
 from __future__ import annotations

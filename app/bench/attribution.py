@@ -7,7 +7,7 @@ measured on every question of every conversation in seconds: the share of catego
 wrongly, each with a 95% Wilson interval, per conversation. The check has no fitted threshold,
 so no figure here comes from questions it was tuned on.
 
-    python -m app.bench.attribution --locomo ../shared/data/chats/locomo-conv26.json \
+    locas bench attribution --locomo ../shared/data/chats/locomo-conv26.json \
         ../shared/data/chats/locomo-conv30.json --json attribution.json
 """
 
@@ -70,18 +70,16 @@ def print_table(report: dict) -> None:
         print(f"{row['file']:<22} {cell(row['abstain_unanswerable']):<26} {cell(row['false_abstain'])}")
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="locas bench attribution", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--locomo", nargs="+", type=Path, required=True, help="LoCoMo conversation files")
     p.add_argument("--passages", type=int, default=4, help="passages retrieved per question (the app's default)")
     p.add_argument("--json", type=Path, help="write the report here")
-    args = p.parse_args(argv)
+    return p
+
+
+def run(args: argparse.Namespace) -> dict:
     report = measure(args.locomo, args.passages)
     print_table(report)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return report
-
-
-if __name__ == "__main__":
-    main()

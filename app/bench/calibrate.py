@@ -8,12 +8,7 @@ category 5, while abstaining on at most --max-false of the answerable ones) and 
 other, both ways round, so that no reported figure comes from the questions it was fitted on.
 Finally it prints the rule fitted on all the answers, for ABSTAIN_RULE.
 
-``--surprise HOME`` adds one more feature, measured afterwards with the memories the bench run
-left in its ``--home``: the memory's surprise on the question (its mean NLL with the
-conversation's memory on minus off; ``locas_engine.generate.memory_surprise``).
-
-    python -m app.bench.calibrate docs/bench-results/qa-locomo-after.json
-    python -m app.bench.calibrate qa26.json qa30.json --surprise /work/qa-home /work/qa-home30
+    locas bench calibrate docs/bench-results/qa-locomo-after.json
 """
 
 from __future__ import annotations
@@ -25,37 +20,11 @@ from pathlib import Path
 from app.answer.grounding import strip_citations
 from app.bench.scoring import f1_score
 
-FEATURES = ("retrieval", "question_coverage", "answer_support", "lp_with", "lp_without", "lp_gain",
-            "memory_surprise")
+FEATURES = ("retrieval", "question_coverage", "answer_support", "lp_with", "lp_without", "lp_gain")
 
 
 def rows_of(report: dict) -> list[dict]:
     return [a for a in report["answers"] if a.get("evidence")]
-
-
-def add_surprise(rows: list[dict], homes: list[Path]) -> None:
-    """Record ``memory_surprise`` in each row's evidence: the question read with the memory of
-    its conversation (``locomo-<file stem>``, as `locas bench qa` names it) on and off. The
-    memory is looked for in each of ``homes`` (the bench's --home folders) in turn."""
-    import os
-
-    from app.library import Library
-    from app.session import Session
-    from app.settings import Settings
-    from locas_engine.generate import memory_surprise
-
-    for home in homes:
-        os.environ["LOCAS_HOME"] = str(home)
-        session = Session(library=Library(), settings=Settings())
-        for file in sorted({r["file"] for r in rows}):
-            name = f"locomo-{Path(file).stem}"
-            row = session.library.get_memory(name)
-            if row is None or row["status"] != "done":
-                continue
-            with session.only_memories([name]):
-                for r in rows:
-                    if r["file"] == file and "memory_surprise" not in r["evidence"]:
-                        r["evidence"]["memory_surprise"] = memory_surprise(session.backbone(), r["question"])
 
 
 def rates(rows: list[dict], rule: dict) -> dict:
@@ -90,19 +59,19 @@ def as_grounding_rule(rule: dict) -> dict[str, float]:
     return {rule["feature"]: float(rule["sign"]), "bias": -float(rule["threshold"])}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="locas bench calibrate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("reports", nargs="+", type=Path)
     p.add_argument("--max-false", type=float, default=0.15)
     p.add_argument("--json", type=Path)
     p.add_argument("--mode", help="only the answers of this mode (a report may hold several)")
-    p.add_argument("--surprise", nargs="+", type=Path, metavar="HOME",
-                   help="add the memory's surprise on the question, from the memories in these --home folders")
-    args = p.parse_args(argv)
-    rows = [r for path in args.reports for r in rows_of(json.loads(path.read_text()))
+    return p
+
+
+def run(args: argparse.Namespace) -> dict:
+    rows = [r for path in args.reports for r in rows_of(json.loads(path.read_text(encoding="utf-8")))
             if args.mode in (None, r.get("mode"))]
-    if args.surprise:
-        add_surprise(rows, args.surprise)
     files = sorted({r["file"] for r in rows})
     out = {"held_out": [], "max_false": args.max_false}
     print(f"{'fitted on':<22}{'reported on':<22}{'rule':<34}{'abstain cat 5':>14}{'false abstain':>15}"
@@ -124,10 +93,4 @@ def main(argv: list[str] | None = None) -> dict:
     out["rule_all"] = final
     out["abstain_rule"] = as_grounding_rule(final)
     print(f"\nfitted on all {len(rows)} answers: {final}  ->  ABSTAIN_RULE = {out['abstain_rule']}")
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2))
     return out
-
-
-if __name__ == "__main__":
-    main()

@@ -14,8 +14,8 @@ the passage's sentence or abstained, which end in a full sentence anyway).
 in earlier reports: what a change to the code did, question by question (F1 on categories 1-4
 with its paired 95% interval, and how many answers abstained, on category 5 and wrongly).
 
-    python -m app.bench.combine qa26-mr.json qa30-mr.json qa26-rc.json qa30-rc.json --json all.json
-    python -m app.bench.combine after.json --against before.json
+    locas bench combine qa26-mr.json qa30-mr.json qa26-rc.json qa30-rc.json --json all.json
+    locas bench combine after.json --against before.json
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from app.bench.answer_checks import answer_checks, contradicts
 from app.bench.qa import CATEGORIES, COMPARISONS, print_table, score, tabulate
 from app.bench.scoring import paired_difference
 from locas_engine.answer_text import trim_unfinished
-from locas_engine.bench import write_report
 
 CATEGORY_IDS = {name: cat for cat, name in CATEGORIES.items()}
 _LAST_CITATION = re.compile(r"\[(\d{1,2})\]\s*$")
@@ -109,14 +108,18 @@ def against(answers: list[dict], earlier: list[dict]) -> list[dict]:
     return out
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="locas bench combine", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("reports", nargs="+", type=Path)
     p.add_argument("--trim", action="store_true", help="rescore with budget-cut last sentences removed")
     p.add_argument("--against", nargs="+", type=Path, default=[],
                    help="earlier reports: pair each mode's answers with theirs, question by question")
     p.add_argument("--json", type=Path)
-    args = p.parse_args(argv)
+    return p
+
+
+def run(args: argparse.Namespace) -> dict:
     report = pool([json.loads(path.read_text()) for path in args.reports], trim=args.trim)
     if args.against:
         earlier = [a for path in args.against for a in json.loads(path.read_text())["answers"]]
@@ -130,9 +133,4 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{c['mode']} against the earlier answers ({c['n']} questions, {c['changed']} answers changed): "
               f"F1 1-4 {c['f1_difference']:+.3f} (95% interval {c['ci95'][0]:+.3f} to {c['ci95'][1]:+.3f}); "
               f"category 5 abstained {u[0]} -> {u[1]} of {u[2]}; answerable abstained {w[0]} -> {w[1]} of {w[2]}")
-    write_report(report, args.json)
     return report
-
-
-if __name__ == "__main__":
-    main()

@@ -3,8 +3,8 @@
 `ppl`, `forget` and `shelf` are engine benchmarks (locas_engine.bench; also runnable without the
 app as ``python -m locas_engine.bench NAME``); `qa` needs the library and the answer pipeline and
 `speed` the app's defaults, so they live in app.bench; `gui-stall` runs the window, so it lives in
-app.ui (imported only when it runs: the core stays Qt-free). `tables` prints the docs' tables
-from the reports. Each module owns its flags; `locas_engine.bench.run_bench` runs any of them and
+app.ui (imported only when it runs: the core stays Qt-free). `combine`, `calibrate` and `tables`
+read the reports the others wrote. Each module owns its flags; `locas_engine.bench.run_bench` runs any of them and
 writes its report.
 
 The benchmark modules import torch, so the `locas` parser lists them by name and help only;
@@ -23,7 +23,11 @@ BENCHES = {
     "qa": ("app.bench.qa", "question answering over chat logs or a book, in several modes"),
     "retrieval": ("app.bench.retrieval", "recall@k of the gold evidence: bm25 against the model's rerank"),
     "speed": ("app.bench.speed", "memorization time against scoring alone, default vs fp32"),
+    "attribution": ("app.bench.attribution", "how often the misattribution check abstains (no model)"),
     "gui-stall": ("app.ui.stall_bench", "how long the window stalls while it memorizes and answers"),
+    # Tools over the reports the benchmarks wrote:
+    "combine": ("app.bench.combine", "pool qa reports run apart; pair them with earlier ones"),
+    "calibrate": ("app.bench.calibrate", "fit the abstention rule on one conversation, report on another"),
     "tables": ("app.bench.tables", "the Markdown tables of docs/benchmarks.md from JSON reports"),
 }
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from app.bench.combine import main, pool
+from app.bench import combine
+from app.bench.combine import pool
+from locas_engine.bench import run_bench
 
 
 def answer(file: str, mode: str, question: str, prediction: str, reference: str = "Pebble",
@@ -24,7 +26,7 @@ def test_modes_run_apart_are_paired_by_question(tmp_path):
     paths = [tmp_path / "plain.json", tmp_path / "memory.json"]
     for path, report in zip(paths, (plain, memory), strict=True):
         path.write_text(json.dumps(report))
-    out = main([str(p) for p in paths] + ["--json", str(tmp_path / "all.json")])
+    out = run_bench(combine, [str(p) for p in paths] + ["--json", str(tmp_path / "all.json")])
     (comparison,) = out["comparisons"]
     assert comparison["mode"] == "memory+recent-context" and comparison["n"] == 4
     assert comparison["difference"] == 1.0
@@ -66,7 +68,7 @@ def test_against_pairs_each_mode_with_its_earlier_answers(tmp_path, capsys):
     paths = [tmp_path / "before.json", tmp_path / "after.json"]
     for path, answers in zip(paths, (before, after), strict=True):
         path.write_text(json.dumps({"answers": answers}))
-    out = main([str(paths[1]), "--against", str(paths[0])])
+    out = run_bench(combine, [str(paths[1]), "--against", str(paths[0])])
     (c,) = out["against"]
     assert (c["mode"], c["n"], c["changed"], c["f1_difference"]) == ("retrieval", 3, 2, 0.5)
     assert c["abstained_unanswerable"] == [0, 1, 1] and c["abstained_answerable"] == [0, 0, 2]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from app.answer.grounding import Evidence, should_abstain
-from app.bench.calibrate import as_grounding_rule, fit, main, rates
+from app.bench import calibrate
+from app.bench.calibrate import as_grounding_rule, fit, rates
+from locas_engine.bench import run_bench
 
 
 def row(file: str, category: str, coverage: float, lp: float) -> dict:
@@ -37,23 +39,23 @@ def test_figures_are_reported_on_the_conversation_not_fitted(tmp_path):
     a, b = tmp_path / "a.json", tmp_path / "b.json"
     a.write_text(json.dumps(report("conv-a")))
     b.write_text(json.dumps(report("conv-b")))
-    out = main([str(a), str(b), "--json", str(tmp_path / "rule.json")])
+    out = run_bench(calibrate, [str(a), str(b), "--json", str(tmp_path / "rule.json")])
     assert {(h["fitted_on"], h["reported_on"]) for h in out["held_out"]} == {("conv-a", "conv-b"), ("conv-b", "conv-a")}
     assert set(out["abstain_rule"]) == {out["rule_all"]["feature"], "bias"}
 
 
-def test_the_memorys_surprise_is_a_feature_when_every_answer_has_it(tmp_path):
+def test_a_feature_counts_only_when_every_answer_has_it(tmp_path):
     answers = report("conv-a")["answers"]
-    for r in answers:  # coverage and likelihood no longer separate; the memory's surprise does
+    for r in answers:  # coverage and likelihood no longer separate; the answer's support does
         r["evidence"].update(question_coverage=0.5, lp_with=-1.0, lp_without=-2.0, lp_gain=1.0)
-        r["evidence"]["memory_surprise"] = 0.2 if r["category"] == "adversarial" else -0.3
+        r["evidence"]["answer_support"] = 0.2 if r["category"] == "adversarial" else 0.7
     rule = fit(answers, max_false=0.15)
-    assert rule["feature"] == "memory_surprise" and rates(answers, rule)["abstain_unanswerable"] == 1.0
-    del answers[0]["evidence"]["memory_surprise"]  # one answer without it: not a feature
-    assert fit(answers, max_false=0.15)["feature"] != "memory_surprise"
+    assert rule["feature"] == "answer_support" and rates(answers, rule)["abstain_unanswerable"] == 1.0
+    del answers[0]["evidence"]["answer_support"]  # one answer without it: not a feature
+    assert fit(answers, max_false=0.15)["feature"] != "answer_support"
     # a report with several modes is calibrated on one of them
     other = [{**r, "mode": "retrieval"} for r in report("conv-b")["answers"]]
     path = tmp_path / "both.json"
     path.write_text(json.dumps({"answers": [{**r, "mode": "memory+retrieval"} for r in answers] + other}))
-    out = main([str(path), "--mode", "retrieval"])
+    out = run_bench(calibrate, [str(path), "--mode", "retrieval"])
     assert out["held_out"] == []  # only conv-b's answers: nothing to hold out

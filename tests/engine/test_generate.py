@@ -190,26 +190,3 @@ def test_the_answers_logprobs_are_recorded_while_it_is_written(tiny_llama):
         logits = tiny_llama.model(input_ids=full).logits[0, PROMPT_LEN - 1:-1]
     expected = torch.log_softmax(logits, -1).gather(1, torch.tensor(ids)[:, None])[:, 0]
     assert torch.allclose(torch.tensor(logprobs[:len(ids)]), expected, atol=1e-4)
-
-
-def test_the_memorys_surprise_is_its_nll_on_the_text_minus_the_plain_models(memorized):
-    import torch
-
-    from locas_engine.generate import memory_surprise
-
-    backbone, memory = memorized
-    backbone.tokenizer = WordTokenizer()
-    ids = token_stream(PROMPT_LEN)[None, :]
-
-    def nll() -> float:
-        with torch.no_grad():
-            logits = backbone.model(input_ids=ids).logits[0, :-1]
-        return float(torch.nn.functional.cross_entropy(logits, ids[0, 1:]))
-
-    with_memory = nll()
-    memory.enabled = False
-    without = nll()
-    assert memory_surprise(backbone, "q") == 0.0  # no memory on: nothing to compare
-    memory.enabled = True
-    assert memory_surprise(backbone, "q") == pytest.approx(with_memory - without, abs=1e-5)
-    assert with_memory != pytest.approx(without, abs=1e-3) and memory.enabled  # and left switched on
