@@ -8,7 +8,7 @@ category 5, while abstaining on at most --max-false of the answerable ones) and 
 other, both ways round, so that no reported figure comes from the questions it was fitted on.
 Finally it prints the rule fitted on all the answers, for ABSTAIN_RULE.
 
-    locas bench calibrate docs/bench-results/qa-locomo-after.json
+    locas bench calibrate docs/bench-results/qa-s11-conv26-seed7.json docs/bench-results/qa-s11-conv30-seed7.json
 """
 
 from __future__ import annotations
