@@ -101,8 +101,11 @@ class LibrarySearch(QWidget):
             self.results.setCurrentRow(0)
 
     def close_results(self) -> None:
+        """Esc: back to the whole library. The query was a search of the text, so it must not stay
+        behind as a title filter that hides every row."""
         self.results.clear()
         self.results_label.setText("")
+        self.box.clear()
         self.results_closed.emit()
 
     def _activated(self, item: QListWidgetItem) -> None:

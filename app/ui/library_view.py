@@ -244,6 +244,7 @@ class LibraryView(QTreeWidget):
         for item in self._mem_items.values():
             item.setHidden(kind != "Everything" or not row_matches([item.text(COL_TITLE)], "", False,
                                                                      text, "Everything"))
+        self._update_group_titles()
 
     def visible_document_ids(self) -> list[int]:
         return [key for key, item in self._doc_items.items() if not item.isHidden()]
@@ -305,8 +306,11 @@ class LibraryView(QTreeWidget):
             item.setData(COL_PROGRESS, PROGRESS_ROLE, max(0.0, min(1.0, tokens_done / tokens_total)))
 
     def _update_group_titles(self) -> None:
-        self._docs_group.setText(0, f"Documents ({self._docs_group.childCount()})")
-        self._mems_group.setText(0, f"Memories ({self._mems_group.childCount()})")
+        """"Documents (3)", or "Documents (1 of 3 shown)" while a filter hides some rows."""
+        for group, title in ((self._docs_group, "Documents"), (self._mems_group, "Memories")):
+            total = group.childCount()
+            shown = sum(not group.child(i).isHidden() for i in range(total))
+            group.setText(0, f"{title} ({total})" if shown == total else f"{title} ({shown} of {total} shown)")
 
     # -- queries ------------------------------------------------------------------------------
     def is_empty(self) -> bool:

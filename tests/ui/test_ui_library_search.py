@@ -69,3 +69,26 @@ def _section_center(header, col):
     from PySide6.QtCore import QPoint
 
     return QPoint(header.sectionViewportPosition(col) + header.sectionSize(col) // 2, header.height() // 2)
+
+
+def test_after_a_text_search_esc_shows_the_whole_library_again(window, qtbot, story_file, notes_file):
+    """Enter searched the text, Esc came back: every row must show, not a library filtered by the
+    query ("Documents (2)" over no rows); while a filter hides rows, the heading says so."""
+    window.controller.import_files([str(story_file), str(notes_file)])
+    view = window.library_view
+    qtbot.waitUntil(lambda: len(view.document_ids()) == 2, timeout=10_000)
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    box = window.search.box
+    qtbot.keyClicks(box, "garden")
+    assert view.topLevelItem(0).text(0) == "Documents (1 of 2 shown)"
+    box.clear()
+    qtbot.keyClicks(box, "brass key")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.left_stack.currentWidget() is window.search_results, timeout=10_000)
+    qtbot.keyClick(window.search.results, Qt.Key.Key_Escape)
+    assert window.left_stack.currentWidget() is view
+    assert sorted(view.visible_document_ids()) == sorted(view.document_ids())
+    assert view.topLevelItem(0).text(0) == "Documents (2)"
+    assert box.text() == ""
