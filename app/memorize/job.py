@@ -35,6 +35,7 @@ from locas_engine import (
     spec,
     stream_signature,
 )
+from locas_engine.checkpoint import load_checkpoint
 from locas_engine.rate import TokenRate
 from locas_engine.spec import MemorySpec
 
@@ -98,13 +99,16 @@ class MemorizeRequest:
 @dataclass
 class MemorizeEvent:
     memory: str
-    phase: str  # loading | tokenizing | memorizing | paused | done | cancelled | failed
+    phase: str  # loading | tokenizing | estimate | resumed | memorizing | paused | done | cancelled | failed
     tokens_done: int = 0
     tokens_total: int = 0
     ppl: float | None = None
     tokens_per_s: float | None = None
     eta_s: float | None = None
     message: str = ""
+    # "resumed" (before the first chunk of a run that continues a checkpoint): the perplexity
+    # curve the checkpoint holds, (tokens, ppl) counted like tokens_done; None on other events.
+    curve: list[tuple[int, float]] | None = None
 
 
 @dataclass
@@ -307,6 +311,11 @@ def run_memorize(
                 checkpoint.unlink()
             library.update_memory(name, stream=signature)
             row = {**row, "stream": signature}
+            if resume:  # say at once where the run starts, and the curve so far
+                start, curve = checkpoint_start(checkpoint, settings["chunk"], len(token_ids))
+                if curve:
+                    emit("resumed", tokens_done=done_before + start, tokens_total=total,
+                         curve=[(x + done_before, y) for x, y in curve])
 
             def on_progress(p: Progress, offset: int = done_before) -> None:
                 # The library keeps what a resume starts from (the checkpoint), not the
@@ -367,6 +376,21 @@ def run_memorize(
         raise
     finally:
         session.pinned_precision = None
+
+
+def checkpoint_start(checkpoint: Path, chunk: int, n_tokens: int) -> tuple[int, list[tuple[int, float]]]:
+    """Where a resumed stream starts (the tokens its checkpoint holds) and the perplexity curve
+    so far, counted from the stream's start; (0, []) when the checkpoint cannot be read (the
+    memorizer then says why, with the advice)."""
+    try:
+        state = load_checkpoint(checkpoint)
+        start = min(int(state["next_chunk"]) * chunk, n_tokens)
+        curve = [(int(x), float(y)) for x, y in state.get("curve") or []]
+    except (CheckpointError, KeyError, TypeError, ValueError):
+        return 0, []
+    # The memorizer counts its curve over the memory's whole life (earlier documents first).
+    shift = curve[-1][0] - start if curve else 0
+    return start, [(x - shift, y) for x, y in curve]
 
 
 def _held(session: Session, name: str, doc_id: int, parts: dict[int, list[int]] | None) -> None:

@@ -32,6 +32,7 @@ from app.memorize.job import (
     resume_request,
     stored_settings,
 )
+from app.memorize.progress import RunState
 from app.settings import Settings, load_settings, save_settings
 from app.ui.bridge import EngineBridge
 from app.ui.library_view import DocumentRow, MemoryRow
@@ -73,6 +74,7 @@ class AppController(QObject):
         self.tasks = TaskManager(worker=self.worker, parent=self)
         self.bridge = EngineBridge(self.tasks, self)
         self.controls: dict[str, JobControl] = {}  # running memorizations by memory name
+        self.runs: dict[str, RunState] = {}  # and where each one is, from its events
         self.answer_controls: dict[int, JobControl] = {}
         self.model_name: str | None = None
         # The loaded model's device as torch names it ('cpu', 'cuda:0'): the key under which
@@ -90,6 +92,10 @@ class AppController(QObject):
         mem_rows: list[MemoryRow] = []
         titles = {d.id: d.title for d in documents}
         for m in self.library.list_memories():
+            run = self.runs.get(m["name"])
+            if run is not None:  # the library holds the last checkpoint; the events are newer
+                m = {**m, "status": run.status, "tokens_done": run.tokens_done or m.get("tokens_done"),
+                     "tokens_total": run.tokens_total or m.get("tokens_total")}
             sources = self.library.memory_sources(m["name"])
             for s in sources:
                 if s.get("status") != "deleted":
@@ -323,6 +329,9 @@ class AppController(QObject):
         name = request.memory
         control = self.bridge.memorize(request)
         self.controls[name] = control
+        row = self.library.get_memory(name)  # a resumed memory starts where its checkpoint is
+        self.runs[name] = RunState(tokens_done=(row or {}).get("tokens_done") or 0,
+                                   tokens_total=(row or {}).get("tokens_total") or 0)
         self._on_memorize_event(MemorizeEvent(memory=name, phase="queued",
                                               message="Waiting for the engine…"))
         return control
@@ -338,8 +347,11 @@ class AppController(QObject):
             self.controls[name].pause()
 
     def resume(self, name: str) -> None:
+        """Resume a paused run. The job wakes within a moment but says so only after its next
+        chunk (seconds to minutes): say at once that it is memorizing again."""
         if name in self.controls:
             self.controls[name].resume()
+            self._on_memorize_event(MemorizeEvent(memory=name, phase="memorizing"))
 
     def cancel(self, name: str) -> None:
         if name in self.controls:
@@ -352,15 +364,22 @@ class AppController(QObject):
         return bool(self.controls)
 
     def _on_memorize_event(self, event: MemorizeEvent) -> None:
+        self.runs.setdefault(event.memory, RunState()).update(event)
         self.memorize_event.emit(event)
+
+    def run_state(self, name: str) -> RunState | None:
+        """Where the running memorization of ``name`` is (None when none runs)."""
+        return self.runs.get(name)
 
     def _on_memorize_finished(self, outcome: Any) -> None:
         self.controls.pop(outcome.memory, None)
+        self.runs.pop(outcome.memory, None)
         self.memorize_finished.emit(outcome)
         self.library_changed.emit()
 
     def _on_memorize_failed(self, name: str, message: str) -> None:
         self.controls.pop(name, None)
+        self.runs.pop(name, None)
         self.memorize_failed.emit(name, message)
         self.library_changed.emit()
 

@@ -57,7 +57,6 @@ class MainWindow(QuestionFlow, LibraryActions, MemorizeFlow, QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1200, 760)
         self.memorize_dialogs: dict[str, MemorizeDialog] = {}
-        self._curves: dict[str, list[tuple[float, float]]] = {}
         self._slots: dict[int, str] = {}  # answer ticket -> panel slot
         self._closing = False
 

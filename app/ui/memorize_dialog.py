@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from app import units
 from app.memorize.job import MemorizeEvent, MemorizeRequest
+from app.memorize.progress import RunState
 from app.settings import Settings
 from app.ui.chapter_picker import ChapterPicker, SectionRow
 from app.ui.memorize_form import SHAPE_FIELDS, MemorizeSettingsForm
@@ -42,6 +43,7 @@ PHASE_TEXT = {
     "loading": "Loading the model…",
     "tokenizing": "Reading the documents…",
     "estimate": "Starting…",
+    "resumed": "Resuming from the last checkpoint…",
     "memorizing": "Memorizing",
     "paused": "Paused",
     "done": "Done",
@@ -253,25 +255,40 @@ class MemorizeDialog(QDialog):
         self.close_button.setDefault(True)  # Enter on this page only closes the window
         self.close_button.setFocus()
 
+    def show_state(self, run: RunState) -> None:
+        """Show where a run is now (a dialog opened after it started): phase, counts, speed,
+        ETA and the curve so far, as the next events would have left them."""
+        self.phase_label.setText(PHASE_TEXT.get(run.phase, run.phase))
+        if run.tokens_total:
+            self.progress.setValue(int(1000 * run.tokens_done / run.tokens_total))
+            self.plot.set_x_max(run.tokens_total)
+            self.tokens_label.setText(f"{run.tokens_done:,} / {run.tokens_total:,} tokens")
+        self.speed_label.setText(f"{run.tokens_per_s:,.0f} tokens/s" if run.tokens_per_s else "")
+        self.eta_label.setText(f"ETA {units.duration(run.eta_s, exact=True)}" if run.eta_s is not None else "")
+        self.plot.set_points(run.curve)
+        self.message_label.setText(run.message)
+        self._set_paused(run.phase == "paused")
+
     def apply_event(self, event: MemorizeEvent) -> None:
         """Show one worker event (called on the GUI thread by the main window)."""
         if event.memory != self.memory_name:
             return
         self.phase_label.setText(PHASE_TEXT.get(event.phase, event.phase))
         if event.tokens_total:
-            self.progress.setValue(int(1000 * event.tokens_done / event.tokens_total))
             self.plot.set_x_max(event.tokens_total)
+        if event.tokens_total and event.phase != "estimate":  # the estimate does not say where it starts
+            self.progress.setValue(int(1000 * event.tokens_done / event.tokens_total))
             self.tokens_label.setText(f"{event.tokens_done:,} / {event.tokens_total:,} tokens")
         if event.tokens_per_s:
             self.speed_label.setText(f"{event.tokens_per_s:,.0f} tokens/s")
+        if event.curve is not None:  # a resumed run: the curve so far, from its checkpoint
+            self.plot.set_points(event.curve)
         if event.phase == "memorizing":
-            self.eta_label.setText(f"ETA {units.duration(event.eta_s, exact=True)}" if event.eta_s is not None else "")
+            if event.eta_s is not None:  # else the last ETA stands (just resumed from a pause)
+                self.eta_label.setText(f"ETA {units.duration(event.eta_s, exact=True)}")
             if event.ppl is not None:
                 self.plot.add_point(event.tokens_done, event.ppl)
-        if event.message:
-            self.message_label.setText(event.message)
-        elif event.phase == "memorizing":
-            self.message_label.setText("")  # "Reading the documents" is over
+        self.message_label.setText(event.message)  # each is about its own phase: none stays behind
         if event.phase == "paused":
             self._set_paused(True)
         elif event.phase == "memorizing" and self._paused:

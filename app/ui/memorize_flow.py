@@ -2,9 +2,10 @@
 start the job, follow its events in the library list, the dialog and the status bar, and offer
 to resume memorizations a crash cut short.
 
-A mixin of `MainWindow` (it uses its controller, library view, ``memorize_dialogs``,
-``_curves``, ``refresh`` and ``show_error``), kept apart so the window module stays about layout
-and wiring.
+A mixin of `MainWindow` (it uses its controller, library view, question panel,
+``memorize_dialogs``, ``refresh`` and ``show_error``), kept apart so the window module stays
+about layout and wiring. Where a run is (its counts, speed, curve) is the controller's
+`RunState`, so every view, and a progress dialog opened late, says the same.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.memorize.job import MemorizeEvent
 from app.ui.library_actions import confirm
+from app.ui.library_view import MemoryRow, memory_note
 from app.ui.memorize_dialog import MemorizeDialog
 
 
 class MemorizeFlow:
-    """Memorize dialogs and progress; the window keeps ``memorize_dialogs`` (memory -> dialog) and
-    ``_curves`` (memory -> [(tokens, perplexity)]) so a progress dialog can be reopened."""
+    """Memorize dialogs and progress; the window keeps ``memorize_dialogs`` (memory -> dialog) so
+    a progress dialog can be reopened."""
 
     def memorize_selected(self) -> None:
         ids = self.library_view.selected_document_ids()
@@ -56,7 +58,6 @@ class MemorizeFlow:
             dialog.reject()
             return
         self.memorize_dialogs[request.memory] = dialog
-        self._curves[request.memory] = []
         self.controller.memorize(request)
         self.refresh()
 
@@ -67,8 +68,11 @@ class MemorizeFlow:
             dialog.pause_requested.connect(self.controller.pause)
             dialog.resume_requested.connect(self.controller.resume)
             dialog.cancel_requested.connect(self.controller.cancel)
-            dialog.show_progress(name, self._curves.get(name))
+            dialog.show_progress(name)
             self.memorize_dialogs[name] = dialog
+        run = self.controller.run_state(name)
+        if run is not None and not dialog.is_finished():  # where the run is now, curve and all
+            dialog.show_state(run)
         dialog.show()
         dialog.raise_()
         return dialog
@@ -76,11 +80,12 @@ class MemorizeFlow:
     def _on_memorize_event(self, event: MemorizeEvent) -> None:
         if self._closing:
             return
-        status = {"memorizing": "running", "loading": "running", "tokenizing": "running",
-                  "estimate": "running", "cancelled": "stopped"}.get(event.phase, event.phase)
-        self.library_view.update_progress(event.memory, status, event.tokens_done, event.tokens_total)
-        if event.phase == "memorizing" and event.ppl is not None:
-            self._curves.setdefault(event.memory, []).append((event.tokens_done, event.ppl))
+        run = self.controller.run_state(event.memory)
+        if run is not None:  # counts kept across events that carry none (paused, resumed)
+            self.library_view.update_progress(event.memory, run.status, run.tokens_done, run.tokens_total)
+            self.question_panel.set_memory_note(event.memory, memory_note(MemoryRow(
+                name=event.memory, status=run.status, tokens_done=run.tokens_done,
+                tokens_total=run.tokens_total)))
         dialog = self.memorize_dialogs.get(event.memory)
         if dialog is not None:
             dialog.apply_event(event)

@@ -195,6 +195,13 @@ class QuestionPanel(QWidget):
         self.memory_combo.blockSignals(False)
         self.memory_changed.emit(self.current_memory())
 
+    def set_memory_note(self, name: str, note: str) -> None:
+        """A running memorization's state changed ("memorizing, 40% memorized", "paused, …"):
+        the picker says what the library says, without refilling the list."""
+        index = self.memory_combo.findData(name)
+        if index >= 0:
+            self.memory_combo.setItemText(index, f"{name} ({note})" if note else name)
+
     def rename_memory(self, old: str, new: str) -> None:
         """A memory was renamed: the picker follows it instead of falling back to the plain model."""
         index = self.memory_combo.findData(old)

@@ -79,3 +79,26 @@ def test_progress_bar_shows_the_jobs_rate_not_the_resume_jump(capsys):
     assert "3.6 tok/s" in err
     assert "ETA 38:23" in err  # (12900 - 4608) / 3.6 s
     assert "Mtok/s" not in err and "ktok/s" not in err
+
+
+def test_a_resumed_run_says_where_it_starts_and_the_curve_so_far_before_training(tiny_session):
+    """Before its first chunk (minutes on a CPU), a resumed run reports the checkpoint's count
+    and curve, so the progress dialog and the library do not show 0% and a blank curve."""
+    first_run = []
+
+    def kill_at_third_chunk(ev: MemorizeEvent) -> None:
+        if ev.phase == "memorizing":
+            first_run.append((ev.tokens_done, ev.ppl))
+            if len(first_run) == 3:
+                raise Killed
+
+    with pytest.raises(Killed):
+        run_memorize(tiny_session, MemorizeRequest(document_ids=[1], memory="m"), on_event=kill_at_third_chunk)
+    seen = []
+    run_memorize(tiny_session, MemorizeRequest(document_ids=[1], memory="m"), on_event=seen.append)
+    phases = [ev.phase for ev in seen]
+    assert phases.index("resumed") < phases.index("memorizing")
+    resumed = seen[phases.index("resumed")]
+    assert resumed.tokens_done == 2 * 64 and resumed.tokens_total == seen[-1].tokens_total
+    assert [x for x, _ in resumed.curve] == [64, 128]  # the checkpoint holds two chunks
+    assert [y for _, y in resumed.curve] == pytest.approx([ppl for _, ppl in first_run[:2]])

@@ -85,8 +85,8 @@ def test_unfinished_memories_say_so_and_keep_their_bar(window, qtbot, story_file
     # A paused job's event carries no counts: the bar stays where it was.
     from app.memorize.job import MemorizeEvent
 
-    window._on_memorize_event(MemorizeEvent("fables", "memorizing", 250, 1000, ppl=9.0))
-    window._on_memorize_event(MemorizeEvent("fables", "paused", message="Paused"))
+    window.controller._on_memorize_event(MemorizeEvent("fables", "memorizing", 250, 1000, ppl=9.0))
+    window.controller._on_memorize_event(MemorizeEvent("fables", "paused", message="Paused"))
     item = view.memory_item("fables")
     assert item.text(COL_STATUS) == "paused" and item.data(4, PROGRESS_ROLE) == 0.25
 

@@ -23,6 +23,8 @@ def make_window(qtbot, preload_model: bool = False, offer_resume: bool = False):
 class FakeSession:
     """What the controller asks of the worker's session when no model is needed."""
 
+    library = None  # a test that resumes a memory gives it the window's library
+
     def backbone(self):
         from types import SimpleNamespace
 
@@ -76,6 +78,27 @@ class PendingCompare:
         self.a, self.b = side("a", request_a), side("b", request_b)
 
 
+class PendingMemorize:
+    """One submitted memorization; the test plays the job's events (and the library rows the
+    real job writes, where the test needs them)."""
+
+    def __init__(self, request, on_event, on_done, control) -> None:
+        self.request, self.control = request, control
+        self._event, self._done = on_event, on_done
+
+    def event(self, phase: str, **kw) -> None:
+        from app.memorize.job import MemorizeEvent
+
+        self._event(MemorizeEvent(memory=self.request.memory, phase=phase, **kw))
+
+    def finish(self, completed: bool, tokens_done: int, tokens_total: int) -> None:
+        from pathlib import Path
+
+        from app.memorize.job import MemorizeOutcome
+
+        self._done(MemorizeOutcome(self.request.memory, completed, tokens_done, tokens_total, None, Path()))
+
+
 class FakeWorker:
     """The engine worker's interface, run on the GUI thread; answers wait for the test."""
 
@@ -83,6 +106,7 @@ class FakeWorker:
         self.session = FakeSession()
         self.answers: list[PendingAnswer] = []
         self.compares: list[PendingCompare] = []
+        self.memorizations: list[PendingMemorize] = []
         self.held: list[tuple] = []  # calls kept back while `hold` is set (a slow model load)
         self.hold = False
 
@@ -124,7 +148,9 @@ class FakeWorker:
     def submit_memorize(self, request, on_event=None, control=None, on_done=None, on_error=None):
         from app.memorize.job import JobControl
 
-        return control or JobControl()
+        control = control or JobControl()
+        self.memorizations.append(PendingMemorize(request, on_event, on_done, control))
+        return control
 
     @property
     def busy(self) -> bool:
