@@ -96,19 +96,8 @@ def check_against(name: str, sections: dict[str, str]) -> None:
 def test_the_sample_set_is_true_to_the_sample():
     from app.importers import import_file
 
-    book = book_path(DATA / "kinds-aesop.json")
-    doc = import_file(book)
+    doc = import_file(book_path(DATA / "kinds-aesop.json"))
     sections = {s.title: s.text for s in doc.sections}
-    if len(doc.sections) == 1:
-        # Until plain-text import finds the fables' titles (issue 29), the sample is one section:
-        # each fable is the text from its title line to the next fable's.
-        text = doc.sections[0].text
-        titles = list(dict.fromkeys(q["section"] for q in raw("aesop")["questions"] if q.get("section")))
-        starts = {t: re.search(rf"^{re.escape(t)}$", text, re.M) for t in titles}
-        assert all(starts.values()), starts
-        cuts = sorted((m.start(), m.end(), t) for t, m in starts.items())
-        sections = {t: text[end:(cuts[i + 1][0] if i + 1 < len(cuts) else len(text))]
-                    for i, (_, end, t) in enumerate(cuts)}
     check_against("aesop", sections)
 
 
