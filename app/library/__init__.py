@@ -45,8 +45,12 @@ class Library(DocumentsRepo, MemoriesRepo, NotesRepo, HistoryRepo):
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_home() / "library.db"
         self.db = Database(open_connection(self.path))  # refuses a file that is not a library
-        with translate_errors(self.path):
-            migrate(self.db, self.path)
+        try:
+            with translate_errors(self.path):
+                migrate(self.db, self.path)  # safe when other processes open it at once
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()

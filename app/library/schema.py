@@ -1,13 +1,18 @@
 """The library's schema: the released migrations, and bringing a file up to date.
 
-Append only: a released migration is never edited, so any older library file can be brought to
-the current schema step by step; a file written by a newer release is refused, not guessed at.
+Append only: a released migration's effect is never changed, so any older library file can be
+brought to the current schema step by step; a file written by a newer release is refused, not
+guessed at. Several processes may open a new or older file at once (the window and a command on
+the very first run): ``migrate`` lets one of them migrate while the others wait, then find it
+current.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -15,9 +20,23 @@ from sqlite_utils import Database
 from .store import LibraryError, now
 
 
+def _statements(db: Database, script: str) -> None:
+    """Run each statement of ``script`` on its own, inside the open transaction: sqlite3's
+    ``executescript`` would COMMIT that transaction first (and whether sqlite-utils' wrapper
+    avoids it depends on its version)."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                db.conn.execute(pending)
+            pending = ""
+
+
 def _migration_1(db: Database) -> None:
     """Initial schema."""
-    db.executescript(
+    _statements(
+        db,
         """
         CREATE TABLE documents (
             id INTEGER PRIMARY KEY,
@@ -107,7 +126,8 @@ def _migration_2(db: Database) -> None:
     A row is 'pending' while a job is to memorize that section and 'done' once the memory holds
     it; rows outlive the section, so a deleted or edited note is known to be still in the memory.
     """
-    db.executescript(
+    _statements(
+        db,
         """
         CREATE TABLE memory_sections (
             id INTEGER PRIMARY KEY,
@@ -129,7 +149,7 @@ def _migration_2(db: Database) -> None:
 def _migration_3(db: Database) -> None:
     """Drop the token-chunk cache: nothing read it but its own tests (memorization tokenizes the
     text it memorizes), and its rows, referencing sections, only made deletes longer."""
-    db.executescript("DROP INDEX IF EXISTS chunks_document; DROP TABLE IF EXISTS chunks;")
+    _statements(db, "DROP INDEX IF EXISTS chunks_document; DROP TABLE IF EXISTS chunks;")
 
 
 def _migration_4(db: Database) -> None:
@@ -164,22 +184,60 @@ MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-def migrate(db: Database, path: Path) -> None:
-    """Apply the migrations ``db`` lacks, each in its own transaction; refuse a newer schema."""
-    if "migrations" not in db.table_names():
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)"
-        )
-    done = {row["version"] for row in db.query("SELECT version FROM migrations")}
+def _applied(db: Database, path: Path) -> set[int]:
+    """The versions the file's migrations table lists; a newer schema than this app's is refused."""
+    if not db.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'").fetchone():
+        return set()
+    done = {row[0] for row in db.conn.execute("SELECT version FROM migrations")}
     newer = [v for v in done if v > SCHEMA_VERSION]
     if newer:
         raise LibraryError(
             f"The library at {path} was written by a newer Locas Reader (schema {max(newer)}); "
             "please update the app."
         )
-    for version, name, step in MIGRATIONS:
-        if version in done:
-            continue
-        with db.atomic():
+    return done
+
+
+@contextmanager
+def _write_lock(conn: sqlite3.Connection) -> Iterator[None]:
+    """One ``BEGIN IMMEDIATE`` transaction: it takes the write lock at once (waiting up to the busy
+    timeout for another process's), so nothing else writes between what it reads and what it
+    writes; it commits only if everything inside succeeded, else rolls back. Python's implicit
+    transaction handling is off meanwhile, so every BEGIN and COMMIT is this one's."""
+    level = conn.isolation_level
+    conn.isolation_level = None  # (changing it while no transaction is open commits nothing)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.isolation_level = level
+
+
+def migrate(db: Database, path: Path) -> None:
+    """Bring the file to the current schema, safely when several processes open it at once.
+
+    A current file is only read. Otherwise every missing step runs in one transaction that holds
+    the write lock and reads which steps are done again once it has it: a process that waited
+    for another's migration finds the schema current and runs nothing. A failed step rolls the
+    whole transaction back, so the file is left as it was before.
+    """
+    if _applied(db, path) >= {version for version, _, _ in MIGRATIONS}:
+        return
+    with _write_lock(db.conn):
+        done = _applied(db, path)  # again, under the lock: another process may have migrated
+        db.conn.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)"
+        )
+        for version, name, step in MIGRATIONS:
+            if version in done:
+                continue
             step(db)
-            db.execute("INSERT INTO migrations (version, name, applied) VALUES (?, ?, ?)", [version, name, now()])
+            if not db.conn.in_transaction:
+                raise RuntimeError(f"migration {version} ({name}) ended the migration's transaction early")
+            db.conn.execute("INSERT INTO migrations (version, name, applied) VALUES (?, ?, ?)", [version, name, now()])
