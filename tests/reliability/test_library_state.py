@@ -121,3 +121,37 @@ def test_concurrent_imports_of_one_file(locas_home, texts):
     assert len({r.id for r in results}) == 1 and sum(not r.duplicate for r in results) == 1
     with Library() as lib:
         assert lib.counts()["documents"] == 1
+
+
+class _WalRefused(sqlite3.Connection):
+    """A connection whose first 'PRAGMA journal_mode = WAL' calls fail at once with 'database is
+    locked', as they do when another process turns a new library to WAL under it (issue 33)."""
+
+    refusals = 0
+
+    def execute(self, sql, *args):
+        if sql.startswith("PRAGMA journal_mode") and _WalRefused.refusals:
+            _WalRefused.refusals -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return super().execute(sql, *args)
+
+
+def _refuse_wal(monkeypatch, times: int) -> None:
+    real = sqlite3.connect
+    monkeypatch.setattr(_WalRefused, "refusals", times)
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real(*a, factory=_WalRefused, **k))
+
+
+def test_wal_mode_refused_at_once_is_tried_again(locas_home, monkeypatch):
+    _refuse_wal(monkeypatch, 3)
+    with Library() as lib:
+        assert lib.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert _WalRefused.refusals == 0
+
+
+def test_wal_mode_refused_past_the_busy_timeout_is_a_sentence(locas_home, texts, monkeypatch, capsys):
+    monkeypatch.setattr(dbconn, "BUSY_TIMEOUT_S", 0.2)
+    _refuse_wal(monkeypatch, 10**6)
+    assert main(["import", str(texts[0])]) == 1
+    err = capsys.readouterr().err
+    assert "busy" in err and "try again" in err and "Traceback" not in err
