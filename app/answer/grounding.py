@@ -153,12 +153,6 @@ def overlap(words: set[str], text: str) -> float:
 # Fitted by app/bench/calibrate.py on LoCoMo (see docs/benchmarks.md): the rule
 # abstains when sum(weight * feature) + bias > 0. None: no rule calibrated, never abstain.
 ABSTAIN_RULE: dict[str, float] | None = None
-# Below this share of the answer's own content words (beyond the question's) found in its cited
-# passage, the passage's own sentence answers (see ``ground``); None: never. 0.5 lowered
-# contradictions and raised F1 on both the LoCoMo and the book answers (docs/benchmarks.md;
-# chosen looking at both). Leaving the question's words out was measured on the same recorded
-# answers afterwards: F1 equal or higher on all four sets, one contradiction fewer on three.
-PREFER_PASSAGE_BELOW: float | None = 0.5
 
 
 def should_abstain(evidence: Evidence, rule: dict[str, float] | None = None) -> bool:
@@ -181,6 +175,7 @@ class Grounded:
     # is shown (an abstention): readers of an answer show a support whenever there is one
     support: tuple[int, int] | None
     evidence: dict[str, float] | None
+    quote: bool = False  # the text is read off the passage (a date), not the model's words
 
 
 def needs_plain_score(rule: dict[str, float] | None) -> bool:
@@ -225,16 +220,10 @@ def ground(question: str, answer: str, passages: Sequence[str], scores: Sequence
         day = date_in(passages[cited], dated)
         if day is not None:
             return Grounded(with_citation(f"{day[:1].upper()}{day[1:]}.", cited), False, cited, dated,
-                            evidence.features())
-    if PREFER_PASSAGE_BELOW is not None and evidence.answer_support < PREFER_PASSAGE_BELOW:
-        # The answer says little that its own passage says: prefer the passage. The sentence
-        # that best matches the question answers instead. (Word overlap cannot see every
-        # contradiction: "The hare won" shares its words with the hare passage.)
-        support = supporting_sentence(passages[cited], question, "")
-        sentence = " ".join(passages[cited][support[0]:support[1]].split())
-        return Grounded(with_citation(sentence, cited), False, cited, support, evidence.features())
-    # the evidence is the model's whole answer; the reader is shown it without a last sentence
-    # the token budget cut off
+                            evidence.features(), quote=True)
+    # The model's answer is shown as it wrote it, never replaced by a sentence of the passage
+    # (the rule that did so, "prefer the passage", threw away right answers made of the
+    # question's words; docs/answers.md), without a last sentence the token budget cut off
     trimmed = trim_unfinished(plain, at_budget)
     shown = answer if trimmed == plain else trimmed
     return Grounded(with_citation(shown, cited), False, cited, support, evidence.features())
@@ -254,6 +243,8 @@ def answer_dict(answer) -> dict:
                          "start": p.start, "end": p.end, "text": p.text,
                          "support": p.text[start:end], "support_span": [start, end]})
     return {"question": answer.question, "answer": answer.text, "abstained": answer.abstained,
-            "draft": answer.draft, "cited": None if answer.cited is None else answer.cited + 1,
+            # what "answer" is: the model's "draft" as it wrote it, its chosen "option" or
+            # "yes-no", a "quote" read off the text, or "abstained"; "draft" is what it wrote
+            "chosen": answer.chosen, "draft": answer.draft, "cited": None if answer.cited is None else answer.cited + 1,
             "passages": passages, "memories": list(answer.memories),
             "seconds": round(answer.seconds, 3)}

@@ -12,7 +12,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from app.answer.attribution import Misattributed, misattributed
-from app.answer.grounding import Grounded, ground
+from app.answer.choose import choose, question_form
+from app.answer.grounding import (
+    Grounded,
+    cited_passage,
+    ground,
+    strip_citations,
+    supporting_sentence,
+    with_citation,
+)
 from app.answer.prompts import answer_budget, build_messages
 from app.errors import JobError
 from app.library import Library, Passage
@@ -47,6 +55,9 @@ class Answer:
     text: str
     citations: list[Passage] = field(default_factory=list)
     abstained: bool = False  # "The text does not say." (grounding.py)
+    # what ``text`` is: the model's "draft", its chosen "option" or "yes-no" (choose.py), a
+    # "quote" read off the text (a date; labelled so), or "abstained"
+    chosen: str = "draft"
     cited: int | None = None  # index into citations of the passage the answer rests on
     support: tuple[int, int] | None = None  # the supporting sentence's offsets in that passage
     draft: str = ""  # what the model wrote, before abstention and the [n] mark
@@ -168,6 +179,7 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
         return answer_logprob(backbone, build_messages(question, passages), text)
 
     budget = answer_budget(question, request.max_new_tokens)
+    chosen = "draft"
     with only_enabled(backbone.memories, names):
         for piece in stream_generate(backbone, prepared.messages, max_new_tokens=budget,
                                      plain_ending=request.plain_ending, logprobs=logprobs,
@@ -179,15 +191,38 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
         if control is not None and control.cancelled:  # unfinished: shown as it stands
             grounded = Grounded(draft, False, None, None, None)
         else:
-            grounded = ground(question, draft, [p.text for p in citations], [p.score for p in citations],
+            texts = [p.text for p in citations]
+            grounded = ground(question, draft, texts, [p.score for p in citations],
                               confidence, full_evidence=request.full_evidence,
                               at_budget=len(logprobs) >= budget)
+            if texts and not grounded.abstained and not grounded.quote:
+                chosen = _choose(prepared, draft, grounded)
     return Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
+                  chosen="abstained" if grounded.abstained else "quote" if grounded.quote else chosen,
                   cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
                   memories=names, options=options, route=prepared.route,
                   seconds=time.perf_counter() - prepared.started,
                   tokens=len(logprobs),  # one per id the model wrote: no second tokenization
                   stopped=bool(control and control.cancelled))
+
+
+def _choose(prepared: PreparedAnswer, draft: str, grounded: Grounded) -> str:
+    """A choice or yes/no question: the memorized model's choice among the options (choose.py),
+    grounded in its own passage; ``grounded`` is updated in place. Returns what was shown."""
+    question, texts = prepared.question, [p.text for p in prepared.citations]
+    choice = choose(prepared.backbone, question_form(question), strip_citations(draft), prepared.messages,
+                    build_messages(question, [], history=prepared.request.history))
+    if choice is None:
+        return "draft"
+    grounded.evidence = {**(grounded.evidence or {}),
+                         "candidates": [{"text": c.text, "with": c.with_passages, "without": c.without}
+                                        for c in choice.candidates]}
+    if choice.origin == "draft":
+        return "draft"
+    cited = cited_passage(choice.text, texts)
+    grounded.text, grounded.cited = with_citation(choice.text, cited), cited
+    grounded.support = supporting_sentence(texts[cited], question, choice.text)
+    return choice.origin
 
 
 def record_answer(library: Library, answer: Answer) -> None:

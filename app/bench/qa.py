@@ -145,7 +145,8 @@ def answer_record(answer) -> dict:
     if answer is None:
         return {}
     cited = answer.citations[answer.cited] if answer.cited is not None else None
-    return {"draft": answer.draft, "abstained": answer.abstained, "evidence": answer.evidence,
+    return {"draft": answer.draft, "abstained": answer.abstained, "chosen": answer.chosen,
+            "evidence": answer.evidence,
             "cited": None if cited is None else {"section": cited.section_title, "text": cited.text}}
 
 

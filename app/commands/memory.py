@@ -265,10 +265,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer_dict(run_answer(session, request)), indent=2, ensure_ascii=False))
         return 0
-    answer = run_answer(session, request, on_token=lambda piece: print(piece, end="", flush=True))
-    print()
-    if answer.text != answer.draft:  # abstained, or marked with the passage it used
-        print(f"\n{answer.text}")
+    # One answer: the one shown in the window. The model's draft, which the answer may differ
+    # from (a choice it scored, a date read off the text), is only in --json, labelled "draft".
+    answer = run_answer(session, request)
+    print(f"Quoted from the text: {answer.text}" if answer.chosen == "quote" else answer.text)
     if answer.route is not None:
         chosen = answer.memories
         why = "the memory that best fits the question" if len(chosen) == 1 else "together they fit it best"

@@ -307,8 +307,10 @@ class QuestionPanel(QWidget):
         view = self._views[slot]
         prefix = self._prefix if slot == SINGLE else ""
         text = getattr(answer, "text", "") or ""
+        # an answer read off the passage (a date), not written by the model, says so
+        label = "Quoted from the text: " if getattr(answer, "chosen", "") == "quote" else ""
         if text:
-            view.set_text(prefix + text)
+            view.set_text(prefix + label + text)
             # an abstention carries a support only when a passage's line backs it ("It says this
             # of Melanie, not of Caroline [1]", app/answer/attribution.py;
             # grounding.Grounded.support)

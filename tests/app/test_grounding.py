@@ -104,27 +104,19 @@ def test_the_bench_checks_loops_and_contradictions():
     assert check["loops"] == 1 and check["contradicts"] == 1.0
 
 
-def test_an_answer_its_passage_does_not_back_gives_way_to_the_passage(monkeypatch):
-    import app.answer.grounding as grounding
-
-    monkeypatch.setattr(grounding, "PREFER_PASSAGE_BELOW", 0.7)
-    hare = ground("Who won the race?", "The Lion was the winner.", [HARE], [-5.0], lambda ps, t: -1.0)
-    assert hare.text == "The Tortoise plodded on and won the race. [1]"  # the passage, not the invention
-    start, end = hare.support
+def test_a_right_answer_made_of_the_questions_words_is_never_replaced():
+    """Issue 28: "The Tortoise won the race." for "Who won the race, the hare or the tortoise?"
+    adds no word beyond the question's, and the prefer-passage rule replaced it with "A Hare one
+    day ridiculed ...". The model's answer is shown as it wrote it."""
+    for question in ("Who won the race, the hare or the tortoise?", "Who won the race?"):
+        grounded = ground(question, "The Tortoise won the race.", [HARE], [-5.0], lambda ps, t: -1.0)
+        assert grounded.text == "The Tortoise won the race. [1]" and not grounded.quote
+    # a wrong answer is not swapped for a passage's sentence either: the reader sees what the
+    # model said, with the sentence it rests on beside it
+    wrong = ground("Who won the race?", "The Lion won the race.", [HARE], [-5.0], lambda ps, t: -1.0)
+    assert wrong.text == "The Lion won the race. [1]"
+    start, end = wrong.support
     assert HARE[start:end] == "The Tortoise plodded on and won the race."
-    backed = ground("Who won the race?", "The Tortoise won the race.", [HARE], [-5.0], lambda ps, t: -1.0)
-    assert backed.text == "The Tortoise won the race. [1]"  # an answer its passage backs is kept
-
-
-def test_an_answer_that_only_restates_the_question_or_adds_words_its_passage_lacks_gives_way():
-    """Support is judged on what the answer adds to the question: "The Lion won the race" shares
-    "won" and "race" with the hare passage only because the question said them."""
-    for draft in ("The winner of the race is the one who", "The Lion won the race."):
-        grounded = ground("Who won the race?", draft, [HARE], [-5.0], lambda ps, t: -1.0)
-        assert grounded.evidence["answer_support"] == 0.0
-        assert grounded.text == "The Tortoise plodded on and won the race. [1]"
-    kept = ground("Who won the race?", "The Tortoise won the race.", [HARE], [-5.0], lambda ps, t: -1.0)
-    assert kept.evidence["answer_support"] == 1.0 and kept.text == "The Tortoise won the race. [1]"
 
 
 def test_a_question_in_the_passage_is_not_what_supports_an_answer():
@@ -146,13 +138,11 @@ def test_an_answer_cut_off_by_its_budget_is_shown_to_its_last_full_sentence():
              "who plodded on, while the Hare was the [1]")
     grounded = ground("Who won the race?", draft, [HARE], [-5.0], lambda passages, text: -1.0)
     assert grounded.text == "The Tortoise won the race. The Hare was not the winner. [1]"
-    assert grounded.evidence["answer_support"] >= 0.5  # judged on the whole answer, as written: kept
     assert ground("Who won?", "The tortoise won. The hare was", [], [], None).text == "The tortoise won."
 
 
 def test_an_answer_that_says_the_text_does_not_say_is_an_abstention_not_a_passage():
-    """The prefer-passage rule must not replace the model's honest "the passage does not say"
-    with a sentence of a passage that does not answer either."""
+    """The model's honest "the passage does not say" is shown in the app's words."""
     said = ("The passage contains a list of races, but it does not provide any information about "
             "the hare's age. The passage does not mention it.")
     grounded = ground("How old was the hare?", said, [HARE], [-5.0], lambda ps, t: -1.0)

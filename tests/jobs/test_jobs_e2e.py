@@ -183,7 +183,7 @@ def test_several_memories_answer_with_the_one_that_fits_the_question(session, st
     assert unrouted.route is None and unrouted.memories == shelf
 
 
-def test_cli_ask_streams_routes_and_lists_passages(story_file, tmp_path, capsys):
+def test_cli_ask_prints_one_answer_routes_and_lists_passages(story_file, tmp_path, capsys):
     """`locas memorize` then `locas ask` with two memories, as README shows it."""
     from app.cli import main
 
@@ -203,7 +203,12 @@ def test_cli_ask_streams_routes_and_lists_passages(story_file, tmp_path, capsys)
     assert main(["ask", "--json", "--memory", "apiary", "--passages", "2", "--max-new-tokens", "4",
                  "What did Idris use to catch the swarm?"]) == 0
     reply = json.loads(capsys.readouterr().out)
-    assert {"answer", "abstained", "passages", "seconds"} <= reply.keys()
+    assert {"answer", "abstained", "passages", "seconds", "chosen", "draft"} <= reply.keys()
+    # one answer printed, the one shown in the window; the draft only in --json
+    assert main(["ask", "--memory", "apiary", "--passages", "2", "--max-new-tokens", "4",
+                 "What did Idris use to catch the swarm?"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].removeprefix("Quoted from the text: ") == reply["answer"] and lines[1] == ""
     assert reply["passages"] and all(p["document"] and p["section"] and p["support"] in p["text"]
                                      for p in reply["passages"])
 

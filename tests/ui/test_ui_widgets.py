@@ -191,3 +191,12 @@ def test_the_answer_shows_the_sentence_that_supports_it(qtbot):
                                 memories=[], options={}, cited=0, support=None, abstained=True)
     panel.finish_answer(SINGLE, abstained)
     assert panel.answer_text(SINGLE) == "The text does not say."  # nothing claims to support it
+
+    dated = SimpleNamespace(text="7 May 2023. [1]", citations=[passage], seconds=1.0, memories=[],
+                            options={}, cited=0, support=(28, 69), abstained=False, chosen="quote")
+    panel.finish_answer(SINGLE, dated)  # read off the text, not written by the model: labelled
+    assert panel.answer_text(SINGLE).startswith("Quoted from the text: 7 May 2023. [1]")
+    panel.resize(900, 600)
+    panel.grab().save("/tmp/h28-quote-900.png")
+    panel.resize(1400, 900)
+    panel.grab().save("/tmp/h28-quote-1400.png")
