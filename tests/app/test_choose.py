@@ -18,7 +18,7 @@ from app.answer.choose import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
-from engine_helpers import VOCAB, tiny_model  # noqa: E402
+from engine_helpers import CharTokenizer, tiny_model  # noqa: E402
 
 
 @pytest.mark.parametrize(("question", "options"), [
@@ -71,16 +71,6 @@ def test_yes_or_no_keeps_a_draft_that_says_it(monkeypatch):
     assert choose(None, form, "Yes, the Mouse set him free.", [], []).text == "Yes, the Mouse set him free."
     said_no = choose(None, form, "No, it did not.", [], [])
     assert said_no.text == "Yes." and said_no.origin == "yes-no"
-
-
-class CharTokenizer:
-    """One id per character, enough for scoring (no chat template)."""
-
-    chat_template = None
-
-    def __call__(self, text, add_special_tokens=True, return_tensors=None):
-        ids = [3 + ord(c) % (VOCAB - 3) for c in text]
-        return {"input_ids": torch.tensor([ids]) if return_tensors == "pt" else ids}
 
 
 def test_candidates_are_scored_with_and_without_the_passages():
