@@ -1,10 +1,12 @@
 """Rules on an answer's text while it is written: where it must end and what is shown of it.
 
-A 135M model given passages or a memory of a chat does three things a reader should never see:
+A 135M model given passages or a memory of a text does three things a reader should never see:
 it loops ("the story of the story of the story ..."), it runs on into the source's own format
-(a new line "[23 August 2023, 3:31 pm] Caroline: ..." replaying the chat, or a chapter heading),
-and it sometimes ends after a preamble ("The answer to this question is:") with nothing after it.
-These rules are plain text, so they hold for any tokenizer and are tested without a model.
+(a new line that replays a chat line or a chapter heading), and it sometimes ends after a
+preamble ("The answer to this question is:") with nothing after it. These rules are plain text,
+so they hold for any tokenizer and are tested without a model. What a line in the source's own
+format looks like depends on the source, so the caller says (``source_line``): the engine holds
+no rule about any kind of text.
 ``AnswerText`` is fed the whole decoded answer after every token; it says whether to stop,
 how much of the text is safe to show already (nothing a later cut could take back), and the
 final answer.
@@ -13,6 +15,7 @@ final answer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 LOOP_NGRAM = 6  # a word 6-gram written twice means the answer has started to loop
@@ -27,20 +30,10 @@ _PREAMBLE = re.compile(
     r"(?:(?:\s+is)?\s*[:\-]\s*|\s+is\b\s*|\s*$)",
     re.IGNORECASE,
 )
-# A new line in the source's own format: a chat line's date stamp "[23 August 2023, 3:31 pm]",
-# a speaker "Caroline:", a heading ("Chapter 3", "# Title"), or the prompt's own labels.
-SOURCE_LINE = re.compile(
-    r"^\s*(?:(?:\d{1,2}[.)]|[-*•])\s+)?"  # a list marker the model put before it: "2. [7 May 2023]"
-    r"(?:\[[^\]\n]*\d{3,4}[^\]\n]*\]"  # a bracketed date or time stamp (not a citation [1])
-    r"|[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,2}:(?:\s|$)"  # a speaker or label: "Caroline:", "Question:"
-    r"|#{1,6}\s"  # a markdown heading
-    r"|(?i:chapter|section|part|book)\s+(?:[0-9]+|(?i:[ivxlc]+))\b)",  # a chapter heading
-)
-_SPEAKER_NEEDS_CAPITAL = re.compile(r"^\s*(?:(?:\d{1,2}[.)]|[-*•])\s+)?[a-z][\w'.-]*:")  # "note: ..." in lower case is prose
-_LINE_JUDGED_AFTER = 60  # characters: a line this long without matching SOURCE_LINE is prose
+_LINE_JUDGED_AFTER = 60  # characters: a line this long that is no source line is prose
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
-# Loops are counted in plain \w+ words, "I'm" being two: "I'm a lesbian and I'm a lesbian. I'm a
-# lesbian" repeats a 4-gram three times. The QA bench counts loops with the same words
+# Loops are counted in plain \w+ words, "I'm" being two: "I'm a baker and I'm a baker. I'm a
+# baker" repeats a 4-gram three times. The QA bench counts loops with the same words
 # (app/bench/answer_checks.py), so an answer the engine lets through is never a loop there.
 LOOP_WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
@@ -64,11 +57,6 @@ def has_content(text: str) -> bool:
 
 # A later line that starts the answer over ("The answer is: 10."): the answer was already given.
 _RESTART = re.compile(r"^\s*(?:(?:the|my|final|short)\s+)*" + _ANSWER_WORDS + r"\s*(?:is\b|:)", re.IGNORECASE)
-
-
-def is_source_line(line: str) -> bool:
-    """Does ``line`` open in the source's own format (a chat stamp, a speaker, a heading)?"""
-    return bool(SOURCE_LINE.match(line)) and not _SPEAKER_NEEDS_CAPITAL.match(line)
 
 
 def repeat_start(text: str) -> int | None:
@@ -124,8 +112,10 @@ _LIST_MARKER = re.compile(r"(?:^|\s)\d{1,2}\.$")  # "2." opening an item, not en
 
 @dataclass
 class AnswerText:
-    """The rules above, applied to one answer as it grows (see the module docstring)."""
+    """The rules above, applied to one answer as it grows (see the module docstring).
+    ``source_line(line)``: whether a line opens in the source's own format (None: never)."""
 
+    source_line: Callable[[str], bool] | None = None
     text: str = ""
     stopped_for: str | None = None  # "source-line", "loop" or None
     _cut: int | None = field(default=None, repr=False)
@@ -143,14 +133,16 @@ class AnswerText:
             return True
         return False
 
-    @staticmethod
-    def _source_line_start(text: str) -> int | None:
+    def _is_source_line(self, line: str) -> bool:
+        return self.source_line is not None and self.source_line(line)
+
+    def _source_line_start(self, text: str) -> int | None:
         """Offset of a later line (not the first) that opens in the source's format, or that
         starts the answer over."""
         offset = 0
         lines = text.split("\n")
         for i, line in enumerate(lines):
-            if i > 0 and line.strip() and (is_source_line(line) or _RESTART.match(line)) \
+            if i > 0 and line.strip() and (self._is_source_line(line) or _RESTART.match(line)) \
                     and has_content(text[:offset]):
                 return offset
             offset += len(line) + 1
@@ -163,7 +155,7 @@ class AnswerText:
         newline = text.rfind("\n")
         if newline >= 0 and has_content(text[:newline]):
             last_line = text[newline + 1:]
-            if len(last_line) < _LINE_JUDGED_AFTER or is_source_line(last_line):
+            if len(last_line) < _LINE_JUDGED_AFTER or self._is_source_line(last_line):
                 limit = newline  # a later line is shown once it is known not to be the source's
         words = list(_WORD.finditer(text))
         if len(words) >= HELD_WORDS:

@@ -268,21 +268,22 @@ def stream_generate(
     should_stop: Callable[[], bool] | None = None,
     plain_ending: bool = True,
     logprobs: list[float] | None = None,
+    source_line: Callable[[str], bool] | None = None,
 ) -> Iterator[str]:
     """Yield the answer's text piece by piece (see ``generate_ids`` for the decoding and
-    ``AnswerText`` for the rules on the text: it ends at a new line in the source's format or a
-    loop, and a preamble with nothing after it is no answer). Pieces are only ever appended:
+    ``AnswerText`` for the rules on the text: it ends at a new line in the source's format, as
+    ``source_line(line)`` tells it, or a loop, and a preamble with nothing after it is no answer). Pieces are only ever appended:
     text that a later rule could still cut is held back until it is safe."""
     tok = backbone.tokenizer
     generated: list[int] = []
-    text = AnswerText()
+    text = AnswerText(source_line)
     shown = ""
 
     def decode(answer: list[int]) -> str:
         return tok.decode(answer, skip_special_tokens=True)
 
     def rules(answer: list[int]) -> bool:  # runs in generate's thread: its own AnswerText
-        return AnswerText().update(decode(answer))
+        return AnswerText(source_line).update(decode(answer))
 
     for next_id in generate_ids(backbone, prompt_ids(backbone, messages), _stop_ids(backbone),
                                 max_new_tokens, should_stop, plain_ending, stop_when=rules,

@@ -22,6 +22,7 @@ from app.answer.grounding import (
     with_citation,
 )
 from app.answer.prompts import answer_budget, build_messages
+from app.answer.source_lines import is_source_line
 from app.errors import JobError
 from app.library import Library, Passage
 from app.memorize.job import JobControl
@@ -183,6 +184,7 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
     with only_enabled(backbone.memories, names):
         for piece in stream_generate(backbone, prepared.messages, max_new_tokens=budget,
                                      plain_ending=request.plain_ending, logprobs=logprobs,
+                                     source_line=is_source_line,
                                      should_stop=(lambda: control.cancelled) if control else None):
             pieces.append(piece)
             if on_token is not None:

@@ -108,6 +108,7 @@ def answer_once(session, question: str, mode: str, memory: str, document_id: int
     retrieval), and how many tokens the model wrote. The streamed pieces are not tokens: the
     stream holds words back until no rule can cut them, so a piece is often several tokens."""
     from app.answer.pipeline import AnswerRequest, run_answer
+    from app.answer.source_lines import is_source_line
     from locas_engine import stream_generate
 
     history = list(history or [])
@@ -116,7 +117,7 @@ def answer_once(session, question: str, mode: str, memory: str, document_id: int
         written: list[float] = []  # one log-probability per token written
         with session.only_memories([memory] if mode in MEMORY_MODES else []):
             pieces = list(stream_generate(session.backbone(), messages, max_new_tokens=args.max_new_tokens,
-                                          logprobs=written))
+                                          logprobs=written, source_line=is_source_line))
         return pieces, None, len(written)
     request = AnswerRequest(
         question=question, memories=[memory], use_memory=mode in MEMORY_MODES,

@@ -154,10 +154,11 @@ class WordTokenizer:
         return {}
 
 
-def streamed(backbone, script, cap=30) -> tuple[list[str], str]:
+def streamed(backbone, script, cap=30, source_line=None) -> tuple[list[str], str]:
     backbone.tokenizer = WordTokenizer()
     force_answer(backbone, lambda pos: script[pos] if pos < len(script) else script[-1])
-    pieces = list(stream_generate(backbone, [{"role": "user", "content": "q"}], max_new_tokens=cap))
+    pieces = list(stream_generate(backbone, [{"role": "user", "content": "q"}], max_new_tokens=cap,
+                                  source_line=source_line))
     return pieces, "".join(pieces)
 
 
@@ -167,9 +168,13 @@ def test_a_word_loop_is_cut_and_never_shown(tiny_llama):
     assert repeat_start(text) is None and len(text.split()) < 12  # cut as soon as it repeats
 
 
-def test_a_new_chat_line_ends_the_answer(tiny_llama):
-    _, text = streamed(tiny_llama, [15, 16, 17, 18, 13, 14, 10, 11, 12, 15, 16, 17, 18])
+def test_a_new_line_in_the_sources_format_ends_the_answer(tiny_llama):
+    """The caller says what a line of its source looks like (the app: a chat line's stamp)."""
+    script = [15, 16, 17, 18, 13, 14, 10, 11, 12, 15, 16, 17, 18]
+    _, text = streamed(tiny_llama, script, source_line=lambda line: line.startswith("["))
     assert text == "Ishmael goes to sea."
+    _, told_nothing = streamed(tiny_llama, script)  # the engine knows no source's format itself
+    assert told_nothing.startswith("Ishmael goes to sea.\n[23 August 2023")
 
 
 def test_a_preamble_alone_is_no_answer(tiny_llama):
