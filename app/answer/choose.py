@@ -167,9 +167,10 @@ def score_candidates(backbone: Backbone, with_messages: list[dict[str, str]],
 
 
 # How a choice or a yes/no is made: "gain" (what the passages raise most over the question alone)
-# or "with" (the likeliest reply with the passages). Measured on the question-kinds sets and
-# LoCoMo (docs/answers.md); None: the draft stands.
-CHOOSE_BY: str | None = "gain"
+# or "with" (the likeliest reply with the passages); None: the draft stands, nothing is scored.
+# Switched on only once measured on a book and a chat (docs/answers.md; `locas bench qa
+# --choose-by`).
+CHOOSE_BY: str | None = None
 
 
 @dataclass

@@ -263,7 +263,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         comparisons += compare_modes(scores_at[k], args.modes, at_tokens=k)
     return {"model": session.backbone().name, "conversations": conversations,
             "settings": {k: getattr(args, k) for k in (*MEMORIZE_KEYS, "passages", "max_new_tokens",
-                                                       "plain_ending", "window", "per_category", "seed")},
+                                                       "plain_ending", "window", "per_category", "seed",
+                                                       "choose_by")},
             "results": tabulate(scores, args.modes),
             "results_at_tokens": {str(k): tabulate(scores_at[k], args.modes) for k in cuts},
             "answer_checks": answer_checks(answers, args.modes), "kinds": kind_table(answers),
@@ -420,6 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-ends-answers", dest="plain_ending", action="store_false",
                    help="let the memorized model decide where its answer ends (the ablation of the "
                    "default, in which the memory-off model decides)")
+    p.add_argument("--choose-by", choices=("gain", "with", "none"),
+                   help="how a choice or yes/no question is answered (app/answer/choose.py; default: "
+                   "the app's)")
     p.add_argument("--window", type=int, default=1024, help="tokens of recent conversation (recent-context)")
     p.add_argument("--per-category", type=int, default=None, help="sample up to N questions per category")
     p.add_argument("--seed", type=int, default=0)
@@ -435,6 +439,10 @@ def run(args: argparse.Namespace) -> dict:
     if args.book and not args.questions:
         raise SystemExit("--book needs its question set (--questions).")
     tau_scales(args)  # an old --tau-scale becomes --output-scale
+    if args.choose_by:  # a variant of the app's choice rule, for this run
+        import app.answer.choose as choose
+
+        choose.CHOOSE_BY = None if args.choose_by == "none" else args.choose_by
     report = evaluate(args)
     print_table(report)
     return report

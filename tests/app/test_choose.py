@@ -62,11 +62,13 @@ def test_the_choice_follows_what_the_passages_raise(monkeypatch):
     by_gain = choose(None, form, "The Hare won the race.", [], [], by="gain")
     assert by_gain.text == "The tortoise won the race." and by_gain.origin == "option"
     assert choose(None, form, "The Hare won the race.", [], [], by="with").origin == "draft"  # the draft stands
-    assert choose(None, question_form("Who won?"), "The Hare.", [], []) is None  # open: the draft stands
+    assert choose(None, question_form("Who won?"), "The Hare.", [], [], by="gain") is None  # open: the draft stands
+    assert choose(None, form, "The Hare won the race.", [], [], by="") is None  # switched off
 
 
 def test_yes_or_no_keeps_a_draft_that_says_it(monkeypatch):
     monkeypatch.setattr(choose_module, "score_candidates", lambda b, w, wo, texts: [(-1.0, -3.0), (-2.0, -2.0)])
+    monkeypatch.setattr(choose_module, "CHOOSE_BY", "gain")
     form = question_form("Did the Mouse keep its promise?")
     assert choose(None, form, "Yes, the Mouse set him free.", [], []).text == "Yes, the Mouse set him free."
     said_no = choose(None, form, "No, it did not.", [], [])
@@ -117,6 +119,7 @@ def test_the_writer_shows_the_models_choice_with_its_support(monkeypatch):
 
     monkeypatch.setattr(pipeline, "stream_generate", fake_stream)
     monkeypatch.setattr(choose_module, "score_candidates", fake_scores)
+    monkeypatch.setattr(choose_module, "CHOOSE_BY", "gain")
     prepared = PreparedAnswer(request=AnswerRequest(question=question), question=question,
                               backbone=SimpleNamespace(memories={}), citations=[passage], messages=[],
                               memories=[], route=None, started=time.perf_counter())
