@@ -47,15 +47,30 @@ def find_memory_file(source: str | os.PathLike) -> Path:
     return tensors.with_suffix("")
 
 
+def _read(source: str | os.PathLike) -> tuple[Path, dict]:
+    base = find_memory_file(source)
+    try:
+        return base, read_memory_metadata(base)
+    except (ValueError, OSError) as exc:
+        raise JobError(f"{memory_file(base, META)} is not a Locas memory file ({exc}).") from exc
+
+
+def saved_name(base: Path, meta: dict) -> str:
+    return str(meta.get("name") or base.name).strip()
+
+
+def memory_file_name(source: str | os.PathLike) -> str:
+    """The name an exported memory is imported under unless another is given (the name it was
+    saved with): the window asks for another one before importing when it is taken. Reads the
+    small metadata file only; JobError with a sentence when it is not a memory."""
+    return saved_name(*_read(source))
+
+
 def import_memory_file(session: Session, source: str | os.PathLike, name: str | None = None) -> dict:
     """Add an exported memory to the library under ``name`` (default: the name it was saved
     with); returns its library row. JobError with a sentence, and no change, when it cannot."""
-    base = find_memory_file(source)
-    try:
-        meta = read_memory_metadata(base)
-    except (ValueError, OSError) as exc:
-        raise JobError(f"{memory_file(base, META)} is not a Locas memory file ({exc}).") from exc
-    name = (name or meta.get("name") or base.name).strip()
+    base, meta = _read(source)
+    name = (name or saved_name(base, meta)).strip()
     if session.library.get_memory(name) is not None:
         raise JobError(
             f"A memory named '{name}' already exists; import it under another name "
@@ -84,8 +99,14 @@ def import_memory_file(session: Session, source: str | os.PathLike, name: str | 
     return session.library.update_memory(
         name, path=stored_memory_path(target), backbone_fingerprint=backbone.fingerprint, tokens_done=tokens,
         tokens_total=tokens, ppl=curve[-1][1] if curve else None,
-        message=f"Imported from {memory_file(base, TENSORS)}.",
+        message=f"Imported from {memory_file(base, TENSORS)}{_made_from(meta)}.",
     )
+
+
+def _made_from(meta: dict) -> str:
+    """', made from “Moby-Dick”': what it was memorized from elsewhere (not in this library)."""
+    names = [str(s.get("name")) for s in meta.get("sources") or [] if isinstance(s, dict) and s.get("name")]
+    return ", made from " + ", ".join(f"“{n}”" for n in names) if names else ""
 
 
 def _copy_pair(base: Path, target: Path) -> None:

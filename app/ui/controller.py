@@ -282,9 +282,18 @@ class AppController(QObject):
             self.tasks.run_on_engine(lambda s: [export_merged_model(s, name, merged_dir)], on_done=done,
                              on_error=lambda msg: self.error.emit("Export failed", msg))
 
-    def import_memory(self, path: str) -> None:
-        """Add an exported memory file, checked against the model on the worker (which may load
-        the model first); a memory made for another model is refused with a sentence."""
+    def memory_file_name(self, path: str, on_done: Callable[[str], None]) -> None:
+        """The name an exported memory file would be imported under (read on the task thread),
+        so the window can ask for another before importing when that name is taken."""
+        from app.memory_import import memory_file_name
+
+        self.tasks.run(lambda: memory_file_name(path), on_done=on_done,
+                       on_error=lambda msg: self.error.emit("Memory not imported", msg))
+
+    def import_memory(self, path: str, name: str | None = None) -> None:
+        """Add an exported memory file (under ``name``, else the name it was saved with), checked
+        against the model on the worker (which may load the model first); a memory made for
+        another model is refused with a sentence."""
         from app.memory_import import import_memory_file
 
         self.message.emit("Checking the memory file against the model…")
@@ -293,8 +302,8 @@ class AppController(QObject):
             self.library_changed.emit()
             self.message.emit(f"Imported memory “{row['name']}”.")
 
-        self.tasks.run_on_engine(lambda s: import_memory_file(s, path), on_done=done,
-                         on_error=lambda msg: self.error.emit("Memory not imported", msg))
+        self.tasks.run_on_engine(lambda s: import_memory_file(s, path, name=name), on_done=done,
+                                 on_error=lambda msg: self.error.emit("Memory not imported", msg))
 
     # -- model and settings -------------------------------------------------------------------------
     def load_model(self) -> None:

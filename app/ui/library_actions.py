@@ -40,7 +40,23 @@ class LibraryActions:
         path, _ = QFileDialog.getOpenFileName(self, "Import a memory file", "",
                                               "Locas memories (*.safetensors *.json)")
         if path:
-            self.controller.import_memory(path)
+            self.controller.memory_file_name(path, lambda name: self.import_memory_as(path, name))
+
+    def import_memory_as(self, path: str, name: str) -> None:
+        """Import under the file's own name, or, when a memory already has it, under a name the
+        person gives (suggested: “name (2)”); Cancel imports nothing."""
+        from app.ui.memorize_dialog import suggest_memory_name
+
+        taken = self.controller.memory_names()
+        while name in taken:
+            new, ok = QInputDialog.getText(
+                self, "Import memory",
+                f"A memory named “{name}” is already in the library. Import this one as:",
+                text=suggest_memory_name([name], taken))
+            if not ok or not new.strip():
+                return
+            name = new.strip()
+        self.controller.import_memory(path, name=name)
 
     def import_notes_folder(self) -> None:
         """A notes folder (an Obsidian or Logseq vault) is one document; importing it again syncs it."""

@@ -280,7 +280,9 @@ class LibraryView(QTreeWidget):
         item.setData(0, KEY_ROLE, mem.name)
         item.setIcon(COL_TITLE, kind_icon("memory"))
         item.setText(COL_TITLE, mem.name)
-        item.setToolTip(COL_TITLE, "Sources: " + (", ".join(mem.sources) or "none yet"))
+        # An imported memory holds no document of this library: its note says where it came from.
+        item.setToolTip(COL_TITLE, "Sources: " + ", ".join(mem.sources) if mem.sources else
+                        mem.message or "Nothing memorized yet")
         item.setText(COL_AUTHOR, "")
         item.setText(COL_SIZE, fmt_tokens(mem.tokens_total or None))
         item.setData(COL_SIZE, SORT_ROLE, mem.tokens_total)
