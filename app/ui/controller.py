@@ -35,7 +35,7 @@ from app.memorize.job import (
 from app.memorize.progress import RunState
 from app.settings import Settings, load_settings, save_settings
 from app.ui.bridge import EngineBridge
-from app.ui.library_view import DocumentRow, MemoryRow
+from app.ui.library_view import STATUS_TEXT, DocumentRow, MemoryRow
 from app.ui.taskman import TaskManager
 
 log = logging.getLogger(__name__)
@@ -237,11 +237,32 @@ class AppController(QObject):
     def delete_document(self, doc_id: int) -> None:
         self._library_op(lambda lib: lib.delete_document(doc_id), "Delete failed", "Deleted.")
 
+    def busy_refusal(self, name: str, action: str) -> str | None:
+        """Why ``action`` ("rename", "delete", "export") cannot be done to memory ``name`` now:
+        said before the person is asked anything (a new name, a file), never after."""
+        if name not in self.controls:
+            return self._unfinished(name) if action == "export" else None
+        if action == "export":
+            return (f"“{name}” is being memorized; export it once memorizing is done (or stop it: "
+                    "what it held before this run can be exported then).")
+        return f"“{name}” is being memorized; stop it first (its progress is kept), then {action} it."
+
+    def _unfinished(self, name: str) -> str | None:
+        """A stopped first run holds only a checkpoint: nothing can be exported yet."""
+        from app.memorize.paths import TENSORS, memory_file
+
+        row = self.library.get_memory(name)
+        if row is None or (row.get("path") and memory_file(Path(row["path"]), TENSORS).exists()):
+            return None
+        status = STATUS_TEXT.get(row.get("status") or "", row.get("status") or "")
+        return (f"“{name}” has nothing finished to export yet ({status}): resume memorizing it from "
+                "its menu, then export it once it is done.")
+
     def rename_memory(self, name: str, new_name: str) -> None:
         from app.memories import rename_memory
 
-        if name in self.controls:
-            self.error.emit("Rename failed", f"“{name}” is being memorized; stop it first.")
+        if refusal := self.busy_refusal(name, "rename"):
+            self.error.emit("Rename failed", refusal)
             return
         # The worker may hold the memory attached under its old name: let it forget it.
         self.tasks.run_on_engine(lambda s: s.unload_memory(name))
@@ -252,8 +273,8 @@ class AppController(QObject):
     def delete_memory(self, name: str) -> None:
         from app.memories import delete_memory
 
-        if name in self.controls:
-            self.error.emit("Delete failed", f"“{name}” is being memorized; stop it first.")
+        if refusal := self.busy_refusal(name, "delete"):
+            self.error.emit("Delete failed", refusal)
             return
         self.tasks.run_on_engine(lambda s: s.unload_memory(name))
         self._library_op(lambda lib: delete_memory(lib, name), "Delete failed", f"Deleted “{name}”.")

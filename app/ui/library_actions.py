@@ -102,24 +102,39 @@ class LibraryActions:
                     f"Delete “{title}” from the library? Memories made from it keep what they learned."):
             self.controller.delete_document(doc_id)
 
+    def _refused(self, name: str, action: str, title: str) -> bool:
+        """Say at once why the action cannot be done now, before asking anything."""
+        refusal = self.controller.busy_refusal(name, action)
+        if refusal:
+            self.show_error(title, refusal)
+        return bool(refusal)
+
     def rename_memory(self, name: str) -> None:
+        if self._refused(name, "rename", "Rename memory"):
+            return
         new, ok = QInputDialog.getText(self, "Rename memory", f"New name for the memory “{name}”:",
                                        text=name)
         if ok and new.strip() and new.strip() != name:
             self.controller.rename_memory(name, new.strip())
 
     def delete_memory(self, name: str) -> None:
+        if self._refused(name, "delete", "Delete memory"):
+            return
         if confirm(self, "Delete memory",
                     f"Delete the memory “{name}” and its file? This cannot be undone."):
             self.controller.delete_memory(name)
 
     def export_memory(self, name: str) -> None:
+        if self._refused(name, "export", "Export memory"):
+            return
         path, _ = QFileDialog.getSaveFileName(self, "Export memory file", f"{name}.safetensors",
                                               "Locas memory (*.safetensors)")
         if path:
             self.controller.export_memory(name, dest=path)
 
     def export_model(self, name: str) -> None:
+        if self._refused(name, "export", "Export merged model"):
+            return
         folder = QFileDialog.getExistingDirectory(self, "Export merged model into an empty folder")
         if folder:
             self.controller.export_memory(name, merged_dir=folder)

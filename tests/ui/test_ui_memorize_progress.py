@@ -105,3 +105,37 @@ def test_show_progress_after_a_resume_from_the_menu_opens_where_the_run_is(fake,
     assert dialog.plot.points() == [(200.0, 30.0), (440.0, 21.0)]
     job.event("memorizing", tokens_done=504, tokens_total=1000, ppl=20.0, tokens_per_s=5.0, eta_s=99.0)
     assert dialog.progress.value() == 504 and len(dialog.plot.points()) == 3
+
+
+def test_what_cannot_be_done_while_memorizing_is_said_before_asking(fake, qtbot, monkeypatch, boxes):
+    """F2, Delete and Export on a memory being memorized say at once why not, before asking for a
+    name, a confirmation or a file; Export of a memory with nothing finished says so too."""
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    window, worker, library, doc_id = fake
+    asked: list[str] = []
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (asked.append("name"), ("x", True))[1])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (asked.append("file"), ("", ""))[1])
+    start_with_ctrl_m(qtbot, window, doc_id)
+    job = worker.memorizations[-1]
+    name = job.request.memory
+    library.create_memory(name)
+    job.event("loading")
+    view = window.library_view
+    qtbot.waitUntil(lambda: view.memory_item(name) is not None, timeout=5000)
+    view.setFocus()
+    view.setCurrentItem(view.memory_item(name))
+    qtbot.keyClick(view, Qt.Key.Key_F2)
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    menu = view.context_menu_for(view.memory_item(name))
+    next(a for a in menu.actions() if a.text() == "Export memory file…").trigger()
+    assert asked == [] and not boxes.of("question")  # nothing was asked first
+    said = [text for _kind, _title, text in boxes.of("warning")]
+    assert len(said) == 3 and all("is being memorized" in text for text in said)
+    assert "then rename it" in said[0] and "then delete it" in said[1] and "export it once" in said[2]
+
+    library.create_memory("half", status="stopped")  # a first run stopped: only a checkpoint
+    window.refresh()
+    menu = view.context_menu_for(view.memory_item("half"))
+    next(a for a in menu.actions() if a.text() == "Export memory file…").trigger()
+    assert asked == [] and "nothing finished to export yet (stopped)" in boxes.of("warning")[-1][2]
