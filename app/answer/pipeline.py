@@ -29,6 +29,7 @@ from app.memorize.job import JobControl
 from app.session import Session
 from locas_engine import Backbone, Route, only_enabled, route_memories, stream_generate
 from locas_engine.generate import answer_logprob
+from locas_engine.interrupt import Interrupted, interruptible
 
 __all__ = ["Answer", "AnswerRequest", "PreparedAnswer", "prepare_answer", "record_answer", "run_answer",
            "write_answer"]
@@ -181,14 +182,18 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
 
     budget = answer_budget(question, request.max_new_tokens)
     chosen = "draft"
-    with only_enabled(backbone.memories, names):
-        for piece in stream_generate(backbone, prepared.messages, max_new_tokens=budget,
-                                     plain_ending=request.plain_ending, logprobs=logprobs,
-                                     source_line=is_source_line,
-                                     should_stop=(lambda: control.cancelled) if control else None):
-            pieces.append(piece)
-            if on_token is not None:
-                on_token(piece)
+    should_stop = (lambda: control.cancelled) if control else None
+    # Stop also ends a forward pass between two layers (the prompt's first pass takes seconds).
+    with only_enabled(backbone.memories, names), interruptible(backbone.model, should_stop):
+        try:
+            for piece in stream_generate(backbone, prepared.messages, max_new_tokens=budget,
+                                         plain_ending=request.plain_ending, logprobs=logprobs,
+                                         source_line=is_source_line, should_stop=should_stop):
+                pieces.append(piece)
+                if on_token is not None:
+                    on_token(piece)
+        except Interrupted:  # stopped: the answer as it stands
+            pass
         draft = "".join(pieces).strip()
         if control is not None and control.cancelled:  # unfinished: shown as it stands
             grounded = Grounded(draft, False, None, None, None)
@@ -228,9 +233,14 @@ def _choose(prepared: PreparedAnswer, draft: str, grounded: Grounded) -> str:
 
 
 def record_answer(library: Library, answer: Answer) -> None:
-    """Keep the answer in the history (on the thread that owns ``library``)."""
+    """Keep the answer in the history (on the thread that owns ``library``): a stopped one as far
+    as it was written, marked so; one stopped before its first word is not kept (nothing to read)."""
+    if answer.stopped and not answer.text.strip():
+        return
     names = answer.memories
     stored = {**answer.options, "memories": names}
+    if answer.stopped:
+        stored["stopped"] = True
     if answer.route is not None:  # history keeps the routing choice as plain JSON
         stored["route"] = {"chosen": answer.route.memories, "losses": answer.route.losses}
     library.add_history(memory=names[0] if len(names) == 1 else None, question=answer.question,

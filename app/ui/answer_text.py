@@ -44,7 +44,8 @@ def history_label(entry: dict) -> str:
     when = _when(entry.get("created"))
     who = ", ".join(memories) if memories else "plain model"
     answer = " ".join(str(entry.get("answer", "")).split())
-    head = " · ".join(p for p in (when, who, answer_mode({**options, "memories": memories})) if p)
+    stopped = "stopped" if options.get("stopped") else ""  # unfinished: the reader pressed Stop
+    head = " · ".join(p for p in (when, who, answer_mode({**options, "memories": memories}), stopped) if p)
     return f"{head}\nQ: {entry.get('question', '')}\nA: {answer[:200]}"
 
 

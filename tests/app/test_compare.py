@@ -113,8 +113,10 @@ def test_stop_stops_both_answers(session):
     for side in ("a", "b"):
         answer = result.answers[side]
         assert answer.stopped and 0 < answer.tokens < whole[side].tokens  # cut short, not written out
-    assert [h["answer"] for h in session.library.history()[-2:]] == [result.answers["a"].text,
-                                                                     result.answers["b"].text]
+    # what was written is kept, marked stopped; a side stopped before its first word is not
+    written = [result.answers[side].text for side in ("a", "b") if result.answers[side].text]
+    kept = session.library.history()[-len(written):] if written else []
+    assert [h["answer"] for h in kept] == written and all(h["options"]["stopped"] for h in kept)
 
 
 def test_a_side_that_fails_says_why_and_the_other_is_still_answered(session):
@@ -157,3 +159,34 @@ def test_the_engine_worker_runs_a_compare_as_one_question(session):
     assert set(sides) == {"a", "b"} and list(got) == ["a", "b"]
     assert got["a"].memories == ["keeper"] and got["b"].memories == []
     assert [h["options"]["use_memory"] for h in session.library.history()] == [True, False]
+
+
+def test_stop_before_the_first_word_ends_the_first_pass_at_once(session):
+    """Esc in Compare before the first word: no layer runs after it (the prompt's first pass
+    and the memory-off pass used to run to their end: 6.9 s on a CPU), and an answer with no
+    word is not kept in the history as an empty answer."""
+    from locas_engine.interrupt import decoder_layers
+
+    control = JobControl()
+    calls = {"before": 0, "after": 0}
+
+    def layer_starts(*_args) -> None:
+        calls["after" if control.cancelled else "before"] += 1
+        if calls["before"] == 1:  # the reader presses Esc while the prompt is read
+            control.cancel()
+        time.sleep(0.002)
+
+    layers = decoder_layers(session.backbone().model)
+    assert len(layers) >= 2
+    asked = len(session.library.history())
+    hooks = [layer.register_forward_pre_hook(layer_starts) for layer in layers]
+    try:
+        result = run_compare(session, request(True, budget=80), request(False, budget=80), control=control)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    # The layers under way when Esc came (one per side) are the last that start.
+    assert calls["after"] <= 2, calls
+    for side in ("a", "b"):
+        assert result.answers[side].stopped and result.answers[side].text == ""
+    assert len(session.library.history()) == asked
