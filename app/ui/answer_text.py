@@ -12,13 +12,28 @@ from typing import Any
 from app.library import Passage
 
 
-def answer_status(answer: Any) -> str:
-    """'Answered in 4.2 s · 31 tokens/s · routed to “fables”', or 'Stopped after 2.0 s …'."""
+def answer_status(answer: Any, total: float | None = None, first_word: float | None = None) -> str:
+    """'Answered in 30.6 s (20.4 s waiting for the engine) · first word after 25.1 s · 1.8
+    tokens/s · routed to “fables”', or 'Stopped after 2.0 s …'.
+
+    ``total`` is the time from the question to the answer as the person waited it (the window's
+    clock: a question asked during a memorization waits for a chunk's end), ``answer.seconds``
+    the engine's time on it; tokens/s is over the engine's time, the wait left out.
+    """
     seconds = float(getattr(answer, "seconds", 0.0) or 0.0)
+    whole = max(float(total or 0.0), seconds)
     tokens = int(getattr(answer, "tokens", 0) or 0)
     stopped = bool(getattr(answer, "stopped", False))
-    parts = [f"{'Stopped after' if stopped else 'Answered in'} {seconds:.1f} s"] if seconds else (
-        ["Stopped"] if stopped else [])
+    parts = []
+    if whole:
+        head = f"{'Stopped after' if stopped else 'Answered in'} {whole:.1f} s"
+        if whole - seconds >= 0.5:
+            head += f" ({whole - seconds:.1f} s waiting for the engine)"
+        parts.append(head)
+    elif stopped:
+        parts.append("Stopped")
+    if first_word is not None and tokens:
+        parts.append(f"first word after {first_word:.1f} s")
     if tokens and seconds:
         parts.append(f"{tokens / seconds:.1f} tokens/s")
     if getattr(answer, "route", None) is not None:

@@ -37,8 +37,15 @@ class AnswerView(QWidget):
         self.text = QTextBrowser()
         self.text.setObjectName("answerView")
         self.text.setOpenLinks(False)
+        # How this answer went (time, speed): each of Compare's two answers has its own line.
+        self.status = QLabel("")  # wrapped: half a panel wide, it is read whole
+        self.status.setWordWrap(True)
+        self.status.setObjectName("answerStatus")
+        self.status.setStyleSheet("color: #6b7280")
+        self.status.hide()
         layout.addLayout(self.header)
         layout.addWidget(self.text, 1)
+        layout.addWidget(self.status)
 
     def clear(self, placeholder: str = "", prefix: str = "") -> None:
         """Empty the view; ``prefix`` (the conversation so far) stays above the coming answer."""
@@ -54,6 +61,10 @@ class AnswerView(QWidget):
         cursor.insertText(piece)
         self.text.setTextCursor(cursor)
         self.text.ensureCursorVisible()
+
+    def set_status(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
 
     def set_text(self, text: str) -> None:
         self.text.setPlainText(text)

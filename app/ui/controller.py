@@ -343,6 +343,22 @@ class AppController(QObject):
 
         self.tasks.run_on_engine(load, on_done=loaded, on_error=self.model_failed.emit)
 
+    def warm_memories(self, names: list[str]) -> None:
+        """Attach the memories picked for the next question while the engine is idle: loading a
+        memory file took a second of the first question's wait. Nothing is said if one cannot
+        be loaded (still memorizing, damaged): asking says why."""
+        if not names or self.model_name is None or self.worker_busy():
+            return
+
+        def attach(session) -> None:
+            for name in names:
+                try:
+                    session.memory(name)
+                except Exception:  # noqa: BLE001 - the question will say it in a sentence
+                    log.debug("memory %s not attached ahead of a question", name, exc_info=True)
+
+        self.tasks.run_on_engine(attach)
+
     def apply_settings(self, settings: Settings) -> None:
         """Save, and hand the worker's session the new settings (it reloads the model if needed)."""
         old = self.settings

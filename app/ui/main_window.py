@@ -232,6 +232,7 @@ class MainWindow(QuestionFlow, LibraryActions, MemorizeFlow, QMainWindow):
         self.model_label.setText(f"Model: {name}")
         self.device_label.setText(f"Device: {device}")
         self.question_panel.busy_text = "Answering…"
+        self.controller.warm_memories(self.question_panel.current_memories())
 
     def _on_model_failed(self, message: str) -> None:
         self.question_panel.busy_text = "Answering…"

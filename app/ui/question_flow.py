@@ -70,6 +70,7 @@ class QuestionFlow:
     def _on_memory_changed(self, _name: str | None) -> None:
         self._update_memory_label()
         self._load_history()
+        self.controller.warm_memories(self.question_panel.current_memories())
 
     def _update_memory_label(self) -> None:
         """The status bar names the memory questions will use, and whether it is switched on."""

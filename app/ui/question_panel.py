@@ -8,6 +8,7 @@ tokens and results back through `append_token` / `finish_answer`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +154,8 @@ class QuestionPanel(QWidget):
         layout.addWidget(split, 1)
         self._views = {SINGLE: self.single, WITH: self.with_view, WITHOUT: self.without_view}
         self._running: set[str] = set()
+        self._asked_at: dict[str, float] = {}  # slot -> perf_counter() when asked
+        self._first_word_at: dict[str, float] = {}  # slot -> when its first piece came
         self._prefix = ""  # the conversation shown above the running single answer
         self._filled = False  # the picker's first fill picks the first memory
         self.preferred_memory: str | None = None  # or the one left picked ('' = the plain model)
@@ -288,12 +291,16 @@ class QuestionPanel(QWidget):
             self.stop_requested.emit()
 
     def begin(self, slot: str, prefix: str = "") -> None:
+        self._asked_at[slot] = time.perf_counter()  # the answer's time counts from the question
+        self._first_word_at.pop(slot, None)
+        self._views[slot].set_status("")
         self._views[slot].clear("Thinking…", prefix=prefix)
         self._prefix = prefix if slot == SINGLE else getattr(self, "_prefix", "")
         self._running.add(slot)
         self._sync_buttons()
 
     def append_token(self, slot: str, piece: str) -> None:
+        self._first_word_at.setdefault(slot, time.perf_counter())
         self._views[slot].append(piece)
 
     def show_citations(self, slot: str, passages: list[Any]) -> None:
@@ -325,7 +332,17 @@ class QuestionPanel(QWidget):
             self.new_conversation_button.setEnabled(len(self.conversation) > 0)
         if slot in (SINGLE, WITH) or self.citations.count() == 0:
             self.set_citations(getattr(answer, "citations", []) or [])
-        self.status.setText(answer_status(answer))
+        now = time.perf_counter()
+        asked = self._asked_at.pop(slot, None)
+        first = self._first_word_at.pop(slot, None)
+        line = answer_status(answer, total=now - asked if asked is not None else None,
+                             first_word=first - asked if first is not None and asked is not None else None)
+        if slot == SINGLE:
+            self.status.setText(line)
+        else:  # Compare: each answer says how it went under its own pane
+            view.set_status(line)
+            if not self._running:
+                self.status.setText("")
         self._sync_buttons()
 
     def fail_answer(self, slot: str, message: str) -> None:

@@ -158,7 +158,11 @@ def test_compare_fills_both_panes_at_once_and_stop_stops_both(fake, qtbot):
     assert panel.is_answering() and panel.answer_text("without") == "Tobias kept"
     job.a.finish("Maren Solberg", seconds=1.5, tokens=3)
     assert not panel.is_answering() and panel.ask_button.isEnabled()
-    assert panel.answer_text("with") == "Maren Solberg" and panel.status.full_text().startswith("Stopped after")
+    assert panel.answer_text("with") == "Maren Solberg"
+    # one line per answer, under its own pane (they were two answers, not one)
+    assert panel.with_view.status.text().startswith("Stopped after 1.5 s")
+    assert panel.without_view.status.text().startswith("Stopped after 1.0 s")
+    assert panel.with_view.status.isVisible() and panel.without_view.status.isVisible()
 
 
 def test_a_compare_side_that_fails_shows_why_and_the_other_answers(fake, qtbot):
@@ -187,3 +191,43 @@ def test_an_answer_about_the_wrong_person_shows_the_line_that_says_whom(fake, qt
     shown = panel.answer_text()
     assert shown.startswith("The text does not say. It says this of Maren")
     assert "Supported by [1]:" in shown and " ".join(line.split()) in shown
+
+
+def test_the_answer_time_counts_from_the_question_and_says_the_wait(fake, qtbot):
+    """Asked while the engine was busy, the answer waited before it was written: "Answered in"
+    counts from the question (as the reader waited), says how much was waiting, and the first
+    word's time; tokens/s is over the writing alone."""
+    import re
+
+    window, worker, _library, _doc = fake
+    panel = window.question_panel
+    ask(qtbot, window, "Who kept the light?")
+    qtbot.wait(1600)  # the engine finishes a memorization chunk first
+    worker.answers[-1].token("Maren")
+    worker.answers[-1].finish("Maren Solberg.", seconds=0.5, tokens=4)
+    line = panel.status.full_text()
+    found = re.match(r"Answered in (\d+\.\d) s \((\d+\.\d) s waiting for the engine\) · "
+                     r"first word after (\d+\.\d) s · 8\.0 tokens/s$", line)
+    assert found, line
+    total, waited, first = (float(g) for g in found.groups())
+    assert total >= 1.5 and waited >= 1.0 and first >= 1.5
+
+
+def test_the_picked_memory_is_loaded_before_the_first_question(qtbot, story_file):
+    """Loading a memory file took a second of the first question's wait: with the engine idle,
+    the memory picked (at start, or later) is attached ahead of the question."""
+    from app.library import Library
+
+    library = Library()
+    for name in ("lighthouse", "orchard"):
+        library.create_memory(name, status="done")
+    library.close()
+    window, worker = make_fake_window(qtbot, preload_model=True)
+    qtbot.waitUntil(lambda: window.controller.model_name == "fake-model", timeout=5000)
+    assert getattr(worker.session, "attached", []) == ["lighthouse"]  # the picker's first memory
+    combo = window.question_panel.memory_combo
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # the reader picks the next one
+    assert window.question_panel.current_memory() == "orchard"
+    assert worker.session.attached[-1] == "orchard"
+    window.close()

@@ -33,6 +33,9 @@ class FakeSession:
     def unload_memory(self, name: str) -> None:
         pass
 
+    def memory(self, name: str):
+        self.attached = [*getattr(self, "attached", []), name]
+
 
 class PendingAnswer:
     """One submitted question; the test plays the engine: passages, tokens, then the answer."""
