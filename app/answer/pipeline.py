@@ -7,6 +7,7 @@ benchmarks and the GUI's engine worker all answer the same way.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -184,7 +185,8 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
     chosen = "draft"
     should_stop = (lambda: control.cancelled) if control else None
     # Stop also ends a forward pass between two layers (the prompt's first pass takes seconds).
-    with only_enabled(backbone.memories, names), interruptible(backbone.model, should_stop):
+    stoppable = interruptible(backbone.model, should_stop) if should_stop else contextlib.nullcontext()
+    with only_enabled(backbone.memories, names), stoppable:
         try:
             for piece in stream_generate(backbone, prepared.messages, max_new_tokens=budget,
                                          plain_ending=request.plain_ending, logprobs=logprobs,
