@@ -18,7 +18,8 @@ from app.library import Library
 from app.memorize.paths import MEMORY_SUFFIXES, META, TENSORS, memory_file
 from app.memorize.recovery import memory_problem, remove_temp_files
 from app.memorize.recovery import memory_row as _row
-from app.memorize.specs import memory_settings
+from app.memorize.specs import read_specs
+from locas_engine.spec import flat
 
 if TYPE_CHECKING:
     from app.session import Session
@@ -37,7 +38,8 @@ def memory_summary(library: Library, name: str) -> dict:
     if problem is not None:  # shown as damaged, never as done; the library row is unchanged
         row = {**row, "status": "damaged", "message": problem}
     try:
-        settings = memory_settings(row) or {}
+        specs = read_specs(row)
+        settings = flat(*specs) if specs else {}
     except ValueError as exc:  # a damaged settings file: said (after any file problem)
         settings = {}
         row = {**row, "message": problem or str(exc)}

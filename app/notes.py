@@ -32,7 +32,7 @@ from app.memorize.job import (
     MemorizeOutcome,
     MemorizeRequest,
     run_memorize,
-    stored_settings,
+    stored_specs,
 )
 from app.session import Session
 
@@ -117,7 +117,7 @@ def rebuild_notes_memory(session: Session, memory: str, on_event: EventCallback 
                  if s["status"] != "deleted" and library.get_document(s["document_id"]) is not None]
     if not documents:
         raise JobError(f"Memory '{memory}' holds no document that is still in the library; nothing to rebuild.")
-    settings = stored_settings(row) or {}  # the memory's own shape and training, from its files
+    specs = stored_specs(row, session.device_type())  # the memory's own, from its files
     temporary = f"{memory} (rebuilding)"
     if library.get_memory(temporary) is not None:
         session.unload_memory(temporary)
@@ -129,7 +129,7 @@ def rebuild_notes_memory(session: Session, memory: str, on_event: EventCallback 
         held = {r["section_hash"] for r in library.held_sections(memory, quick.id)}
         sections = {quick.id: [s.id for s in library.sections(quick.id) if s.meta.get("hash") in held]}
     request = MemorizeRequest(document_ids=documents, memory=temporary, section_ids=sections,
-                              settings=settings)
+                              specs=specs)
     outcome = run_memorize(session, request, on_event=on_event, control=control)
     if not outcome.completed:
         return outcome

@@ -73,17 +73,22 @@ class Session:
         self._backbone_key = (self.settings.model, self.settings.device,
                               self._weights_dtype(self.settings.training.precision))
 
+    def device_type(self) -> str:
+        """Where the set device runs ("cuda", "mps", "cpu"), without loading the model; "cpu"
+        for a device name torch rejects (device_problem says so when the model loads)."""
+        from locas_engine.backbone import resolve_device
+
+        try:
+            return resolve_device(self.settings.device)[0].type
+        except (RuntimeError, ValueError):
+            return "cpu"
+
     def _weights_dtype(self, precision: str | None) -> str:
         """"bf16" or "fp32" for the model's weights under ``precision`` on the set device."""
-        from locas_engine.backbone import resolve_device
         from locas_engine.precision import resolve_precision
 
         try:
-            device = resolve_device(self.settings.device)[0]
-        except (RuntimeError, ValueError):  # a device name torch rejects: device_problem says so
-            return "fp32"
-        try:
-            return resolve_precision(precision, device)
+            return resolve_precision(precision, self.device_type())
         except ValueError as exc:
             raise JobError(f"{exc} Choose auto, fp32 or bf16 in the settings.") from exc
 

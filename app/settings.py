@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from locas_engine import spec
 from locas_engine.paths import data_home, private_file
-from locas_engine.spec import MemorySpec, TrainingSpec
+from locas_engine.spec import MemorySpec, Specs, TrainingSpec
 
 from .settings_check import check_settings
 
@@ -33,8 +32,8 @@ class Settings:
 
     The memorization settings are not declared here: ``memory`` (what a new memory is) and
     ``training`` (how it is trained) are the engine's MemorySpec and TrainingSpec, whose
-    defaults are the tuned ones (docs/benchmarks.md). ``flat()`` / ``with_values()`` read and
-    change them by field name, the way the forms, the flags and the jobs name them.
+    defaults are the tuned ones (docs/benchmarks.md). ``specs`` gives them as the pair a
+    memorize request carries; change one with ``dataclasses.replace``.
     """
 
     model: str = "default"  # "default" (embedded SmolLM2-135M), a HF model folder or a .gguf file
@@ -50,22 +49,18 @@ class Settings:
     @classmethod
     def of(cls, **values: Any) -> Settings:
         """Settings from flat keyword arguments: the app's fields and any spec field by name
-        (``Settings.of(rank=8, lr=1e-2, passages=2)``); old names such as ``tau_scale`` migrate."""
-        values = spec.migrate(values)
+        (``Settings.of(rank=8, lr=1e-2, passages=2)``)."""
         own = {k: values.pop(k) for k in list(values) if k in APP_FIELDS}
         unknown = set(values) - set(SPEC_FIELDS)
         if unknown:
             raise TypeError(f"Settings has no field {', '.join(sorted(unknown))}")
-        return cls(**own).with_values(values)
+        memory, training = Specs(MemorySpec(), TrainingSpec()).with_values(values)
+        return cls(**own, memory=memory, training=training)
 
-    def flat(self) -> dict[str, Any]:
-        """Both specs' fields in one dict (the memorization defaults, by field name)."""
-        return spec.flat(self.memory, self.training)
-
-    def with_values(self, values: Mapping[str, Any]) -> Settings:
-        """A copy with those spec fields of ``values`` changed (a form's values, say)."""
-        return replace(self, memory=spec.with_changes(self.memory, values),
-                       training=spec.with_changes(self.training, values))
+    @property
+    def specs(self) -> Specs:
+        """The memorization defaults as the pair a memorize request carries."""
+        return Specs(self.memory, self.training)
 
     def to_json(self) -> dict[str, Any]:
         """The file's form: the app's fields, then each spec once, with its version."""
@@ -82,7 +77,7 @@ APP_FIELDS = tuple(f.name for f in fields(Settings) if f.name not in ("memory", 
 def default_values() -> dict[str, Any]:
     """Every field's default by name: the app's and both specs'."""
     defaults = Settings()
-    return {**{name: getattr(defaults, name) for name in APP_FIELDS}, **defaults.flat()}
+    return {**{name: getattr(defaults, name) for name in APP_FIELDS}, **spec.flat(*defaults.specs)}
 
 
 def settings_path() -> Path:

@@ -17,7 +17,7 @@ import argparse
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 INITIALIZERS = ("topk", "bottomk", "random", "gaussian")
 METHODS = ("locas-glu",)
@@ -154,6 +154,20 @@ class TrainingSpec:
 SPECS: tuple[type, ...] = (MemorySpec, TrainingSpec)
 
 
+class Specs(NamedTuple):
+    """The pair a memorization is made with: what the memory is, and how it is trained. Built
+    once (a form, command-line flags, a memory's files), changed only by ``dataclasses.replace``
+    on one of its specs, and handed as it is to the memorizer."""
+
+    memory: MemorySpec
+    training: TrainingSpec
+
+    def with_values(self, values: Mapping[str, Any]) -> Specs:
+        """Each spec with those of ``values`` that are its fields (``dataclasses.replace``;
+        other keys are ignored). ValueError (a sentence) for a value a spec refuses."""
+        return Specs(with_changes(self.memory, values), with_changes(self.training, values))
+
+
 # --- fields and their knobs ------------------------------------------------------------------
 def field_names(spec: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(spec))
@@ -167,11 +181,6 @@ def knobs(spec: type) -> list[tuple[str, Knob, Any]]:
 def all_knobs() -> list[tuple[str, Knob, Any]]:
     """Every user-facing setting of both specs: the memory's shape first, then its training."""
     return [k for spec in SPECS for k in knobs(spec)]
-
-
-def field_type(spec: type, name: str) -> type:
-    """int, float, str or bool: the type of a field's default (the annotations are strings)."""
-    return type(next(f.default for f in fields(spec) if f.name == name))
 
 
 # --- plain dicts (JSON) -------------------------------------------------------------------
@@ -213,14 +222,15 @@ def from_dict(spec: type[T], values: Mapping[str, Any], **changes: Any) -> T:
     return spec(**data)
 
 
-def split(values: Mapping[str, Any]) -> tuple[MemorySpec, TrainingSpec]:
-    """Both specs from one flat mapping of settings (a library row, an old settings file)."""
-    return from_dict(MemorySpec, values), from_dict(TrainingSpec, values)
+def split(values: Mapping[str, Any]) -> Specs:
+    """Both specs from one flat mapping of settings (a library row, an old settings file, a
+    benchmark's row)."""
+    return Specs(from_dict(MemorySpec, values), from_dict(TrainingSpec, values))
 
 
 def flat(memory: MemorySpec, training: TrainingSpec) -> dict[str, Any]:
-    """Both specs as one flat dict of their fields (no versions): the form the app's jobs pass
-    around while they merge a request, a memory's stored settings and the user's defaults."""
+    """Both specs as one flat dict of their fields (no versions), for showing them, keying
+    measured speeds by them, or a benchmark's rows."""
     out = {f.name: getattr(memory, f.name) for f in fields(memory)}
     out.update({f.name: getattr(training, f.name) for f in fields(training)})
     return out
@@ -304,14 +314,15 @@ def add_flags(parser: argparse.ArgumentParser, spec: type, defaults: Any = None,
                                      "output scale 1")
 
 
-def tau_scales(args: argparse.Namespace) -> None:
+def tau_scales(args: argparse.Namespace, rank: int = MemorySpec.rank) -> None:
     """Turn a given ``--tau-scale`` into ``output_scale`` (per rank: ``tau_scale / rank``), in
-    place, for parsers made by ``add_flags`` with ``MemorySpec``. With a list of ranks (a
-    sweep), ``output_scale`` becomes a ``{rank: [scales]}`` mapping read by ``scales_for``."""
+    place, for parsers made by ``add_flags`` with ``MemorySpec``; ``rank`` when no ``--rank``
+    was given (an existing memory's). With a list of ranks (a sweep), ``output_scale`` becomes
+    a ``{rank: [scales]}`` mapping read by ``scales_for``."""
     tau = getattr(args, "tau_scale", None)
     if tau is None:
         return
-    rank = args.rank if getattr(args, "rank", None) is not None else MemorySpec.rank
+    rank = args.rank if getattr(args, "rank", None) is not None else rank
     if isinstance(rank, list):
         args.output_scale = {r: [t / r for t in tau] for r in rank}
     elif isinstance(tau, list):

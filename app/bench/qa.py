@@ -41,9 +41,9 @@ from app.bench.scoring import (
     overall_at_tokens,
     paired_difference,
 )
-from app.memorize.specs import memory_settings
+from app.memorize.specs import read_specs
 from locas_engine.answer_text import trim_unfinished
-from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, tau_scales
+from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, flat, tau_scales
 
 MODES = ("base", "retrieval", "memory", "memory+retrieval", "recent-context", "memory+recent-context")
 MEMORY_MODES = {"memory", "memory+retrieval", "memory+recent-context"}
@@ -91,7 +91,8 @@ def memorized_before(library, name: str, settings: dict) -> tuple[int, int, floa
     row = library.get_memory(name)
     if row is None or row["status"] != "done":
         return None
-    made_with = memory_settings(row) or {}
+    own = read_specs(row)
+    made_with = flat(*own) if own else {}
     if any(str(made_with.get(k)) != str(v) for k, v in settings.items()):
         raise SystemExit(f"The memory '{name}' in this --home was made with other settings "
                          f"({made_with}); use a fresh --home or the same settings.")

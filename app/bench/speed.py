@@ -30,14 +30,22 @@ from pathlib import Path
 
 import torch
 
-from app.memorize.setup import memorize_settings, memory_config, resolve_settings
+from app.memorize.setup import resolve
 from app.settings import Settings
 from locas_engine import Memorizer, attach_memory, detach_memory
 from locas_engine.backbone import Backbone, backbone_from_model, load_backbone
 from locas_engine.bench.ppl import first_tokens, read_text, run_templora, score_ppl
 from locas_engine.memorizer import chunk_loss, chunk_spans
 from locas_engine.precision import native_bf16, precision_context, precision_dtype
-from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, all_knobs, tau_scales
+from locas_engine.spec import (
+    MemorySpec,
+    TrainingSpec,
+    add_flags,
+    all_knobs,
+    flat,
+    split,
+    tau_scales,
+)
 
 # The settings a row may set: every knob of the engine's two specs.
 MEMORY_KEYS = tuple(name for name, _, _ in all_knobs())
@@ -46,7 +54,7 @@ MEMORY_KEYS = tuple(name for name, _, _ in all_knobs())
 def default_settings() -> dict:
     """The app's built-in memorization defaults (not the user's file: a benchmark must not
     depend on what someone set): both specs' fields."""
-    return Settings().flat()
+    return flat(*Settings().specs)
 
 
 def parse_variant(spec: str, base: dict) -> dict:
@@ -90,8 +98,13 @@ def plan_rows(bb: Backbone, base: dict, variants: list[str],
     ] + [parse_variant(v, base) for v in variants]
     rows += [{"row": f"templora-lr{lr:g}", "score": False, "templora": True, **base,
               "precision": "fp32", "layers": "all", "lr": lr} for lr in templora]
-    return [{**resolve_settings(r, bb), "row": r["row"], "score": r["score"],
+    return [{**resolved(r, bb), "row": r["row"], "score": r["score"],
              "templora": r.get("templora", False)} for r in rows]
+
+
+def resolved(row: dict, bb: Backbone) -> dict:
+    """A row's settings made concrete for ``bb``, as a memorize job makes them."""
+    return {**row, **flat(*resolve(split(row), bb))}
 
 
 def in_dtype(bb: Backbone, dtype: torch.dtype, cache: dict) -> Backbone:
@@ -119,10 +132,11 @@ def time_row(bb: Backbone, ids: torch.Tensor, row: dict) -> tuple[float, float, 
             ppl = score_ppl(bb.model, bb.device, ids, row["chunk"], row["context"], row["row"])
         _sync(bb.device)
         return time.perf_counter() - t0, ppl, 0
-    memory = attach_memory(bb, memory_config(row, bb), name="bench-speed")
+    specs = split(row)
+    memory = attach_memory(bb, specs.memory, name="bench-speed")
     try:
         t0 = time.perf_counter()
-        result = Memorizer(bb, memory, memorize_settings(row)).run(ids)
+        result = Memorizer(bb, memory, specs.training).run(ids)
         _sync(bb.device)
         return time.perf_counter() - t0, result.ppl, memory.num_parameters()
     finally:
@@ -241,6 +255,6 @@ def run(args: argparse.Namespace) -> dict:
               "dtype": str(bb.dtype).replace("torch.", ""), "threads": torch.get_num_threads(),
               "native_bf16": native_bf16(bb.device), "tokens": int(ids.numel()),
               "file": str(args.file), "repeat": args.repeat,
-              "defaults": resolve_settings(base, bb), "results": results}
+              "defaults": resolved(base, bb), "results": results}
     print(format_table(results))
     return report

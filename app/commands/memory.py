@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 from app.commands.memory_import import register_import
 from app.errors import JobError
-from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, all_knobs
+from locas_engine.spec import (
+    MemorySpec,
+    Specs,
+    TrainingSpec,
+    add_flags,
+    all_knobs,
+    tau_scales,
+)
 
 if TYPE_CHECKING:
     from app.memorize.job import JobControl, MemorizeEvent, MemorizeRequest
@@ -202,9 +209,8 @@ def cmd_memorize(args: argparse.Namespace) -> int:
         if doc is None:
             raise JobError(f"There is no document with id {args.doc_ids[0]}. See 'locas list' for the ids.")
         name = doc.title
-    chosen = {k: getattr(args, k) for k, _, _ in all_knobs()}
-    chosen["tau_scale"] = args.tau_scale  # the old --tau-scale; converted at the memory's rank
-    request = MemorizeRequest(document_ids=args.doc_ids, memory=name, settings=chosen, calibrate=True)
+    request = MemorizeRequest(document_ids=args.doc_ids, memory=name, calibrate=True,
+                              specs=flag_specs(args, _starting_specs(session, name)))
     if args.sections is not None:
         request.section_ids = _chosen_sections(session, args.doc_ids, name, args.sections)
         if not request.section_ids:
@@ -216,6 +222,25 @@ def cmd_memorize(args: argparse.Namespace) -> int:
         print(f"Memorizing into '{name}' would take {request_cost(session, request).describe()}")
         return 0
     return _memorize(session, request)
+
+
+def _starting_specs(session: Session, name: str) -> Specs:
+    """What flags change: the memory's own specs if it has them, else the user's defaults."""
+    from app.memorize.job import stored_specs
+
+    return stored_specs(session.library.get_memory(name), session.device_type()) or session.settings.specs
+
+
+def flag_specs(args: argparse.Namespace, base: Specs) -> Specs:
+    """``base`` with the spec flags that were given (``dataclasses.replace``); the old
+    ``--tau-scale`` becomes ``--output-scale`` at the pair's rank."""
+    if args.output_scale is None:
+        tau_scales(args, base.memory.rank)
+    given = {k: getattr(args, k) for k, _, _ in all_knobs() if getattr(args, k) is not None}
+    try:
+        return base.with_values(given)
+    except ValueError as exc:
+        raise JobError(str(exc)) from exc
 
 
 def _chosen_sections(session: Session, doc_ids: list[int], memory: str, spec: str) -> dict[int, list[int]]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from app.memorize.estimate import Estimate, estimate_run
 from app.memorize.job import (
     MemorizeRequest,
+    choose_specs,
     document_token_ids,
-    effective_settings,
     section_token_ids,
-    stored_settings,
+    stored_specs,
 )
 from app.memorize.sections import unheld_rest
-from app.memorize.setup import resolve_settings
+from app.memorize.setup import resolve
 from app.session import Session
 
 
@@ -19,10 +19,10 @@ def request_cost(session: Session, request: MemorizeRequest) -> Estimate:
     """Token count and time of ``request`` on this machine (loads the model; writes nothing to
     the library). Documents the memory already holds are not counted, as the job skips them."""
     library = session.library
-    row = library.get_memory(request.memory)
-    asked = effective_settings(session.settings.flat(), request, stored_settings(row))
-    settings = resolve_settings(asked, session.backbone())
-    backbone = session.backbone(settings["precision"])  # the weights' dtype the job would use
+    own = stored_specs(library.get_memory(request.memory), session.device_type())
+    asked = choose_specs(session.settings.specs, request, own)
+    specs = resolve(asked, session.backbone())
+    backbone = session.backbone(specs.training.precision)  # the weights' dtype the job would use
     held = {s["document_id"] for s in library.memory_sources(request.memory) if s["status"] == "done"}
     ids: list[int] = []
     for doc_id in request.document_ids:
@@ -31,4 +31,4 @@ def request_cost(session: Session, request: MemorizeRequest) -> Estimate:
             ids += [t for part in section_token_ids(session, doc_id, planned).values() for t in part]
         elif doc_id not in held:
             ids += document_token_ids(session, doc_id)
-    return estimate_run(backbone, asked, settings, ids, calibrate_if_new=request.calibrate)
+    return estimate_run(backbone, asked, specs, ids, calibrate_if_new=request.calibrate)

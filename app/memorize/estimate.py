@@ -26,11 +26,11 @@ from typing import Any
 import torch
 
 from app import units
-from app.memorize.setup import memorize_settings, memory_config
 from locas_engine import Memorizer, attach_memory, detach_memory, only_enabled
 from locas_engine.backbone import Backbone
 from locas_engine.paths import data_home, private_file
 from locas_engine.rate import TokenRate
+from locas_engine.spec import Specs, flat
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,10 @@ def store_path():
     return data_home() / "throughput.json"
 
 
-def speed_key(model: str, device: str, settings: dict[str, Any]) -> str:
+def speed_key(model: str, device: str, specs: Specs) -> str:
     kind = str(device).split(":")[0]
-    return "|".join([model, kind] + [f"{k}={settings.get(k)}" for k in SPEED_KEYS])
+    values = flat(*specs)
+    return "|".join([model, kind] + [f"{k}={values[k]}" for k in SPEED_KEYS])
 
 
 def _load() -> dict[str, Any]:
@@ -88,27 +89,27 @@ def _load() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def record_throughput(model: str, device: str, settings_list: list[dict[str, Any]],
+def record_throughput(model: str, device: str, specs_list: list[Specs],
                       tokens: int, seconds: float) -> None:
-    """Remember the tokens/s of a run under each of ``settings_list`` (e.g. the settings as
-    asked, with "auto" in them, and as resolved), replacing what an older run measured."""
+    """Remember the tokens/s of a run under each of ``specs_list`` (e.g. the specs as asked,
+    with "auto" in them, and as resolved), replacing what an older run measured."""
     if tokens <= 0 or seconds <= 0:
         return
     data = _load()
     entry = {"model": model, "device": str(device).split(":")[0], "tokens": int(tokens),
              "seconds": float(seconds), "tokens_per_s": tokens / seconds, "updated": time.time()}
-    for settings in settings_list:
-        data[speed_key(model, device, settings)] = entry
+    for specs in specs_list:
+        data[speed_key(model, device, specs)] = entry
     path = store_path()
     tmp = private_file(path.with_suffix(".json.tmp"))
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
 
 
-def stored_throughput(model: str, device: str, settings: dict[str, Any]) -> tuple[float, str] | None:
+def stored_throughput(model: str, device: str, specs: Specs) -> tuple[float, str] | None:
     """(tokens/s, "measured" | "similar") from earlier runs here, or None."""
     data = _load()
-    exact = data.get(speed_key(model, device, settings))
+    exact = data.get(speed_key(model, device, specs))
     if exact:
         return float(exact["tokens_per_s"]), "measured"
     kind = str(device).split(":")[0]
@@ -117,24 +118,24 @@ def stored_throughput(model: str, device: str, settings: dict[str, Any]) -> tupl
     return (min(same), "similar") if same else None
 
 
-def estimate(tokens: int, model: str, device: str, settings: dict[str, Any],
+def estimate(tokens: int, model: str, device: str, specs: Specs,
              tokens_exact: bool = True) -> Estimate:
     """The estimate from what was measured here, else the conservative figure."""
-    found = stored_throughput(model, device, settings)
+    found = stored_throughput(model, device, specs)
     if found:
         return Estimate(tokens, found[0], found[1], tokens_exact)
     rate = CONSERVATIVE_TOKENS_PER_S.get(str(device).split(":")[0], CONSERVATIVE_TOKENS_PER_S["cpu"])
     return Estimate(tokens, rate, "rough", tokens_exact)
 
 
-def estimate_run(backbone: Backbone, asked: dict[str, Any], resolved: dict[str, Any],
+def estimate_run(backbone: Backbone, asked: Specs, resolved: Specs,
                  token_ids: list[int], calibrate_if_new: bool = True) -> Estimate:
-    """The estimate for memorizing ``token_ids`` with ``resolved`` settings on ``backbone``:
+    """The estimate for memorizing ``token_ids`` with ``resolved`` specs on ``backbone``:
     a measurement with these settings, else a short calibration on the text, else a
     measurement with other settings, else the conservative figure."""
     model, device = backbone.name, str(backbone.device)
-    for settings in (resolved, asked):
-        found = stored_throughput(model, device, settings)
+    for specs in (resolved, asked):
+        found = stored_throughput(model, device, specs)
         if found and found[1] == "measured":
             return Estimate(len(token_ids), found[0], "measured")
     if calibrate_if_new:
@@ -149,19 +150,19 @@ def tokens_from_characters(characters: int) -> int:
     return max(0, round(characters / CHARS_PER_TOKEN))
 
 
-def calibrate(backbone: Backbone, settings: dict[str, Any], token_ids: list[int]) -> float | None:
-    """tokens/s of memorizing with resolved ``settings``, timed on the text's first three chunks
+def calibrate(backbone: Backbone, specs: Specs, token_ids: list[int]) -> float | None:
+    """tokens/s of memorizing with resolved ``specs``, timed on the text's first three chunks
     with a throwaway memory (the first chunk, which also initializes the memory, is not timed).
     None if the text is shorter than that."""
-    chunk = settings["chunk"]
+    chunk = specs.training.chunk
     if len(token_ids) < 3 * chunk:
         return None
     ids = torch.tensor(token_ids[:3 * chunk], dtype=torch.long)
-    memory = attach_memory(backbone, memory_config(settings, backbone), name="locas-calibration")
+    memory = attach_memory(backbone, specs.memory, name="locas-calibration")
     rate = TokenRate()
     try:
         with only_enabled(backbone.memories, [memory.name]):
-            Memorizer(backbone, memory, memorize_settings(settings)).run(ids, rate=rate)
+            Memorizer(backbone, memory, specs.training).run(ids, rate=rate)
     finally:
         detach_memory(backbone, memory)
     return rate.measured_tokens_per_s

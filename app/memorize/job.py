@@ -12,7 +12,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,8 @@ from app.memorize.estimate import estimate_run, record_throughput
 from app.memorize.paths import CHECKPOINT, TENSORS, memory_file, stored_memory_path
 from app.memorize.recovery import checkpoint_advice, remove_temp_files
 from app.memorize.sections import unheld_rest
-from app.memorize.setup import memorize_settings, memory_config, resolve_settings
-from app.memorize.specs import memory_settings, write_memory_settings
+from app.memorize.setup import resolve
+from app.memorize.specs import read_specs, write_specs
 from app.session import Session
 from locas_engine import (
     CheckpointError,
@@ -32,15 +32,11 @@ from locas_engine import (
     Progress,
     attach_memory,
     save_memory,
-    spec,
     stream_signature,
 )
 from locas_engine.checkpoint import load_checkpoint
 from locas_engine.rate import TokenRate
-from locas_engine.spec import MemorySpec
-
-# Fixed once a memory exists: the fields of what a memory is (locas_engine/spec.py).
-SHAPE_FIELDS = spec.field_names(MemorySpec)
+from locas_engine.spec import MemorySpec, Specs
 
 __all__ = ["JobControl", "JobError", "MemorizeEvent", "MemorizeOutcome", "MemorizeRequest", "run_memorize"]
 
@@ -79,14 +75,14 @@ class JobControl:
 
 @dataclass
 class MemorizeRequest:
-    """Which documents go into which memory, and any settings that differ from the defaults."""
+    """Which documents go into which memory, and with which specs."""
 
     document_ids: Sequence[int]
     memory: str
-    # Settings by the engine specs' field names (rank, lr, output_scale, precision, ...; and
-    # tau_scale, the old form of output_scale); a missing or None one falls back to what the
-    # memory was made with, then to the user's defaults.
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    # The (MemorySpec, TrainingSpec) pair the form or the command line built, used as it is;
+    # None: the memory's own (from its files), else the user's defaults. A memory's MemorySpec
+    # is fixed once it exists: a request for another one is refused.
+    specs: Specs | None = None
     # Only these sections of a document (new or changed notes: continual memorization). The plan
     # is stored in the library, so a resume of the job memorizes the same sections.
     section_ids: Mapping[int, Sequence[int]] | None = None
@@ -121,45 +117,28 @@ class MemorizeOutcome:
     path: Path
 
 
-def stored_settings(row: dict | None) -> dict | None:
-    """The memory's own settings from its files (None for a new memory), JobError if damaged."""
+def stored_specs(row: Mapping[str, Any] | None, device_type: str = "cpu") -> Specs | None:
+    """The memory's own specs from its files (None for a new memory); JobError if damaged."""
     try:
-        return memory_settings(row) if row else None
+        return read_specs(row, device_type) if row else None
     except ValueError as exc:
         raise JobError(str(exc)) from exc
 
 
-def effective_settings(defaults: Mapping[str, Any], request: MemorizeRequest, stored: dict | None) -> dict:
-    """Request overrides, then what the memory was made with, then the user's ``defaults``
-    (``Settings.flat()``): every field of both specs, by name. Stored settings of any age are
-    migrated (tau_scale). The one precedence: the job, ``--estimate`` and the Memorize dialog's
-    cost line all merge through here. JobError (a sentence) for settings the job would refuse."""
-    merged = dict(defaults)
-    if stored:
-        stored = spec.migrate(stored)
-        merged.update({k: v for k, v in stored.items() if k in merged})
-        if "precision" not in stored:  # made before precision was recorded: resolve_settings
-            merged["precision"] = None  # gives what such memories used (fp32 on a CPU)
-    overrides = {k: v for k, v in request.settings.items() if v is not None}
-    if "tau_scale" in overrides:  # the old --tau-scale: x the method's mean norm / rank
-        rank = overrides.get("rank", merged["rank"])
-        overrides.setdefault("output_scale", overrides.pop("tau_scale") / rank)
-    unknown = sorted(set(overrides) - set(merged))
-    if unknown:
-        raise JobError(f"There is no memorization setting named {', '.join(unknown)}.")
-    if stored:  # a memory's shape is fixed once made
-        for fixed in SHAPE_FIELDS:
-            if fixed in overrides and overrides[fixed] != merged.get(fixed):
-                raise JobError(
-                    f"Memory '{request.memory}' was made with {fixed}={merged.get(fixed)}; "
-                    f"it cannot change to {overrides[fixed]}. Use a new memory name instead."
-                )
-    merged.update(overrides)
-    try:  # checked by the specs before anything is created or written
-        spec.split({**merged, "precision": merged["precision"] or "auto"})
-    except ValueError as exc:
-        raise JobError(str(exc)) from exc
-    return merged
+def choose_specs(defaults: Specs, request: MemorizeRequest, own: Specs | None) -> Specs:
+    """The pair a run uses: the request's, else the memory's own, else the user's ``defaults``.
+    The one precedence: the job, ``--estimate`` and the Memorize dialog's cost line all choose
+    through here. JobError (a sentence) when the request would change what the memory is."""
+    if request.specs is None:
+        return own or defaults
+    if own is not None and request.specs.memory != own.memory:
+        changed = next(f.name for f in fields(MemorySpec)
+                       if getattr(own.memory, f.name) != getattr(request.specs.memory, f.name))
+        raise JobError(
+            f"Memory '{request.memory}' was made with {changed}={getattr(own.memory, changed)}; "
+            f"it cannot change to {getattr(request.specs.memory, changed)}. "
+            "Use a new memory name instead.")
+    return request.specs
 
 
 def document_token_ids(session: Session, document_id: int) -> list[int]:
@@ -207,85 +186,142 @@ def run_memorize(
 
     Progress is checkpointed next to the memory file, so a cancel, a crash or a killed process
     loses at most one checkpoint interval, and running the same request again (or `resume`)
-    continues from the checkpoint.
+    continues from the checkpoint. The steps are _MemorizeRun's methods, in the order below.
     """
-    library = session.library
-    control = control or JobControl()
-    name = request.memory.strip()
-    if not name:
-        raise JobError("A memory needs a name.")
-
-    def emit(phase: str, **kw) -> None:
-        if on_event is not None:
-            on_event(MemorizeEvent(memory=name, phase=phase, **kw))
-
-    for doc_id in request.document_ids:
-        if library.get_document(doc_id) is None:
-            raise JobError(f"There is no document with id {doc_id}. See 'locas list' for the ids.")
-
-    row = library.get_memory(name)
-    settings = effective_settings(session.settings.flat(), request, stored_settings(row))
-    if row is None:
-        memory_id = library.create_memory(name)["id"]
-        # The id keeps two names that slug alike ("A B", "A-B") from sharing a file.
-        library.update_memory(memory_id, path=stored_memory_path(session.memory_path(f"{memory_id}-{name}")))
-        row = library.get_memory(name)
-    write_memory_settings(row["path"], settings)  # the memory's files hold its specs from now on
-    section_plans = dict(request.section_ids or {})
-    for doc_id in request.document_ids:
-        library.add_memory_source(name, doc_id)  # no-op when the memory already holds it
-        if doc_id not in section_plans and (rest := unheld_rest(library, name, doc_id)):
-            section_plans[doc_id] = rest  # the chapters not chosen before
-    for doc_id, section_ids in section_plans.items():
-        library.set_pending_sections(name, doc_id, section_ids)
-    pending = [s for s in library.memory_sources(name) if s["status"] == "pending"]
-    path = Path(row["path"])
-    remove_temp_files(path)  # of a killed earlier run: never read, only wasting space
+    run = _MemorizeRun(session, request, on_event, control or JobControl(), between_chunks)
+    specs = run.open_memory()
+    pending = run.plan_sections()
     try:
-        emit("loading", message=f"Loading the model ({session.settings.model})")
+        backbone, asked, specs = run.load_model(specs)
+        streams, parts = run.read_streams(pending)
+        total = sum(len(t) for t in streams.values())
+        if not pending:
+            run.emit("done", message="Nothing new to memorize: the memory already holds these documents.")
+            return MemorizeOutcome(run.name, True, 0, 0, None, run.path)
+        if total == 0 and not parts:
+            raise JobError("The documents hold no text to memorize.")
+        memorizer = Memorizer(backbone, run.attach(backbone, specs), specs.training)
+        run.announce_estimate(backbone, asked, specs, streams, total)
+        return run.memorize_documents(memorizer, pending, streams, parts, total, (asked, specs))
+    except JobError as exc:
+        run.fail(str(exc))
+        raise
+    except CheckpointError as exc:  # the last completed save is untouched: say the two ways on
+        message = f"{exc} {checkpoint_advice(run.name, memory_file(run.path, TENSORS).exists())}"
+        run.fail(message)
+        raise JobError(message) from exc
+    except MemoryMismatchError as exc:
+        run.fail(str(exc))
+        raise JobError(str(exc)) from exc
+    except Exception as exc:
+        run.fail(f"Memorizing failed: {exc}")
+        raise
+    finally:
+        session.pinned_precision = None
+
+
+class _MemorizeRun:
+    """One memorize job's steps over its session, request and memory row."""
+
+    def __init__(self, session: Session, request: MemorizeRequest,
+                 on_event: Callable[[MemorizeEvent], None] | None, control: JobControl,
+                 between_chunks: Callable[[], None] | None) -> None:
+        self.session, self.library, self.request = session, session.library, request
+        self.on_event, self.control, self.serve = on_event, control, between_chunks
+        self.name = request.memory.strip()
+        if not self.name:
+            raise JobError("A memory needs a name.")
+        for doc_id in request.document_ids:
+            if self.library.get_document(doc_id) is None:
+                raise JobError(f"There is no document with id {doc_id}. See 'locas list' for the ids.")
+        self.row: dict = self.library.get_memory(self.name) or {}
+        self.path = Path()
+
+    def emit(self, phase: str, **kw: Any) -> None:
+        if self.on_event is not None:
+            self.on_event(MemorizeEvent(memory=self.name, phase=phase, **kw))
+
+    def fail(self, message: str) -> None:
+        self.library.update_memory(self.name, status="failed", message=message)
+        self.emit("failed", message=message)
+
+    def open_memory(self) -> Specs:
+        """Choose the specs, create the memory's row if it is new, and write its spec file."""
+        own = stored_specs(self.row, self.session.device_type())
+        specs = choose_specs(self.session.settings.specs, self.request, own)
+        if not self.row:
+            memory_id = self.library.create_memory(self.name)["id"]
+            # The id keeps two names that slug alike ("A B", "A-B") from sharing a file.
+            stem = self.session.memory_path(f"{memory_id}-{self.name}")
+            self.library.update_memory(memory_id, path=stored_memory_path(stem))
+            self.row = self.library.get_memory(self.name)
+        self.path = Path(self.row["path"])
+        write_specs(self.path, specs)  # the memory's files hold its specs from now on
+        return specs
+
+    def plan_sections(self) -> list[dict]:
+        """Add the documents to the memory, store which sections to memorize; the pending ones."""
+        library, name = self.library, self.name
+        plans = dict(self.request.section_ids or {})
+        for doc_id in self.request.document_ids:
+            library.add_memory_source(name, doc_id)  # no-op when the memory already holds it
+            if doc_id not in plans and (rest := unheld_rest(library, name, doc_id)):
+                plans[doc_id] = rest  # the chapters not chosen before
+        for doc_id, section_ids in plans.items():
+            library.set_pending_sections(name, doc_id, section_ids)
+        remove_temp_files(self.path)  # of a killed earlier run: never read, only wasting space
+        return [s for s in library.memory_sources(name) if s["status"] == "pending"]
+
+    def load_model(self, asked: Specs) -> tuple[Any, Specs, Specs]:
+        """The model, in the memory's precision; the specs as asked and as resolved for it."""
+        session, name = self.session, self.name
+        self.emit("loading", message=f"Loading the model ({session.settings.model})")
         backbone = session.backbone()
-        if row.get("backbone_fingerprint") and row["backbone_fingerprint"] != backbone.fingerprint:
+        if self.row.get("backbone_fingerprint") and self.row["backbone_fingerprint"] != backbone.fingerprint:
             raise JobError(
-                f"Memory '{name}' was made for the model '{row.get('backbone')}', not the one loaded "
-                f"now ('{backbone.name}'). Switch the model in the settings, or use a new memory name."
-            )
+                f"Memory '{name}' was made for the model '{self.row.get('backbone')}', not the one "
+                f"loaded now ('{backbone.name}'). Switch the model in the settings, or use a new "
+                "memory name.")
         # "auto" choices become concrete for this machine once, and are stored with the memory;
         # the model's weights follow the memory's precision (bf16 or fp32) while it is memorized.
-        asked, settings = settings, resolve_settings(settings, backbone)
-        session.pinned_precision = settings["precision"]
+        specs = resolve(asked, backbone)
+        session.pinned_precision = specs.training.precision
         backbone = session.backbone()
-        library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint)
-        write_memory_settings(path, settings)
+        self.library.update_memory(name, backbone=backbone.name, backbone_fingerprint=backbone.fingerprint)
+        write_specs(self.path, specs)
+        return backbone, asked, specs
 
-        emit("tokenizing", message="Reading the documents")
+    def read_streams(self, pending: list[dict]) -> tuple[dict[int, list[int]], dict[int, dict[int, list[int]]]]:
+        """Each pending document's tokens, and per planned section where sections were chosen."""
+        self.emit("tokenizing", message="Reading the documents")
+        session, library, name = self.session, self.library, self.name
         plans = {s["document_id"]: library.pending_sections(name, s["document_id"]) for s in pending}
         parts = {d: section_token_ids(session, d, ids) for d, ids in plans.items() if ids is not None}
         streams = {d: [t for ids in parts[d].values() for t in ids] if d in parts
                    else document_token_ids(session, d) for d in plans}
         for s in pending:
             library.update_memory_source(name, s["document_id"], tokens=len(streams[s["document_id"]]))
-        total = sum(len(t) for t in streams.values())
-        if not pending:
-            emit("done", message="Nothing new to memorize: the memory already holds these documents.")
-            return MemorizeOutcome(name, True, 0, 0, None, path)
-        if total == 0 and not parts:
-            raise JobError("The documents hold no text to memorize.")
+        return streams, parts
 
-        memory = session.attached(name)
-        if memory is None and memory_file(path, TENSORS).exists():
-            memory = session.memory(name)
-        if memory is None:
-            try:
-                config = memory_config(settings, backbone)
-            except ValueError as exc:
-                raise JobError(str(exc)) from exc
-            memory = attach_memory(backbone, config, name=name)
+    def attach(self, backbone: Any, specs: Specs) -> Any:
+        """The memory on the model: attached already, loaded from its file, or made new."""
+        memory = self.session.attached(self.name)
+        if memory is None and memory_file(self.path, TENSORS).exists():
+            memory = self.session.memory(self.name)
+        return memory or attach_memory(backbone, specs.memory, name=self.name)
 
-        memorizer = Memorizer(backbone, memory, memorize_settings(settings))
-        guess = estimate_run(backbone, asked, settings, [t for ids in streams.values() for t in ids],
-                             calibrate_if_new=request.calibrate)
-        emit("estimate", tokens_total=total, eta_s=guess.seconds, tokens_per_s=guess.tokens_per_s,
-             message=f"Memorizing {guess.describe()}")
+    def announce_estimate(self, backbone: Any, asked: Specs, specs: Specs,
+                          streams: dict[int, list[int]], total: int) -> None:
+        ids = [t for part in streams.values() for t in part]
+        guess = estimate_run(backbone, asked, specs, ids, calibrate_if_new=self.request.calibrate)
+        self.emit("estimate", tokens_total=total, eta_s=guess.seconds, tokens_per_s=guess.tokens_per_s,
+                  message=f"Memorizing {guess.describe()}")
+
+    def memorize_documents(self, memorizer: Memorizer, pending: list[dict], streams: dict[int, list[int]],
+                           parts: dict[int, dict[int, list[int]]], total: int,
+                           specs: tuple[Specs, Specs]) -> MemorizeOutcome:
+        """Memorize each pending document in turn, checkpointing; stop when asked."""
+        library, name, path = self.library, self.name, self.path
         checkpoint = memory_file(path, CHECKPOINT)
         # A checkpoint's count stays until this run trains past it: a kill before the first
         # chunk must not make `locas memories` say the resume starts from zero.
@@ -300,82 +336,68 @@ def run_memorize(
         for source in pending:
             doc_id = source["document_id"]
             token_ids = streams[doc_id]
-            title = library.get_document(doc_id).title
             if not token_ids:  # planned notes that were edited or deleted before this run
-                _held(session, name, doc_id, parts.get(doc_id, {}))
+                _held(self.session, name, doc_id, parts.get(doc_id, {}))
                 continue
-            # The checkpoint belongs to one document's token stream; any other stream starts over.
-            signature = stream_signature(token_ids)
-            resume = checkpoint.exists() and _same_stream(row.get("stream"), signature, token_ids)
-            if checkpoint.exists() and not resume:
-                checkpoint.unlink()
-            library.update_memory(name, stream=signature)
-            row = {**row, "stream": signature}
-            if resume:  # say at once where the run starts, and the curve so far
-                start, curve = checkpoint_start(checkpoint, settings["chunk"], len(token_ids))
-                if curve:
-                    emit("resumed", tokens_done=done_before + start, tokens_total=total,
-                         curve=[(x + done_before, y) for x, y in curve])
-
-            def on_progress(p: Progress, offset: int = done_before) -> None:
-                # The library keeps what a resume starts from (the checkpoint), not the
-                # in-flight count: after a kill, `locas memories` must not promise more.
-                library.update_memory(name, tokens_done=offset + p.tokens_saved, ppl=p.ppl)
-                emit("memorizing", tokens_done=offset + p.tokens_done, tokens_total=total,
-                     ppl=p.ppl, tokens_per_s=rate.tokens_per_s,
-                     eta_s=rate.eta_s(total - offset - p.tokens_done))
-
-            def between() -> None:  # the rate leaves this wait out of the stored speed
-                _between_chunks(library, name, control, emit, between_chunks)
-
-            try:
-                with session.only_memories([name]):  # train this memory alone
-                    result = memorizer.run(
-                        token_ids, progress=on_progress, should_stop=lambda: control.cancelled,
-                        between_chunks=between, checkpoint_path=checkpoint, resume=resume,
-                        source=title, rate=rate,
-                    )
-            finally:  # what this run measured tells the next one how long it will take
-                record_throughput(backbone.name, str(backbone.device), [asked, settings],
-                                  rate.measured_tokens, rate.measured_seconds)
+            result = self.memorize_document(memorizer, doc_id, token_ids, checkpoint, done_before,
+                                            total, rate, specs)
             if not result.completed:  # a deliberate stop: "stopped", never "interrupted" (a crash)
                 done = done_before + result.tokens_saved  # where a resume starts
                 message = f"Stopped at {done:,} of {total:,} tokens; resume to continue."
                 library.update_memory(name, status="stopped", tokens_done=done, message=message)
-                emit("cancelled", tokens_done=done, tokens_total=total, ppl=result.ppl, message=message)
+                self.emit("cancelled", tokens_done=done, tokens_total=total, ppl=result.ppl, message=message)
                 return MemorizeOutcome(name, False, done, total, result.ppl, path)
             # The file records the specs itself (its config and training): not again here.
-            save_memory(memory, path, extra_metadata={"library_document_ids": [doc_id]})
+            save_memory(memorizer.memory, path, extra_metadata={"library_document_ids": [doc_id]})
             library.update_memory_source(name, doc_id, status="done")
-            _held(session, name, doc_id, parts.get(doc_id))
+            _held(self.session, name, doc_id, parts.get(doc_id))
             checkpoint.unlink(missing_ok=True)
             done_before += len(token_ids)
         ppl = result.ppl if result else None
         library.update_memory(name, status="done", tokens_done=total, ppl=ppl, message="", stream=None)
-        emit("done", tokens_done=total, tokens_total=total, ppl=ppl,
-             message=f"Memorized {total:,} tokens into '{name}'.")
+        self.emit("done", tokens_done=total, tokens_total=total, ppl=ppl,
+                  message=f"Memorized {total:,} tokens into '{name}'.")
         return MemorizeOutcome(name, True, total, total, ppl, path)
-    except JobError as exc:
-        library.update_memory(name, status="failed", message=str(exc))
-        emit("failed", message=str(exc))
-        raise
-    except CheckpointError as exc:  # the last completed save is untouched: say the two ways on
-        saved = memory_file(path, TENSORS).exists()
-        message = f"{exc} {checkpoint_advice(name, saved)}"
-        library.update_memory(name, status="failed", message=message)
-        emit("failed", message=message)
-        raise JobError(message) from exc
-    except MemoryMismatchError as exc:
-        library.update_memory(name, status="failed", message=str(exc))
-        emit("failed", message=str(exc))
-        raise JobError(str(exc)) from exc
-    except Exception as exc:
-        message = f"Memorizing failed: {exc}"
-        library.update_memory(name, status="failed", message=message)
-        emit("failed", message=message)
-        raise
-    finally:
-        session.pinned_precision = None
+
+    def memorize_document(self, memorizer: Memorizer, doc_id: int, token_ids: list[int], checkpoint: Path,
+                          offset: int, total: int, rate: TokenRate, specs: tuple[Specs, Specs]) -> Any:
+        """One document's token stream through the memorizer, resuming its checkpoint if it is
+        this stream's (any other stream starts over)."""
+        library, name = self.library, self.name
+        signature = stream_signature(token_ids)
+        resume = checkpoint.exists() and _same_stream(self.row.get("stream"), signature, token_ids)
+        if checkpoint.exists() and not resume:
+            checkpoint.unlink()
+        library.update_memory(name, stream=signature)
+        self.row = {**self.row, "stream": signature}
+        if resume:  # say at once where the run starts, and the curve so far
+            start, curve = checkpoint_start(checkpoint, memorizer.settings.chunk, len(token_ids))
+            if curve:
+                self.emit("resumed", tokens_done=offset + start, tokens_total=total,
+                          curve=[(x + offset, y) for x, y in curve])
+
+        def on_progress(p: Progress) -> None:
+            # The library keeps what a resume starts from (the checkpoint), not the in-flight
+            # count: after a kill, `locas memories` must not promise more.
+            library.update_memory(name, tokens_done=offset + p.tokens_saved, ppl=p.ppl)
+            self.emit("memorizing", tokens_done=offset + p.tokens_done, tokens_total=total,
+                      ppl=p.ppl, tokens_per_s=rate.tokens_per_s,
+                      eta_s=rate.eta_s(total - offset - p.tokens_done))
+
+        def between() -> None:  # the rate leaves this wait out of the stored speed
+            _between_chunks(library, name, self.control, self.emit, self.serve)
+
+        backbone = memorizer.backbone
+        try:
+            with self.session.only_memories([name]):  # train this memory alone
+                return memorizer.run(
+                    token_ids, progress=on_progress, should_stop=lambda: self.control.cancelled,
+                    between_chunks=between, checkpoint_path=checkpoint, resume=resume,
+                    source=library.get_document(doc_id).title, rate=rate,
+                )
+        finally:  # what this run measured tells the next one how long it will take
+            record_throughput(backbone.name, str(backbone.device), list(specs),
+                              rate.measured_tokens, rate.measured_seconds)
 
 
 def checkpoint_start(checkpoint: Path, chunk: int, n_tokens: int) -> tuple[int, list[tuple[int, float]]]:

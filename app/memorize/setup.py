@@ -13,11 +13,12 @@ the app runs.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
+from app.errors import JobError
 from locas_engine.backbone import Backbone
 from locas_engine.precision import resolve_precision
-from locas_engine.spec import MemorySpec, TrainingSpec, from_dict
+from locas_engine.spec import Specs
 
 # `layers: auto` puts memory on the upper part of the model: the layers from this fraction of
 # the depth up (10-29 of SmolLM2's 30), where the backward pass stops. On the H200 table of
@@ -32,27 +33,15 @@ def auto_layers(num_layers: int) -> str:
     return "all" if first == 0 else f"{first}-{num_layers - 1}"
 
 
-def resolve_settings(settings: dict[str, Any], backbone: Backbone) -> dict[str, Any]:
-    """``settings`` with ``precision`` and ``layers`` made concrete for ``backbone``'s device.
-
-    A ``precision`` of None (a memory made before precision was recorded) resolves to what
-    such memories used: bf16 on CUDA, fp32 elsewhere.
-    """
-    out = dict(settings)
-    out["precision"] = resolve_precision(out.get("precision"), backbone.device)
-    if str(out.get("layers", "all")).strip().lower() == "auto":
-        out["layers"] = auto_layers(backbone.num_layers)
-    return out
-
-
-def memory_config(settings: dict[str, Any], backbone: Backbone) -> MemorySpec:
-    """The spec of a new memory from resolved settings (ValueError for a bad layer choice,
-    raised here, before anything is attached)."""
-    memory = from_dict(MemorySpec, settings)
-    memory.layer_indices(backbone.num_layers)
-    return memory
-
-
-def memorize_settings(settings: dict[str, Any]) -> TrainingSpec:
-    """How the memorizer trains, from resolved settings (``precision`` already fp32 or bf16)."""
-    return from_dict(TrainingSpec, settings)
+def resolve(specs: Specs, backbone: Backbone) -> Specs:
+    """``specs`` with ``precision`` and ``layers`` made concrete for ``backbone`` and its device;
+    JobError (a sentence) for a layer choice the model does not have, before anything is made."""
+    memory, training = specs
+    if memory.layers == "auto":
+        memory = replace(memory, layers=auto_layers(backbone.num_layers))
+    try:
+        memory.layer_indices(backbone.num_layers)
+        training = replace(training, precision=resolve_precision(training.precision, backbone.device))
+    except ValueError as exc:
+        raise JobError(str(exc)) from exc
+    return Specs(memory, training)

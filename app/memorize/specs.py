@@ -10,13 +10,13 @@ a small file of their own, written atomically beside the others. Not an early me
 that one describes saved tensors (its digest must match theirs, and one without tensors means
 a damaged memory), so writing it before the tensors exist would make it lie.
 
-``memory_settings`` reads the spec file, else the metadata file (an imported memory or one
-saved by the engine alone), else finds nothing. Libraries from before kept the settings in
-their memory rows; schema migration 4 writes those out with ``write_memory_settings``.
+``read_specs`` reads the spec file, else the metadata file (an imported memory or one saved by
+the engine alone), else finds nothing. Libraries from before kept the settings in their memory
+rows; schema migration 4 writes those out (``adopt_row_settings``).
 
-Settings go in and out flat, both specs' fields by name, the form the jobs merge a request's
-overrides and the user's defaults in. A ``precision`` of None is a memory made before precision
-was recorded (app.memorize.setup.resolve_settings gives what such memories used).
+Old files are migrated here, where they are read, and nowhere else: old names (``tau_scale``,
+``autocast``) by the engine's ``spec.from_dict``, and a memory made before its precision was
+recorded gets what the memorizer then used, bf16 on CUDA and fp32 elsewhere.
 """
 
 from __future__ import annotations
@@ -31,42 +31,38 @@ from app.memorize.paths import META, SPECS, memory_file
 from locas_engine import spec
 from locas_engine.atomic import atomic_write
 from locas_engine.memory_files import memory_spec_values, read_memory_metadata
-from locas_engine.spec import MemorySpec, TrainingSpec
+from locas_engine.spec import MemorySpec, Specs, TrainingSpec
 
 log = logging.getLogger(__name__)
 
 SPEC_FILE_FORMAT = 1
 
 
-def _flat(memory_values: Mapping[str, Any], training_values: Mapping[str, Any]) -> dict[str, Any]:
-    """Both specs' fields, checked by the specs themselves (ValueError with a sentence)."""
-    precision = training_values.get("precision")
-    memory = spec.from_dict(MemorySpec, memory_values)
-    training = spec.from_dict(TrainingSpec, {**training_values, "precision": precision or "auto"})
-    out = spec.flat(memory, training)
-    out["precision"] = precision
-    return out
+def write_specs(stem: str | Path, specs: Specs) -> None:
+    """Write the memory's specs to its spec file, replacing what it held."""
+    _write(stem, spec.to_dict(specs.memory), spec.to_dict(specs.training))
 
 
-def write_memory_settings(stem: str | Path, settings: Mapping[str, Any]) -> None:
-    """Write the memory's specs from flat ``settings`` (keys of either spec, any version;
-    others are ignored), replacing what its spec file held."""
-    values = spec.migrate(settings)
-    flat = _flat(values, values)
-    memory = {k: flat[k] for k in spec.field_names(MemorySpec)}
-    training = {k: flat[k] for k in spec.field_names(TrainingSpec)}
-    data = {"format": SPEC_FILE_FORMAT,
-            "memory": {**memory, "version": MemorySpec.VERSION},
-            "training": {**training, "betas": list(training["betas"]), "version": TrainingSpec.VERSION}}
+def _write(stem: str | Path, memory: dict[str, Any], training: dict[str, Any]) -> None:
+    data = {"format": SPEC_FILE_FORMAT, "memory": memory, "training": training}
     target = memory_file(stem, SPECS)
     atomic_write(target, lambda tmp: Path(tmp).write_text(json.dumps(data, indent=1, sort_keys=True),
                                                           encoding="utf-8"))
 
 
-def memory_settings(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The memory's own settings (both specs' fields, flat) from its files; None when it has
-    none (a memory whose first run has not started). ValueError with a sentence when they
-    cannot be read."""
+def _specs(memory_values: Mapping[str, Any], training_values: Mapping[str, Any], device_type: str) -> Specs:
+    """Both specs from stored values of any age, checked by the specs (ValueError, a sentence)."""
+    training = spec.migrate(training_values)
+    if training.get("precision") is None:  # made before the precision was recorded
+        training["precision"] = "bf16" if device_type == "cuda" else "fp32"
+    return Specs(spec.from_dict(MemorySpec, memory_values), spec.from_dict(TrainingSpec, training))
+
+
+def read_specs(row: Mapping[str, Any], device_type: str = "cpu") -> Specs | None:
+    """The memory's own specs from its files; None when it has none (a memory whose first run
+    has not started). ``device_type``: where it would be memorized, which decides the
+    precision of a memory that never recorded one. ValueError with a sentence when they cannot
+    be read."""
     if not row.get("path"):
         return None
     stem = Path(row["path"])
@@ -74,7 +70,7 @@ def memory_settings(row: Mapping[str, Any]) -> dict[str, Any] | None:
     if specs_path.is_file():
         try:
             data = json.loads(specs_path.read_text(encoding="utf-8"))
-            return _flat(data["memory"], data["training"])
+            return _specs(data["memory"], data["training"], device_type)
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(
                 f"The settings file {specs_path} of memory '{row.get('name')}' is damaged ({exc}); "
@@ -83,7 +79,8 @@ def memory_settings(row: Mapping[str, Any]) -> dict[str, Any] | None:
     if memory_file(stem, META).is_file():
         meta = read_memory_metadata(stem)
         training = meta.get("training") or {"lr": meta.get("lr"), **(meta.get("chunking") or {})}
-        return _flat(memory_spec_values(meta), {k: v for k, v in training.items() if v is not None})
+        return _specs(memory_spec_values(meta), {k: v for k, v in training.items() if v is not None},
+                      device_type)
     return None
 
 
@@ -94,6 +91,10 @@ def adopt_row_settings(name: str, stem: Path, settings: Mapping[str, Any]) -> No
     if not settings or memory_file(stem, SPECS).exists() or not stem.parent.is_dir():
         return
     try:
-        write_memory_settings(stem, settings)
+        memory, training = _specs(settings, settings, "cpu")
     except ValueError as exc:
         log.warning("The stored settings of memory '%s' were not kept (%s).", name, exc)
+        return
+    # A precision the row never recorded stays unrecorded: read_specs decides it by the device.
+    precision = spec.migrate(settings).get("precision")
+    _write(stem, spec.to_dict(memory), {**spec.to_dict(training), "precision": precision})

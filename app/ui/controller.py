@@ -28,15 +28,16 @@ from app.memorize.job import (
     JobControl,
     MemorizeEvent,
     MemorizeRequest,
-    effective_settings,
+    choose_specs,
     resume_request,
-    stored_settings,
+    stored_specs,
 )
 from app.memorize.progress import RunState
 from app.settings import Settings, load_settings, save_settings
 from app.ui.bridge import EngineBridge
 from app.ui.library_view import STATUS_TEXT, DocumentRow, MemoryRow
 from app.ui.taskman import TaskManager
+from locas_engine.spec import Specs
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class AppController(QObject):
         """The token count and time a memorize request would take here, said before it starts:
         tokens from the chosen text's characters, speed from earlier runs
         (app/memorize/estimate.py)."""
-        from app.memorize.estimate import SPEED_KEYS, estimate, tokens_from_characters
+        from app.memorize.estimate import estimate, tokens_from_characters
 
         characters = 0
         for doc_id in request.document_ids:
@@ -140,14 +141,23 @@ class AppController(QObject):
             sections = self.library.sections(doc_id)
             characters += sum(s.characters + len(s.title) for s in sections
                               if chosen is None or s.id in chosen)
-        row = self.library.get_memory(request.memory)
-        try:  # merged exactly as the job will merge them
-            settings = effective_settings(self.settings.flat(), request, stored_settings(row))
+        device = self.model_device or "cpu"
+        try:  # chosen exactly as the job will choose them
+            own = stored_specs(self.library.get_memory(request.memory), device.split(":")[0])
+            specs = choose_specs(self.settings.specs, request, own)
         except JobError as exc:  # the job would refuse them: say why before Start
             return str(exc)
-        guess = estimate(tokens_from_characters(characters), self.model_name or "", self.model_device or "cpu",
-                         {k: settings[k] for k in SPEED_KEYS}, tokens_exact=False)
+        guess = estimate(tokens_from_characters(characters), self.model_name or "", device, specs,
+                         tokens_exact=False)
         return guess.describe()
+
+    def memorize_specs(self, memory: str) -> Specs:
+        """What a Memorize dialog starts from: the memory's own specs if it has them, else the
+        user's defaults (a damaged spec file is the job's to report)."""
+        try:
+            return stored_specs(self.library.get_memory(memory)) or self.settings.specs
+        except JobError:
+            return self.settings.specs
 
     def memory_names(self) -> list[str]:
         return [m["name"] for m in self.library.list_memories()]

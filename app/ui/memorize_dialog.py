@@ -34,9 +34,10 @@ from app.memorize.job import MemorizeEvent, MemorizeRequest
 from app.memorize.progress import RunState
 from app.settings import Settings
 from app.ui.chapter_picker import ChapterPicker, SectionRow
-from app.ui.memorize_form import SHAPE_FIELDS, MemorizeSettingsForm
+from app.ui.memorize_form import MemorizeSettingsForm
 from app.ui.plot import PerplexityPlot
 from app.ui.resources import icon
+from locas_engine.spec import Specs
 
 PHASE_TEXT = {
     "queued": "Waiting for the engine…",
@@ -73,12 +74,16 @@ class MemorizeDialog(QDialog):
                  defaults: Settings, parent: QWidget | None = None,
                  sections: list[SectionRow] | None = None,
                  estimator: Callable[[MemorizeRequest], str] | None = None,
-                 held: Callable[[str, int], set[int]] | None = None) -> None:
+                 held: Callable[[str, int], set[int]] | None = None,
+                 specs_of: Callable[[str], Specs] | None = None) -> None:
         """``sections`` (one document): its chapters, to pick from. ``estimator(request)``: the
-        cost sentence shown before starting. ``held(memory, document)``: chapters it holds."""
+        cost sentence shown before starting. ``held(memory, document)``: chapters it holds.
+        ``specs_of(memory)``: an existing memory's own specs, which adding to it starts from."""
         super().__init__(parent)
         self._estimator = estimator
         self._held = held
+        self._defaults = defaults.specs
+        self._specs_of = specs_of
         self.chapters = ChapterPicker(sections) if sections and len(document_ids) == 1 else None
         self.setWindowTitle("Memorize")
         self.setWindowIcon(icon("memory"))
@@ -179,13 +184,12 @@ class MemorizeDialog(QDialog):
         """The MemorizeRequest the current choices describe."""
         new = self.new_memory.isChecked()
         name = (self.new_name.text() if new else self.existing_name.currentText()).strip()
-        values = self.form.values()
-        if not new:  # the memory's own shape wins: left out, it stays as stored
-            values = {k: v for k, v in values.items() if k not in SHAPE_FIELDS}
+        # Adding to a memory starts from its own specs and keeps its shape (those rows are locked).
+        base = self._specs_of(name) if not new and self._specs_of is not None else self._defaults
         chosen = self.chapters.chosen_ids() if self.chapters is not None else None
         sections = {self.document_ids[0]: chosen} if chosen is not None else None
         return MemorizeRequest(document_ids=self.document_ids, memory=name, section_ids=sections,
-                               settings=values)
+                               specs=self.form.specs(base, shape=new))
 
     def start(self) -> None:
         request = self.request()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from app.settings import Settings
 from app.ui.widgets import CollapsibleSection
 from locas_engine import spec
-from locas_engine.spec import Knob, MemorySpec
+from locas_engine.spec import Knob, MemorySpec, Specs
 
 # Fixed once a memory exists: they decide its tensors' shapes and scale.
 SHAPE_FIELDS = tuple(name for name, _, _ in spec.knobs(MemorySpec))
@@ -39,7 +39,8 @@ SETTING_LABELS = {name: knob.label for name, knob, _ in spec.all_knobs()}
 
 
 class MemorizeSettingsForm(QWidget):
-    """Memory size and (folded) training settings; `values()` gives them by spec field name.
+    """Memory size and (folded) training settings; `specs(base)` gives them as the pair a
+    memorize request carries.
 
     One row per knob of the engine's specs (locas_engine/spec.py): its label, tooltip, range
     and choices come from there, so a new setting appears here without an edit. Each row's
@@ -63,16 +64,20 @@ class MemorizeSettingsForm(QWidget):
         layout.addLayout(basic)
         self.advanced.set_content_layout(adv)
         layout.addWidget(self.advanced)
-        self.load(settings)
+        self.load(settings.specs)
 
-    def load(self, s: Settings) -> None:
-        values = s.flat()
+    def load(self, specs: Specs) -> None:
+        values = spec.flat(*specs)
         for name, widget in self.widgets.items():
             set_value(widget, values[name])
 
-    def values(self) -> dict[str, Any]:
-        """The form by spec field name (`Settings.with_values`, `MemorizeRequest.settings`)."""
-        return {name: value_of(widget) for name, widget in self.widgets.items()}
+    def specs(self, base: Specs, shape: bool = True) -> Specs:
+        """``base`` with the form's values (``dataclasses.replace``); with ``shape`` False the
+        memory's shape is ``base``'s (an existing memory's), whatever its locked rows show.
+        ValueError (a sentence) for a value the specs refuse."""
+        values = {name: value_of(widget) for name, widget in self.widgets.items()
+                  if shape or name not in SHAPE_FIELDS}
+        return base.with_values(values)
 
     def set_shape_editable(self, editable: bool) -> None:
         """An existing memory's shape is fixed; only its training settings may change."""

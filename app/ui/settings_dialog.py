@@ -149,7 +149,7 @@ class SettingsDialog(QDialog):
         self.local_model.setChecked(not is_default)
         self.model_path.setText("" if is_default else s.model)
         self._set_device(s.device)
-        self.form.load(s)
+        self.form.load(s.specs)
         self.passages.setValue(s.passages)
         self.max_new_tokens.setValue(s.max_new_tokens)
         self.use_memory.setChecked(s.use_memory)
@@ -162,8 +162,11 @@ class SettingsDialog(QDialog):
         model = "default"
         if self.local_model.isChecked() and self.model_path.text().strip():
             model = self.model_path.text().strip()
+        memory, training = self.form.specs(self._original.specs)
         return dataclasses.replace(
-            self._original.with_values(self.form.values()),
+            self._original,
+            memory=memory,
+            training=training,
             model=model,
             device=self.device.currentData(),
             passages=self.passages.value(),

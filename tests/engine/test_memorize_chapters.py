@@ -5,6 +5,7 @@ tokenizer standing in for the real one."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from app.memorize.sections import SectionChoiceError, parse_section_numbers
 from app.settings import Settings, save_settings
 from app.units import duration
 from locas_engine import Memorizer, backbone_from_model
+from locas_engine.spec import Specs
 
 BOOK = "".join(f"CHAPTER {n}\n\n" + f"The {word} walked along the shore and counted stones. " * 4 + "\n\n"
                for n, word in zip(("ONE", "TWO", "THREE", "FOUR"), ("keeper", "boy", "engineer", "gull"), strict=True))
@@ -115,13 +117,13 @@ def test_sections_need_one_document(tiny_app, capsys):
 
 
 def test_estimate_prefers_what_was_measured_here():
-    settings = {"precision": "fp32", "layers": "all", "rank": 64, "chunk": 256, "context": 256, "steps": 1}
+    settings = Settings.of(precision="fp32", layers="all", rank=64, chunk=256, context=256, steps=1).specs
     rough = estimate(8000, "m", "cpu", settings, tokens_exact=False)
     assert rough.source == "rough" and "nothing measured here yet" in rough.describe()
     assert rough.describe().startswith("about 8,000 tokens")
     record_throughput("m", "cpu", [settings], tokens=5000, seconds=50.0)
     assert estimate(8000, "m", "cpu", settings).seconds == pytest.approx(80.0)
-    other = {**settings, "layers": "10-29"}
+    other = Specs(replace(settings.memory, layers="10-29"), settings.training)
     similar = estimate(8000, "m", "cpu", other)
     assert similar.source == "similar" and similar.tokens_per_s == pytest.approx(100.0)
     assert estimate(8000, "m", "cuda", settings).source == "rough"
@@ -151,18 +153,23 @@ def test_model_weights_follow_the_memorizing_precision(monkeypatch):
     session.library.close()
 
 
-def test_a_memory_made_before_precision_was_recorded_keeps_fp32():
-    from app.memorize.job import MemorizeRequest, effective_settings
-    from app.memorize.setup import resolve_settings
-    from app.session import Session
+def test_a_memory_made_before_precision_was_recorded_keeps_fp32(tmp_path):
+    from app.memorize.job import MemorizeRequest, choose_specs, stored_specs
+    from app.memorize.paths import SPECS, memory_file
+    from app.memorize.setup import resolve
 
-    session = Session(settings=Settings.of(precision="auto"))
+    defaults = Settings.of(precision="auto").specs
     old = {"rank": 64, "init": "topk", "tau_scale": 64.0, "lr": 6e-3, "chunk": 256, "context": 256,
-           "steps": 1, "layers": "all", "checkpoint_every": 8}
-    merged = effective_settings(session.settings.flat(), MemorizeRequest(document_ids=[1], memory="m"), old)
+           "steps": 1, "layers": "all", "checkpoint_every": 8}  # no precision: made before it
+    memory_file(tmp_path / "m", SPECS).write_text(json.dumps({"memory": old, "training": old}))
+    row = {"name": "m", "path": str(tmp_path / "m")}
+    own = stored_specs(row, "cpu")
+    assert own.memory.output_scale == 1.0 and own.training.precision == "fp32"  # migrated once, here
+    assert stored_specs(row, "cuda").training.precision == "bf16"  # as the memorizer did on CUDA
+    request = MemorizeRequest(document_ids=[1], memory="m")
     bb = backbone_from_model(tiny_model("llama"))
-    assert resolve_settings(merged, bb)["precision"] == "fp32"
-    new = effective_settings(session.settings.flat(), MemorizeRequest(document_ids=[1], memory="m"), None)
-    assert resolve_settings(new, bb)["precision"] in ("bf16", "fp32")  # this machine's choice
-    assert resolve_settings({**new, "layers": "auto"}, bb)["layers"] == "1-2"  # upper 2/3 of 3
-    session.library.close()
+    assert resolve(choose_specs(defaults, request, own), bb).training.precision == "fp32"
+    new = choose_specs(defaults, request, None)
+    assert resolve(new, bb).training.precision in ("bf16", "fp32")  # this machine's choice
+    auto = Specs(replace(new.memory, layers="auto"), new.training)
+    assert resolve(auto, bb).memory.layers == "1-2"  # upper 2/3 of 3

@@ -160,7 +160,8 @@ def test_several_memories_answer_with_the_one_that_fits_the_question(session, st
     strong = dict(lr=6e-3, output_scale=8.0, steps=2)  # memories that clearly prefer their own text
     for path, name in ((story_file, "lighthouse"), (bees_file, "apiary")):
         doc_id = _import(session, path)
-        run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory=name, settings=strong))
+        run_memorize(session, MemorizeRequest(document_ids=[doc_id], memory=name,
+                                              specs=session.settings.specs.with_values(strong)))
 
     shelf = ["lighthouse", "apiary"]
     about_bees = run_answer(session, AnswerRequest(

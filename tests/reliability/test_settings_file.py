@@ -11,6 +11,7 @@ import pytest
 
 from app.cli import main
 from app.settings import Settings, load_settings, settings_path
+from locas_engine.spec import flat
 
 DEFAULTS = Settings()
 OLD_SETTINGS = Path(__file__).resolve().parents[1] / "data" / "old_format" / "settings.json"
@@ -18,7 +19,8 @@ OLD_SETTINGS = Path(__file__).resolve().parents[1] / "data" / "old_format" / "se
 
 def field_value(settings: Settings, field: str):
     """A field by name, whether the app's own or one of its specs'."""
-    return settings.flat()[field] if field in settings.flat() else getattr(settings, field)
+    values = flat(*settings.specs)
+    return values[field] if field in values else getattr(settings, field)
 
 
 @pytest.mark.parametrize("content", ["[]", "null", '"a string"', "{not json", "\xff\xfe"])

@@ -23,8 +23,9 @@ from app.memorize.job import (
     run_memorize,
 )
 from app.memorize.paths import CHECKPOINT, META, SPECS, memory_file
-from app.memorize.specs import memory_settings
+from app.memorize.specs import read_specs
 from locas_engine import stream_signature
+from locas_engine.spec import flat
 
 
 def _tensors(session, name: str) -> dict[str, torch.Tensor]:
@@ -82,8 +83,9 @@ def test_an_old_librarys_memory_continues_with_its_own_settings(tiny_session, te
     shows them, and it resumes with them to exactly what an uninterrupted run makes."""
     session = tiny_session
     doc = session.library.import_file(texts[0]).id
-    own = {"rank": 6, "output_scale": 0.5}  # not the user's defaults (rank 4, scale 0.25)
-    run_memorize(session, MemorizeRequest(document_ids=[doc], memory="straight", settings=own))
+    # not the user's defaults (rank 4, scale 0.25)
+    own = session.settings.specs.with_values({"rank": 6, "output_scale": 0.5})
+    run_memorize(session, MemorizeRequest(document_ids=[doc], memory="straight", specs=own))
 
     control = JobControl()
 
@@ -91,11 +93,11 @@ def test_an_old_librarys_memory_continues_with_its_own_settings(tiny_session, te
         if event.phase == "memorizing" and event.tokens_done >= 128:
             control.cancel()
 
-    run_memorize(session, MemorizeRequest(document_ids=[doc], memory="old", settings=own),
+    run_memorize(session, MemorizeRequest(document_ids=[doc], memory="old", specs=own),
                  on_event=stop_after_two_chunks, control=control)
     stem = Path(session.library.get_memory("old")["path"])
     assert not memory_file(stem, META).exists() and memory_file(stem, CHECKPOINT).exists()
-    row_settings = memory_settings(session.library.get_memory("old"))
+    row_settings = flat(*read_specs(session.library.get_memory("old")))
     row_settings["tau_scale"] = row_settings.pop("output_scale") * 6  # as the old app kept it
     memory_file(stem, SPECS).unlink()  # the old app kept no settings beside the files
     session.unload_memory("old")
@@ -123,12 +125,13 @@ def test_an_old_librarys_memory_continues_with_its_own_settings(tiny_session, te
 def test_a_new_memorys_specs_are_in_its_files_not_its_row(tiny_session, texts):
     session = tiny_session
     doc = session.library.import_file(texts[0]).id
-    run_memorize(session, MemorizeRequest(document_ids=[doc], memory="new", settings={"rank": 5}))
+    run_memorize(session, MemorizeRequest(document_ids=[doc], memory="new",
+                                          specs=session.settings.specs.with_values({"rank": 5})))
     row = session.library.get_memory("new")
     assert "settings" not in row
     spec_file = json.loads(memory_file(Path(row["path"]), SPECS).read_text())
     assert spec_file["memory"]["rank"] == 5 and spec_file["training"]["lr"] == session.settings.training.lr
-    assert memory_settings(row)["rank"] == 5
+    assert read_specs(row).memory.rank == 5
     delete_memory(session.library, "new")  # its spec file goes with its other files
     assert not memory_file(Path(row["path"]), SPECS).exists()
 
@@ -138,10 +141,10 @@ def test_without_a_spec_file_the_memory_file_gives_the_settings(tmp_path):
     is read (format 1 here: tau_scale 16 at rank 4 is output scale 4). A damaged spec file is a
     sentence, not a traceback."""
     old = Path(__file__).resolve().parents[1] / "data" / "old_format"
-    settings = memory_settings({"name": "tale", "path": str(old / "tale")})
-    assert (settings["rank"], settings["output_scale"], settings["lr"], settings["chunk"]) == (4, 4.0, 0.01, 40)
-    assert settings["precision"] == "fp32" and settings["layers"] == "0,2"
-    assert memory_settings({"name": "new", "path": str(tmp_path / "new")}) is None  # nothing yet
+    memory, training = read_specs({"name": "tale", "path": str(old / "tale")})
+    assert (memory.rank, memory.output_scale, training.lr, training.chunk) == (4, 4.0, 0.01, 40)
+    assert training.precision == "fp32" and memory.layers == "0,2"
+    assert read_specs({"name": "new", "path": str(tmp_path / "new")}) is None  # nothing yet
     memory_file(tmp_path / "bad", SPECS).write_text("{")
     with pytest.raises(ValueError, match="settings file .* of memory 'bad' is damaged"):
-        memory_settings({"name": "bad", "path": str(tmp_path / "bad")})
+        read_specs({"name": "bad", "path": str(tmp_path / "bad")})

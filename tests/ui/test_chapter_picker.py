@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 
 from app.settings import Settings  # noqa: E402
 from app.ui.memorize_dialog import MemorizeDialog  # noqa: E402
+from locas_engine.spec import Specs  # noqa: E402
 
 SECTIONS = [(11, "Chapter One", 4000), (12, "Chapter Two", 2000), (13, "Chapter Three", 1000)]
 
@@ -89,31 +90,35 @@ def test_enter_in_the_chapter_list_starts(qtbot):
     assert sig.args[0].section_ids is None and dialog.pages.currentIndex() == 1
 
 
-def test_the_dialogs_cost_merges_settings_as_the_job_does(qtbot, tmp_path):
-    """The cost line must use the settings the job will use: a speed setting asked for in the
-    dialog overrides the existing memory's own (as in app.memorize.job.effective_settings), and settings
-    the job would refuse are said before Start."""
+def test_the_dialogs_cost_chooses_specs_as_the_job_does(qtbot, tmp_path):
+    """The cost line must use the specs the job will use: the dialog's pair for an existing
+    memory starts from the memory's own (its precision, say) and takes the dialog's speed
+    settings (as in app.memorize.job.choose_specs), and specs the job would refuse are said
+    before Start."""
+    from dataclasses import replace
+
     from ui_helpers import make_fake_window
 
-    from app.memorize.estimate import SPEED_KEYS, record_throughput
-    from app.memorize.job import MemorizeRequest, effective_settings
-    from app.memorize.specs import write_memory_settings
+    from app.memorize.estimate import record_throughput
+    from app.memorize.job import MemorizeRequest
+    from app.memorize.specs import write_specs
 
     window, _worker = make_fake_window(qtbot)
     controller = window.controller
     controller.model_name, controller.model_device = "tiny", "cpu"
-    defaults = controller.settings.flat()
+    memory, training = controller.settings.specs
+    own = Specs(memory, replace(training, chunk=128, precision="fp32"))
     stem = tmp_path / "kept"
-    write_memory_settings(stem, {**defaults, "chunk": 128, "precision": "fp32"})
+    write_specs(stem, own)
     controller.library.create_memory("kept", path=str(stem))
-    request = MemorizeRequest(document_ids=[1], memory="kept", settings={"chunk": 512})
-    as_job = effective_settings(defaults, request, {**defaults, "chunk": 128, "precision": "fp32"})
-    assert as_job["chunk"] == 512 and as_job["precision"] == "fp32"
-    record_throughput("tiny", "cpu", [{**as_job, "chunk": 128}], tokens=1000, seconds=10.0)  # the memory's own
-    record_throughput("tiny", "cpu", [as_job], tokens=1000, seconds=2.0)  # what the job will run
-    assert {k: as_job[k] for k in SPEED_KEYS} != {**{k: as_job[k] for k in SPEED_KEYS}, "chunk": 128}
+    assert controller.memorize_specs("kept") == own  # what the dialog starts from
+    asked = Specs(memory, replace(own.training, chunk=512))
+    request = MemorizeRequest(document_ids=[1], memory="kept", specs=asked)
+    record_throughput("tiny", "cpu", [own], tokens=1000, seconds=10.0)  # the memory's own
+    record_throughput("tiny", "cpu", [asked], tokens=1000, seconds=2.0)  # what the job will run
     assert "500 tokens/s measured here with these settings" in controller.memorize_cost(request)
-    refused = controller.memorize_cost(MemorizeRequest(document_ids=[1], memory="kept", settings={"rank": 3}))
+    other_shape = Specs(replace(memory, rank=3), own.training)
+    refused = controller.memorize_cost(MemorizeRequest(document_ids=[1], memory="kept", specs=other_shape))
     assert refused.startswith("Memory 'kept' was made with rank=")
     window.close()
 
@@ -131,7 +136,7 @@ def test_the_cost_line_uses_the_speed_measured_on_this_machine(qtbot, story_file
     controller = window.controller
     qtbot.waitUntil(lambda: controller.model_name == "fake-model", timeout=5000)
     assert window.device_label.text().startswith("Device: CPU (")  # words for a person
-    record_throughput("fake-model", "cpu", [controller.settings.flat()], tokens=1200, seconds=100.0)
+    record_throughput("fake-model", "cpu", [controller.settings.specs], tokens=1200, seconds=100.0)
     doc_id = controller.library.import_file(story_file).id
     window.refresh()
     window.library_view.document_item(doc_id).setSelected(True)

@@ -92,9 +92,9 @@ def test_memorize_dialog_request_and_progress(qtbot):
     with qtbot.waitSignal(dialog.start_requested) as sig:
         dialog.start_button.click()
     request = sig.args[0]
-    chosen = request.settings
-    assert (request.memory, chosen["rank"], chosen["chunk"], list(request.document_ids)) == ("Alice (2)", 8, 64, [3])
-    assert chosen["output_scale"] == 1.0  # every setting of the form reaches the job, the scale too
+    memory, training = request.specs
+    assert (request.memory, memory.rank, training.chunk, list(request.document_ids)) == ("Alice (2)", 8, 64, [3])
+    assert request.specs == Settings.of(rank=8, chunk=64).specs  # the pair, as the form built it
     dialog.apply_event(MemorizeEvent("Alice (2)", "memorizing", 64, 256, ppl=30.0, tokens_per_s=120, eta_s=2))
     assert dialog.progress.value() == 250
     assert "120 tokens/s" in dialog.speed_label.text() and "ETA 2 s" in dialog.eta_label.text()
@@ -108,16 +108,19 @@ def test_memorize_dialog_request_and_progress(qtbot):
 
 
 def test_memorize_dialog_into_an_existing_memory_keeps_its_shape(qtbot):
-    """Adding to a memory continues training it: its shape fields are locked and not sent."""
-    dialog = MemorizeDialog([3], ["Alice"], ["alice"], Settings.of(rank=8, chunk=64, lr=2e-3))
+    """Adding to a memory continues training it: its shape rows are locked, and the request's
+    pair starts from the memory's own specs with the dialog's training settings."""
+    own = Settings.of(rank=6, output_scale=0.5, chunk=32, precision="fp32").specs
+    dialog = MemorizeDialog([3], ["Alice"], ["alice"], Settings.of(rank=8, chunk=64, lr=2e-3),
+                            specs_of=lambda name: own)
     qtbot.addWidget(dialog)
     dialog.existing_memory.setChecked(True)
     assert not dialog.form.rank.isEnabled() and not dialog.form.output_scale.isEnabled()
     assert dialog.form.lr.isEnabled() and dialog.form.chunk.isEnabled()
     request = dialog.request()
-    assert request.memory == "alice"
-    assert not {"rank", "init", "layers", "output_scale"} & set(request.settings)
-    assert (request.settings["lr"], request.settings["chunk"]) == (2e-3, 64)
+    memory, training = request.specs
+    assert request.memory == "alice" and memory == own.memory  # its shape, not the form's rank 8
+    assert (training.lr, training.chunk, training.precision) == (2e-3, 64, "fp32")
 
 
 def test_passage_dialog_highlights_passage(qtbot):
