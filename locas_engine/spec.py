@@ -1,9 +1,9 @@
 """The two settings specs: what a memory is (MemorySpec) and how it is trained (TrainingSpec).
 
 Every memorization setting is declared here, once, with its default and a ``Knob`` in the
-field's metadata (label, help, range, choices, command-line flag). The app's settings, the
-dialogs' form rows, the command-line flags and the benchmarks are built from these fields
-(``knobs``, ``add_flags``), so a new setting or a new default is one edit.
+field's metadata (help, range, choices). The command-line flags and the benchmarks are built
+from these fields (``knobs``, ``add_flags``), and an app builds its forms from them too, so a
+new setting or a new default is one edit here (plus how the app words it).
 
 Both specs are frozen (change one with ``dataclasses.replace``) and versioned: a spec written
 by an older Locas (settings.json, a memory file, a library row) goes through ``from_dict``,
@@ -26,15 +26,13 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 @dataclass(frozen=True)
 class Knob:
-    """How a setting is shown and typed in: a form row and a command-line flag."""
+    """A user-facing setting: what it means and the values it takes (a command-line flag's help
+    and choices; how an app shows it is the app's business)."""
 
-    label: str  # the words a dialog shows (never the field's name)
-    help: str  # tooltip and --help text
+    help: str  # --help text (and a form's tooltip)
     low: float | None = None  # smallest accepted value (numbers)
-    high: float | None = None  # largest value a form offers (numbers)
+    high: float | None = None  # largest sensible value (numbers)
     choices: tuple[str, ...] = ()  # the accepted values (text)
-    basic: bool = False  # shown up front in the form; the others are folded away
-    decimals: int = 0  # digits a form shows (floats)
 
 
 def _knob(default: Any, **knob: Any) -> Any:
@@ -61,15 +59,15 @@ class MemorySpec:
     VERSION = 1
 
     method: str = field(default="locas-glu")  # the variant; Locas-MLP has its own config
-    rank: int = _knob(64, label="Memory size (rank)", low=1, high=4096, basic=True,
+    rank: int = _knob(64, low=1, high=4096,
                       help="Memory width r: a wider memory holds more and costs more "
                            "(3 x layers x hidden size x r parameters)")
-    init: str = _knob("topk", label="Initializer", choices=INITIALIZERS,
+    init: str = _knob("topk", choices=INITIALIZERS,
                       help="How the memory starts: topk clones the model's most active FFN slots")
-    output_scale: float = _knob(1.0, label="Output scale", low=0.001, high=64.0, decimals=3,
+    output_scale: float = _knob(1.0, low=0.001, high=64.0,
                                 help="The memory's output scale, in units of the model's mean "
                                      "FFN value norm; the same at every rank")
-    layers: str = _knob("all", label="Layers",
+    layers: str = _knob("all",
                         help="Layers carrying memory: 'all', 'auto' (the upper two thirds), a "
                              "range such as 15-29 or a list such as 0,2,4")
     clip: bool = True  # weight-norm clipping after each step (the method's safeguard)
@@ -102,18 +100,18 @@ class TrainingSpec:
 
     VERSION = 1
 
-    lr: float = _knob(6e-3, label="Learning rate", low=1e-5, high=1.0, decimals=5,
+    lr: float = _knob(6e-3, low=1e-5, high=1.0,
                       help="AdamW learning rate; 6e-3 is the best of the sweep in "
                            "docs/benchmarks.md at output scale 1")
-    chunk: int = _knob(256, label="Chunk (tokens)", low=1, high=8192,
+    chunk: int = _knob(256, low=1, high=8192,
                        help="Tokens trained on per step")
-    context: int = _knob(256, label="Context (tokens)", low=0, high=8192,
+    context: int = _knob(256, low=0, high=8192,
                          help="Preceding tokens that condition a chunk but are not trained on")
-    steps: int = _knob(1, label="Steps per chunk", low=1, high=64,
+    steps: int = _knob(1, low=1, high=64,
                        help="Optimizer steps per chunk; the first step's forward is the chunk's score")
-    checkpoint_every: int = _knob(8, label="Checkpoint every (chunks)", low=1, high=10_000,
+    checkpoint_every: int = _knob(8, low=1, high=10_000,
                                   help="Chunks between checkpoints: the most a crash can lose")
-    precision: str = _knob("auto", label="Precision", choices=PRECISIONS,
+    precision: str = _knob("auto", choices=PRECISIONS,
                            help="Arithmetic of the model while memorizing: auto is bf16 where "
                                 "the GPU or CPU computes it natively, else fp32; a memory keeps "
                                 "the one it was made with")

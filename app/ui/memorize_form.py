@@ -8,6 +8,7 @@ chose. The rows are made from the specs' fields.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -25,6 +26,30 @@ from app.ui.widgets import CollapsibleSection
 from locas_engine import spec
 from locas_engine.spec import Knob, MemorySpec, Specs
 
+
+@dataclass(frozen=True)
+class Row:
+    """How the form shows one of the engine's settings (its help, range and choices come from
+    the setting's knob in locas_engine/spec.py)."""
+
+    label: str  # the words a dialog shows (never the field's name)
+    basic: bool = False  # shown up front; the others are folded away
+    decimals: int = 0  # digits a number box shows (floats)
+
+
+# Every knob of the engine's specs, in the form's order (a test checks none is missing).
+ROWS = {
+    "rank": Row("Memory size (rank)", basic=True),
+    "init": Row("Initializer"),
+    "output_scale": Row("Output scale", decimals=3),
+    "layers": Row("Layers"),
+    "lr": Row("Learning rate", decimals=5),
+    "chunk": Row("Chunk (tokens)"),
+    "context": Row("Context (tokens)"),
+    "steps": Row("Steps per chunk"),
+    "checkpoint_every": Row("Checkpoint every (chunks)"),
+    "precision": Row("Precision"),
+}
 # Fixed once a memory exists: they decide its tensors' shapes and scale.
 SHAPE_FIELDS = tuple(name for name, _, _ in spec.knobs(MemorySpec))
 # Rows the form leaves out: a memory keeps the precision it was made with, and the default
@@ -34,16 +59,16 @@ FORM_KNOBS = [(name, knob, default) for name, knob, default in spec.all_knobs()
               if name not in NOT_IN_FORM]
 
 # The words the dialogs show for each setting (the memory details dialog too, so nobody reads
-# "output_scale" there): the specs' labels.
-SETTING_LABELS = {name: knob.label for name, knob, _ in spec.all_knobs()}
+# "output_scale" there).
+SETTING_LABELS = {name: row.label for name, row in ROWS.items()}
 
 
 class MemorizeSettingsForm(QWidget):
     """Memory size and (folded) training settings; `specs(base)` gives them as the pair a
     memorize request carries.
 
-    One row per knob of the engine's specs (locas_engine/spec.py): its label, tooltip, range
-    and choices come from there, so a new setting appears here without an edit. Each row's
+    One row per knob of the engine's specs (locas_engine/spec.py): its tooltip, range and
+    choices come from there, its words from ``ROWS``. Each row's
     widget is also an attribute named after its field (``form.rank``, ``form.lr``).
     """
 
@@ -57,10 +82,11 @@ class MemorizeSettingsForm(QWidget):
         adv = QFormLayout()
         self.widgets: dict[str, QWidget] = {}
         for name, knob, default in FORM_KNOBS:
-            widget = knob_widget(knob, default)
+            row = ROWS[name]
+            widget = knob_widget(knob, default, row.decimals)
             self.widgets[name] = widget
             setattr(self, name, widget)
-            (basic if knob.basic else adv).addRow(f"{knob.label}:", widget)
+            (basic if row.basic else adv).addRow(f"{row.label}:", widget)
         layout.addLayout(basic)
         self.advanced.set_content_layout(adv)
         layout.addWidget(self.advanced)
@@ -85,16 +111,16 @@ class MemorizeSettingsForm(QWidget):
             self.widgets[name].setEnabled(editable)
 
 
-def knob_widget(knob: Knob, default: Any) -> QWidget:
+def knob_widget(knob: Knob, default: Any, decimals: int = 0) -> QWidget:
     """The input a knob asks for: a list of its choices, a number box in its range, or text."""
     if knob.choices:
         box = QComboBox()
         box.addItems(list(knob.choices))
     elif isinstance(default, float):
         box = QDoubleSpinBox()
-        box.setDecimals(knob.decimals)
+        box.setDecimals(decimals)
         box.setRange(knob.low or 0.0, knob.high or 1e9)
-        box.setSingleStep(10 ** -(knob.decimals - 2) if knob.decimals > 2 else 0.1)
+        box.setSingleStep(10 ** -(decimals - 2) if decimals > 2 else 0.1)
     elif isinstance(default, int):
         box = QSpinBox()
         box.setRange(int(knob.low or 0), int(knob.high or 1_000_000))
