@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.errors import UserError
-from locas_engine.paths import private_dir, private_file
+from app.paths import private_dir, private_file
 
 BUSY_TIMEOUT_S = 30.0  # how long a write waits for another process's transaction
 

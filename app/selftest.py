@@ -227,7 +227,7 @@ def run_self_test(keep: bool = False, verbose: bool = False, out: Any = None) ->
         return "connections and name lookups are refused"
 
     def find_model() -> str:
-        from locas_engine.paths import default_gguf_path
+        from locas_engine.default_model import default_gguf_path
 
         path = default_gguf_path()
         return f"{path.name}, {path.stat().st_size / 1e6:.0f} MB"

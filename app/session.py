@@ -20,8 +20,8 @@ from app.devices import device_problem
 from app.errors import JobError
 from app.library import Library
 from app.memorize.paths import TENSORS, memory_file
+from app.paths import memories_dir, model_cache_dir
 from app.settings import Settings, load_settings
-from locas_engine.paths import memories_dir
 
 if TYPE_CHECKING:  # the engine (torch) loads when a model is first needed, not with the library
     from locas_engine import Backbone, LocasMemory
@@ -57,7 +57,8 @@ class Session:
                 raise JobError(f"{problem} (Settings, Device)")
             try:
                 self._backbone = load_backbone(self.settings.model, device=self.settings.device,
-                                               dtype="bf16" if dtype == "bf16" else "fp32")
+                                               dtype="bf16" if dtype == "bf16" else "fp32",
+                                               cache_dir=model_cache_dir())
             except FileNotFoundError as exc:
                 raise JobError(
                     f"The model '{self.settings.model}' could not be found ({exc}). "

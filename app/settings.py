@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from app.paths import data_home, private_file
 from locas_engine import spec
-from locas_engine.paths import data_home, private_file
 from locas_engine.spec import MemorySpec, Specs, TrainingSpec
 
 from .settings_check import check_settings

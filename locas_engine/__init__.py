@@ -10,7 +10,7 @@ docs/engine-api.md.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# Where each public name lives. Imported on first use (PEP 562), so that `import locas_engine.paths`
+# Where each public name lives. Imported on first use (PEP 562), so that `import locas_engine.spec`
 # or a command that needs no model never pays for torch and transformers (seconds at start-up).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "backbone": ("Backbone", "backbone_from_model", "load_backbone"),

@@ -5,8 +5,8 @@ Sources: ``"default"`` (SmolLM2-135M-Instruct, the GGUF file shipped inside the 
 model folder, a ``.gguf`` file, or a model id already in the local Hugging Face cache.
 
 GGUF files are dequantized by transformers, which is slow (~20 s for the default model on a
-CPU), so the result is written once as an ordinary safetensors folder under
-``paths.model_cache_dir()`` and later loads read that folder (< 3 s).
+CPU), so the result is written once as an ordinary safetensors folder in the cache folder
+(``cache_dir``, else ``default_model.default_cache_dir()``) and later loads read it (< 3 s).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from .default_model import DEFAULT_NAME, default_cache_dir, default_gguf_path
 from .ffn import GLUFFN, UnsupportedModelError, find_ffns
 from .mlp.ffn import MLPFFN, find_mlp_ffns
-from .paths import DEFAULT_NAME, default_gguf_path, model_cache_dir
 
 if TYPE_CHECKING:
     from .protocol import Memory
@@ -141,20 +141,20 @@ def _dtype_from(dtype: str | torch.dtype | None, fallback: torch.dtype) -> torch
             "float16": torch.float16, "fp32": torch.float32, "float32": torch.float32}[dtype]
 
 
-def _gguf_cache_folder(gguf: Path) -> Path:
+def _gguf_cache_folder(gguf: Path, cache_dir: Path) -> Path:
     """Cache folder keyed by the file's name, size and modification time (cheap, no hashing of
     the whole file, and a replaced file gets a new key)."""
     st = gguf.stat()
     key = hashlib.sha256(f"{gguf.name}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:16]
-    return model_cache_dir() / f"{gguf.stem}-{key}"
+    return cache_dir / f"{gguf.stem}-{key}"
 
 
-def _dequantize_to_cache(gguf: Path) -> Path:
+def _dequantize_to_cache(gguf: Path, cache_dir: Path) -> Path:
     """Dequantize a GGUF file once and write it as a safetensors HF folder (atomic rename, so a
     crash never leaves a half-written cache that later loads would trust)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    target = _gguf_cache_folder(gguf)
+    target = _gguf_cache_folder(gguf, cache_dir)
     if (target / "config.json").is_file():
         return target
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
@@ -167,6 +167,7 @@ def _dequantize_to_cache(gguf: Path) -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     os.chmod(tmp, 0o755)
     try:
@@ -255,24 +256,27 @@ def load_backbone(
     device: str | torch.device = "auto",
     dtype: str | torch.dtype | None = None,
     name: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
 ) -> Backbone:
     """Load a causal LM from local files only (never downloads).
 
     ``source``: ``"default"``, a HF model folder, a ``.gguf`` file, or a hub id that is already
     in the local HF cache. ``device``: ``"auto"`` or an explicit torch device string; ``dtype``
-    overrides the device's default (bf16 on CUDA, fp32 elsewhere).
+    overrides the device's default (bf16 on CUDA, fp32 elsewhere). ``cache_dir``: where a GGUF
+    file's dequantized copy is kept (default: ``default_model.default_cache_dir()``).
     """
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     dev, default_dtype = resolve_device(device)
     dt = _dtype_from(dtype, default_dtype)
     src = str(source)
     if src == "default":
-        folder = _dequantize_to_cache(default_gguf_path())
+        folder = _dequantize_to_cache(default_gguf_path(), cache)
         label = name or DEFAULT_NAME
     elif src.lower().endswith(".gguf"):
         gguf = Path(src).expanduser().resolve()
         if not gguf.is_file():
             raise FileNotFoundError(f"No GGUF file at {gguf}.")
-        folder = _dequantize_to_cache(gguf)
+        folder = _dequantize_to_cache(gguf, cache)
         label = name or gguf.stem
     elif Path(src).expanduser().is_dir():
         folder = Path(src).expanduser().resolve()

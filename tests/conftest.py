@@ -50,8 +50,10 @@ def locas_home(tmp_path, monkeypatch, model_cache_home) -> Path:
     home = tmp_path / "locas-home"
     home.mkdir()
     monkeypatch.setenv("LOCAS_HOME", str(home))
-    # Share the model cache between tests: a symlink keeps each test's home otherwise separate.
+    # Share the model cache between tests: a symlink keeps each test's home otherwise separate;
+    # the engine alone (load_backbone without the app) caches there too.
     (home / "models").symlink_to(model_cache_home, target_is_directory=True)
+    monkeypatch.setenv("LOCAS_MODEL_CACHE", str(model_cache_home))
     return home
 
 

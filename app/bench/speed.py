@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from app.memorize.setup import resolve
+from app.paths import model_cache_dir
 from app.settings import Settings
 from locas_engine import Memorizer, attach_memory, detach_memory
 from locas_engine.backbone import Backbone, backbone_from_model, load_backbone
@@ -244,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
-    bb = load_backbone(args.model, device=args.device, dtype="fp32")  # bf16 rows: a copy
+    bb = load_backbone(args.model, device=args.device, dtype="fp32",  # bf16 rows: a copy
+                       cache_dir=model_cache_dir())
     ids = first_tokens(bb, read_text(args.file), args.tokens)
     print(f"{bb.name} on {bb.device} ({bb.dtype}), {torch.get_num_threads()} threads; "
           f"{ids.numel()} tokens of {args.file.name}", file=sys.stderr, flush=True)

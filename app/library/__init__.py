@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from locas_engine.paths import data_home
+from app.paths import data_home
 
 from ..dbconn import open_connection, translate_errors
 from .documents import DocumentsRepo

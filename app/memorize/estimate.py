@@ -26,9 +26,9 @@ from typing import Any
 import torch
 
 from app import units
+from app.paths import data_home, private_file
 from locas_engine import Memorizer, attach_memory, detach_memory, only_enabled
 from locas_engine.backbone import Backbone
-from locas_engine.paths import data_home, private_file
 from locas_engine.rate import TokenRate
 from locas_engine.spec import Specs, flat
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from locas_engine.paths import memories_dir
+from app.paths import memories_dir
 
 TENSORS, META, CHECKPOINT = ".safetensors", ".json", ".ckpt"
 SPECS = ".spec.json"  # the memory's specs from its creation on (app/memorize/specs.py)

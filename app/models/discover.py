@@ -109,7 +109,7 @@ def _ollama_candidates(root: Path) -> Iterator[Candidate]:
 
 
 def _package_candidates() -> Iterator[Candidate]:
-    from locas_engine.paths import DEFAULT_NAME, default_gguf_path
+    from locas_engine.default_model import DEFAULT_NAME, default_gguf_path
 
     try:
         yield Candidate(default_gguf_path(), "built in", DEFAULT_NAME, setting="default")
@@ -127,7 +127,7 @@ def package_gguf_path(package: str) -> Path | None:
     data folder (the package's own `assemble`, which checks the file's sha256)."""
     import importlib
 
-    from locas_engine.paths import model_cache_dir, private_dir
+    from app.paths import model_cache_dir, private_dir
 
     module = importlib.import_module(package)
     target = private_dir(model_cache_dir() / "packages") / module.MODEL_NAME
@@ -178,7 +178,7 @@ def setting_for(info: ModelInfo) -> str:
     link with one is made in the data folder (the blob itself is never copied or changed)."""
     if info.source != "Ollama":
         return info.setting
-    from locas_engine.paths import model_cache_dir, private_dir
+    from app.paths import model_cache_dir, private_dir
 
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in info.name)
     link = private_dir(model_cache_dir() / "links") / f"ollama-{safe}.gguf"

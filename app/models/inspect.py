@@ -78,7 +78,7 @@ _cache_lock = threading.Lock()
 
 
 def _cache_path() -> Path:
-    from locas_engine.paths import model_cache_dir
+    from app.paths import model_cache_dir
 
     return model_cache_dir() / CACHE_FILE
 

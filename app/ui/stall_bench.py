@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from locas_engine.paths import model_cache_dir
+    from app.paths import model_cache_dir
 
     cache = args.model_cache or model_cache_dir()  # before LOCAS_HOME points elsewhere
     home = Path(tempfile.mkdtemp(prefix="locas-stall-"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
-from locas_engine.paths import data_home, private_file
+from app.paths import data_home, private_file
 
 NO_MEMORY_KEY = ""  # the plain model
 

@@ -26,7 +26,7 @@ BOOK = ROOT.parent / "shared" / "data" / "books" / "childrens-literature.epub"
 
 
 def main() -> int:
-    from locas_engine.paths import model_cache_dir
+    from app.paths import model_cache_dir
 
     cache = model_cache_dir().resolve()
     home = Path(tempfile.mkdtemp(prefix="locas-shots-"))

@@ -15,7 +15,7 @@ from app.library import Library
 
 def finished_memory(name: str) -> Path:
     """A memory row with finished files, as memorizing leaves them (no model needed)."""
-    from locas_engine.paths import memories_dir
+    from app.paths import memories_dir
 
     with Library() as lib:
         lib.create_memory(name)

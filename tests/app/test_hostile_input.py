@@ -251,7 +251,7 @@ def test_bad_links_in_a_notes_folder_are_skipped_by_name(tmp_path, library, caps
 # -- the data folder -------------------------------------------------------------------------
 
 def test_an_open_data_folder_is_made_private(locas_home):
-    from locas_engine.paths import data_home
+    from app.paths import data_home
 
     os.chmod(locas_home, 0o755)
     data_home()

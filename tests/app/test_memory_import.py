@@ -13,6 +13,7 @@ import transformers as tf
 
 from app.cli import main
 from app.library import Library
+from app.paths import memories_dir
 from app.session import Session
 from locas_engine import (
     MemorySpec,
@@ -21,7 +22,6 @@ from locas_engine import (
     detach_memory,
     save_memory,
 )
-from locas_engine.paths import memories_dir
 
 
 def _tiny(seed: int):

