@@ -7,6 +7,7 @@ takes ~20 s on CPU; the cache makes later loads fast).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# The tiny random-weight models every suite builds on (tests/engine/engine_helpers.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "engine"))
 
 # Public-domain books and LoCoMo chats that some tests read; beside the clone (../shared/data),
 # or wherever LOCAS_SHARED_DATA points. Without them those tests skip, and the summary says so.

@@ -94,15 +94,6 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def looks_like_text(data: bytes) -> bool:
-    """Cheap check used by format detection."""
-    try:
-        decode_text(data[:20_000])
-    except NotText:
-        return False
-    return True
-
-
 def clean_name(text: str) -> str:
     """A file name as text that can be stored and printed: bytes that were not valid UTF-8
     (kept by Python as lone surrogates) become U+FFFD."""

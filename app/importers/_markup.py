@@ -142,8 +142,3 @@ def page_title(root: etree._Element) -> str:
     """The page's <title>, used when the body has no heading."""
     title = root.findtext(".//title") or ""
     return clean_text(title).replace("\n", " ")
-
-
-def blocks_text(blocks: list[Block]) -> str:
-    """Paragraphs (headings included) separated by blank lines."""
-    return "\n\n".join(b.text for b in blocks if b.kind != "anchor")

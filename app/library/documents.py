@@ -180,13 +180,6 @@ class DocumentsRepo(Store):
                 "section_title": r["title"], "section_position": r["position"], "text": r["text"],
                 "start": get("start"), "end": get("end")}
 
-    def document_context(self, document_id: int, position: int = 0) -> dict[str, Any]:
-        """One section of a document for reading (the first by default), in passage_context's shape."""
-        rows = self._rows("SELECT id FROM sections WHERE document_id = ? AND position = ?", [document_id, position])
-        if not rows:
-            raise LibraryError(f"There is no section {position} of document {document_id} in the library.")
-        return self.passage_context({"section_id": rows[0]["id"], "start": None, "end": None})
-
     def delete_document(self, document_id: int) -> DocumentInfo:
         """Remove a document, its sections and index rows; memories keep a 'deleted' mark."""
         info = self.get_document(document_id)

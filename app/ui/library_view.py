@@ -333,12 +333,6 @@ class LibraryView(QTreeWidget):
     def selected_document_ids(self) -> list[int]:
         return [i.data(0, KEY_ROLE) for i in self.selectedItems() if i.data(0, KIND_ROLE) == "document"]
 
-    def selected_memory(self) -> str | None:
-        for item in self.selectedItems():
-            if item.data(0, KIND_ROLE) == "memory":
-                return item.data(0, KEY_ROLE)
-        return None
-
     # -- actions ------------------------------------------------------------------------------
     def context_menu_for(self, item: QTreeWidgetItem | None) -> QMenu | None:
         """Build (not show) the context menu of an item; separated so tests can trigger actions."""

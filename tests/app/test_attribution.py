@@ -4,7 +4,6 @@ not say", with the line that says whom it was (issue 18, abstention on LoCoMo's 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,6 @@ from app.bench.scoring import abstained
 from app.library import Library
 from app.session import Session
 from app.settings import Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))  # engine_helpers
 
 CHAT = ("[25 May 2023, 1:14 pm] Melanie: I ran a charity race for mental health last Saturday. "
         "It made me realize that self-care is important.\n"

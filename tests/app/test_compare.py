@@ -6,10 +6,8 @@ one model, and each thread's memory switch must hold for its own answer only.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +17,6 @@ from app.library import Library
 from app.memorize.job import JobControl, MemorizeRequest, run_memorize
 from app.session import Session
 from app.settings import Settings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))  # engine_helpers
 
 QUESTION = "Why did the keeper climb the steps?"  # a why-question: the whole token budget
 

@@ -141,8 +141,8 @@ class WordTokenizer:
 
     chat_template = None
     eos_token_id = EOT
-    WORDS = {EOT: "", 10: "the", 11: "story", 12: "of", 13: "\n[23 August 2023, 3:31 pm]",
-             14: "Caroline:", 15: "Ishmael", 16: "goes", 17: "to", 18: "sea.", 19: "answer", 20: "is:"}
+    WORDS = {EOT: "", 10: "the", 11: "story", 12: "of", 13: "\n[3 May 2024, 9:05 am]",
+             14: "Ana:", 15: "Ishmael", 16: "goes", 17: "to", 18: "sea.", 19: "answer", 20: "is:"}
 
     def __call__(self, text, return_tensors=None, **kwargs):
         return {"input_ids": token_stream(PROMPT_LEN)[None, :]}
@@ -174,7 +174,7 @@ def test_a_new_line_in_the_sources_format_ends_the_answer(tiny_llama):
     _, text = streamed(tiny_llama, script, source_line=lambda line: line.startswith("["))
     assert text == "Ishmael goes to sea."
     _, told_nothing = streamed(tiny_llama, script)  # the engine knows no source's format itself
-    assert told_nothing.startswith("Ishmael goes to sea.\n[23 August 2023")
+    assert told_nothing.startswith("Ishmael goes to sea.\n[3 May 2024")
 
 
 def test_a_preamble_alone_is_no_answer(tiny_llama):

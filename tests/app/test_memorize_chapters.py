@@ -138,7 +138,7 @@ def test_model_weights_follow_the_memorizing_precision(monkeypatch):
 
     loads = []
 
-    def fake_load(source, device="auto", dtype=None, name=None):
+    def fake_load(source, device="auto", dtype=None, name=None, cache_dir=None):
         loads.append({"bf16": torch.bfloat16, "fp32": torch.float32}[dtype])
         return backbone_from_model(tiny_model("llama").to(loads[-1]), tokenizer=CharTokenizer())
 
