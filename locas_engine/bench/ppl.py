@@ -127,19 +127,23 @@ def run_none(bb: Backbone, ids: torch.Tensor, chunk: int, context: int) -> dict:
             "ppl": ppl, "extra_params": 0, "seconds": time.perf_counter() - t0}
 
 
+def _memorize_timed(bb: Backbone, mem, ids: torch.Tensor, training: TrainingSpec,
+                    label: str) -> tuple[object, float, int]:
+    """Memorize ``ids`` into ``mem`` with the product's Memorizer, showing progress:
+    (result, seconds, trained parameters)."""
+    show = _progress_every(len(chunk_spans(ids.numel(), training.chunk, training.context)))
+    t0 = time.perf_counter()
+    result = Memorizer(bb, mem, training).run(
+        ids, progress=lambda p: show(p.chunk_index, p.ppl, p.tokens_per_s, label))
+    return result, time.perf_counter() - t0, mem.num_parameters()
+
+
 def run_locas(bb: Backbone, ids: torch.Tensor, spec: MemorySpec, training: TrainingSpec,
               after: Callable[[torch.nn.Module], dict] | None = None) -> dict:
     """``after(model)``, if given, runs on the memorized model (memory on) before it is detached."""
     mem = attach_memory(bb, spec, name="bench")
-    settings = training
-    n_chunks = len(chunk_spans(ids.numel(), training.chunk, training.context))
-    show = _progress_every(n_chunks)
     try:
-        t0 = time.perf_counter()
-        result = Memorizer(bb, mem, settings).run(
-            ids, progress=lambda p: show(p.chunk_index, p.ppl, p.tokens_per_s, "locas"))
-        seconds = time.perf_counter() - t0
-        extra = mem.num_parameters()
+        result, seconds, extra = _memorize_timed(bb, mem, ids, training, "locas")
         measured = after(bb.model) if after is not None else {}
     finally:
         detach_memory(bb, mem)
@@ -155,14 +159,9 @@ def run_locas_mlp(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, 
     config = MLPMemoryConfig(capacity=capacity, layers=parse_layers(layers, bb.num_layers),
                              epsilon=epsilon, support=support, compress=compress, seed=seed)
     mem = attach_mlp_memory(bb, config, name="bench")
-    settings = TrainingSpec(chunk=chunk, context=context, steps=steps, lr=lr)
-    show = _progress_every(len(chunk_spans(ids.numel(), chunk, context)))
+    training = TrainingSpec(chunk=chunk, context=context, steps=steps, lr=lr)
     try:
-        t0 = time.perf_counter()
-        result = Memorizer(bb, mem, settings).run(
-            ids, progress=lambda p: show(p.chunk_index, p.ppl, p.tokens_per_s, "locas-mlp"))
-        seconds = time.perf_counter() - t0
-        extra = mem.num_parameters()
+        result, seconds, extra = _memorize_timed(bb, mem, ids, training, "locas-mlp")
         used = max(mem.used().values())
     finally:
         detach_memory(bb, mem)
