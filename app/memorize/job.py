@@ -202,7 +202,7 @@ def run_memorize(
             raise JobError("The documents hold no text to memorize.")
         memorizer = Memorizer(backbone, run.attach(backbone, specs), specs.training)
         run.announce_estimate(backbone, asked, specs, streams, total)
-        return run.memorize_documents(memorizer, pending, streams, parts, total, (asked, specs))
+        return run.memorize_documents(memorizer, pending, streams, parts, total, [asked, specs])
     except JobError as exc:
         run.fail(str(exc))
         raise
@@ -319,7 +319,7 @@ class _MemorizeRun:
 
     def memorize_documents(self, memorizer: Memorizer, pending: list[dict], streams: dict[int, list[int]],
                            parts: dict[int, dict[int, list[int]]], total: int,
-                           specs: tuple[Specs, Specs]) -> MemorizeOutcome:
+                           speed_keys: list[Specs]) -> MemorizeOutcome:
         """Memorize each pending document in turn, checkpointing; stop when asked."""
         library, name, path = self.library, self.name, self.path
         checkpoint = memory_file(path, CHECKPOINT)
@@ -340,7 +340,7 @@ class _MemorizeRun:
                 _held(self.session, name, doc_id, parts.get(doc_id, {}))
                 continue
             result = self.memorize_document(memorizer, doc_id, token_ids, checkpoint, done_before,
-                                            total, rate, specs)
+                                            total, rate, speed_keys)
             if not result.completed:  # a deliberate stop: "stopped", never "interrupted" (a crash)
                 done = done_before + result.tokens_saved  # where a resume starts
                 message = f"Stopped at {done:,} of {total:,} tokens; resume to continue."
@@ -360,7 +360,7 @@ class _MemorizeRun:
         return MemorizeOutcome(name, True, total, total, ppl, path)
 
     def memorize_document(self, memorizer: Memorizer, doc_id: int, token_ids: list[int], checkpoint: Path,
-                          offset: int, total: int, rate: TokenRate, specs: tuple[Specs, Specs]) -> Any:
+                          offset: int, total: int, rate: TokenRate, speed_keys: list[Specs]) -> Any:
         """One document's token stream through the memorizer, resuming its checkpoint if it is
         this stream's (any other stream starts over)."""
         library, name = self.library, self.name
@@ -396,7 +396,8 @@ class _MemorizeRun:
                     source=library.get_document(doc_id).title, rate=rate,
                 )
         finally:  # what this run measured tells the next one how long it will take
-            record_throughput(backbone.name, str(backbone.device), list(specs),
+            # (kept under the specs as asked, "auto" in them, and as resolved)
+            record_throughput(backbone.name, str(backbone.device), speed_keys,
                               rate.measured_tokens, rate.measured_seconds)
 
 
