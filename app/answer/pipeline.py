@@ -127,7 +127,8 @@ def prepare_answer(session: Session, request: AnswerRequest,
                         if s["status"] != "deleted"})
     citations: list[Passage] = []
     if request.use_retrieval and request.passages > 0:
-        citations = library.search(question, document_ids=scope, limit=request.passages)
+        citations = library.search(search_text(question, request.history), document_ids=scope,
+                                   limit=request.passages)
     if on_citations is not None:
         on_citations(list(citations))
     texts = [p.text for p in citations]
@@ -150,6 +151,18 @@ def prepare_answer(session: Session, request: AnswerRequest,
     return PreparedAnswer(request=request, question=question, backbone=backbone, citations=citations,
                           messages=messages, memories=names, route=route, started=started,
                           misattributed=found)
+
+
+FOLLOW_UP_TURNS = 2  # earlier questions a follow-up is searched with
+
+
+def search_text(question: str, history: Sequence[tuple[str, str]] = ()) -> str:
+    """What the full-text search looks for: a follow-up ("And what was his wife's name?") with the
+    conversation's last earlier questions, which name what it refers to. On the question-kinds
+    sets' 13 follow-ups the passage holding the answer came first 10 times instead of 7
+    (docs/answers.md)."""
+    earlier = [q for q, _ in history][-FOLLOW_UP_TURNS:]
+    return " ".join([*earlier, question])
 
 
 def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | None = None,

@@ -216,6 +216,10 @@ def evaluate(args: argparse.Namespace) -> dict:
             questions = [q for questions_file in sets[path] for q in load_book_questions(questions_file)]
         else:
             questions = load_questions(path, args.per_category, args.seed)
+        if args.forms:  # only the questions of these forms (app/answer/choose.py): a targeted run
+            from app.answer.choose import question_form
+
+            questions = [q for q in questions if question_form(q["question"]).kind in args.forms]
         conversation["questions"] = len(questions)
         needs_recent = any(m.endswith("recent-context") for m in args.modes)
         recent = recent_context(session, doc_id, args.window) if needs_recent else None
@@ -265,7 +269,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     return {"model": session.backbone().name, "conversations": conversations,
             "settings": {k: getattr(args, k) for k in (*MEMORIZE_KEYS, "passages", "max_new_tokens",
                                                        "plain_ending", "window", "per_category", "seed",
-                                                       "choose_by")},
+                                                       "choose_by", "forms")},
             "results": tabulate(scores, args.modes),
             "results_at_tokens": {str(k): tabulate(scores_at[k], args.modes) for k in cuts},
             "answer_checks": answer_checks(answers, args.modes), "kinds": kind_table(answers),
@@ -422,6 +426,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-ends-answers", dest="plain_ending", action="store_false",
                    help="let the memorized model decide where its answer ends (the ablation of the "
                    "default, in which the memory-off model decides)")
+    p.add_argument("--forms", nargs="+", choices=("open", "choice", "polar"),
+                   help="ask only the questions of these forms (a choice between named options, yes/no)")
     p.add_argument("--choose-by", choices=("gain", "with", "none"),
                    help="how a choice or yes/no question is answered (app/answer/choose.py; default: "
                    "the app's)")

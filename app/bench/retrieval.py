@@ -130,6 +130,7 @@ def summarize(records: list[dict], ks: list[int]) -> dict:
 def evaluate(args: argparse.Namespace) -> dict:
     import os
 
+    from app.answer.pipeline import search_text
     from app.answer.rerank import passage_window, question_likelihoods
     from app.bench.book_questions import load_book_questions
     from app.bench.qa import MEMORIZE_KEYS, load_questions, prepare, question_sets
@@ -162,8 +163,9 @@ def evaluate(args: argparse.Namespace) -> dict:
                                                 q.get("evidence")))
                          for f in sets[path] for q in load_book_questions(f) if q["category"] != 5]
         for q in questions:
-            history = list(q.get("follows", []))  # a follow-up is searched with its conversation
-            query = " ".join([*history, q["question"]])
+            # a follow-up is searched with its conversation (unless --alone: the ablation)
+            history = [] if args.alone else list(q.get("follows", []))
+            query = search_text(q["question"], [(h, "") for h in history])  # as the app searches
             today = library.search(query, document_ids=[doc_id], limit=args.k_today)
             wide = library.search(query, document_ids=[doc_id], limit=args.candidates, fill=True)
             today_keys = {(p.section_id, p.index) for p in today}
@@ -235,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the model reads this much of each passage (its best window); 0: all of it")
     p.add_argument("--k", type=int, nargs="+", default=[1, 4])
     p.add_argument("--k-today", type=int, default=4, help="passages today's search returns")
+    p.add_argument("--alone", action="store_true",
+                   help="search a follow-up question alone, without its conversation's earlier questions")
     p.add_argument("--no-model", dest="model_orders", action="store_false", help="bm25 orders only")
     p.add_argument("--no-memory", dest="memory", action="store_false",
                    help="no upr-memory order (and nothing memorized)")

@@ -89,3 +89,13 @@ def test_search_fill_adds_passages_holding_only_some_terms(tmp_path):
     wide = library.search("golden key", document_ids=[doc], limit=3, fill=True)
     assert len(today) == 1 and "golden key" in today[0].text  # all terms only
     assert wide[0].text == today[0].text and len(wide) == 3  # then passages with either term
+
+
+def test_a_follow_up_is_searched_with_the_conversations_last_questions():
+    from app.answer.pipeline import search_text
+
+    history = [("Who kept the light?", "Maren."), ("Who came to the island?", "Tobias."),
+               ("Who was the shepherd?", "Fleecefold.")]
+    assert search_text("And what was his wife's name?", history) == (
+        "Who came to the island? Who was the shepherd? And what was his wife's name?")
+    assert search_text("Who won?") == "Who won?"
