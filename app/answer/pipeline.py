@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from app.answer import rerank
 from app.answer.attribution import Misattributed, misattributed
 from app.answer.choose import choose, question_form
 from app.answer.grounding import (
@@ -127,27 +128,34 @@ def prepare_answer(session: Session, request: AnswerRequest,
                         if s["status"] != "deleted"})
     citations: list[Passage] = []
     if request.use_retrieval and request.passages > 0:
+        # with the rerank on, a wide list for the model to choose from (rerank.py)
+        wide = rerank.RERANK is not None
         citations = library.search(search_text(question, request.history), document_ids=scope,
-                                   limit=request.passages)
-    if on_citations is not None:
-        on_citations(list(citations))
-    texts = [p.text for p in citations]
-    messages = build_messages(question, texts, history=request.history)
+                                   limit=rerank.CANDIDATES if wide else request.passages, fill=wide)
     backbone = session.backbone()
     names = list(request.memories) if request.use_memory else []
-    found = misattributed(question, texts)
     route: Route | None = None
-    if found is None and request.route and len(names) > 1:
+    if request.route and len(names) > 1:
         # The question and its best passage say which book it is about: answer with the memory
         # that predicts them best (or all, when together they do better); see routing.py.
         # Only the top passage: the lower-ranked ones often come from other books.
         with session.only_memories(names):  # attached, so that they can be judged
-            route = route_memories(backbone, names, "\n\n".join([*texts[:1], question]))
+            route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
         names = route.memories
-    # Attached here (reads the library), so writing does not need it; not for an answer that
-    # will not be written (a misattributed question), and neither is it routed then.
-    for name in names if found is None else ():
+    # Attached here (reads the library), so that writing does not need it.
+    for name in names:
         session.memory(name)
+    if rerank.RERANK is not None and len(citations) > request.passages:
+        # the memorized model, its memories on, orders what the search found (rerank.py)
+        with only_enabled(backbone.memories, names):
+            citations = rerank.rerank(backbone, question, citations,
+                                      [q for q, _ in request.history][-FOLLOW_UP_TURNS:])
+    citations = citations[:request.passages]
+    if on_citations is not None:
+        on_citations(list(citations))
+    texts = [p.text for p in citations]
+    messages = build_messages(question, texts, history=request.history)
+    found = misattributed(question, texts)
     return PreparedAnswer(request=request, question=question, backbone=backbone, citations=citations,
                           messages=messages, memories=names, route=route, started=started,
                           misattributed=found)

@@ -269,7 +269,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     return {"model": session.backbone().name, "conversations": conversations,
             "settings": {k: getattr(args, k) for k in (*MEMORIZE_KEYS, "passages", "max_new_tokens",
                                                        "plain_ending", "window", "per_category", "seed",
-                                                       "choose_by", "forms")},
+                                                       "choose_by", "rerank", "forms")},
             "results": tabulate(scores, args.modes),
             "results_at_tokens": {str(k): tabulate(scores_at[k], args.modes) for k in cuts},
             "answer_checks": answer_checks(answers, args.modes), "kinds": kind_table(answers),
@@ -428,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "default, in which the memory-off model decides)")
     p.add_argument("--forms", nargs="+", choices=("open", "choice", "polar"),
                    help="ask only the questions of these forms (a choice between named options, yes/no)")
+    p.add_argument("--rerank", choices=("upr", "fused", "none"),
+                   help="how the passages are ordered (app/answer/rerank.py; default: the app's)")
     p.add_argument("--choose-by", choices=("gain", "with", "none"),
                    help="how a choice or yes/no question is answered (app/answer/choose.py; default: "
                    "the app's)")
@@ -450,6 +452,10 @@ def run(args: argparse.Namespace) -> dict:
         import app.answer.choose as choose
 
         choose.CHOOSE_BY = None if args.choose_by == "none" else args.choose_by
+    if args.rerank:
+        import app.answer.rerank as rerank
+
+        rerank.RERANK = None if args.rerank == "none" else args.rerank
     report = evaluate(args)
     print_table(report)
     return report
