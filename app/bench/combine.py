@@ -27,7 +27,15 @@ from pathlib import Path
 
 from app.answer.grounding import strip_citations, with_citation
 from app.bench.answer_checks import answer_checks, contradicts
-from app.bench.qa import CATEGORIES, COMPARISONS, print_table, score, tabulate
+from app.bench.qa import (
+    CATEGORIES,
+    COMPARISONS,
+    kind_table,
+    print_kinds,
+    print_table,
+    score,
+    tabulate,
+)
 from app.bench.scoring import paired_difference
 from locas_engine.answer_text import trim_unfinished
 
@@ -81,8 +89,8 @@ def pool(reports: list[dict], trim: bool = False) -> dict:
                                     "difference": diff, "ci95": [low, high]})
     return {"files": sorted({a["file"] for a in answers}), "trimmed": trim,
             "settings": reports[0].get("settings", {}), "results": tabulate(scores, modes),
-            "answer_checks": answer_checks(answers, modes), "comparisons": comparisons,
-            "trim_effect": trim_effect, "answers": answers}
+            "answer_checks": answer_checks(answers, modes), "kinds": kind_table(answers),
+            "comparisons": comparisons, "trim_effect": trim_effect, "answers": answers}
 
 
 def against(answers: list[dict], earlier: list[dict]) -> list[dict]:
@@ -105,6 +113,12 @@ def against(answers: list[dict], earlier: list[dict]) -> list[dict]:
                     "abstained_answerable": [sum(bool(b.get("abstained")) for _, b in answerable),
                                              sum(bool(a.get("abstained")) for a, _ in answerable), len(answerable)],
                     "changed": sum(a["prediction"] != b["prediction"] for a, b in pairs)})
+        held = [(a, b) for a, b in answerable if "holds" in a and "holds" in b]
+        if held:  # the question-kinds sets: the shown answer holds the reference, paired
+            diff, low, high = paired_difference([float(a["holds"]) for a, _ in held],
+                                                [float(b["holds"]) for _, b in held])
+            out[-1].update({"holds_difference": diff, "holds_ci95": [low, high], "n_holds": len(held),
+                            "holds": [sum(b["holds"] for _, b in held), sum(a["holds"] for a, _ in held)]})
     return out
 
 
@@ -133,4 +147,9 @@ def run(args: argparse.Namespace) -> dict:
         print(f"{c['mode']} against the earlier answers ({c['n']} questions, {c['changed']} answers changed): "
               f"F1 1-4 {c['f1_difference']:+.3f} (95% interval {c['ci95'][0]:+.3f} to {c['ci95'][1]:+.3f}); "
               f"category 5 abstained {u[0]} -> {u[1]} of {u[2]}; answerable abstained {w[0]} -> {w[1]} of {w[2]}")
+        if "holds_difference" in c:
+            h = c["holds"]
+            print(f"  holds the reference: {h[0]} -> {h[1]} of {c['n_holds']}, {c['holds_difference']:+.3f} "
+                  f"(95% interval {c['holds_ci95'][0]:+.3f} to {c['holds_ci95'][1]:+.3f})")
+    print_kinds(report.get("kinds", []))
     return report

@@ -51,3 +51,16 @@ def test_question_sets_find_the_book_each_set_names():
     assert list(sets) == [REPO / "assets/sample/aesop-fables.txt"]
     forced = question_sets(argparse.Namespace(book=Path("x.txt"), questions=[REPO / "benchmarks/data/kinds-aesop.json"]))
     assert list(forced) == [Path("x.txt")]
+
+
+def test_combine_pairs_holds_the_reference_against_earlier_answers():
+    from app.bench.combine import against
+
+    def row(question, holds):
+        return {"mode": "m", "file": "f", "question": question, "category": "single-hop", "score": 0.0,
+                "prediction": "x" if holds else "y", "holds": holds}
+
+    now = [row("a", True), row("b", True), row("c", False)]
+    before = [row("a", False), row("b", True), row("c", False)]
+    (c,) = against(now, before)
+    assert c["holds"] == [1, 2] and c["n_holds"] == 3 and abs(c["holds_difference"] - 1 / 3) < 1e-9
