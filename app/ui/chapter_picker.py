@@ -43,9 +43,13 @@ class ChapterPicker(QWidget):
         layout.addLayout(head)
         self.list = QListWidget()
         self.list.setAccessibleName("Chapters to memorize")
+        # A long title wraps onto a second line: read whole, never scrolled to sideways.
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for number, (section_id, title, characters) in enumerate(self.sections, 1):
             item = QListWidgetItem(f"{number}. {title or '(untitled)'}  ·  {fmt_size(characters)}")
             item.setData(Qt.ItemDataRole.UserRole, section_id)
+            item.setToolTip(title or "(untitled)")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self.list.addItem(item)

@@ -177,13 +177,30 @@ class LibraryView(QTreeWidget):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
-        """Share the width: Title takes what is left after the other columns' fair share."""
+        """Share the width so that nothing is cut that fits: Size, Memory and Progress as wide as
+        their texts (Memory up to a cap), Progress only while some memory has a bar, Author only
+        where the title keeps room (else it is in the title's tooltip), and Title the rest."""
         width = self.viewport().width()
-        header = self.header()
-        shares = {COL_AUTHOR: (0.18, 50, 140), COL_SIZE: (0.15, 66, 90), COL_STATUS: (0.20, 60, 150),
-                  COL_PROGRESS: (0.13, 50, 90)}
-        for col, (share, low, high) in shares.items():
-            header.resizeSection(col, int(max(low, min(high, width * share))))
+        header, fm = self.header(), self.fontMetrics()
+        items = [*self._doc_items.values(), *self._mem_items.values()] if hasattr(self, "_doc_items") else []
+        pad = fm.horizontalAdvance("M") + 6
+
+        def text_width(col: int, cap: int) -> int:
+            texts = [COLUMNS[col]] + [i.text(col) for i in items]
+            return min(cap, max(fm.horizontalAdvance(t) for t in texts) + pad)
+
+        bars = any(i.data(COL_PROGRESS, PROGRESS_ROLE) is not None for i in items)
+        sizes = {COL_SIZE: text_width(COL_SIZE, 120),
+                 COL_STATUS: text_width(COL_STATUS, max(70, min(180, int(width * 0.28)))),
+                 COL_PROGRESS: max(60, fm.horizontalAdvance("100%") + pad) if bars else 0}
+        title_room = width - sum(sizes.values())
+        author = text_width(COL_AUTHOR, max(60, int(width * 0.22)))
+        show_author = title_room - author >= max(140, title_room // 2)
+        sizes[COL_AUTHOR] = author if show_author else 0
+        for col, size in sizes.items():
+            header.setSectionHidden(col, size == 0)
+            if size:
+                header.resizeSection(col, size)
 
     # -- filling ------------------------------------------------------------------------------
     def _group(self, title: str, rank: int) -> QTreeWidgetItem:
@@ -217,6 +234,7 @@ class LibraryView(QTreeWidget):
         self.apply_filter(*self._filter)
         if self._sort is not None:
             self.sortItems(*self._sort)
+        self._fit_columns()
 
     # -- sorting and filtering ------------------------------------------------------------------
     def _header_clicked(self, col: int) -> None:
@@ -259,7 +277,8 @@ class LibraryView(QTreeWidget):
         item.setData(0, KEY_ROLE, doc.id)
         item.setIcon(COL_TITLE, kind_icon(doc.kind))
         item.setText(COL_TITLE, doc.title)
-        item.setToolTip(COL_TITLE, f"{doc.title}\n{doc.kind}")
+        by = f"\n{', '.join(doc.authors)}" if doc.authors else ""  # the Author column may be hidden
+        item.setToolTip(COL_TITLE, f"{doc.title}{by}\n{doc.kind}")
         item.setText(COL_AUTHOR, ", ".join(doc.authors))
         item.setToolTip(COL_AUTHOR, ", ".join(doc.authors))
         item.setText(COL_SIZE, fmt_size(doc.characters))
@@ -269,6 +288,7 @@ class LibraryView(QTreeWidget):
         item.setToolTip(COL_STATUS, "Memorized into " + ", ".join(doc.memories) if doc.memories else "")
         item.setForeground(COL_STATUS, QColor("#374151" if doc.memories else "#9aa3b2"))
         self._update_group_titles()
+        self._fit_columns()
         return item
 
     def upsert_memory(self, mem: MemoryRow) -> QTreeWidgetItem:
@@ -292,6 +312,7 @@ class LibraryView(QTreeWidget):
             item.setToolTip(COL_STATUS, mem.message)
         item.setData(COL_PROGRESS, PROGRESS_ROLE, mem.progress)
         self._update_group_titles()
+        self._fit_columns()
         return item
 
     def update_progress(self, name: str, status: str, tokens_done: int, tokens_total: int) -> None:
@@ -302,10 +323,13 @@ class LibraryView(QTreeWidget):
         item.setText(COL_STATUS, STATUS_TEXT.get(status, status))
         if tokens_total:
             item.setText(COL_SIZE, fmt_tokens(tokens_total))
+        had_bar = item.data(COL_PROGRESS, PROGRESS_ROLE) is not None
         if status == "done":
             item.setData(COL_PROGRESS, PROGRESS_ROLE, None)
         elif tokens_total:  # events without counts (paused, queued) keep the bar as it was
             item.setData(COL_PROGRESS, PROGRESS_ROLE, max(0.0, min(1.0, tokens_done / tokens_total)))
+        if had_bar != (item.data(COL_PROGRESS, PROGRESS_ROLE) is not None) or tokens_total:
+            self._fit_columns()
 
     def _update_group_titles(self) -> None:
         """"Documents (3)", or "Documents (1 of 3 shown)" while a filter hides some rows."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -99,27 +99,39 @@ class MemorizeDialog(QDialog):
         # Only now is Start inside the dialog: set earlier, QDialog never learns of it and Enter
         # falls back to the first auto-default button (Cancel).
         self.start_button.setDefault(True)
-        self.resize(520, 460 if self.chapters is None else 620)
+        self.resize(860, 500)
 
     # -- page one: what and how -----------------------------------------------------------------
     def _setup_page(self, titles: list[str], memories: list[str], d: Settings) -> QWidget:
+        # Two columns, so that the dialog fits a 600-pixel screen with the advanced settings
+        # open: what to memorize on the left (the chapter list takes the height there), where
+        # and how on the right; the cost and the buttons below both.
         page = QWidget()
         layout = QVBoxLayout(page)
-        layout.addWidget(QLabel("<b>Documents</b>"))
+        columns = QHBoxLayout()
+        left, right = QVBoxLayout(), QVBoxLayout()
+        columns.addLayout(left, 1)
+        columns.addLayout(right)
+        layout.addLayout(columns, 1)
+        left.addWidget(QLabel("<b>Documents</b>"))
         docs = QListWidget()
         docs.addItems(titles)
-        docs.setMaximumHeight(80 if self.chapters is None else 32)
-        layout.addWidget(docs)
+        docs.setWordWrap(True)
+        docs.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         if self.chapters is not None:
-            self.chapters.list.setMinimumHeight(150)
-            layout.addWidget(self.chapters, 1)
+            docs.setMaximumHeight(docs.sizeHintForRow(0) + 2 * docs.frameWidth() + 4)
+            left.addWidget(docs)
+            self.chapters.list.setMinimumHeight(120)
+            left.addWidget(self.chapters, 1)
             self.chapters.changed.connect(self.update_cost)
+        else:
+            left.addWidget(docs, 1)
 
         self.form = MemorizeSettingsForm(d)
         target = QGroupBox("Into which memory")
         form = QFormLayout(target)
-        self.new_memory = QRadioButton("A new memory named")
-        self.existing_memory = QRadioButton("Add to an existing memory")
+        self.new_memory = QRadioButton("A new memory:")
+        self.existing_memory = QRadioButton("An existing one:")
         group = QButtonGroup(self)
         group.addButton(self.new_memory)
         group.addButton(self.existing_memory)
@@ -131,20 +143,22 @@ class MemorizeDialog(QDialog):
         self.new_memory.setChecked(True)
         self.existing_memory.setEnabled(bool(memories))
         self.new_memory.toggled.connect(self._sync_target)
-        layout.addWidget(target)
+        right.addWidget(target)
 
         settings_box = QGroupBox("Settings")
         QVBoxLayout(settings_box).addWidget(self.form)
-        layout.addWidget(settings_box)
-        if self.chapters is None:
-            layout.addStretch(1)
+        right.addWidget(settings_box)
+        right.addStretch(1)
+        for box in (target, settings_box):  # the chapter titles get the rest of the width
+            box.setMaximumWidth(480)
         self.cost_label = QLabel("")
         self.cost_label.setObjectName("costLabel")
         self.cost_label.setWordWrap(True)
         layout.addWidget(self.cost_label)
         for signal in (self.form.rank.valueChanged, self.form.chunk.valueChanged,
                        self.form.context.valueChanged, self.form.steps.valueChanged,
-                       self.form.layers.textChanged, self.existing_name.currentTextChanged):
+                       self.form.layers.textChanged, self.form.precision.currentTextChanged,
+                       self.existing_name.currentTextChanged):
             signal.connect(self.update_cost)
 
         buttons = QHBoxLayout()
@@ -184,7 +198,8 @@ class MemorizeDialog(QDialog):
         """The MemorizeRequest the current choices describe."""
         new = self.new_memory.isChecked()
         name = (self.new_name.text() if new else self.existing_name.currentText()).strip()
-        # Adding to a memory starts from its own specs and keeps its shape (those rows are locked).
+        # Adding to a memory starts from its own specs and keeps its shape and precision (those
+        # rows are locked).
         base = self._specs_of(name) if not new and self._specs_of is not None else self._defaults
         chosen = self.chapters.chosen_ids() if self.chapters is not None else None
         sections = {self.document_ids[0]: chosen} if chosen is not None else None

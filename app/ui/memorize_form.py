@@ -52,11 +52,10 @@ ROWS = {
 }
 # Fixed once a memory exists: they decide its tensors' shapes and scale.
 SHAPE_FIELDS = tuple(name for name, _, _ in spec.knobs(MemorySpec))
-# Rows the form leaves out: a memory keeps the precision it was made with, and the default
-# (auto) is right for nearly everyone; the command line's --precision sets it.
-NOT_IN_FORM = ("precision",)
-FORM_KNOBS = [(name, knob, default) for name, knob, default in spec.all_knobs()
-              if name not in NOT_IN_FORM]
+# What a memory keeps from when it was made: its shape, and the precision it is trained in
+# (the Memorize dialog greys them out when adding to an existing memory).
+KEPT_BY_MEMORY = (*SHAPE_FIELDS, "precision")
+FORM_KNOBS = list(spec.all_knobs())
 
 # The words the dialogs show for each setting (the memory details dialog too, so nobody reads
 # "output_scale" there).
@@ -99,15 +98,15 @@ class MemorizeSettingsForm(QWidget):
 
     def specs(self, base: Specs, shape: bool = True) -> Specs:
         """``base`` with the form's values (``dataclasses.replace``); with ``shape`` False the
-        memory's shape is ``base``'s (an existing memory's), whatever its locked rows show.
-        ValueError (a sentence) for a value the specs refuse."""
+        memory's shape and precision are ``base``'s (an existing memory's), whatever its locked
+        rows show. ValueError (a sentence) for a value the specs refuse."""
         values = {name: value_of(widget) for name, widget in self.widgets.items()
-                  if shape or name not in SHAPE_FIELDS}
+                  if shape or name not in KEPT_BY_MEMORY}
         return base.with_values(values)
 
     def set_shape_editable(self, editable: bool) -> None:
-        """An existing memory's shape is fixed; only its training settings may change."""
-        for name in SHAPE_FIELDS:
+        """An existing memory's shape and precision are fixed; only its training settings may change."""
+        for name in KEPT_BY_MEMORY:
             self.widgets[name].setEnabled(editable)
 
 

@@ -36,7 +36,7 @@ from app.ui.question_box import QuestionEdit
 from app.ui.resources import icon
 from app.ui.widgets import ElidedLabel
 
-NO_MEMORY = "(no memory: the plain model)"
+NO_MEMORY = "No memory (the plain model)"
 ALL_MEMORIES = "All memories (each question goes to the one that fits it)"
 SINGLE, WITH, WITHOUT = "single", "with", "without"
 
@@ -78,9 +78,7 @@ class QuestionPanel(QWidget):
         self.use_retrieval = QCheckBox("Retrieval on")
         self.use_retrieval.setChecked(True)
         self.use_retrieval.setToolTip("Also give the model passages found in the library")
-        top.addWidget(self.use_memory)
-        top.addWidget(self.use_retrieval)
-        layout.addLayout(top)
+        layout.addLayout(top)  # the picker has the row's width: memory names are long
 
         self.question = QuestionEdit()
         self.question.setMaximumHeight(70)
@@ -101,8 +99,11 @@ class QuestionPanel(QWidget):
         buttons.addWidget(self.ask_button)
         buttons.addWidget(self.compare_button)
         buttons.addWidget(self.stop_button)
-        buttons.addWidget(self.status, 1)
+        buttons.addStretch(1)
+        buttons.addWidget(self.use_memory)
+        buttons.addWidget(self.use_retrieval)
         layout.addLayout(buttons)
+        layout.addWidget(self.status)  # a line of its own: the timing lines are long
         # Compare and Stop from the keyboard, anywhere in the panel.
         for seq in ("Ctrl+Shift+Return", "Ctrl+Shift+Enter"):
             QShortcut(QKeySequence(seq), self, activated=self._compare,

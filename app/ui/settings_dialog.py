@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -56,7 +57,14 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._original = settings
+        # Two columns (model and answers; memorization), so that the dialog fits a 600-pixel
+        # screen with the advanced settings open.
         layout = QVBoxLayout(self)
+        columns = QHBoxLayout()
+        left, right = QVBoxLayout(), QVBoxLayout()
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
+        layout.addLayout(columns, 1)
 
         # -- model --------------------------------------------------------------------------
         model_box = QGroupBox("Model")
@@ -98,13 +106,16 @@ class SettingsDialog(QDialog):
         self.problem.setStyleSheet("color: #b00020;")
         self.problem.hide()
         model_layout.addWidget(self.problem)
-        layout.addWidget(model_box)
+        left.addWidget(model_box)
 
         # -- memorization defaults ------------------------------------------------------------
         mem_box = QGroupBox("Memorization defaults")
         self.form = MemorizeSettingsForm(settings, advanced_title="Advanced")
         QVBoxLayout(mem_box).addWidget(self.form)
-        layout.addWidget(mem_box)
+        right.addWidget(mem_box)
+        right.addStretch(1)
+        # Folded again, the dialog gives back the height the advanced rows took.
+        self.form.advanced.toggle.toggled.connect(lambda _on: QTimer.singleShot(0, self._fit_height))
 
         # -- answers --------------------------------------------------------------------------
         ans_box = QGroupBox("Answers")
@@ -117,7 +128,8 @@ class SettingsDialog(QDialog):
         ans.addRow("Answer length:", self.max_new_tokens)
         ans.addRow(self.use_memory)
         ans.addRow(self.use_retrieval)
-        layout.addWidget(ans_box)
+        left.addWidget(ans_box)
+        left.addStretch(1)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -140,6 +152,17 @@ class SettingsDialog(QDialog):
         self.browse_file.clicked.connect(self._pick_gguf)
         self.find_models.clicked.connect(self.open_model_manager)
         self.load(settings)
+        self.resize(760, self.sizeHint().height())  # room for the advanced rows' fields
+
+    def _fit_height(self) -> None:
+        # The folded rows' space is given back once each layout from the section up to the
+        # dialog is laid out again (one event-loop turn per level, unless asked now).
+        widget = self.form.advanced
+        while widget is not None:
+            if widget.layout() is not None:
+                widget.layout().activate()
+            widget = widget.parentWidget()
+        self.resize(self.width(), self.sizeHint().height())
 
     # -- load / read back ---------------------------------------------------------------------
     def load(self, s: Settings) -> None:

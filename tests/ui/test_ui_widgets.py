@@ -208,11 +208,11 @@ def test_the_answer_shows_the_sentence_that_supports_it(qtbot):
 def test_the_form_words_every_setting_of_the_engines_specs(qtbot):
     """The engine declares the settings (locas_engine/spec.py); the app words them (ROWS): a
     setting added to a spec without its row would be a form without a label."""
-    from app.ui.memorize_form import NOT_IN_FORM, ROWS, MemorizeSettingsForm
+    from app.ui.memorize_form import ROWS, MemorizeSettingsForm
     from locas_engine import spec
 
     assert list(ROWS) == [name for name, _, _ in spec.all_knobs()]
     form = MemorizeSettingsForm(Settings())
     qtbot.addWidget(form)
-    assert set(form.widgets) == set(ROWS) - set(NOT_IN_FORM)
+    assert set(form.widgets) == set(ROWS)  # precision too (Advanced ▸ Precision)
     assert form.lr.decimals() == 5 and form.lr.toolTip().startswith("AdamW learning rate")
