@@ -37,19 +37,19 @@ def test_a_phrase_loop_without_sentences_is_cut_where_it_repeats():
 
 
 def test_a_loop_of_contractions_is_cut_as_the_bench_counts_it():
-    """ "I'm" is two words to the bench's loop check (it counts LOOP_WORD too), so "I'm a lesbian"
+    """ "I'm" is two words to the bench's loop check (it counts LOOP_WORD too), so "I'm a painter"
     a third time is a 4-gram written a third time."""
-    answer = run("Carolina: I'm a trans woman, and I'm a lesbian. I'm a lesbian and I'm a lesbian. [2]")
+    answer = run("Ana: I'm a sailor, and I'm a painter. I'm a painter and I'm a painter. [2]")
     assert answer.stopped_for == "loop"
-    assert answer.final() == "Carolina: I'm a trans woman, and I'm a lesbian."
+    assert answer.final() == "Ana: I'm a sailor, and I'm a painter."
 
 
 def test_a_new_line_in_the_sources_format_ends_the_answer():
     """The caller tells what a line of its source looks like (the app: app/answer/source_lines.py)."""
-    stamped = "Caroline went to the support group.\n[23 August 2023, 3:31 pm] Caroline: I loved it"
+    stamped = "Ana went to the harbour.\n[3 May 2024, 9:05 am] Ana: I loved it"
     answer = run(stamped, source_line=lambda line: line.startswith("["))
     assert answer.stopped_for == "source-line"
-    assert answer.final() == "Caroline went to the support group."
+    assert answer.final() == "Ana went to the harbour."
     assert run(stamped).stopped_for is None  # the engine holds no rule about any kind of text
 
 
@@ -65,14 +65,14 @@ def test_a_later_line_that_starts_the_answer_over_ends_it():
 
 def test_a_list_marker_left_alone_is_dropped():
     answer = AnswerText()
-    answer.update("1. Melanie walks in the forest with her family\n2.")
-    assert answer.final() == "1. Melanie walks in the forest with her family"
+    answer.update("1. Ben walks in the forest with his family\n2.")
+    assert answer.final() == "1. Ben walks in the forest with his family"
 
 
 def test_the_first_line_may_copy_a_date_stamp():
     # copying a passage's stamp answers "when" questions; only a *new* such line ends the answer
-    answer = run("[20 October 2023, 6:55 pm] Melanie went to the park", source_line=lambda line: line.startswith("["))
-    assert answer.stopped_for is None and answer.final().startswith("[20 October 2023")
+    answer = run("[4 May 2024, 6:55 pm] Ben went to the park", source_line=lambda line: line.startswith("["))
+    assert answer.stopped_for is None and answer.final().startswith("[4 May 2024")
 
 
 def test_a_preamble_is_not_an_answer():
@@ -110,7 +110,7 @@ def test_an_answer_cut_off_by_its_budget_ends_after_its_last_full_sentence():
     assert trim_unfinished("The Tortoise won the race.") == "The Tortoise won the race."
     assert trim_unfinished("13 October 2023") == "13 October 2023"  # no full sentence: kept
     assert trim_unfinished("Mr. Brown went to the") == "Mr. Brown went to the"  # "Mr." is no answer
-    # no full stop, but not cut off either: the model ended it (LoCoMo's answers are like this)
+    # no full stop, but not cut off either: the model ended it (short chat answers are like this)
     assert trim_unfinished("It was held at a school. It was on 9 June 2023") == \
         "It was held at a school. It was on 9 June 2023"
     assert trim_unfinished("1. 22 October 2023 2. 27 June 2023,") == "1. 22 October 2023 2. 27 June 2023,"
