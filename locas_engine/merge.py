@@ -64,8 +64,17 @@ def export_merged(backbone: Backbone, memory: Memory, folder: str | os.PathLike)
     place for the save and unmerged afterwards (no copy of the model is made)."""
     folder = Path(folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
-    with merged(backbone, memory) as model, plain_modules(model):
-        model.save_pretrained(folder, safe_serialization=True)
+    # transformers keeps a GGUF's general.name ("Smollm2 135M 8k Lc100K Mix1 Ep2") as
+    # config._model_name_or_path, which names neither this folder nor what it holds: it is left
+    # out of config.json (from_pretrained fills the name in from the folder); locas-merge.json
+    # says what the model was merged from.
+    leftover = backbone.model.config.__dict__.pop("_model_name_or_path", None)
+    try:
+        with merged(backbone, memory) as model, plain_modules(model):
+            model.save_pretrained(folder, safe_serialization=True)
+    finally:
+        if leftover is not None:
+            backbone.model.config._model_name_or_path = leftover
     if backbone.tokenizer is not None:
         backbone.tokenizer.save_pretrained(folder)
     info = {

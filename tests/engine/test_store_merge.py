@@ -158,7 +158,10 @@ def test_export_reloads_with_plain_transformers(tiny, tmp_path):
     _randomize(mem)
     attached = logits(tiny.model)
     keys = list(tiny.model.state_dict())
+    tiny.model.config._model_name_or_path = "Smollm2 135M 8k Lc100K Mix1 Ep2"  # a GGUF's general.name
     folder = export_merged(tiny, mem, tmp_path / "merged")
+    assert "_model_name_or_path" not in json.loads((folder / "config.json").read_text())
+    assert tiny.model.config._model_name_or_path.startswith("Smollm2")  # the backbone keeps it
     # The backbone is left as it was: unmerged, memory still attached and working.
     assert tiny.model.config.intermediate_size == 48 and not mem.merged
     assert list(tiny.model.state_dict()) == keys and torch.equal(logits(tiny.model), attached)
