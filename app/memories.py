@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from app.library import Library
 from app.memorize.paths import MEMORY_SUFFIXES, META, TENSORS, memory_file
 from app.memorize.recovery import memory_problem, remove_temp_files
 from app.memorize.recovery import memory_row as _row
+from app.memorize.sections import held_section_ids, number_ranges
 from app.memorize.specs import read_specs
 from locas_engine.spec import flat
 
@@ -25,13 +27,88 @@ if TYPE_CHECKING:
     from app.session import Session
 
 
+@dataclass
+class Holding:
+    """What a memory holds of one of its documents: which sections (numbered as `locas list
+    --sections` numbers them) and how many tokens, and what it is still to memorize."""
+
+    document_id: int
+    title: str
+    sections: int  # how many the document has now (0: deleted from the library)
+    held: list[int] = field(default_factory=list)  # numbers of the sections it holds
+    tokens: int = 0  # tokens of the text it holds, as memorized
+    pending: list[int] = field(default_factory=list)  # numbers still to memorize (a run to come)
+    status: str = "done"  # of the source: pending, done or deleted
+
+    @property
+    def whole(self) -> bool:
+        return self.sections > 0 and len(self.held) == self.sections
+
+    @property
+    def partly(self) -> bool:
+        return bool(self.held) and not self.whole
+
+    def what(self, noun: str = "sections") -> str:
+        """'all 139 sections', 'sections 1-3, 6 of 139', 'nothing yet'."""
+        if self.status == "deleted" or not self.sections:
+            return "a document since deleted"
+        if self.whole:
+            return "the whole document" if self.sections == 1 else f"all {self.sections} {noun}"
+        if not self.held:
+            return "nothing yet"
+        one = noun.removesuffix("s") if len(self.held) == 1 else noun
+        return f"{one} {number_ranges(self.held)} of {self.sections}"
+
+    def describe(self, noun: str = "sections") -> str:
+        """One line: 'sections 1-3 of 139, 12,909 tokens (partly memorized; 4-6 to come)'."""
+        text = self.what(noun)
+        if self.held or self.tokens:
+            text += f", {self.tokens:,} tokens"
+        notes = ["partly memorized"] if self.partly else []
+        if self.pending:
+            one = noun.removesuffix("s") if len(self.pending) == 1 else noun
+            notes.append(f"{one} {number_ranges(self.pending)} to come"
+                         if len(self.pending) < self.sections else "all of it to come")
+        return text + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def holdings(library: Library, name: str) -> list[Holding]:
+    """What the memory holds of each of its documents, in the order memorized."""
+    out = []
+    for source in library.memory_sources(name):
+        doc_id = source["document_id"]
+        doc = library.get_document(doc_id)
+        if doc is None or source["status"] == "deleted":
+            out.append(Holding(doc_id, source.get("document_title") or "(deleted document)", 0,
+                               tokens=source.get("tokens") or 0, status="deleted"))
+            continue
+        sections = library.sections(doc_id)
+        held_ids = held_section_ids(library, name, doc_id)
+        held_rows = library.held_sections(name, doc_id)
+        tokens = sum(r.get("tokens") or 0 for r in held_rows)
+        if not held_rows and source["status"] == "done":  # a library from before sections were
+            held_ids, tokens = {s.id for s in sections}, source.get("tokens") or 0  # recorded
+        pending: list[int] = []
+        if source["status"] == "pending":
+            planned = library.pending_sections(name, doc_id)
+            pending = [s.number for s in sections
+                       if (planned is None or s.id in planned) and s.id not in held_ids]
+        out.append(Holding(doc_id, doc.title, len(sections),
+                           [s.number for s in sections if s.id in held_ids], tokens, pending,
+                           source["status"]))
+    return out
+
+
 def memory_summary(library: Library, name: str) -> dict:
-    """Everything a person wants to see about a memory: status, settings, sources, curve."""
+    """Everything a person wants to see about a memory: status, settings, what it holds of each
+    source, and its curve. ``tokens_held`` is what it holds; ``tokens_done``/``tokens_total``
+    count the last (or running) run only."""
     row = _row(library, name)
-    sources = []
-    for s in library.memory_sources(name):
-        doc = library.get_document(s["document_id"])
-        sources.append({**s, "title": doc.title if doc else "(deleted document)"})
+    held = holdings(library, name)
+    sources = [{**s, "title": h.title, "sections": h.sections, "held": h.held,
+                "tokens_held": h.tokens, "pending": h.pending, "holds": h.describe(),
+                "partly": h.partly}
+               for s, h in zip(library.memory_sources(name), held, strict=True)]
     path = Path(row["path"]) if row.get("path") else None
     problem = memory_problem(row)
     curve = _curve(path) if problem is None and path is not None else []
@@ -43,7 +120,8 @@ def memory_summary(library: Library, name: str) -> dict:
     except ValueError as exc:  # a damaged settings file: said (after any file problem)
         settings = {}
         row = {**row, "message": problem or str(exc)}
-    return {**row, "settings": settings, "sources": sources, "curve": curve}
+    return {**row, "settings": settings, "sources": sources, "curve": curve,
+            "tokens_held": sum(h.tokens for h in held)}
 
 
 def _curve(path: Path) -> list:

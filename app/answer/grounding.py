@@ -239,7 +239,8 @@ def answer_dict(answer) -> dict:
         else:
             start, end = supporting_sentence(p.text, answer.question, answer.draft)
         passages.append({"n": i + 1, "cited": i == answer.cited, "document": p.document_title,
-                         "document_id": p.document_id, "section": p.section_title, "section_id": p.section_id,
+                         "document_id": p.document_id, "section": p.section_title,
+                         "section_number": p.section_number,
                          "start": p.start, "end": p.end, "text": p.text,
                          "support": p.text[start:end], "support_span": [start, end]})
     return {"question": answer.question, "answer": answer.text, "abstained": answer.abstained,

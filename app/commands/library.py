@@ -88,13 +88,16 @@ def _list_sections(args: argparse.Namespace) -> int:
             return 1
         sections = lib.sections(doc.id)
         held = {m["name"]: held_section_ids(lib, m["name"], doc.id) for m in lib.memories_holding(doc.id)}
-    rows = [{"number": i, "section_id": s.id, "title": s.title, "characters": s.characters,
+    rows = [{"number": s.number, "title": s.title, "characters": s.characters,
              "memories": [name for name, ids in held.items() if s.id in ids]}
-            for i, s in enumerate(sections, 1)]
+            for s in sections]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    print(f"{doc.title}: {len(rows)} sections (memorize some with: locas memorize {doc.id} --sections 3-10)")
+    count = len(rows)
+    example = f" (memorize some with: locas memorize {doc.id} --sections " \
+              f"{'2' if count == 2 else f'2-{min(count, 10)}'})" if count > 1 else ""
+    print(f"{doc.title}: {count} section{'' if count == 1 else 's'}{example}")
     print("NO.\tCHARACTERS\tTITLE")
     for r in rows:
         memories = f"  [in {', '.join(r['memories'])}]" if r["memories"] else ""

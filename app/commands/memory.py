@@ -245,7 +245,7 @@ def flag_specs(args: argparse.Namespace, base: Specs) -> Specs:
 
 def _chosen_sections(session: Session, doc_ids: list[int], memory: str, spec: str) -> dict[int, list[int]]:
     """{document: section ids} for --sections, leaving out sections the memory already holds."""
-    from app.memorize.sections import chosen_sections, held_section_ids
+    from app.memorize.sections import chosen_sections, sections_to_memorize
 
     if len(doc_ids) != 1:
         raise JobError("--sections picks chapters of one document; give exactly one DOC_ID.")
@@ -253,12 +253,11 @@ def _chosen_sections(session: Session, doc_ids: list[int], memory: str, spec: st
     if session.library.get_document(doc_id) is None:
         raise JobError(f"There is no document with id {doc_id}. See 'locas list' for the ids.")
     chosen = chosen_sections(session.library, doc_id, spec)
-    held = held_section_ids(session.library, memory, doc_id)
-    skipped = [s.title for s in chosen if s.id in held]
-    if skipped:
-        print(f"Memory '{memory}' already holds {len(skipped)} of these sections; skipping them.",
-              file=sys.stderr)
-    return {doc_id: [s.id for s in chosen if s.id not in held]} if len(skipped) < len(chosen) else {}
+    new = sections_to_memorize(session.library, memory, doc_id, [s.id for s in chosen])
+    if len(new) < len(chosen):
+        print(f"Memory '{memory}' already holds {len(chosen) - len(new)} of these sections; "
+              "skipping them.", file=sys.stderr)
+    return {doc_id: [s.id for s in new]} if new else {}
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -272,6 +271,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
         return 0
     if args.start_over:
         start_over(session.library, args.name)
+    row = session.library.get_memory(args.name)
+    if row is not None and row.get("status") == "done" and not any(
+            s["status"] == "pending" for s in session.library.memory_sources(args.name)):
+        print(f"Memory '{args.name}' is complete: nothing left to memorize.")  # not a failure
+        return 0
     return _memorize(session, resume_request(session, args.name))
 
 
@@ -303,7 +307,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for i, p in enumerate(answer.citations, 1):
             snippet = " ".join(p.text.split())[:160]
             print(f"  [{i}] {p.document_title} — {p.section_title} (doc {p.document_id}, "
-                  f"section {p.section_id}, characters {p.start}-{p.end}): {snippet}")
+                  f"section {p.section_number}, characters {p.start}-{p.end}): {snippet}")
     if answer.cited is not None and answer.support:
         start, end = answer.support
         passage = answer.citations[answer.cited].text
@@ -328,10 +332,21 @@ def cmd_memories(args: argparse.Namespace) -> int:
         print("No memories yet. Import a document, then: locas memorize DOC_ID --memory NAME")
         return 0
     for r in rows:
-        progress = f"{r['tokens_done']:,}/{r['tokens_total']:,} tokens" if r["tokens_total"] else "-"
-        ppl = f"ppl {r['ppl']:.2f}" if r.get("ppl") else ""
-        print(f"{r['name']:<30} {r['status']:<12} {progress:<24} {ppl}  {len(r['sources'])} document(s)")
+        held = f"{r['tokens_held']:,} tokens held"
+        ppl = f"online perplexity {r['ppl']:.2f}" if r.get("ppl") else ""
+        print(f"{r['name']:<30} {r['status']:<12} {held:<22} {ppl}".rstrip())
+        for s in r["sources"]:
+            print(f"  [{s['document_id']}] {s['title']}: {s['holds']}")
+        if r["status"] != "done" and r["tokens_total"]:  # where `locas resume` starts
+            print(f"  this run: {r['tokens_done']:,} of {r['tokens_total']:,} tokens saved")
+    if any(r.get("ppl") for r in rows):
+        print(f"\n{ONLINE_PERPLEXITY}")
     return 0
+
+
+# What "online perplexity" measures, said where it is shown.
+ONLINE_PERPLEXITY = ("Online perplexity: how well the model predicted the text as it memorized it, each "
+                     "chunk scored just before it was learned (lower: more predictable).")
 
 
 def cmd_memory_show(args: argparse.Namespace) -> int:
@@ -342,13 +357,18 @@ def cmd_memory_show(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2, default=str))
         return 0
     print(f"{summary['name']}: {summary['status']} {summary.get('message') or ''}".rstrip())
+    print(f"  holds: {summary['tokens_held']:,} tokens")
+    for s in summary["sources"]:
+        print(f"  source: [{s['document_id']}] {s['title']}: {s['holds']}")
+    if summary["status"] != "done" and summary.get("tokens_total"):
+        print(f"  this run: {summary['tokens_done']:,} of {summary['tokens_total']:,} tokens saved")
     print(f"  model: {summary.get('backbone') or '-'}")
     print("  settings: " + ", ".join(f"{k}={v}" for k, v in (summary.get("settings") or {}).items()))
-    for s in summary["sources"]:
-        print(f"  source: [{s['document_id']}] {s['title']} ({s['tokens'] or '?'} tokens, {s['status']})")
     curve = summary.get("curve") or []
     if curve:
-        print("  perplexity: " + "  ".join(f"{t:,}:{p:.2f}" for t, p in curve[:: max(1, len(curve) // 8)]))
+        print("  online perplexity (tokens: perplexity): "
+              + "  ".join(f"{t:,}: {p:.2f}" for t, p in curve[:: max(1, len(curve) // 8)]))
+        print(f"\n{ONLINE_PERPLEXITY}")
     return 0
 
 

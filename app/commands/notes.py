@@ -111,7 +111,8 @@ def cmd_note(args: argparse.Namespace) -> int:
     control = JobControl()
     with _ctrl_c_cancels(control):
         note = add_quick_note(session, args.text, memory=args.memory, on_event=_ProgressPrinter(), control=control)
-    print(f"Added the note to Quick notes (document {note.document_id}, section {note.section_id}).")
+    number = next(s.number for s in session.library.sections(note.document_id) if s.id == note.section_id)
+    print(f"Added the note to Quick notes (document {note.document_id}, section {number}).")
     if note.outcome is not None and not note.outcome.completed:
         return 130
     return 0

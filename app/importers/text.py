@@ -169,7 +169,7 @@ def _title_marks(text: str, title_line: str | None) -> list[tuple[int, int, str]
     note in a manual).
     """
     blocks = [(m.start(), m.end(), m.group().strip()) for m in _BLOCK.finditer(text)]
-    titles = [is_title_line(b[2]) for b in blocks]
+    titles = [is_title_line(b[2]) and not _FIELD.match(b[2]) for b in blocks]  # "Title: ..."
     if blocks and title_line is not None and blocks[0][2] == title_line:
         titles[0] = False
     marks, i = [], 0

@@ -34,14 +34,32 @@ class DocumentInfo:
     duplicate: bool = False  # set by import_file when the same content was already stored
 
 
+def section_label(number: int, title: str | None) -> str:
+    """How a section is named to people, everywhere (lists, the chapter picker, the reader,
+    citations): its number in the document, as `locas list --sections` lists it and
+    `--sections` takes it, then its title."""
+    return f"{number}. {title}" if title else f"Section {number}"
+
+
 @dataclass
 class SectionInfo:
+    """A section of a document. ``id`` is the library's own key, never shown; ``number`` is
+    the 1-based number people see and give (``position`` counts from 0, with no gaps)."""
+
     id: int
     document_id: int
     position: int
     title: str
     characters: int
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def number(self) -> int:
+        return self.position + 1
+
+    @property
+    def label(self) -> str:
+        return section_label(self.number, self.title)
 
 
 @dataclass
@@ -63,6 +81,11 @@ class Passage:
     text: str
     snippet: str
     score: float
+
+    @property
+    def section_number(self) -> int:
+        """The section's number as people see it (SectionInfo.number), not its library id."""
+        return self.section_position + 1
 
 
 @dataclass

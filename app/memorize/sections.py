@@ -15,9 +15,31 @@ class SectionChoiceError(UserError):
     """A --sections choice that does not fit the document; the message says why."""
 
 
-def parse_section_numbers(spec: str, count: int) -> list[int]:
+def _spans_text(spans: list[tuple[int, int]]) -> str:
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in merged)
+
+
+def number_ranges(numbers: list[int]) -> str:
+    """Numbers written short, as a person would: [3, 4, 5, 9] -> '3-5, 9'."""
+    return _spans_text([(n, n) for n in numbers])
+
+
+def what_exists(count: int) -> str:
+    """'this document has 1 section' / 'this document has 139 sections, 1-139'."""
+    if count == 1:
+        return "this document has 1 section"
+    return f"this document has {count} sections, 1-{count}" if count else "this document has no sections"
+
+
+def parse_section_numbers(spec: str, count: int, document_id: int | None = None) -> list[int]:
     """The 1-based section numbers ``spec`` names, sorted, each within 1..``count``."""
-    numbers: set[int] = set()
+    spans: list[tuple[int, int]] = []
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
@@ -29,22 +51,27 @@ def parse_section_numbers(spec: str, count: int) -> list[int]:
                 f"'{spec}' is not a list of section numbers such as 3-10 or 1,4,7-9.") from None
         if first > last:
             raise SectionChoiceError(f"The range {part} runs backwards; write it as {last}-{first}.")
-        numbers.update(range(first, last + 1))
-    if not numbers:
+        spans.append((first, last))
+    if not spans:
         raise SectionChoiceError("Name at least one section, such as 3-10.")
-    outside = sorted(n for n in numbers if not 1 <= n <= count)
+    outside = [(a, b) for first, last in spans
+               for a, b in ((first, min(last, 0)), (max(first, count + 1), last)) if a <= b]
     if outside:
+        named = _spans_text(outside)
+        where = f"locas list --sections {document_id}" if document_id is not None else \
+            "locas list --sections DOC_ID"
+        exists = what_exists(count)
         raise SectionChoiceError(
-            f"The document has sections 1-{count}; {', '.join(map(str, outside[:5]))} "
-            f"{'is' if len(outside) == 1 else 'are'} not among them. See: locas list --sections DOC_ID")
-    return sorted(numbers)
+            f"{exists[0].upper()}{exists[1:]}: {named} {'are' if '-' in named or ',' in named else 'is'} "
+            f"not among them. See: {where}")
+    return sorted({n for first, last in spans for n in range(first, last + 1)})
 
 
 def chosen_sections(library: Library, document_id: int, spec: str) -> list[SectionInfo]:
-    """The document's sections that ``spec`` names, in document order."""
+    """The document's sections that ``spec`` names (by SectionInfo.number), in document order."""
     sections = library.sections(document_id)
-    wanted = set(parse_section_numbers(spec, len(sections)))
-    return [s for i, s in enumerate(sections, 1) if i in wanted]
+    wanted = set(parse_section_numbers(spec, len(sections), document_id))
+    return [s for s in sections if s.number in wanted]
 
 
 def held_section_ids(library: Library, memory: str, document_id: int) -> set[int]:
@@ -67,3 +94,13 @@ def unheld_rest(library: Library, memory: str, document_id: int) -> list[int] | 
         return None
     rest = [s.id for s in library.sections(document_id) if s.id not in held]
     return rest or None
+
+
+def sections_to_memorize(library: Library, memory: str | None, document_id: int,
+                         chosen: list[int] | None = None) -> list[SectionInfo]:
+    """The sections a memorize job trains ``memory`` on: of ``chosen`` (section ids; None: the
+    whole document), those it does not hold yet. What the cost said before Start counts."""
+    held = held_section_ids(library, memory, document_id) if memory else set()
+    wanted = None if chosen is None else set(chosen)
+    return [s for s in library.sections(document_id)
+            if (wanted is None or s.id in wanted) and s.id not in held]

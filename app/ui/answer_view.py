@@ -8,13 +8,20 @@ from typing import Any
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from app.library.records import section_label
+
 
 def passage_title(passage: Any) -> str:
-    """'Book title · Chapter' for a citation, whatever optional fields the passage carries."""
+    """'Book title · 4. Chapter' for a citation, the section numbered as everywhere else
+    (`locas list --sections`, the chapter picker, the reader), whatever optional fields the
+    passage carries."""
     title = getattr(passage, "document_title", None) or getattr(passage, "title", None)
     section = getattr(passage, "section_title", None)
     if section and title and section.strip().casefold() == title.strip().casefold():
         section = None  # a one-section text: "aesop-fables", not "aesop-fables · aesop-fables"
+    number = getattr(passage, "section_number", None)
+    if section and number is not None:
+        section = section_label(number, section)
     return " · ".join(p for p in (title, section) if p) or "passage"
 
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.widgets import fmt_size
 
-SectionRow = tuple[int, str, int]  # (section id, title, characters)
+SectionRow = tuple[int, str, int]  # (section id, numbered title "4. Loomings", characters)
 
 
 class ChapterPicker(QWidget):
@@ -41,15 +41,21 @@ class ChapterPicker(QWidget):
             button.clicked.connect(lambda _=False, s=state: self.set_all(s))
             head.addWidget(button)
         layout.addLayout(head)
+        # What the chosen memory already holds, chapters and tokens (shown when adding to one)
+        self.holding_label = QLabel("")
+        self.holding_label.setObjectName("holdingLabel")
+        self.holding_label.setWordWrap(True)
+        self.holding_label.hide()
+        layout.addWidget(self.holding_label)
         self.list = QListWidget()
         self.list.setAccessibleName("Chapters to memorize")
         # A long title wraps onto a second line: read whole, never scrolled to sideways.
         self.list.setWordWrap(True)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        for number, (section_id, title, characters) in enumerate(self.sections, 1):
-            item = QListWidgetItem(f"{number}. {title or '(untitled)'}  ·  {fmt_size(characters)}")
+        for section_id, label, characters in self.sections:
+            item = QListWidgetItem(f"{label}  ·  {fmt_size(characters)}")
             item.setData(Qt.ItemDataRole.UserRole, section_id)
-            item.setToolTip(title or "(untitled)")
+            item.setToolTip(label)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self.list.addItem(item)
@@ -75,8 +81,11 @@ class ChapterPicker(QWidget):
         self.list.blockSignals(False)
         self.changed.emit()
 
-    def mark_held(self, held_ids: set[int]) -> None:
-        """Show which chapters the chosen memory already holds (the job skips them)."""
+    def mark_held(self, held_ids: set[int], holding: str = "") -> None:
+        """Show which chapters the chosen memory already holds (the job skips them), and
+        ``holding``, what it holds in words ("“alice” holds chapters 1-3 of 12, 9,100 tokens")."""
+        self.holding_label.setText(holding)
+        self.holding_label.setVisible(bool(holding))
         for item in self._items():
             text = item.text().removesuffix("  ·  already in this memory")
             if item.data(Qt.ItemDataRole.UserRole) in held_ids:

@@ -88,60 +88,83 @@ class AppController(MemoryFileActions, QObject):
 
     # -- reads (GUI thread, light) ----------------------------------------------------------------
     def rows(self) -> tuple[list[DocumentRow], list[MemoryRow]]:
-        """The library as view rows: documents with the memories holding them, then memories."""
+        """The library as view rows: documents with the memories holding them (and how much of
+        each), then memories with what they hold (app.memories.holdings)."""
+        from app.memories import holdings
+
         documents = self.library.list_documents()
-        holders: dict[int, list[str]] = {}
-        mem_rows: list[MemoryRow] = []
-        titles = {d.id: d.title for d in documents}
+        memories = []
         for m in self.library.list_memories():
             run = self.runs.get(m["name"])
             if run is not None:  # the library holds the last checkpoint; the events are newer
                 m = {**m, "status": run.status, "tokens_done": run.tokens_done or m.get("tokens_done"),
                      "tokens_total": run.tokens_total or m.get("tokens_total")}
-            sources = self.library.memory_sources(m["name"])
-            for s in sources:
-                if s.get("status") != "deleted":
-                    holders.setdefault(s["document_id"], []).append(m["name"])
-            mem_rows.append(MemoryRow(
-                name=m["name"], status=m.get("status") or "done",
-                tokens_done=m.get("tokens_done") or 0, tokens_total=m.get("tokens_total") or 0,
-                sources=[titles.get(s["document_id"], s.get("document_title") or "(deleted)")
-                         for s in sources],
-                message=m.get("message") or "",
-            ))
-        doc_rows = [self._doc_row(d, holders.get(d.id, [])) for d in documents]
-        return doc_rows, mem_rows
+            memories.append(m)
+        held = {m["name"]: holdings(self.library, m["name"]) for m in memories}
+        mem_rows = [MemoryRow(
+            name=m["name"], status=m.get("status") or "done",
+            tokens_done=m.get("tokens_done") or 0, tokens_total=m.get("tokens_total") or 0,
+            sources=[h.title if h.whole else f"{h.title} ({h.what('chapters')})" for h in held[m["name"]]],
+            message=m.get("message") or "", tokens_held=sum(h.tokens for h in held[m["name"]]),
+        ) for m in memories]
+        return [self._doc_row(d, held) for d in documents], mem_rows
 
     @staticmethod
-    def _doc_row(d: DocumentInfo, memories: list[str]) -> DocumentRow:
+    def _doc_row(d: DocumentInfo, held: dict[str, list]) -> DocumentRow:
+        """A document's row: the memories holding (part of) it, from {memory: its holdings}."""
+        memories: list[str] = []
+        partly: dict[str, tuple[str, str]] = {}
+        for name, holds in held.items():
+            for h in holds:
+                if h.document_id != d.id or h.status == "deleted":
+                    continue
+                memories.append(name)
+                if not h.whole:
+                    short = f"{len(h.held)} of {h.sections} chapters" if h.held else "nothing yet"
+                    partly[name] = (short, h.describe("chapters"))
         return DocumentRow(id=d.id, title=d.title or "(untitled)", kind=d.kind or "book",
-                           authors=list(d.authors), characters=d.characters or 0, memories=memories)
+                           authors=list(d.authors), characters=d.characters or 0, memories=memories,
+                           partly=partly)
 
     def document_titles(self, ids: list[int]) -> list[str]:
         docs = [self.library.get_document(i) for i in ids]
         return [d.title if d else f"#{i}" for i, d in zip(ids, docs, strict=True)]
 
     def document_sections(self, doc_id: int) -> list[tuple[int, str, int]]:
-        """(section id, title, characters) of a document's chapters, for the chapter picker."""
-        return [(s.id, s.title, s.characters) for s in self.library.sections(doc_id)]
+        """(section id, numbered title, characters) of a document's chapters, for the chapter
+        picker: numbered as `locas list --sections`, the reader and citations number them."""
+        return [(s.id, s.label, s.characters) for s in self.library.sections(doc_id)]
 
     def held_sections(self, memory: str, doc_id: int) -> set[int]:
         from app.memorize.sections import held_section_ids
 
         return held_section_ids(self.library, memory, doc_id)
 
+    def describe_held(self, memory: str, doc_id: int) -> str:
+        """What the memory holds of the document, in words, for the chapter picker."""
+        from app.memories import holdings
+
+        held = next((h for h in holdings(self.library, memory) if h.document_id == doc_id), None)
+        if held is None or not (held.held or held.pending):
+            return f"“{memory}” holds none of these chapters yet."
+        return f"“{memory}” holds {held.describe('chapters')}."
+
     def memorize_cost(self, request: MemorizeRequest) -> str:
         """The token count and time a memorize request would take here, said before it starts:
         tokens from the chosen text's characters, speed from earlier runs
         (app/memorize/estimate.py)."""
         from app.memorize.estimate import estimate, tokens_from_characters
+        from app.memorize.sections import sections_to_memorize
 
-        characters = 0
-        for doc_id in request.document_ids:
+        characters = held = 0
+        for doc_id in request.document_ids:  # what the memory holds already is not trained again
             chosen = (request.section_ids or {}).get(doc_id)
-            sections = self.library.sections(doc_id)
-            characters += sum(s.characters + len(s.title) for s in sections
-                              if chosen is None or s.id in chosen)
+            new = sections_to_memorize(self.library, request.memory, doc_id, chosen)
+            characters += sum(s.characters + len(s.title) for s in new)
+            held += len(sections_to_memorize(self.library, None, doc_id, chosen)) - len(new)
+            held += chosen == []  # the dialog left out the ticked chapters the memory holds
+        if held and characters == 0:
+            return f"nothing: “{request.memory}” already holds what is chosen."
         device = self.model_device or "cpu"
         try:  # chosen exactly as the job will choose them
             own = stored_specs(self.library.get_memory(request.memory), device.split(":")[0])
@@ -207,8 +230,10 @@ class AppController(MemoryFileActions, QObject):
 
     def _imported(self, info: DocumentInfo) -> None:
         # A re-imported book is the same document: it keeps the memories that hold it.
-        holders = [m["name"] for m in self.library.memories_holding(info.id)]
-        self.document_imported.emit(self._doc_row(info, holders))
+        from app.memories import holdings
+
+        held = {m["name"]: holdings(self.library, m["name"]) for m in self.library.memories_holding(info.id)}
+        self.document_imported.emit(self._doc_row(info, held))
         if info.duplicate:
             self.message.emit(f"“{info.title}” is already in the library.")
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
-from app.ui.memory_info_dialog import MemoryInfoDialog
+from app.ui.memory_info_dialog import MemoryInfoDialog, curve_points
 from app.ui.reader_dialog import ReaderDialog
 from app.ui.taskman import user_message
 
@@ -145,7 +145,14 @@ class LibraryActions:
         except Exception as exc:  # noqa: BLE001 - shown as a sentence
             self.show_error("Memory", user_message(exc))
             return
-        MemoryInfoDialog(summary, self).exec()
+        live = self._curves.get(name) if summary.get("status") in ("running", "paused", "queued") else None
+        if live:  # the memory's file has its earlier runs' curve; this run's is in the events so far
+            before = curve_points(summary.get("curve"))
+            offset = before[-1][0] if before else 0
+            summary = {**summary, "curve": before + [(offset + x, y) for x, y in live],
+                       "curve_end": offset + (summary.get("tokens_total") or 0)}
+        self.memory_info = MemoryInfoDialog(summary, self)
+        self.memory_info.exec()
 
     def read_document(self, doc_id: int) -> ReaderDialog | None:
         """Open the document with its table of contents and previous / next."""

@@ -56,17 +56,34 @@ class DocumentRow:
     kind: str = "book"
     authors: list[str] = field(default_factory=list)
     characters: int = 0
-    memories: list[str] = field(default_factory=list)  # memories that hold this document
+    memories: list[str] = field(default_factory=list)  # memories that hold (part of) it
+    # memory -> what it holds when not the whole document: ("3 of 139 chapters",
+    # "chapters 1-3 of 139, 12,909 tokens (partly memorized)"), short for the column, long for its tip
+    partly: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def memorized(self) -> bool:
+        """Whether some memory holds the whole document (a partly memorized one is not)."""
+        return any(name not in self.partly for name in self.memories)
+
+    def memory_text(self) -> str:
+        return ", ".join(f"{name} ({self.partly[name][0]})" if name in self.partly else name
+                         for name in self.memories)
+
+    def memory_tip(self) -> str:
+        return "\n".join(f"“{name}” holds {self.partly[name][1]}" if name in self.partly
+                         else f"“{name}” holds the whole document" for name in self.memories)
 
 
 @dataclass
 class MemoryRow:
     name: str
     status: str = "done"
-    tokens_done: int = 0
-    tokens_total: int = 0
-    sources: list[str] = field(default_factory=list)  # document titles, in memorization order
+    tokens_done: int = 0  # of the last (or running) run: what a resume starts from
+    tokens_total: int = 0  # of the last (or running) run
+    sources: list[str] = field(default_factory=list)  # "Moby-Dick (chapters 1-3 of 139)", in order
     message: str = ""
+    tokens_held: int | None = None  # what it holds, all runs together (None: not known)
 
     @property
     def progress(self) -> float | None:
@@ -283,9 +300,10 @@ class LibraryView(QTreeWidget):
         item.setToolTip(COL_AUTHOR, ", ".join(doc.authors))
         item.setText(COL_SIZE, fmt_size(doc.characters))
         item.setData(COL_SIZE, SORT_ROLE, doc.characters)
-        item.setData(0, FILTER_ROLE, (doc.kind, bool(doc.memories)))
-        item.setText(COL_STATUS, ", ".join(doc.memories) if doc.memories else "not memorized")
-        item.setToolTip(COL_STATUS, "Memorized into " + ", ".join(doc.memories) if doc.memories else "")
+        # "Not memorized" keeps a partly memorized document in sight: it has chapters to go.
+        item.setData(0, FILTER_ROLE, (doc.kind, doc.memorized))
+        item.setText(COL_STATUS, doc.memory_text() or "not memorized")
+        item.setToolTip(COL_STATUS, doc.memory_tip())
         item.setForeground(COL_STATUS, QColor("#374151" if doc.memories else "#9aa3b2"))
         self._update_group_titles()
         self._fit_columns()
@@ -304,8 +322,10 @@ class LibraryView(QTreeWidget):
         item.setToolTip(COL_TITLE, "Sources: " + ", ".join(mem.sources) if mem.sources else
                         mem.message or "Nothing memorized yet")
         item.setText(COL_AUTHOR, "")
-        item.setText(COL_SIZE, fmt_tokens(mem.tokens_total or None))
-        item.setData(COL_SIZE, SORT_ROLE, mem.tokens_total)
+        held = mem.tokens_held if mem.tokens_held is not None else mem.tokens_total
+        item.setText(COL_SIZE, fmt_tokens(held or None))  # what it holds, not its last run
+        item.setToolTip(COL_SIZE, f"Holds {held:,} tokens" if held else "")
+        item.setData(COL_SIZE, SORT_ROLE, held)
         item.setData(COL_PROGRESS, SORT_ROLE, 1.0 if mem.progress is None else mem.progress)
         item.setText(COL_STATUS, STATUS_TEXT.get(mem.status, mem.status))
         if mem.message:
@@ -321,8 +341,7 @@ class LibraryView(QTreeWidget):
         if item is None:
             item = self.upsert_memory(MemoryRow(name=name, status=status))
         item.setText(COL_STATUS, STATUS_TEXT.get(status, status))
-        if tokens_total:
-            item.setText(COL_SIZE, fmt_tokens(tokens_total))
+        # Size says what the memory holds; it grows when a run is saved (refresh), not per chunk
         had_bar = item.data(COL_PROGRESS, PROGRESS_ROLE) is not None
         if status == "done":
             item.setData(COL_PROGRESS, PROGRESS_ROLE, None)

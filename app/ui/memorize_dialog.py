@@ -75,13 +75,16 @@ class MemorizeDialog(QDialog):
                  sections: list[SectionRow] | None = None,
                  estimator: Callable[[MemorizeRequest], str] | None = None,
                  held: Callable[[str, int], set[int]] | None = None,
-                 specs_of: Callable[[str], Specs] | None = None) -> None:
+                 specs_of: Callable[[str], Specs] | None = None,
+                 describe_held: Callable[[str, int], str] | None = None) -> None:
         """``sections`` (one document): its chapters, to pick from. ``estimator(request)``: the
-        cost sentence shown before starting. ``held(memory, document)``: chapters it holds.
+        cost sentence shown before starting. ``held(memory, document)``: chapters it holds;
+        ``describe_held(memory, document)``: that in words, with its tokens.
         ``specs_of(memory)``: an existing memory's own specs, which adding to it starts from."""
         super().__init__(parent)
         self._estimator = estimator
         self._held = held
+        self._describe_held = describe_held
         self._defaults = defaults.specs
         self._specs_of = specs_of
         self.chapters = ChapterPicker(sections) if sections and len(document_ids) == 1 else None
@@ -188,7 +191,8 @@ class MemorizeDialog(QDialog):
             return
         if self.chapters is not None and self._held is not None:
             name = self.existing_name.currentText() if self.existing_memory.isChecked() else ""
-            self.chapters.mark_held(self._held(name, self.document_ids[0]) if name else set())
+            words = self._describe_held(name, self.document_ids[0]) if name and self._describe_held else ""
+            self.chapters.mark_held(self._held(name, self.document_ids[0]) if name else set(), words)
         if self.chapters is not None and not self.chapters.checked_ids():
             self.cost_label.setText("Tick at least one chapter to memorize.")
         elif self._estimator is not None:
@@ -202,14 +206,18 @@ class MemorizeDialog(QDialog):
         # rows are locked).
         base = self._specs_of(name) if not new and self._specs_of is not None else self._defaults
         chosen = self.chapters.chosen_ids() if self.chapters is not None else None
+        if chosen is not None and not new and self._held is not None:  # held: not trained again
+            held = self._held(name, self.document_ids[0]) if name else set()
+            chosen = [i for i in chosen if i not in held]
         sections = {self.document_ids[0]: chosen} if chosen is not None else None
         return MemorizeRequest(document_ids=self.document_ids, memory=name, section_ids=sections,
                                specs=self.form.specs(base, shape=new))
 
     def start(self) -> None:
         request = self.request()
-        if self.chapters is not None and not self.chapters.checked_ids():
-            self.chapters.list.setFocus()
+        if self.chapters is not None and (not self.chapters.checked_ids()
+                                          or request.section_ids == {self.document_ids[0]: []}):
+            self.chapters.list.setFocus()  # nothing ticked, or only chapters the memory holds
             return
         if not request.memory:
             self.new_name.setFocus()

@@ -42,7 +42,7 @@ class MemorizeFlow:
         dialog = MemorizeDialog(ids, c.document_titles(ids), c.memory_names(), c.settings, self,
                                 sections=c.document_sections(ids[0]) if len(ids) == 1 else None,
                                 estimator=c.memorize_cost, held=c.held_sections,
-                                specs_of=c.memorize_specs)
+                                specs_of=c.memorize_specs, describe_held=c.describe_held)
         dialog.start_requested.connect(lambda request: self._start_memorize(dialog, request))
         dialog.pause_requested.connect(self.controller.pause)
         dialog.resume_requested.connect(self.controller.resume)

@@ -1,4 +1,6 @@
-"""A memory's sources, settings and perplexity curve, as `app.memories.memory_summary` returns them."""
+"""A memory's sources, settings and perplexity curve, as `app.memories.memory_summary` returns them:
+what it holds of each source (chapters, tokens), and, while it is being memorized, this run's
+progress and the curve so far."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.memories import Holding
 from app.ui.library_view import STATUS_TEXT
 from app.ui.memorize_form import SETTING_LABELS
 from app.ui.plot import PerplexityPlot
@@ -51,9 +54,20 @@ class MemoryInfoDialog(QDialog):
         status = summary.get("status", "")
         facts.addRow("Status:", QLabel(STATUS_TEXT.get(status, status)))
         done, total = summary.get("tokens_done") or 0, summary.get("tokens_total") or 0
-        facts.addRow("Tokens:", QLabel(f"{done:,} of {total:,}" if total else fmt_tokens(done)))
+        held = summary.get("tokens_held")
+        self.holds = QLabel((f"{held:,} tokens" if held else "nothing yet") if held is not None else
+                            (f"{done:,} of {total:,} tokens" if total else fmt_tokens(done)))
+        facts.addRow("Holds:", self.holds)
+        if status != "done" and total:  # the run under way (or cut short): where a resume starts
+            facts.addRow("This run:", QLabel(f"{done:,} of {total:,} tokens saved"))
         if summary.get("ppl") is not None:
-            facts.addRow("Final perplexity:", QLabel(f"{summary['ppl']:.2f}"))
+            label = {"done": "Final perplexity:", "running": "Perplexity so far:",
+                     "paused": "Perplexity so far:", "queued": "Perplexity so far:"}.get(
+                status, "Perplexity when stopped:")
+            value = QLabel(f"{summary['ppl']:.2f}")
+            value.setToolTip("Online perplexity: how well the model predicted the text as it "
+                             "memorized it, each chunk scored just before it was learned.")
+            facts.addRow(label, value)
         if summary.get("backbone"):
             facts.addRow("Model:", QLabel(str(summary["backbone"])))
         if summary.get("path"):
@@ -70,9 +84,15 @@ class MemoryInfoDialog(QDialog):
         sl = QVBoxLayout(sources_box)
         self.sources = QListWidget()
         for s in summary.get("sources", []):
+            title = s.get("title", s.get("document_id"))
+            if "held" in s:  # which chapters and how many tokens (app.memories.holdings)
+                holding = Holding(s["document_id"], title, s.get("sections") or 0, s["held"],
+                                  s.get("tokens_held") or 0, s.get("pending") or [], s.get("status") or "done")
+                self.sources.addItem(f"{title}: {holding.describe('chapters')}")
+                continue
             tokens = f" — {s['tokens']:,} tokens" if s.get("tokens") else ""
             state = "" if s.get("status") in (None, "done") else f" [{s['status']}]"
-            self.sources.addItem(f"{s.get('title', s.get('document_id'))}{tokens}{state}")
+            self.sources.addItem(f"{title}{tokens}{state}")
         self.sources.setMaximumHeight(110)
         sl.addWidget(self.sources)
         layout.addWidget(sources_box)
@@ -88,7 +108,7 @@ class MemoryInfoDialog(QDialog):
         points = curve_points(summary.get("curve"))
         self.plot.set_points(points)
         if points:
-            self.plot.set_x_max(max(total, points[-1][0]))
+            self.plot.set_x_max(max(summary.get("curve_end") or total, points[-1][0]))
         layout.addWidget(self.plot, 1)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

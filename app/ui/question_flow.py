@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app.library.records import section_label
 from app.ui.passage_dialog import PassageDialog
 from app.ui.question_panel import SINGLE, WITH, WITHOUT, AskOptions
 
@@ -100,7 +101,10 @@ class QuestionFlow:
 
             self.show_error("Passage", user_message(exc))
             return None
-        dialog = PassageDialog(ctx.get("document_title", ""), ctx.get("section_title", ""),
+        section = ctx.get("section_title", "")
+        if ctx.get("section_position") is not None:  # numbered as the citation and the reader are
+            section = section_label(ctx["section_position"] + 1, section)
+        dialog = PassageDialog(ctx.get("document_title", ""), section,
                                ctx.get("text", ""), getattr(passage, "text", ""),
                                ctx.get("start"), ctx.get("end"), parent=self)
         dialog.setModal(False)

@@ -40,9 +40,9 @@ class ReaderDialog(QDialog):
         self.contents.setObjectName("readerContents")
         self.contents.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.contents.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        for info in self.sections:
-            self.contents.addItem(info.title or f"Section {info.position + 1}")
-            self.contents.item(self.contents.count() - 1).setToolTip(info.title)
+        for info in self.sections:  # numbered as `locas list --sections` and citations number them
+            self.contents.addItem(info.label)
+            self.contents.item(self.contents.count() - 1).setToolTip(info.label)
         self.title = QLabel()
         self.title.setObjectName("sectionTitle")
         self.text = QTextBrowser()
@@ -95,7 +95,7 @@ class ReaderDialog(QDialog):
         if not 0 <= row < len(self.sections):
             return
         info = self.sections[row]
-        self.title.setText(info.title or f"Section {row + 1}")
+        self.title.setText(info.label)
         self.text.setPlainText(self.library.section_text(info.id))
         self.position.setText(f"{row + 1} of {len(self.sections)}")
         self.previous_button.setEnabled(row > 0)

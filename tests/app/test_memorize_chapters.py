@@ -74,9 +74,18 @@ def section_tokens(number: int) -> int:
 def test_section_numbers_take_ranges_and_lists():
     assert parse_section_numbers("3-5", 10) == [3, 4, 5]
     assert parse_section_numbers("1, 4,7-8,4", 10) == [1, 4, 7, 8]
-    for bad, why in [("2-x", "not a list"), ("5-3", "backwards"), ("9-12", "sections 1-10"), (",", "at least")]:
+    for bad, why in [("2-x", "not a list"), ("5-3", "backwards"), (",", "at least"),
+                     ("9-12", "This document has 10 sections, 1-10: 11-12 are not among them"),
+                     ("0,4,7-99", "10 sections, 1-10: 0, 11-99 are not among them")]:
         with pytest.raises(SectionChoiceError, match=why):
             parse_section_numbers(bad, 10)
+    # what exists is named, never a list cut short ("sections 1-1; 3, 4, 5, 6, 7 are not")
+    with pytest.raises(SectionChoiceError) as one:
+        parse_section_numbers("3-10", 1, document_id=1)
+    assert str(one.value) == ("This document has 1 section: 3-10 are not among them. "
+                              "See: locas list --sections 1")
+    with pytest.raises(SectionChoiceError, match="1 section: 2 is not among them"):
+        parse_section_numbers("1-2", 1)
 
 
 def test_chapters_chosen_now_and_the_rest_later(tiny_app, fed, capsys):
@@ -109,6 +118,37 @@ def test_chapters_chosen_now_and_the_rest_later(tiny_app, fed, capsys):
     total = sum(section_tokens(n) for n in range(1, 5))
     assert f"{total:,} tokens: about" in out and "measured here with these settings" in out
     assert len(fed) == 2  # --estimate memorized nothing
+
+
+def test_a_memory_says_what_it_holds(tiny_app, fed, capsys):
+    """Issue 29/30: after chapters 1-2 and then chapter 4, the memory holds chapters 1-2 and 4
+    of 4 and the tokens of all three, not only the last run's (which was "Tokens: 1,156 of
+    1,156"); a partly memorized book says so, in `memory show`, `memories` and their --json."""
+    assert main(["memorize", "1", "--sections", "1-2", "--memory", "shore"]) == 0
+    assert main(["memorize", "1", "--sections", "4", "--memory", "shore"]) == 0
+    capsys.readouterr()
+    held = section_tokens(1) + section_tokens(2) + section_tokens(4)
+    assert fed == [section_tokens(1) + section_tokens(2), section_tokens(4)]
+
+    assert main(["memory", "show", "shore"]) == 0
+    out = capsys.readouterr().out
+    assert f"holds: {held:,} tokens" in out
+    assert f"source: [1] book: sections 1-2, 4 of 4, {held:,} tokens (partly memorized)" in out, out
+    assert main(["memories"]) == 0
+    out = capsys.readouterr().out
+    assert f"{held:,} tokens held" in out and "sections 1-2, 4 of 4" in out
+    assert "online perplexity" in out and "Online perplexity: how well the model predicted" in out
+    assert "ppl " not in out  # a bare "ppl 40.07" said nothing of what it measures
+    assert main(["memories", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["tokens_held"] == held and row["tokens_total"] == section_tokens(4)  # the last run
+    assert row["sources"][0]["held"] == [1, 2, 4] and row["sources"][0]["partly"] is True
+
+    assert main(["memorize", "1", "--memory", "shore"]) == 0  # the whole book: adds chapter 3
+    capsys.readouterr()
+    assert main(["memory", "show", "shore"]) == 0
+    out = capsys.readouterr().out
+    assert f"source: [1] book: all 4 sections, {held + section_tokens(3):,} tokens\n" in out, out
 
 
 def test_sections_need_one_document(tiny_app, capsys):

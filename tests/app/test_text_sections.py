@@ -137,3 +137,10 @@ def test_a_technical_book_as_plain_text(shared_data):
     assert [t for t in found if t not in headings] == ["Italic"]
     bodies = import_text(Path("epub3.txt"), _as_plain_text(book, False).encode())
     assert [s.title for s in bodies.sections] == ["Accessible EPUB 3"]
+
+
+def test_header_fields_are_not_titles():
+    text = "Title: The Keeper\n\n" + PROSE + "\n\nThe Storm\n\n" + PROSE + "\n\nThe Calm\n\n" + PROSE
+    doc = import_text(Path("keeper.txt"), text.encode())
+    assert doc.title == "The Keeper"
+    assert [s.title for s in doc.sections] == ["Opening", "The Storm", "The Calm"]

@@ -16,7 +16,7 @@ from app.settings import Settings  # noqa: E402
 from app.ui.memorize_dialog import MemorizeDialog  # noqa: E402
 from locas_engine.spec import Specs  # noqa: E402
 
-SECTIONS = [(11, "Chapter One", 4000), (12, "Chapter Two", 2000), (13, "Chapter Three", 1000)]
+SECTIONS = [(11, "1. Chapter One", 4000), (12, "2. Chapter Two", 2000), (13, "3. Chapter Three", 1000)]
 
 
 def test_ticking_chapters_changes_the_request_and_the_cost(qtbot):

@@ -18,7 +18,9 @@ def test_filter_search_and_sort_the_library(window, qtbot, story_file, notes_fil
     story = next(d.id for d in library.list_documents() if d.title == "lighthouse")
     notes = next(i for i in view.document_ids() if i != story)
     library.create_memory("keeper", status="done")
-    library.add_memory_source("keeper", story)
+    library.add_memory_source("keeper", story)  # keeper holds the whole story, as a job leaves it
+    library.mark_sections_held("keeper", story, {s.id: 100 for s in library.sections(story)})
+    library.update_memory_source("keeper", story, status="done")
     window.refresh()
 
     with qtbot.waitActive(window):

@@ -94,9 +94,9 @@ def test_unfinished_memories_say_so_and_keep_their_bar(window, qtbot, story_file
     window.controller.import_files([str(story_file)])
     qtbot.waitUntil(lambda: len(view.document_ids()) == 1, timeout=10_000)
     doc_id = view.document_ids()[0]
-    library.add_memory_source("fables", doc_id)
+    library.add_memory_source("fables", doc_id)  # planned, none of it memorized yet
     window.refresh()
-    assert view.document_item(doc_id).text(COL_STATUS) == "fables"
+    assert view.document_item(doc_id).text(COL_STATUS) == "fables (nothing yet)"
     window.controller.import_files([str(story_file)])
     qtbot.waitUntil(lambda: "already" in window.statusBar().currentMessage(), timeout=10_000)
-    assert view.document_item(doc_id).text(COL_STATUS) == "fables"
+    assert view.document_item(doc_id).text(COL_STATUS) == "fables (nothing yet)"

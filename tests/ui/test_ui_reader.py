@@ -17,14 +17,14 @@ def test_read_walks_the_sections_with_contents_and_next(window, qtbot, story_fil
     qtbot.keyClick(view, Qt.Key.Key_Return)  # Enter reads, like a double click
     reader = window._reader
     assert [reader.contents.item(i).text() for i in range(reader.contents.count())] == [
-        "CHAPTER ONE", "CHAPTER TWO"]
+        "1. CHAPTER ONE", "2. CHAPTER TWO"]  # numbered as `locas list --sections` numbers them
     assert "Maren Solberg" in reader.text.toPlainText() and not reader.previous_button.isEnabled()
     from PySide6.QtWidgets import QApplication
 
     qtbot.waitUntil(lambda: QApplication.activeWindow() is reader, timeout=5_000)
     qtbot.keyClick(reader, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
-    assert reader.title.text() == "CHAPTER TWO" and "brass key" in reader.text.toPlainText()
+    assert reader.title.text() == "2. CHAPTER TWO" and "brass key" in reader.text.toPlainText()
     assert reader.position.text() == "2 of 2" and not reader.next_button.isEnabled()
     reader.previous_button.click()
-    assert reader.title.text() == "CHAPTER ONE"
+    assert reader.title.text() == "1. CHAPTER ONE"
     reader.close()
