@@ -145,11 +145,14 @@ class LibraryActions:
         except Exception as exc:  # noqa: BLE001 - shown as a sentence
             self.show_error("Memory", user_message(exc))
             return
-        live = self._curves.get(name) if summary.get("status") in ("running", "paused", "queued") else None
-        if live:  # the memory's file has its earlier runs' curve; this run's is in the events so far
+        run = self.controller.run_state(name)
+        if run is not None:  # memorizing: the events are newer than the library's checkpoint count
+            summary = {**summary, "status": run.status,
+                       "tokens_total": run.tokens_total or summary.get("tokens_total")}
+        if run is not None and run.curve:  # the file has the earlier runs' curve; this run's so far
             before = curve_points(summary.get("curve"))
             offset = before[-1][0] if before else 0
-            summary = {**summary, "curve": before + [(offset + x, y) for x, y in live],
+            summary = {**summary, "curve": before + [(offset + x, y) for x, y in run.curve],
                        "curve_end": offset + (summary.get("tokens_total") or 0)}
         self.memory_info = MemoryInfoDialog(summary, self)
         self.memory_info.exec()

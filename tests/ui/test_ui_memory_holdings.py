@@ -149,7 +149,7 @@ def test_details_while_memorizing_show_this_run_and_the_curve_so_far(book, qtbot
     library.update_memory("shore", tokens_done=256, tokens_total=1024, ppl=51.0)
     window.refresh()
     for done, ppl in ((256, 60.0), (512, 51.0)):  # the worker's events, as the window gets them
-        window._on_memorize_event(MemorizeEvent("shore", "memorizing", done, 1024, ppl=ppl))
+        window.controller._on_memorize_event(MemorizeEvent("shore", "memorizing", done, 1024, ppl=ppl))
     info = _details(window, qtbot, "shore")
     assert "Final perplexity:" not in info["labels"]  # it is not final: the run goes on
     assert "Perplexity so far:" in info["labels"] and "256 of 1,024 tokens saved" in info["labels"]
