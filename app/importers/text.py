@@ -117,6 +117,7 @@ _ADMONITIONS = frozenset({"note", "tip", "hint", "caution", "warning", "importan
 _NUMERAL = re.compile(r"(?:[IVXLCDM]+|\d{1,3})\.?")  # "IV.", "12": a heading that only numbers
 _OPENERS = "\"'“‘«„‹([{<*•·-–—_=#>|~"  # dialogue, lists, rules and markup start with these
 _CLOSERS = ".,;:!?\"'”’»…-–—*_=/\\]"  # a sentence, a dialogue line, a reference ends so
+_NEXT_LINE = re.compile(r"\n([^\n]*\S[^\n]*)")  # the very next line, when it is not blank
 _BLOCK = re.compile(r"(?:[^\n]*\S[^\n]*(?:\n|\Z))+")  # lines up to a blank line
 
 
@@ -146,13 +147,12 @@ def _chapter_marks(text: str) -> list[tuple[int, int, str]]:
     marks = []
     for m in _CHAPTER.finditer(text):
         end, lines = m.end(), [m.group(1).strip()]
-        for line in re.finditer(r"\n([^\n]*\S[^\n]*)", text[end:]):
+        while len(lines) < 3 and (line := _NEXT_LINE.match(text, end)):
             more = line.group(1).strip()
-            if line.start() != 0 or len(lines) == 3 or not (more.isupper() or len(more) < 50) \
-                    or _CHAPTER.fullmatch(more):
+            if not (more.isupper() or len(more) < 50) or _CHAPTER.fullmatch(more):
                 break
             lines.append(more)
-            end += line.end()
+            end = line.end()
         marks.append((m.start(), end, " ".join(lines)))
     return marks
 
