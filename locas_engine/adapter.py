@@ -149,17 +149,24 @@ def plain_modules(model: nn.Module) -> Iterator[nn.Module]:
 
 
 @contextlib.contextmanager
-def only_enabled(memories: Mapping[str, Memory], names: Iterable[str]) -> Iterator[None]:
+def only_enabled(memories: Mapping[str, Memory], names: Iterable[str],
+                 rows: torch.Tensor | None = None) -> Iterator[None]:
     """Switch on exactly the named ones of ``memories`` (a backbone's registry) for a while.
 
     The one way to choose which attached memories take part in a forward pass (answers, routing,
     benchmarks, the plain model). The choice holds in this thread's context only (and in the
     generate thread it starts), so another thread may run the same model with other memories on
     at the same time; leaving the block restores the choice before it, also on error.
+
+    ``rows`` (bool, one per row of the batch): the named memories are on in those rows only,
+    so one forward pass of a batch runs the model with and without them at once (the answer
+    and the plain model that decides its end, ``generate_ids``). A merged memory is in the
+    weights and stays on in every row.
     """
     on = set(names)
     switches = dict(SWITCHES.get() or {})
-    switches.update({id(memory): name in on for name, memory in memories.items()})
+    switches.update({id(memory): (rows if rows is not None else True) if name in on else False
+                     for name, memory in memories.items()})
     token = SWITCHES.set(switches)
     try:
         yield

@@ -1,7 +1,8 @@
 """Stream an answer from the backbone (with whatever memories are attached and enabled).
 
-Greedy decoding by transformers' ``generate`` with its logits processors and stopping criteria:
-deterministic answers make "memory on / off" comparisons meaningful, and a streamer lets the
+Greedy decoding by a loop over the model's KV cache (``generate_ids``; it replaced transformers'
+``generate``, whose per-step machinery cost more than the rules it ran, issue 32): deterministic
+answers make "memory on / off" comparisons meaningful, and ids handed over one by one let the
 caller show each token and stop at any time. Memory hooks run on every forward, so the memory
 needs no help to shape the answer; it is only kept from deciding where the answer ends, and the
 answer is kept from looping or running on into the source's own format (``generate_ids``,
@@ -10,26 +11,21 @@ answer is kept from looping or running on into the source's own format (``genera
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import inspect
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 import torch
-from transformers import (
-    GenerationConfig,
-    LogitsProcessor,
-    LogitsProcessorList,
-    NoRepeatNGramLogitsProcessor,
-    StoppingCriteria,
-    StoppingCriteriaList,
-)
-from transformers.generation.streamers import BaseStreamer
+from transformers import NoRepeatNGramLogitsProcessor
 
 from .adapter import only_enabled
 from .answer_text import AnswerText, has_content
 from .backbone import Backbone
+from .timing import add_stage, stage
 
 # A token 8-gram is long enough that a date written twice ("May 2023 ... June 2023") is never
 # blocked, and short enough that a loop is broken within a line; AnswerText stops word loops.
@@ -68,113 +64,36 @@ def prompt_ids(backbone: Backbone, messages: Sequence[dict[str, str]]) -> torch.
     return ids.to(backbone.device)
 
 
-class _IdQueue(BaseStreamer):
-    """Hands each new id from ``model.generate`` (running in a thread) to the caller's iterator."""
-
-    END = object()
-
-    def __init__(self, on_id: Callable[[int], None] | None = None) -> None:
-        self.queue: queue.Queue = queue.Queue()
-        self._prompt_seen = False
-        self.on_id = on_id
-
-    def put(self, value: torch.Tensor) -> None:
-        if not self._prompt_seen:  # generate() first hands over the prompt itself
-            self._prompt_seen = True
-            return
-        for i in value.reshape(-1).tolist():
-            if self.on_id is not None:
-                self.on_id(int(i))  # in generate's thread, before the next step
-            self.queue.put(int(i))
-
-    def end(self) -> None:
-        self.queue.put(self.END)
+def _forward(model, x: torch.Tensor, past, cache_kw: str):
+    """One forward pass reading ``x`` (batch, new positions) after the cache ``past``: the
+    last position's logits (batch, vocab) and the grown cache."""
+    out = model(input_ids=x, use_cache=True, logits_to_keep=1, **{cache_kw: past})
+    return out.logits[:, -1], getattr(out, cache_kw, None)
 
 
-def _flag(input_ids: torch.Tensor, value: bool) -> torch.Tensor:
-    """A stopping criterion's answer: one bool per sequence."""
-    return torch.full((input_ids.shape[0],), value, dtype=torch.bool, device=input_ids.device)
+def _stackable(cache) -> bool:
+    """Whether a one-row KV cache can take a second row by stacking keys and values: its layers
+    hold nothing else per row (transformers' dynamic layers, sliding-window ones included)."""
+    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
+
+    layers = getattr(cache, "layers", None)
+    return bool(layers) and all(type(layer) in (DynamicLayer, DynamicSlidingWindowLayer) for layer in layers)
 
 
-class _AnswerNoRepeatNGram(LogitsProcessor):
-    """transformers' no-repeat n-gram rule applied to the answer only: copying a phrase from the
-    passages is allowed, repeating one of the answer's own phrases is not."""
-
-    def __init__(self, n: int, prompt_len: int) -> None:
-        self.inner = NoRepeatNGramLogitsProcessor(n)
-        self.prompt_len = prompt_len
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        return self.inner(input_ids[:, self.prompt_len:], scores)
-
-
-class _NoEndBeforeContent(LogitsProcessor):
-    """Keep the end-of-turn ids from winning while the answer says nothing yet (empty, or only
-    "The answer to this question is:"): an empty answer is never what a reader asked for."""
-
-    def __init__(self, stop: set[int], prompt_len: int, ready: Callable[[list[int]], bool]) -> None:
-        self.stop = sorted(stop)
-        self.prompt_len = prompt_len
-        self.ready = ready
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        if not self.ready(input_ids[0, self.prompt_len:].tolist()):
-            scores = scores.clone()
-            scores[:, self.stop] = float("-inf")
-        return scores
-
-
-class _RecordLogprobs(LogitsProcessor):
-    """Record the log-probability of each chosen token under the raw scores (before any rule
-    changed them): the model's confidence in its own answer, at no extra cost."""
-
-    def __init__(self, prompt_len: int, out: list[float]) -> None:
-        self.prompt_len, self.out = prompt_len, out
-        self.last: torch.Tensor | None = None
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        self.last = torch.log_softmax(scores[0].float(), dim=-1)
-        return scores
-
-    def chosen(self, token: int) -> None:
-        """The streamer says which id was chosen from the last recorded row."""
-        if self.last is not None:
-            self.out.append(float(self.last[token]))
-            self.last = None
-
-
-class _Callback(StoppingCriteria):
-    """Stop when ``fn(answer ids)`` says so (cancel, closed stream, the text rules)."""
-
-    def __init__(self, fn: Callable[[list[int]], bool], prompt_len: int) -> None:
-        self.fn = fn
-        self.prompt_len = prompt_len
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
-        return _flag(input_ids, bool(self.fn(input_ids[0, self.prompt_len:].tolist())))
-
-
-class _PlainModelEnds(StoppingCriteria):
-    """End the answer where the plain model (every memory off), reading the same answer so far,
-    would end its turn. It keeps its own KV cache and reads each new token once."""
-
-    def __init__(self, backbone: Backbone, stop: set[int], prompt_len: int,
-                 ready: Callable[[list[int]], bool]) -> None:
-        self.backbone, self.stop, self.ready = backbone, stop, ready
-        self.prompt_len = prompt_len
-        self.cache_kw = _cache_kwarg(backbone.model)
-        self.past = None
-        self.read = 0  # positions of the sequence already in the plain cache
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
-        x = input_ids[:, self.read:]
-        with only_enabled(self.backbone.memories, []):
-            out = self.backbone.model(input_ids=x, use_cache=True, logits_to_keep=1,
-                                      **{self.cache_kw: self.past})
-        self.past = getattr(out, self.cache_kw, None)
-        self.read = input_ids.shape[1]
-        ends = int(out.logits[0, -1].argmax()) in self.stop
-        return _flag(input_ids, ends and self.ready(input_ids[0, self.prompt_len:].tolist()))
+def _with_plain_row(model, ids: torch.Tensor, past, cache_kw: str, memories, on: list[str]):
+    """The answer's cache ``past`` (one row, the prompt ``ids`` read with the memories ``on``)
+    with a second row: the same prompt read by the plain model (every memory off), stacked under
+    it; for a cache that cannot be stacked, both rows read the prompt anew."""
+    if _stackable(past):
+        with only_enabled(memories, []):
+            _, plain = _forward(model, ids, None, cache_kw)
+        for layer, other in zip(past.layers, plain.layers, strict=True):
+            if layer.get_seq_length():
+                layer.keys = torch.cat([layer.keys, other.keys])
+                layer.values = torch.cat([layer.values, other.values])
+        return past
+    with only_enabled(memories, on, rows=torch.tensor([True, False], device=ids.device)):
+        return _forward(model, ids.repeat(2, 1), None, cache_kw)[1]
 
 
 @torch.no_grad()
@@ -192,10 +111,14 @@ def generate_ids(
 ) -> Iterator[int]:
     """Yield greedy next ids after the prompt ``ids`` (1, T) until a stop id, a rule, or the cap.
 
-    transformers' ``generate`` does the decoding (greedy, so deterministic), in a thread whose
-    ids a streamer hands over one by one, so that the caller can show them and stop at any time.
-    - No loops: the answer never repeats one of its own token ``no_repeat_ngram``-grams.
-    - ``ready(answer ids)``: the answer may end only once this is true (default: one id written).
+    A greedy loop over the model's KV cache (deterministic), in a thread whose ids are handed
+    over one by one, so that the caller can show them and stop at any time (the loop checks
+    ``should_stop`` before every forward pass: a cancel takes effect within one token).
+    - No loops: the answer never repeats one of its own token ``no_repeat_ngram``-grams
+      (transformers' rule, applied to the answer only: copying a phrase from the passages is
+      allowed).
+    - ``ready(answer ids)``: the answer may end only once this is true (default: one id written);
+      until then the end ids cannot win.
     - ``stop_when(answer ids)``: the caller's own rules (``AnswerText``: the source's line format,
       a loop in words); the id that made it true is still yielded, the caller trims its text.
     - With a memory switched on and ``plain_ending``, the memory still chooses every token, but
@@ -204,54 +127,98 @@ def generate_ids(
       hold the end-of-turn token down: left to itself, a memorized model talks until the token
       cap (9 of 10 answers in the LoCoMo bench, against 2 of 3 without memory) and its answer
       drifts into replaying the chat. Knowing when an answer is complete is the plain model's
-      skill, not the memory's. The price is a second, memory-off forward pass per token.
-    - ``logprobs``: if given, receives the log-probability of each id generated (under the raw
-      scores; the yielded ids are its first entries).
+      skill, not the memory's. Both read the same ids, so they run as one forward pass of two
+      rows, the memory on in the first only (``only_enabled(..., rows=...)``): on a CPU the
+      second row costs a fraction of a second pass, since the weights are read once. The plain
+      model reads the prompt after the first id is handed over (it cannot end an answer that
+      has said nothing), so the first word waits for the answer's own prefill only.
+    - ``logprobs``: if given, receives the log-probability of each id chosen (under the raw
+      scores, before any rule; the yielded ids are its first entries).
+    Time spent is reported to ``locas_engine.timing`` as the stages prefill (the answer's),
+    prefill/plain (the plain model's, after the first word), decode (each pass after the first
+    id) and rules (choosing each id).
     """
     model = backbone.model
-    prompt_len = ids.shape[1]
     ready = ready or (lambda answer: len(answer) > 0)
+    stops = sorted(stop)
     closed = threading.Event()
 
-    def cancelled(_answer: list[int]) -> bool:
+    def cancelled() -> bool:
         return closed.is_set() or (should_stop is not None and should_stop())
 
-    record = _RecordLogprobs(prompt_len, logprobs if logprobs is not None else [])
-    processors = LogitsProcessorList([record, _NoEndBeforeContent(stop, prompt_len, ready)])
-    if no_repeat_ngram:
-        processors.append(_AnswerNoRepeatNGram(no_repeat_ngram, prompt_len))
-    criteria = StoppingCriteriaList([_Callback(cancelled, prompt_len)])
-    if stop_when is not None:
-        criteria.append(_Callback(stop_when, prompt_len))
-    if plain_ending and any(m.enabled for m in backbone.memories.values()):
-        criteria.append(_PlainModelEnds(backbone, stop, prompt_len, ready))
-    config = GenerationConfig(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                              eos_token_id=sorted(stop), pad_token_id=min(stop))
-    streamer = _IdQueue(record.chosen)
+    if max_new_tokens <= 0 or cancelled():
+        return
+    on = [name for name, memory in backbone.memories.items() if memory.enabled]
+    two_rows = plain_ending and bool(on)
+    no_repeat = NoRepeatNGramLogitsProcessor(no_repeat_ngram) if no_repeat_ngram else None
+    cache_kw = _cache_kwarg(model)
+    handed: queue.Queue = queue.Queue()
+    end = object()
     errors: list[BaseException] = []
+
+    def choose(scores: torch.Tensor, answer: list[int]) -> int:
+        """The answer's next id from its raw scores (vocab,), float32, under the rules."""
+        if logprobs is not None:
+            logp = torch.log_softmax(scores, dim=-1)
+        if not ready(answer):
+            scores = scores.clone()
+            scores[stops] = float("-inf")
+        if no_repeat is not None and len(answer) + 1 >= no_repeat_ngram:
+            scores = no_repeat(torch.tensor([answer], device=scores.device), scores[None])[0]
+        token = int(scores.argmax())
+        if logprobs is not None:
+            logprobs.append(float(logp[token]))
+        return token
+
+    def decode() -> None:
+        answer: list[int] = []
+        rows = None  # one row: the answer; two: the answer and the plain model, once it joins
+        with torch.no_grad():
+            with stage("prefill"):  # the answer's row alone: its first word waits for nothing else
+                logits, past = _forward(model, ids, None, cache_kw)
+            while True:
+                started = time.perf_counter()
+                token = choose(logits[0].float(), answer)
+                if token in stop:
+                    break
+                answer.append(token)
+                handed.put(token)
+                if (len(answer) >= max_new_tokens or cancelled()
+                        or (stop_when is not None and stop_when(answer))):
+                    break
+                ruled = time.perf_counter()
+                add_stage("rules", ruled - started)
+                if two_rows and rows is None:  # after the first word: the plain model joins
+                    with stage("prefill/plain"):
+                        past = _with_plain_row(model, ids, past, cache_kw, backbone.memories, on)
+                    rows = torch.tensor([True, False], device=ids.device)
+                    ruled = time.perf_counter()
+                x = torch.full((1 if rows is None else 2, 1), token, dtype=ids.dtype, device=ids.device)
+                switch = contextlib.nullcontext() if rows is None else only_enabled(backbone.memories, on, rows=rows)
+                with switch:
+                    logits, past = _forward(model, x, past, cache_kw)
+                add_stage("decode", time.perf_counter() - ruled)
+                # the plain model, having read the same answer, would end its turn here
+                if rows is not None and int(logits[1].argmax()) in stop and ready(answer):
+                    break
 
     def work() -> None:
         try:
-            with torch.no_grad():
-                model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                               generation_config=config, logits_processor=processors,
-                               stopping_criteria=criteria, streamer=streamer)
+            decode()
         except BaseException as exc:  # handed to the caller's thread below
             errors.append(exc)
         finally:
-            streamer.end()
+            handed.put(end)
 
-    if max_new_tokens <= 0 or cancelled([]):
-        return
     # In a copy of this context: the memories switched on here (adapter.only_enabled) are the
-    # ones generate's forward passes use.
+    # ones the decoding thread's forward passes use, and its stages go to the same record.
     thread = threading.Thread(target=contextvars.copy_context().run, args=(work,), name="locas-generate",
                               daemon=True)
     thread.start()
     try:
         while True:
-            item = streamer.queue.get()
-            if item is _IdQueue.END or item in stop or cancelled([]):
+            item = handed.get()
+            if item is end or cancelled():
                 break
             yield item
     finally:
@@ -285,7 +252,9 @@ def stream_generate(
     def rules(answer: list[int]) -> bool:  # runs in generate's thread: its own AnswerText
         return AnswerText(source_line).update(decode(answer))
 
-    for next_id in generate_ids(backbone, prompt_ids(backbone, messages), _stop_ids(backbone),
+    with stage("prompt"):  # the chat template and the tokenizer
+        ids = prompt_ids(backbone, messages)
+    for next_id in generate_ids(backbone, ids, _stop_ids(backbone),
                                 max_new_tokens, should_stop, plain_ending, stop_when=rules,
                                 ready=lambda answer: has_content(decode(answer)), logprobs=logprobs):
         generated.append(next_id)

@@ -103,7 +103,7 @@ class LocasMemory(MemoryBase):
         def branch(a: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
             if not self.enabled or self.merged:
                 return out
-            return out + mem(a, act)  # (B, T, d)
+            return out + self.in_rows(mem(a, act))  # (B, T, d)
 
         return branch
 

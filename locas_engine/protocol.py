@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 # that set them: a context variable, so two threads can answer at once with different memories
 # on (Compare writes both of its answers together), and the thread ``generate`` runs in is
 # started in a copy of its caller's context. None: every memory follows its own ``enabled``.
-SWITCHES: ContextVar[dict[int, bool] | None] = ContextVar("locas_memory_switches", default=None)
+# A switch is a bool, or a bool tensor of shape (batch,): on in those rows of the batch only
+# (``only_enabled(..., rows=...)``: the memory-on and the plain model in one forward pass).
+SWITCHES: ContextVar[dict[int, bool | torch.Tensor] | None] = ContextVar("locas_memory_switches",
+                                                                        default=None)
 
 
 class MemoryBase(nn.Module):
@@ -55,8 +58,30 @@ class MemoryBase(nn.Module):
         context that names this memory decides, else the memory's own flag."""
         switches = SWITCHES.get()
         if switches is not None and id(self) in switches:
-            return switches[id(self)]
+            on = switches[id(self)]
+            return on if isinstance(on, bool) else True  # a row mask: on in some rows
         return self._enabled
+
+    def in_rows(self, delta: torch.Tensor) -> torch.Tensor:
+        """The memory's contribution ``delta`` (batch first), zeroed in the rows where an
+        ``only_enabled(..., rows=...)`` switched it off; unchanged otherwise. Every method's
+        branch passes what it adds through here."""
+        switches = SWITCHES.get()
+        rows = switches.get(id(self)) if switches is not None else None
+        if not isinstance(rows, torch.Tensor):
+            return delta
+        mask = rows.to(delta.dtype)
+        if delta.shape[0] != mask.numel():  # a model that flattens batch and positions (OPT)
+            mask = mask.repeat_interleave(delta.shape[0] // mask.numel())
+        return delta * mask.view(-1, *([1] * (delta.dim() - 1)))
+
+    def rows_on(self, batch: int) -> list[bool]:
+        """Whether the memory is on in each of ``batch`` rows of a forward pass run here."""
+        switches = SWITCHES.get()
+        rows = switches.get(id(self)) if switches is not None else None
+        if isinstance(rows, torch.Tensor):
+            return [bool(r) for r in rows.tolist()]
+        return [self.enabled] * batch
 
     @enabled.setter
     def enabled(self, on: bool) -> None:

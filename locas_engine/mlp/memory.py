@@ -116,7 +116,7 @@ class LocasMLPMemory(MemoryBase):
             a = self._inputs.pop(index, None)
             if a is None:
                 return output
-            out = output + mem(a, phi) if self.enabled else output  # (B, T, d)
+            out = output + self.in_rows(mem(a, phi)) if self.enabled else output  # (B, T, d)
             cap = self._capture
             if cap is None:
                 return out

@@ -22,13 +22,23 @@ def memorized(tiny_llama, randomize_values):
     return tiny_llama, memory
 
 
+def memory_rows(backbone, batch: int) -> list[bool]:
+    """Whether some memory is on, in each row of a forward pass run now (the answer and the
+    plain model can share one pass, as two rows)."""
+    rows = [False] * batch
+    for memory in backbone.memories.values():
+        rows = [a or b for a, b in zip(rows, memory.rows_on(batch), strict=True)]
+    return rows
+
+
 def positions_read(backbone) -> dict[bool, int]:
-    """Positions of the sequence read so far by passes with a memory on (True) and off (False):
+    """Positions of the sequence read so far by rows with a memory on (True) and off (False):
     the prompt, then one per token. (The output layer sees only the last position.)"""
     read = {True: 0, False: 0}
 
     def hook(module, args):
-        read[any(m.enabled for m in backbone.memories.values())] += args[0].shape[1]
+        for on in memory_rows(backbone, args[0].shape[0]):
+            read[on] += args[0].shape[1]
 
     backbone.model.get_input_embeddings().register_forward_pre_hook(hook)
     return read
@@ -36,17 +46,19 @@ def positions_read(backbone) -> dict[bool, int]:
 
 def plain_model_ends_after(backbone, answered: int, prompt_len: int = PROMPT_LEN):
     """Make the plain model (every memory off) want to end once it has read ``answered`` tokens
-    of the answer, by raising its end-of-turn logit there; returns the list of forward passes
-    seen, True for a pass with a memory on. Passes with a memory on are left alone."""
-    passes: list[bool] = []
+    of the answer, by raising its end-of-turn logit there; returns the forward passes seen,
+    each as its rows' memory switches. Rows with a memory on are left alone."""
+    passes: list[list[bool]] = []
     read = positions_read(backbone)
 
     def hook(module, args, logits):
-        memory_on = any(m.enabled for m in backbone.memories.values())
-        passes.append(memory_on)
-        if not memory_on and read[False] == prompt_len + answered:
+        rows = memory_rows(backbone, logits.shape[0])
+        passes.append(rows)
+        if read[False] == prompt_len + answered:
             logits = logits.clone()
-            logits[..., EOT] = 1e4
+            for row, on in enumerate(rows):
+                if not on:
+                    logits[row, ..., EOT] = 1e4
         return logits
 
     backbone.model.get_output_embeddings().register_forward_hook(hook)
@@ -78,7 +90,29 @@ def test_without_a_memory_there_is_no_second_pass(memorized):
     with only_enabled(backbone.memories, []):
         ended = answer(backbone, plain_ending=True)
     assert len(ended) == 5
-    assert passes == [False] * 6  # the prompt, then one pass per token: nothing doubled
+    assert passes == [[False]] * 6  # the prompt, then one pass per token: nothing doubled
+
+
+def test_with_a_memory_the_plain_model_reads_along_in_the_same_pass(memorized):
+    """The plain model is a second row of the same forward passes, not passes of its own; its
+    row gives what a pass with every memory off gives, and the answer's row what one with the
+    memory on gives."""
+    import torch
+
+    backbone, memory = memorized
+    passes = plain_model_ends_after(backbone, answered=5)
+    assert len(answer(backbone, plain_ending=True)) == 5
+    # the answer's prompt, the plain model's (after the first id), then one pass of both per id
+    assert passes == [[True], [False]] + [[True, False]] * 5
+    ids = token_stream(PROMPT_LEN)[None, :]
+    with torch.no_grad():
+        with only_enabled(backbone.memories, ["m"], rows=torch.tensor([True, False])):
+            both = backbone.model(input_ids=ids.repeat(2, 1)).logits
+        alone = backbone.model(input_ids=ids).logits
+        with only_enabled(backbone.memories, []):
+            plain = backbone.model(input_ids=ids).logits
+    assert not torch.allclose(alone, plain, atol=1e-3)
+    assert torch.allclose(both[0], alone[0], atol=1e-5) and torch.allclose(both[1], plain[0], atol=1e-5)
 
 
 def force_answer(backbone, wanted, prompt_len: int = PROMPT_LEN):
@@ -87,7 +121,7 @@ def force_answer(backbone, wanted, prompt_len: int = PROMPT_LEN):
     read = positions_read(backbone)
 
     def hook(module, args, logits):
-        position = read[True] + read[False] - prompt_len  # answer tokens already read
+        position = max(read.values()) - prompt_len  # answer tokens already read (per row)
         want = wanted(position)
         if want is not None:
             logits = logits.clone()
@@ -195,3 +229,49 @@ def test_the_answers_logprobs_are_recorded_while_it_is_written(tiny_llama):
         logits = tiny_llama.model(input_ids=full).logits[0, PROMPT_LEN - 1:-1]
     expected = torch.log_softmax(logits, -1).gather(1, torch.tensor(ids)[:, None])[:, 0]
     assert torch.allclose(torch.tensor(logprobs[:len(ids)]), expected, atol=1e-4)
+
+
+def test_an_answer_reports_its_stages_only_to_a_listener(memorized):
+    """While a `recording()` is open, the decoding thread reports its prefill, each decoding
+    pass and the rules' time into it; with none open nothing is kept anywhere."""
+    import threading
+
+    from locas_engine.timing import listening, recording, stage
+
+    backbone, _ = memorized
+    assert not listening()
+    answer(backbone, plain_ending=True)  # nobody listens: nothing to report to
+    plain_model_ends_after(backbone, answered=5)
+    with recording() as times:
+        ids = answer(backbone, plain_ending=True)
+        with stage("mine"):
+            threading.Thread(target=lambda: None).start()
+    assert len(ids) == 5
+    assert times.counts == {"prefill": 1, "prefill/plain": 1, "decode": 5, "rules": 5, "mine": 1}
+    assert all(s >= 0 for s in times.seconds.values()) and times.total() > 0
+    assert not listening()
+
+
+@pytest.mark.parametrize("arch", ["llama", "gemma3", "gpt2"])
+def test_the_plain_row_joins_the_answers_cache_on_every_architecture(arch, monkeypatch, randomize_values):
+    """The plain model's prompt cache is stacked under the answer's after the first word (a
+    sliding-window cache too); where a cache cannot be stacked both rows are read anew. Either
+    way the answer is the one two separate models would write: the memory's ids, ended where the
+    plain model ends."""
+    from engine_helpers import tiny_model
+
+    from locas_engine import MLPMemoryConfig, attach_mlp_memory, backbone_from_model
+    from locas_engine import generate as gen
+
+    backbone = backbone_from_model(tiny_model(arch), name=f"tiny-{arch}")
+    if arch == "gpt2":
+        attach_mlp_memory(backbone, MLPMemoryConfig(capacity=8), name="m")
+    else:
+        randomize_values(attach_memory(backbone, MemorySpec(rank=8, output_scale=2), name="m"), scale=2.0)
+    free = answer(backbone, plain_ending=False)
+    plain_model_ends_after(backbone, answered=4)
+    stacked = answer(backbone, plain_ending=True)
+    monkeypatch.setattr(gen, "_stackable", lambda cache: False)
+    plain_model_ends_after(backbone, answered=4)
+    anew = answer(backbone, plain_ending=True)
+    assert stacked == anew == free[:4]

@@ -323,3 +323,19 @@ def test_checkpoint_resume_equals_uninterrupted(tmp_path):
     assert resumed.used() == full.used() == {0: 80, 1: 80}
     for i in full.layers:
         torch.testing.assert_close(resumed.layer(i).V, full.layer(i).V)
+
+
+def test_a_row_switch_runs_the_memory_in_its_rows_only(tiny_mlp):
+    """`only_enabled(..., rows=...)`: one pass of two rows gives the memory-on model in the first
+    and the plain model in the second (what the answer's plain-model ending reads)."""
+    from locas_engine import only_enabled
+
+    mem = _written(tiny_mlp)
+    with torch.no_grad():
+        with only_enabled(tiny_mlp.memories, ["m"], rows=torch.tensor([True, False])):
+            both = tiny_mlp.model(input_ids=X[None].repeat(2, 1)).logits
+        alone = logits(tiny_mlp.model)
+        with only_enabled(tiny_mlp.memories, []):
+            plain = logits(tiny_mlp.model)
+    assert mem.enabled and not torch.allclose(alone, plain, atol=1e-4)
+    assert torch.allclose(both[0], alone[0], atol=1e-5) and torch.allclose(both[1], plain[0], atol=1e-5)
