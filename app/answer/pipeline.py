@@ -32,6 +32,7 @@ from app.session import Session
 from locas_engine import Backbone, Route, only_enabled, route_memories, stream_generate
 from locas_engine.generate import answer_logprob
 from locas_engine.interrupt import Interrupted, interruptible
+from locas_engine.timing import stage
 
 __all__ = ["Answer", "AnswerRequest", "PreparedAnswer", "prepare_answer", "record_answer", "run_answer",
            "write_answer"]
@@ -109,7 +110,8 @@ def run_answer(
     """
     prepared = prepare_answer(session, request, on_citations)
     answer = write_answer(prepared, on_token, control)
-    record_answer(session.library, answer)
+    with stage("record"):
+        record_answer(session.library, answer)
     return answer
 
 
@@ -130,24 +132,27 @@ def prepare_answer(session: Session, request: AnswerRequest,
     if request.use_retrieval and request.passages > 0:
         # with the rerank on, a wide list for the model to choose from (rerank.py)
         wide = rerank.RERANK is not None
-        citations = library.search(search_text(question, request.history), document_ids=scope,
-                                   limit=rerank.CANDIDATES if wide else request.passages, fill=wide)
-    backbone = session.backbone()
+        with stage("search"):
+            citations = library.search(search_text(question, request.history), document_ids=scope,
+                                       limit=rerank.CANDIDATES if wide else request.passages, fill=wide)
+    with stage("load"):  # the model, once per session
+        backbone = session.backbone()
     names = list(request.memories) if request.use_memory else []
     route: Route | None = None
     if request.route and len(names) > 1:
         # The question and its best passage say which book it is about: answer with the memory
         # that predicts them best (or all, when together they do better); see routing.py.
         # Only the top passage: the lower-ranked ones often come from other books.
-        with session.only_memories(names):  # attached, so that they can be judged
+        with session.only_memories(names), stage("route"):  # attached, so that they can be judged
             route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
         names = route.memories
     # Attached here (reads the library), so that writing does not need it.
-    for name in names:
-        session.memory(name)
+    with stage("attach"):
+        for name in names:
+            session.memory(name)
     if rerank.RERANK is not None and len(citations) > request.passages:
         # the memorized model, its memories on, orders what the search found (rerank.py)
-        with only_enabled(backbone.memories, names):
+        with only_enabled(backbone.memories, names), stage("rerank"):
             citations = rerank.rerank(backbone, question, citations,
                                       [q for q, _ in request.history][-FOLLOW_UP_TURNS:])
     citations = citations[:request.passages]
@@ -200,7 +205,8 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
     def confidence(passages: list[str], text: str) -> float:
         if passages:  # recorded while writing: no second pass over the long prompt
             return sum(logprobs) / len(logprobs) if logprobs else 0.0
-        return answer_logprob(backbone, build_messages(question, passages), text)
+        with stage("grounding/scoring"):  # a model pass over the prompt without passages
+            return answer_logprob(backbone, build_messages(question, passages), text)
 
     budget = answer_budget(question, request.max_new_tokens)
     chosen = "draft"
@@ -222,11 +228,13 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
             grounded = Grounded(draft, False, None, None, None)
         else:
             texts = [p.text for p in citations]
-            grounded = ground(question, draft, texts, [p.score for p in citations],
-                              confidence, full_evidence=request.full_evidence,
-                              at_budget=len(logprobs) >= budget)
+            with stage("grounding"):
+                grounded = ground(question, draft, texts, [p.score for p in citations],
+                                  confidence, full_evidence=request.full_evidence,
+                                  at_budget=len(logprobs) >= budget)
             if texts and not grounded.abstained and not grounded.quote:
-                chosen = _choose(prepared, draft, grounded)
+                with stage("choose"):  # candidate answers scored by the model (choose.py)
+                    chosen = _choose(prepared, draft, grounded)
     return Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
                   chosen="abstained" if grounded.abstained else "quote" if grounded.quote else chosen,
                   cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,

@@ -166,3 +166,24 @@ def test_qa_bench_answers_a_book_question_set(tmp_path):
     assert report["answer_checks"][0]["n_unanswerable"] == 1
     with pytest.raises(SystemExit, match="go together"):
         run_bench(qa, ["--book", str(book), "--modes", "retrieval"])
+
+
+@pytest.mark.slow
+def test_latency_bench_times_the_app_against_a_bare_generate(tmp_path):
+    """`locas bench latency`: the sample memorized, each question answered by the app and by a
+    bare generate of the same prompt and length; every stage the pipeline reports is in the
+    report, and the JSON is written."""
+    from app.cli import main
+
+    out = tmp_path / "latency.json"
+    assert main(["bench", "latency", "--n", "2", "--max-new-tokens", "8", "--home", str(tmp_path / "home"),
+                 "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert set(report["summary"]) == {"memory+retrieval", "retrieval"}
+    for mode, summary in report["summary"].items():
+        assert summary["questions"] == 2 and summary["answer_s"] > 0 and summary["bare_s"] > 0
+        assert summary["first_word_s"] <= summary["answer_s"] and summary["ratio"] > 0
+        assert {"search", "prompt", "prefill", "decode", "grounding", "record"} <= set(summary["stages_s"])
+        for row in report["answers"][mode]:
+            assert row["bare"]["tokens"] == max(1, row["app"]["tokens"])
+    assert report["load_average"]["start"] >= 0 and "date" in report and "machine" in report
