@@ -234,3 +234,16 @@ def test_an_ollama_model_loads_through_its_link(tmp_path, monkeypatch):
     assert bb.ffn_kind == "glu" and bb.num_layers == 30
     ids = bb.tokenizer("The capital of France is", return_tensors="pt").input_ids
     assert bb.model(ids).logits.shape[-1] == bb.model.config.vocab_size
+
+
+@pytest.mark.slow  # four fresh processes, two of them importing torch
+def test_models_bench_times_the_list_first_and_cached(tmp_path, monkeypatch):
+    from locas_engine.bench import run_bench
+
+    make_home(tmp_path, monkeypatch, everything=False)
+    report = run_bench("app.ui.models_bench", ["--json", str(tmp_path / "models.json")])
+    s = report["seconds"]
+    assert report["models"] == 2 and set(s) == {"cli_first", "cli_cached", "window_first", "window_cached"}
+    assert len(report["window_rows"]["first"]) == len(report["window_rows"]["cached"]) == 2
+    assert s["cli_cached"] < s["cli_first"] and s["window_cached"] < s["window_first"]
+    assert json.loads((tmp_path / "models.json").read_text())["bench"] == "models"
