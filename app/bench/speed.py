@@ -252,10 +252,14 @@ def run(args: argparse.Namespace) -> dict:
           f"{ids.numel()} tokens of {args.file.name}", file=sys.stderr, flush=True)
     tau_scales(args)  # an old --tau-scale becomes --output-scale
     base = {**default_settings(), **{k: getattr(args, k) for k in MEMORY_KEYS}}
+    app_precision = resolve_settings(base, bb)["precision"]
+    print(f"The app memorizes in {app_precision} on this device (memorize-default); every row is "
+          f"timed against score-fp32", file=sys.stderr, flush=True)
     results = measure(bb, ids, base, args.variants, args.repeat, args.templora)
     report = {"bench": "speed", "model": bb.name, "device": str(bb.device),
               "dtype": str(bb.dtype).replace("torch.", ""), "threads": torch.get_num_threads(),
-              "native_bf16": native_bf16(bb.device), "tokens": int(ids.numel()),
+              "native_bf16": native_bf16(bb.device), "app_precision": app_precision,
+              "tokens": int(ids.numel()),
               "file": str(args.file), "repeat": args.repeat,
               "defaults": resolved(base, bb), "results": results}
     print(format_table(results))

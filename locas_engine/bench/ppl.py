@@ -12,7 +12,13 @@ chunk_loss):
             (--compress backprop) or NL-SVD compression (--compress nlsvd)
 List-valued flags (--lr, --rank, --init, --steps, --layers, --output-scale, --lora-rank,
 --lora-lr) run every combination. The Locas flags and their defaults come from the engine's
-specs (locas_engine/spec.py); --tau-scale is the old form of --output-scale (tau_scale / rank). ``rel_time`` is relative to ``none`` in the same run.
+specs (locas_engine/spec.py); --tau-scale is the old form of --output-scale (tau_scale / rank).
+
+Precision: the memorizing methods run in ``--precision``, by default the app's on this device
+(``auto``: bf16 weights and arithmetic on CUDA and on CPUs with native bf16, fp32 elsewhere;
+locas_engine.precision), so their seconds are the app's. ``none`` is always scored in fp32: the
+floor every ``rel_time`` is relative to (in the same run), as `locas bench speed` measures
+against ``score-fp32``, so the two benches give the same ratio for the same work.
 """
 
 from __future__ import annotations
@@ -31,11 +37,12 @@ from pathlib import Path
 import torch
 
 from ..adapter import detach_memory
-from ..backbone import Backbone, load_backbone
+from ..backbone import Backbone, backbone_from_model, load_backbone
 from ..memorizer import Memorizer, autocast_context, chunk_loss, chunk_spans
 from ..memory import attach_memory
 from ..mlp.config import MLPMemoryConfig
 from ..mlp.memory import attach_mlp_memory
+from ..precision import PRECISIONS, precision_dtype, resolve_precision
 from ..spec import MemorySpec, TrainingSpec, add_flags, parse_layers, scales_for, tau_scales
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -193,7 +200,8 @@ def run_templora(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, r
     t0 = time.perf_counter()
     for i, span in enumerate(spans):
         for step in range(steps):
-            with autocast_context(bb.device, None):
+            # bf16 weights train as the Memorizer trains them: under bf16 autocast
+            with autocast_context(bb.device, True if bb.dtype == torch.bfloat16 else None):
                 loss, n = chunk_loss(model, dev_ids, span)
             if step == 0:
                 score = loss.detach()
@@ -237,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lora-rank", nargs="+", type=int, default=[64])
     p.add_argument("--lora-lr", nargs="+", type=float, default=[1e-3])
     p.add_argument("--lora-alpha", type=float, default=None, help="default: = LoRA rank")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="of the memorizing methods (default: the app's on this device); none is fp32")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, default=None, help="write the results here")
     return p
@@ -264,18 +274,22 @@ def format_table(results: list[dict]) -> str:
 def run(args: argparse.Namespace) -> dict:
     """The benchmark for already-parsed flags (``locas bench ppl`` parses them itself)."""
     tau_scales(args)  # an old --tau-scale becomes --output-scale for each rank
-    bb = load_backbone(args.model, device=args.device)
+    floor = load_backbone(args.model, device=args.device, dtype=torch.float32)  # scores `none`
+    precision = resolve_precision(args.precision, floor.device)
+    bb = floor if precision == "fp32" else backbone_from_model(
+        copy.deepcopy(floor.model).to(precision_dtype(precision)), floor.tokenizer, floor.name)
     ids = first_tokens(bb, read_text(args.file), args.tokens)
     n = ids.numel()
-    _log(f"{bb.name} on {bb.device} ({bb.dtype}); {n} tokens of {args.file.name}; "
-         f"chunk {args.chunk}, context {args.context}")
+    _log(f"{bb.name} on {bb.device}: memorizing in {precision} ({bb.dtype} weights), none in fp32; "
+         f"{n} tokens of {args.file.name}; chunk {args.chunk}, context {args.context}")
     with torch.no_grad():  # warm-up, so the first timed method does not pay for it
-        chunk_loss(bb.model, ids.to(bb.device), chunk_spans(n, args.chunk, args.context)[0])
+        for model in {id(m): m for m in (floor.model, bb.model)}.values():
+            chunk_loss(model, ids.to(bb.device), chunk_spans(n, args.chunk, args.context)[0])
     results: list[dict] = []
     for method in args.methods:
         if method == "none":
             _log("none")
-            results.append(run_none(bb, ids, args.chunk, args.context))
+            results.append(run_none(floor, ids, args.chunk, args.context))
         elif method == "locas":
             grid = [(init, rank, lr, steps, layers, scale)
                     for init, rank, lr, steps, layers in itertools.product(
@@ -309,6 +323,7 @@ def run(args: argparse.Namespace) -> dict:
         r["rel_time"] = r["seconds"] / none_s if none_s else None
     report = {"model": bb.name, "tokens": n, "chunk": args.chunk, "context": args.context,
               "results": results, "file": str(args.file), "device": str(bb.device),
+              "precision": precision, "none_precision": "fp32",
               "dtype": str(bb.dtype).replace("torch.", "")}
     print(format_table(results))
     return report
