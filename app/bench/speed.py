@@ -252,7 +252,7 @@ def run(args: argparse.Namespace) -> dict:
           f"{ids.numel()} tokens of {args.file.name}", file=sys.stderr, flush=True)
     tau_scales(args)  # an old --tau-scale becomes --output-scale
     base = {**default_settings(), **{k: getattr(args, k) for k in MEMORY_KEYS}}
-    app_precision = resolve_settings(base, bb)["precision"]
+    app_precision = resolved(base, bb)["precision"]
     print(f"The app memorizes in {app_precision} on this device (memorize-default); every row is "
           f"timed against score-fp32", file=sys.stderr, flush=True)
     results = measure(bb, ids, base, args.variants, args.repeat, args.templora)
