@@ -81,9 +81,9 @@ def _stackable(cache) -> bool:
 
 
 def _with_plain_row(model, ids: torch.Tensor, past, cache_kw: str, memories, on: list[str]):
-    """The answer's cache ``past`` (one row, the prompt ``ids`` read with the memories ``on``)
-    with a second row: the same prompt read by the plain model (every memory off), stacked under
-    it; for a cache that cannot be stacked, both rows read the prompt anew."""
+    """The answer's cache ``past`` (one row: the ids ``ids`` read with the memories ``on``) with
+    a second row: the same ids read by the plain model (every memory off), stacked under it; for
+    a cache that cannot be stacked, both rows read the ids anew."""
     if _stackable(past):
         with only_enabled(memories, []):
             _, plain = _forward(model, ids, None, cache_kw)
@@ -130,13 +130,14 @@ def generate_ids(
       skill, not the memory's. Both read the same ids, so they run as one forward pass of two
       rows, the memory on in the first only (``only_enabled(..., rows=...)``): on a CPU the
       second row costs a fraction of a second pass, since the weights are read once. The plain
-      model reads the prompt after the first id is handed over (it cannot end an answer that
-      has said nothing), so the first word waits for the answer's own prefill only.
+      model joins once the answer may end (``ready``): it reads the prompt and the answer so
+      far then, after the id that made the answer ready was handed over, so the first words
+      wait for the answer's own prefill only.
     - ``logprobs``: if given, receives the log-probability of each id chosen (under the raw
       scores, before any rule; the yielded ids are its first entries).
     Time spent is reported to ``locas_engine.timing`` as the stages prefill (the answer's),
-    prefill/plain (the plain model's, after the first word), decode (each pass after the first
-    id) and rules (choosing each id).
+    prefill/plain (the plain model's, once the answer may end), decode (each pass after the
+    first id) and rules (choosing each id).
     """
     model = backbone.model
     ready = ready or (lambda answer: len(answer) > 0)
@@ -188,9 +189,12 @@ def generate_ids(
                     break
                 ruled = time.perf_counter()
                 add_stage("rules", ruled - started)
-                if two_rows and rows is None:  # after the first word: the plain model joins
+                if two_rows and rows is None and ready(answer):
+                    # the answer may end from now on: the plain model joins, having read what
+                    # the answer's row has (the prompt and the answer but its last id, read next)
+                    read = torch.cat([ids, torch.tensor([answer[:-1]], dtype=ids.dtype, device=ids.device)], 1)
                     with stage("prefill/plain"):
-                        past = _with_plain_row(model, ids, past, cache_kw, backbone.memories, on)
+                        past = _with_plain_row(model, read, past, cache_kw, backbone.memories, on)
                     rows = torch.tensor([True, False], device=ids.device)
                     ruled = time.perf_counter()
                 x = torch.full((1 if rows is None else 2, 1), token, dtype=ids.dtype, device=ids.device)

@@ -115,6 +115,21 @@ def test_with_a_memory_the_plain_model_reads_along_in_the_same_pass(memorized):
     assert torch.allclose(both[0], alone[0], atol=1e-5) and torch.allclose(both[1], plain[0], atol=1e-5)
 
 
+def test_the_plain_model_joins_only_once_the_answer_may_end(memorized):
+    """Until ``ready`` says the answer may end, the plain model has nothing to decide: it reads
+    nothing, and the first words wait for no pass of its. Then it reads the prompt and the
+    answer so far at once, and ends the answer where a plain model reading along would."""
+    backbone, _ = memorized
+    free = answer(backbone, plain_ending=False)
+    passes = plain_model_ends_after(backbone, answered=5)
+    prompt = token_stream(PROMPT_LEN)[None, :]
+    ids = list(generate_ids(backbone, prompt, {EOT}, ANSWER_CAP, ready=lambda a: len(a) >= 3))
+    assert ids == free[:5]
+    # the answer's prompt, its passes after ids 1 and 2, the plain model's catching up (the
+    # prompt and ids 1-2 in one pass), then one pass of both for ids 3, 4 and 5
+    assert passes == [[True], [True], [True], [False], [True, False], [True, False], [True, False]]
+
+
 def force_answer(backbone, wanted, prompt_len: int = PROMPT_LEN):
     """Make the model (memory on or off) want ``wanted(position)`` at each answer position: a
     stand-in for a small model that has fallen into a loop or wants to stop."""
