@@ -249,14 +249,16 @@ def evaluate(args: argparse.Namespace) -> dict:
                 if q.get("section"):
                     record["section"] = q["section"]
                 if q.get("kind"):
-                    record["kind"] = q["kind"]
+                    record["kind"], record["also"] = q["kind"], q.get("also", [])
                 if history:
                     record["history"] = history
                 if cat != 5:  # the shown answer, and the model's draft, hold the reference
                     also = q.get("also", [])
-                    record["holds"] = holds_reference(strip_citations(prediction), reference, also, q.get("kind"))
+                    record["holds"] = holds_reference(strip_citations(prediction), reference, also, q.get("kind"),
+                                                      q["question"])
                     if record.get("draft"):
-                        record["draft_holds"] = holds_reference(record["draft"], reference, also, q.get("kind"))
+                        record["draft_holds"] = holds_reference(record["draft"], reference, also, q.get("kind"),
+                                                                q["question"])
                 if cat != 5 and record.get("cited"):
                     record["contradicts"] = contradicts(strip_citations(prediction), reference,
                                                         record["cited"]["text"])

@@ -69,12 +69,20 @@ def overall_at_tokens(report: dict) -> dict[tuple[str, str], float]:
 _YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 
 
-def holds_reference(shown: str, reference: str, also: Sequence[str] = (), kind: str | None = None) -> bool:
+def holds_reference(shown: str, reference: str, also: Sequence[str] = (), kind: str | None = None,
+                    question: str = "") -> bool:
     """Whether the shown answer holds the reference answer (or one of its ``also`` forms): at
     least 80% of its content words, compared by stem ("boxes" holds "box"). A yes-no answer holds
-    "yes" or "no" when it opens with that word. The question-kinds sets' measure (issue 28)."""
+    "yes" or "no" when it opens with that word; a choice answer (``question`` names the options)
+    holds nothing when it names more than one of them ("The grapes were red, green or black.").
+    The question-kinds sets' measure (issue 28)."""
+    from app.answer.choose import choice_options
     from app.answer.grounding import content_words
 
+    if kind == "choice" and question:
+        named = [o for o in choice_options(question) if holds_reference(shown, o)]
+        if len(named) > 1:
+            return False
     if kind == "yes-no" or normalize_answer(reference) in ("yes", "no"):
         said = _YES_NO.match(shown)
         return bool(said) and said.group(1).lower() == normalize_answer(reference)

@@ -21,6 +21,14 @@ def test_holds_reference_by_stems_and_alternatives():
                            "before the sun went down")
 
 
+def test_a_choice_answer_naming_every_option_holds_none():
+    question = "Were the grapes red, green or black?"
+    assert not holds_reference("The grapes were red, green or black.", "black", kind="choice", question=question)
+    assert holds_reference("The grapes were black.", "black", kind="choice", question=question)
+    assert not holds_reference("The hare won. The tortoise lost.", "the tortoise", kind="choice",
+                               question="Who won the race, the hare or the tortoise?")
+
+
 def test_holds_reference_for_yes_no_reads_the_opening_word():
     assert holds_reference("No, the Fox could not reach them.", "no", kind="yes-no")
     assert not holds_reference("The Fox could not reach them.", "no", kind="yes-no")
