@@ -200,3 +200,61 @@ def choose(backbone: Backbone, form: Form, draft: str, with_messages: list[dict[
     if best.text.rstrip(".").lower() == _first_sentence(draft).rstrip(".").lower():
         return Choice(draft, "draft", candidates)
     return Choice(best.text, origin, candidates)
+
+
+# The sentence of the passages that the question raises most: a quote the memorized model
+# chooses (``best_quote``). Shown, labelled as a quote, by the rule ``SHOW_QUOTE``: "never" (the
+# draft stands), "always" for an open question, or "unsupported": when the draft's own words are
+# mostly not in its passage. Measured on the question-kinds sets and LoCoMo (docs/answers.md).
+SHOW_QUOTE: str = "never"
+QUOTE_BELOW = 0.5  # "unsupported": under this share of the draft's own words found in its passage
+QUOTE_PASSAGES = 2  # sentences of the best passages are the candidates
+QUOTE_INSTRUCTION = "Quote one sentence of the passages."
+_QUOTE_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"'”’)]*|\n|$)")
+
+
+@dataclass
+class Quote:
+    passage: int  # index into the passages
+    span: tuple[int, int]  # the sentence's offsets in it
+    text: str
+    gain: float  # how much the question raises the sentence, the passages read in both cases
+
+
+def quote_candidates(passages: Sequence[str], k: int = QUOTE_PASSAGES) -> list[tuple[int, tuple[int, int], str]]:
+    """The statements of the first ``k`` passages: (passage, (start, end), text), at least three
+    words and no heading or question."""
+    out = []
+    for i, passage in enumerate(passages[:k]):
+        for m in _QUOTE_SENTENCE.finditer(passage):
+            text = " ".join(m.group().split())
+            letters = [c for c in text if c.isalpha()]
+            if len(text.split()) < 3 or text.rstrip("\"'”’)").endswith("?") or all(c.isupper() for c in letters):
+                continue
+            start = m.start() + len(m.group()) - len(m.group().lstrip())
+            out.append((i, (start, m.start() + len(m.group().rstrip())), text))
+    return out
+
+
+def best_quote(backbone: Backbone, question: str, passages: Sequence[str],
+               history: Sequence[tuple[str, str]] = ()) -> Quote | None:
+    """The sentence of the best passages whose likelihood the question raises most, the passages in
+    the prompt both times: what can be copied easily is as easy to copy without the question, so
+    only what the question asks for stands out (scoring each sentence as a reply to the question
+    alone picks the easiest sentence to copy whatever was asked, issue 28). The passages are read
+    once for every sentence and both prompts (locas_engine.score)."""
+    from app.answer.prompts import build_messages
+
+    candidates = quote_candidates(passages)
+    if not candidates:
+        return None
+    asked = build_messages(question, passages, history=history)
+    neutral = build_messages(QUOTE_INSTRUCTION, passages, history=history)
+    contexts = [prompt_ids(backbone, m)[0].tolist() for m in (asked, neutral)]
+    targets = [token_ids(backbone, text) for _, _, text in candidates]
+    scored = score_pairs(backbone, [(c, t) for c in contexts for t in targets])
+    n = len(targets)
+    gains = [sum(scored[j]) - sum(scored[n + j]) for j in range(n)]
+    best = max(range(n), key=lambda j: gains[j])
+    i, span, text = candidates[best]
+    return Quote(i, span, text, gains[best])

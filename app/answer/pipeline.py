@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from app.answer import choose as choose_module
 from app.answer import rerank
 from app.answer.attribution import Misattributed, misattributed
-from app.answer.choose import choose, question_form
+from app.answer.choose import best_quote, choose, question_form
 from app.answer.grounding import (
     Grounded,
     cited_passage,
@@ -234,7 +235,10 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
                                   at_budget=len(logprobs) >= budget)
             if texts and not grounded.abstained and not grounded.quote:
                 with stage("choose"):  # candidate answers scored by the model (choose.py)
-                    chosen = _choose(prepared, draft, grounded)
+                    try:
+                        chosen = _choose(prepared, draft, grounded)
+                    except Interrupted:  # stopped while choosing: the draft stands
+                        chosen = "draft"
     return Answer(question=question, text=grounded.text, citations=citations, abstained=grounded.abstained,
                   chosen="abstained" if grounded.abstained else "quote" if grounded.quote else chosen,
                   cited=grounded.cited, support=grounded.support, draft=draft, evidence=grounded.evidence,
@@ -245,10 +249,14 @@ def write_answer(prepared: PreparedAnswer, on_token: Callable[[str], None] | Non
 
 
 def _choose(prepared: PreparedAnswer, draft: str, grounded: Grounded) -> str:
-    """A choice or yes/no question: the memorized model's choice among the options (choose.py),
-    grounded in its own passage; ``grounded`` is updated in place. Returns what was shown."""
+    """A choice or yes/no question: the memorized model's choice among the options; an open
+    question: the draft, or the sentence of the passages the model chooses as a quote (choose.py,
+    ``SHOW_QUOTE``). ``grounded`` is updated in place. Returns what was shown."""
     question, texts = prepared.question, [p.text for p in prepared.citations]
-    choice = choose(prepared.backbone, question_form(question), strip_citations(draft), prepared.messages,
+    form = question_form(question)
+    if form.kind == "open":
+        return _quote(prepared, grounded)
+    choice = choose(prepared.backbone, form, strip_citations(draft), prepared.messages,
                     build_messages(question, [], history=prepared.request.history))
     if choice is None:
         return "draft"
@@ -261,6 +269,24 @@ def _choose(prepared: PreparedAnswer, draft: str, grounded: Grounded) -> str:
     grounded.text, grounded.cited = with_citation(choice.text, cited), cited
     grounded.support = supporting_sentence(texts[cited], question, choice.text)
     return choice.origin
+
+
+def _quote(prepared: PreparedAnswer, grounded: Grounded) -> str:
+    """The model's quote for an open question, shown by the rule ``choose.SHOW_QUOTE``."""
+    rule = choose_module.SHOW_QUOTE
+    if rule == "never":
+        return "draft"
+    texts = [p.text for p in prepared.citations]
+    quote = best_quote(prepared.backbone, prepared.question, texts, prepared.request.history)
+    if quote is None:
+        return "draft"
+    evidence = grounded.evidence or {}
+    grounded.evidence = {**evidence, "quote": quote.text, "quote_passage": quote.passage, "quote_gain": quote.gain}
+    if rule == "unsupported" and evidence.get("answer_support", 0.0) >= choose_module.QUOTE_BELOW:
+        return "draft"
+    grounded.text = with_citation(quote.text, quote.passage)
+    grounded.cited, grounded.support = quote.passage, quote.span
+    return "quote"
 
 
 def record_answer(library: Library, answer: Answer) -> None:

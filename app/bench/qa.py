@@ -271,7 +271,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     return {"model": session.backbone().name, "conversations": conversations,
             "settings": {k: getattr(args, k) for k in (*MEMORIZE_KEYS, "passages", "max_new_tokens",
                                                        "plain_ending", "window", "per_category", "seed",
-                                                       "choose_by", "rerank", "forms")},
+                                                       "choose_by", "rerank", "show_quote", "forms")},
             "results": tabulate(scores, args.modes),
             "results_at_tokens": {str(k): tabulate(scores_at[k], args.modes) for k in cuts},
             "answer_checks": answer_checks(answers, args.modes), "kinds": kind_table(answers),
@@ -430,6 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "default, in which the memory-off model decides)")
     p.add_argument("--forms", nargs="+", choices=("open", "choice", "polar"),
                    help="ask only the questions of these forms (a choice between named options, yes/no)")
+    p.add_argument("--show-quote", choices=("never", "always", "unsupported"),
+                   help="when an open question is answered with the sentence the model quotes "
+                   "(app/answer/choose.py; default: the app's)")
     p.add_argument("--rerank", choices=("upr", "fused", "none"),
                    help="how the passages are ordered (app/answer/rerank.py; default: the app's)")
     p.add_argument("--choose-by", choices=("gain", "with", "none"),
@@ -454,6 +457,10 @@ def run(args: argparse.Namespace) -> dict:
         import app.answer.choose as choose
 
         choose.CHOOSE_BY = None if args.choose_by == "none" else args.choose_by
+    if args.show_quote:
+        import app.answer.choose as choose
+
+        choose.SHOW_QUOTE = args.show_quote
     if args.rerank:
         import app.answer.rerank as rerank
 

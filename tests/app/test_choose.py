@@ -129,3 +129,72 @@ def test_the_writer_shows_the_models_choice_with_its_support(monkeypatch):
     assert hare[answer.support[0]:answer.support[1]] == "The Tortoise plodded on and won the race."
     assert [c["text"] for c in answer.evidence["candidates"]] == ["The hare won the race.",
                                                                   "The tortoise won the race."]
+
+
+def test_quote_candidates_are_the_best_passages_statements():
+    from app.answer.choose import quote_candidates
+
+    passages = ["THE HARE\nHe slept. Did he wake? The Tortoise won the race.", "Fox ate.",
+                "A third passage is not read."]
+    found = quote_candidates(passages, k=2)
+    assert [t for _, _, t in found] == ["The Tortoise won the race."]  # headings, questions, short ones out
+    i, (start, end), _ = found[0]
+    assert passages[i][start:end] == "The Tortoise won the race."
+
+
+def test_the_quote_is_the_sentence_the_question_raises_most(monkeypatch):
+    """Scored with the passages both times, with and without the question: the gain is the
+    question's alone, so a sentence that is merely easy to copy does not win."""
+    from locas_engine import backbone_from_model
+
+    backbone = backbone_from_model(tiny_model("llama"), name="tiny")
+    backbone.tokenizer = CharTokenizer()
+    passages = ["The hare slept by the road. The tortoise won the race.", "The fox saw black grapes."]
+    quote = choose_module.best_quote(backbone, "who won the race", passages)
+    from app.answer.prompts import build_messages
+    from locas_engine.generate import prompt_ids
+    from locas_engine.score import score_pairs
+
+    gains = {}
+    for _, _, text in choose_module.quote_candidates(passages):
+        target = CharTokenizer()(text)["input_ids"]
+        asked, neutral = (prompt_ids(backbone, build_messages(q, passages))[0].tolist()
+                          for q in ("who won the race", choose_module.QUOTE_INSTRUCTION))
+        (a, b) = score_pairs(backbone, [(asked, target)]) + score_pairs(backbone, [(neutral, target)])
+        gains[text] = sum(a) - sum(b)
+    assert quote.text == max(gains, key=gains.get)
+    assert quote.gain == pytest.approx(gains[quote.text], abs=1e-3)
+    assert passages[quote.passage][quote.span[0]:quote.span[1]] == quote.text
+
+
+def test_the_quote_rule_shows_the_models_sentence_labelled(monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    import app.answer.pipeline as pipeline
+    from app.answer.pipeline import AnswerRequest, PreparedAnswer, write_answer
+    from app.library.records import Passage
+
+    text = "The Hare slept by the wayside. The Tortoise plodded on and won the race."
+    passage = Passage(1, "Fables", 1, "The Hare", 0, 0, 0, len(text), text, text, -5.0)
+
+    def fake_stream(backbone, messages, max_new_tokens, logprobs, **_):
+        logprobs.append(-0.1)
+        yield "The Lion won it all."  # its own words are not in the passage
+
+    monkeypatch.setattr(pipeline, "stream_generate", fake_stream)
+    start = text.index("The Tortoise")
+    monkeypatch.setattr(pipeline, "best_quote", lambda *a: choose_module.Quote(0, (start, len(text)),
+                                                                               text[start:], 3.0))
+
+    def ask(rule):
+        monkeypatch.setattr(choose_module, "SHOW_QUOTE", rule)
+        question = "Who won the race?"
+        return write_answer(PreparedAnswer(request=AnswerRequest(question=question), question=question,
+                                           backbone=SimpleNamespace(memories={}), citations=[passage],
+                                           messages=[], memories=[], route=None, started=time.perf_counter()))
+
+    assert ask("never").text == "The Lion won it all. [1]"
+    quoted = ask("unsupported")
+    assert quoted.chosen == "quote" and quoted.text == "The Tortoise plodded on and won the race. [1]"
+    assert quoted.draft == "The Lion won it all." and quoted.support == (start, len(text))
