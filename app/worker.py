@@ -20,6 +20,7 @@ from typing import Any
 
 from app.answer.compare import run_compare
 from app.answer.pipeline import AnswerRequest, run_answer
+from app.devices import lower_this_thread
 from app.memorize.job import JobControl, MemorizeRequest, run_memorize
 from app.session import Session
 
@@ -103,6 +104,7 @@ class EngineWorker:
 
     # -- the thread --------------------------------------------------------------------------
     def _loop(self) -> None:
+        lower_this_thread()  # before torch starts its threads from this one
         try:
             self.session = self._session_factory()
         except BaseException as exc:

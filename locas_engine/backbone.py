@@ -184,6 +184,28 @@ def _dequantize_to_cache(gguf: Path, cache_dir: Path) -> Path:
     return target
 
 
+def _note_added_tokens(folder: Path, tokenizer: Any) -> None:
+    """Write the tokenizer's added tokens into the cache folder's tokenizer_config.json, once.
+
+    Without them there, every later load parses the 3.5 MB tokenizer.json a second time in
+    Python (transformers' legacy path) before the tokenizers library parses it again: a second
+    100-250 ms that holds the GIL, in which the window cannot repaint."""
+    config_path = folder / "tokenizer_config.json"
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        if "added_tokens_decoder" in config or not getattr(tokenizer, "added_tokens_decoder", None):
+            return
+        config["added_tokens_decoder"] = {
+            str(i): {"content": t.content, "lstrip": t.lstrip, "normalized": t.normalized,
+                     "rstrip": t.rstrip, "single_word": t.single_word, "special": t.special}
+            for i, t in tokenizer.added_tokens_decoder.items()}
+        tmp = config_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(config, indent=2), encoding="utf-8")
+        os.replace(tmp, config_path)
+    except (OSError, ValueError, AttributeError):  # only a faster next load is lost
+        return
+
+
 def _fits_one_gpu(folder_or_id: str, dtype: torch.dtype) -> bool:
     """Whether the model's weights fit in ~85% of GPU 0's free memory."""
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -293,6 +315,8 @@ def load_backbone(
                 "local Hugging Face cache (Locas never downloads models)."
             ) from exc
         raise
+    if folder is not None and (src == "default" or src.lower().endswith(".gguf")):
+        _note_added_tokens(folder, tokenizer)  # our own cache folder: never a user's model folder
     model.eval()
     model.requires_grad_(False)  # only memory parameters ever train
     embed = model.get_input_embeddings()

@@ -45,10 +45,18 @@ def _stop_ids(backbone: Backbone) -> set[int]:
         ids.update(eos if isinstance(eos, (list, tuple)) else [eos])
     if tok.eos_token_id is not None:
         ids.add(tok.eos_token_id)
-    vocab = tok.get_vocab()
+    # End-of-turn markers of the common chat templates, looked up one by one where the tokenizer
+    # can: building its whole vocabulary (get_vocab) held the GIL for 40-130 ms per answer, a
+    # stall in the window.
+    vocab = None if hasattr(tok, "convert_tokens_to_ids") else tok.get_vocab()
     for special in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>"):
-        if special in vocab:  # end-of-turn markers of the common chat templates
-            ids.add(vocab[special])
+        if vocab is not None:
+            found = vocab.get(special)
+        else:
+            found = tok.convert_tokens_to_ids(special)  # an unknown token gives the unk id: checked
+            found = found if isinstance(found, int) and tok.convert_ids_to_tokens(found) == special else None
+        if found is not None:
+            ids.add(found)
     return ids
 
 

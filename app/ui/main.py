@@ -22,6 +22,20 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+def import_model_code() -> None:
+    """Import transformers' model-loading code now, before the window shows.
+
+    Loading a model imports about a thousand modules (torch's compiler, sympy, the model
+    classes): seconds in which the import machinery holds the GIL in long stretches, so a window
+    already on screen froze for up to a second at a time while the model loaded at start-up or
+    at a resume (docs/benchmarks.md, GUI responsiveness). Imported here, they make the window
+    appear that much later instead, and never freeze it."""
+    import gguf  # noqa: F401
+    import transformers.modeling_utils  # noqa: F401
+
+    import app.models.inspect  # noqa: F401 - and what describing a model file needs (the model list)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)[1:]  # argv, like sys.argv, has argv[0]
     if args[:1] == ["--self-test"]:  # headless: no QApplication, no display needed
@@ -36,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
         return 1
     app = create_app(argv)
+    import_model_code()
     # Imported after the QApplication exists: the controller starts the engine worker thread.
     from app.errors import UserError
     from app.ui.controller import AppController

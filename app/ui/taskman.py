@@ -25,6 +25,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.devices import lower_this_thread
 from app.errors import user_message
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ class TaskManager(QObject):
         super().__init__(parent)
         self.worker = worker  # app.worker.EngineWorker, or None where no model work is done
         # One thread keeps library writes ordered (an import, then a rename of the same row).
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locas-task")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locas-task",
+                                        initializer=lower_this_thread)
         self._local = threading.local()
         self._deliver.connect(self._run_callback)
 

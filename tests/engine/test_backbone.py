@@ -37,3 +37,38 @@ def test_device_resolution():
     dev, dtype = resolve_device("auto")
     assert dev.type in ("cuda", "mps", "cpu")
     assert dtype == (torch.bfloat16 if dev.type == "cuda" else torch.float32)
+
+
+def test_the_model_cache_keeps_the_added_tokens_so_a_load_parses_the_tokenizer_once(tmp_path, monkeypatch):
+    """A GGUF's cached folder: after the first load, tokenizer_config.json lists the added
+    tokens, so transformers no longer parses the whole tokenizer.json in Python before the
+    tokenizers library parses it again (a GIL-holding pause the window felt at every start)."""
+    import json
+
+    import transformers.tokenization_utils_base as tub
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    from locas_engine.backbone import _note_added_tokens
+
+    vocab = {"<|endoftext|>": 0, "<|im_end|>": 1, "a": 2, "b": 3, "ab": 4}
+    raw = Tokenizer(models.BPE(vocab=vocab, merges=[("a", "b")]))
+    raw.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|im_end|>", unk_token="<|endoftext|>")
+    tok.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "tokenizer_config.json").read_text())
+    config.pop("added_tokens_decoder", None)  # as the cache folders were written
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
+
+    parsed: list[str] = []
+    real_load = tub.json.load
+    monkeypatch.setattr(tub.json, "load", lambda f, *a, **k: (parsed.append(getattr(f, "name", "")),
+                                                             real_load(f, *a, **k))[1])
+    first = AutoTokenizer.from_pretrained(tmp_path, local_files_only=True)
+    assert any(name.endswith("tokenizer.json") for name in parsed)  # the legacy second parse
+    _note_added_tokens(tmp_path, first)
+    parsed.clear()
+    again = AutoTokenizer.from_pretrained(tmp_path, local_files_only=True)
+    assert not any(name.endswith("tokenizer.json") for name in parsed)
+    assert again.added_tokens_decoder == first.added_tokens_decoder
+    assert again("ab <|im_end|>")["input_ids"] == first("ab <|im_end|>")["input_ids"]
