@@ -106,10 +106,42 @@ def speed_table(report: dict) -> str:
     return "\n".join(out)
 
 
+def _s(value, unit: str = " s", digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def latency_table(report: dict) -> str:
+    out = ["| mode | questions | first word | answer | bare generate | answer / bare | tokens | "
+           "app tok/s | bare tok/s |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    stages = []
+    for mode, s in report["summary"].items():
+        out.append(f"| {mode} | {s['questions']} | {_s(s['first_word_s'])} | {_s(s['answer_s'])} | "
+                   f"{_s(s['bare_s'])} | {_s(s['ratio'], 'x')} | {_s(s['tokens'], '', 0)} | "
+                   f"{_s(s['app_tokens_per_s'], '', 1)} | {_s(s['bare_tokens_per_s'], '', 1)} |")
+        if s.get("stages_s"):
+            stages.append(f"{mode}: " + ", ".join(f"{k} {v:.3f}" for k, v in s["stages_s"].items()))
+    if stages:
+        out += ["", "Stages, median seconds per answer (a/b is part of a):", ""]
+        out += [f"- {line}" for line in stages]
+    return "\n".join(out)
+
+
+def models_table(report: dict) -> str:
+    s = report["seconds"]
+    return "\n".join(["| listing | first (nothing cached) | cached |", "| --- | --- | --- |",
+                      f"| `locas models` | {s['cli_first']:.2f} s | {s['cli_cached']:.2f} s |",
+                      f"| the window's list | {s['window_first']:.2f} s | {s['window_cached']:.2f} s |"])
+
+
 def render(path: Path) -> str:
     report = json.loads(path.read_text(encoding="utf-8"))
     if report.get("bench") == "speed":
         return speed_table(report)
+    if report.get("bench") == "latency":
+        return latency_table(report)
+    if report.get("bench") == "models":
+        return models_table(report)
     rows = report.get("results", [])
     if rows and "mode" in rows[0]:
         return qa_table(report)

@@ -23,3 +23,19 @@ def test_summary_takes_medians_and_keeps_every_stage_in_order():
     assert s["stages_s"]["rerank"] == 0.0 and s["stages_s"]["decode"] == 3.0  # absent counts as none
     table = format_tables({"memory+retrieval": s})
     assert "memory+retrieval" in table and "1.50x" in table and "rerank 0.000" in table
+
+
+def test_tables_renders_a_latency_and_a_models_report(tmp_path):
+    import json
+
+    from app.bench.tables import render
+
+    rows = [_row(3.0, 1.0, 2.0, {"search": 0.01, "decode": 2.0})]
+    latency = tmp_path / "latency.json"
+    latency.write_text(json.dumps({"bench": "latency", "summary": {"retrieval": summarize(rows)}}))
+    table = render(latency)
+    assert "| retrieval | 1 | 1.00 s | 3.00 s | 2.00 s | 1.50x |" in table and "search 0.010, decode 2.000" in table
+    models = tmp_path / "models.json"
+    models.write_text(json.dumps({"bench": "models", "seconds": {"cli_first": 9.5, "cli_cached": 0.7,
+                                                                 "window_first": 5.0, "window_cached": 0.05}}))
+    assert "| `locas models` | 9.50 s | 0.70 s |" in render(models)
