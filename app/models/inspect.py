@@ -1,10 +1,14 @@
 """What a model on disk is, without loading its weights: size, architecture, parameter count,
 whether Locas-GLU or Locas-MLP fits it, and the memory it needs to run.
 
-The configuration comes from config.json (a Hugging Face folder) or from the GGUF header, read
-once with the tokenizer's big arrays skipped (`gguf_config`). The fit check builds the model's skeleton on PyTorch's
-"meta" device (shapes only, no memory) and asks the engine's own FFN finders through
-`Backbone.ffn_kind`, so the app and the engine can never disagree about which models fit.
+A GGUF file's header is read once, with the tokenizer's big arrays skipped (`gguf_header`). For
+the GLU architectures the header alone describes (`header_description`: LLaMA, Qwen, Gemma...)
+that is all, and neither torch nor transformers is imported. Any other model's configuration
+comes from its config.json (a Hugging Face folder) or its GGUF header (`gguf_config`), and the
+fit check builds the model's skeleton on PyTorch's "meta" device (shapes only, no memory) and
+asks the engine's own FFN finders through `Backbone.ffn_kind`; tests check that both ways say
+the same of every architecture the header alone describes, so the app and the engine never
+disagree about which models fit.
 """
 
 from __future__ import annotations
@@ -57,13 +61,13 @@ def total_ram_bytes() -> int | None:
         return None
 
 
-def _config(path: Path, header: tuple | None):
-    """The model's transformers config: its config.json, or its GGUF ``header`` (metadata,
-    tensor names) read once by `gguf_header`."""
+def _config(path: Path, header):
+    """The model's transformers config: its config.json, or its GGUF ``header`` read once by
+    `gguf_header`."""
     if header is not None:
         from .gguf_config import gguf_config
 
-        return gguf_config(path, *header)
+        return gguf_config(path, header)
     from transformers import AutoConfig
 
     return AutoConfig.from_pretrained(str(path), local_files_only=True)
@@ -170,31 +174,44 @@ def _check_ram(info: ModelInfo, ram_bytes: int | None) -> ModelInfo:
     return info
 
 
-def _describe(info: ModelInfo) -> None:
-    """Fill in what the model is and whether Locas fits it (or ``problem``), from its config and
-    a skeleton of it on the meta device. The GGUF header is read once (`gguf_config`)."""
+def _describe(info: ModelInfo, header_alone: bool = True) -> None:
+    """Fill in what the model is and whether Locas fits it (or ``problem``): from a GGUF header
+    alone when it says all (`header_description`; ``header_alone=False``, for tests, never), else
+    from the model's config and a skeleton of it on the meta device."""
+    path = info.path
+    info.size_bytes = folder_size(path)
+    header = None
+    try:
+        if path.is_file() and is_gguf_file(path):
+            from .gguf_config import gguf_file_type, gguf_header, header_description
+
+            header = gguf_header(path)
+            info.weights = gguf_file_type(header.metadata)
+            described = header_description(header) if header_alone else None
+            if described is not None:
+                info.architecture, info.parameters = described
+                info.memory_bytes = int(info.parameters * FP32_BYTES * RUN_OVERHEAD)
+                info.method = "locas-glu"
+                return
+        config = _config(path, header)
+    except Exception as exc:  # noqa: BLE001 - transformers raises many kinds for unknown models
+        info.problem = (f"{info.name} cannot be read by this version of transformers ({exc}). "
+                        "Choose a model of a supported architecture (LLaMA, Qwen, Gemma, ...).")
+        return
+    _describe_skeleton(info, config, header is None)
+
+
+def _describe_skeleton(info: ModelInfo, config, weights_from_config: bool) -> None:
+    """Describe the model from its transformers ``config``: a skeleton on the meta device, the
+    engine's FFN finders on it."""
     import torch
     from transformers import AutoModelForCausalLM
 
     from locas_engine.backbone import Backbone
     from locas_engine.ffn import UnsupportedModelError
 
-    path = info.path
-    info.size_bytes = folder_size(path)
-    header = None
-    try:
-        if path.is_file() and is_gguf_file(path):
-            from .gguf_config import gguf_file_type, gguf_header
-
-            header = gguf_header(path)
-            info.weights = gguf_file_type(header[0])
-        config = _config(path, header)
-    except Exception as exc:  # noqa: BLE001 - transformers raises many kinds for unknown models
-        info.problem = (f"{info.name} cannot be read by this version of transformers ({exc}). "
-                        "Choose a model of a supported architecture (LLaMA, Qwen, Gemma, ...).")
-        return
     info.architecture = getattr(config, "model_type", None)
-    if header is None:
+    if weights_from_config:
         info.weights = str(getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
                            or "").replace("torch.", "") or None
     try:
@@ -206,7 +223,7 @@ def _describe(info: ModelInfo) -> None:
         return
     info.parameters = sum(p.numel() for p in skeleton.parameters())
     info.memory_bytes = int(info.parameters * FP32_BYTES * RUN_OVERHEAD)
-    shell = Backbone(model=skeleton, tokenizer=None, name=info.name, source=str(path),
+    shell = Backbone(model=skeleton, tokenizer=None, name=info.name, source=str(info.path),
                      fingerprint="", device=torch.device("meta"), dtype=torch.float32)
     try:
         info.method = {"glu": "locas-glu", "mlp": "locas-mlp"}[shell.ffn_kind]

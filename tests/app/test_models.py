@@ -20,25 +20,41 @@ TINY = dict(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_laye
             num_attention_heads=2, num_key_value_heads=2)
 
 
-def write_tiny_gguf(path, name="tiny"):
-    """A valid GGUF header (llama, 2 layers, f32) with one tensor: enough for the metadata."""
+def write_gguf(path, config, name="tiny"):
+    """A GGUF file as a converter writes one for ``config``: its keys (transformers' own key
+    table read backwards) and every parameter of the model transformers builds from it, under
+    its GGUF name (zeros)."""
+    import torch
+    from transformers.integrations import GGUF_CONFIG_MAPPING
+
+    architecture = {"gemma3_text": "gemma3"}.get(config.model_type, config.model_type)
     path.parent.mkdir(parents=True, exist_ok=True)
-    w = gguf.GGUFWriter(str(path), "llama")
+    w = gguf.GGUFWriter(str(path), architecture)
     w.add_name(name)
-    w.add_block_count(2)
-    w.add_context_length(128)
-    w.add_embedding_length(16)
-    w.add_feed_forward_length(32)
-    w.add_head_count(2)
-    w.add_head_count_kv(2)
-    w.add_layer_norm_rms_eps(1e-5)
     w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
-    w.add_tensor("token_embd.weight", np.zeros((64, 16), np.float32))
+    for key, attribute in GGUF_CONFIG_MAPPING[architecture].items():
+        value = getattr(config, attribute, None) if attribute else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        kind = gguf.GGUFValueType.UINT32 if isinstance(value, int) else gguf.GGUFValueType.FLOAT32
+        w.add_key_value(f"{architecture}.{key}", value, kind)
+    with torch.device("meta"):
+        model = tf.AutoModelForCausalLM.from_config(config)
+    arch_id = {v: k for k, v in gguf.MODEL_ARCH_NAMES.items()}[architecture]
+    names = gguf.get_tensor_name_map(arch_id, config.num_hidden_layers)
+    for hf_name, p in model.named_parameters():
+        w.add_tensor(names.get_name(hf_name, try_suffixes=(".weight", ".bias")),
+                     np.zeros(tuple(p.shape), np.float32))
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
     return path
+
+
+def write_tiny_gguf(path, name="tiny"):
+    """A tiny LLaMA GGUF (2 layers, f32 zeros, labelled Q8_0)."""
+    return write_gguf(path, tf.LlamaConfig(**TINY), name)
 
 
 def hf_snapshot(hub, repo_id, config, weights=True):
@@ -147,12 +163,62 @@ def test_gguf_config_from_the_header_equals_transformers_own(tmp_path):
     from app.models.gguf_config import gguf_config, gguf_file_type, gguf_header
 
     path = write_tiny_gguf(tmp_path / "m" / "tiny.gguf")
-    metadata, names = gguf_header(path)
-    fast = gguf_config(path, metadata, names)
+    header = gguf_header(path)
+    fast = gguf_config(path, header)
     full = tf.AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name, local_files_only=True)
     assert fast.model_type == "llama" and fast.num_hidden_layers == 2
     assert _config_differences(fast, full) == {}
-    assert gguf_file_type(metadata) == "Q8_0"
+    assert gguf_file_type(header.metadata) == "Q8_0"
+
+
+def _described_both_ways(path):
+    """The description from the header alone and the one from a skeleton transformers builds."""
+    from dataclasses import asdict
+
+    from app.models.inspect import ModelInfo, _describe
+
+    both = []
+    for header_alone in (True, False):
+        info = ModelInfo(name="m", source="test", path=path, setting=str(path))
+        _describe(info, header_alone=header_alone)
+        both.append(asdict(info))
+    return both
+
+
+GLU_CONFIGS = {
+    "llama": tf.LlamaConfig(**TINY),
+    "qwen2": tf.Qwen2Config(**TINY),
+    "qwen3": tf.Qwen3Config(**TINY),  # head_dim 128, as every Qwen3 (transformers reads no key for it)
+    "gemma2": tf.Gemma2Config(**TINY, head_dim=8),
+    "gemma3": tf.Gemma3TextConfig(**TINY, head_dim=8),
+}
+
+
+@pytest.mark.parametrize("architecture", sorted(GLU_CONFIGS))
+def test_a_glu_gguf_is_described_from_its_header_as_transformers_describes_it(tmp_path, architecture):
+    """Every architecture the header alone describes (`GLU_MODEL_TYPES`): the same name,
+    parameter count, storage, memory and method as the skeleton transformers builds from the
+    file and the engine's FFN finders say."""
+    from app.models.gguf_config import GLU_MODEL_TYPES, gguf_header, header_description
+
+    assert set(GLU_CONFIGS) == set(GLU_MODEL_TYPES)
+    path = write_gguf(tmp_path / f"{architecture}.gguf", GLU_CONFIGS[architecture])
+    assert header_description(gguf_header(path)) is not None
+    fast, full = _described_both_ways(path)
+    assert fast == full and fast["method"] == "locas-glu" and fast["problem"] is None
+
+
+def test_a_glu_gguf_is_described_without_torch_or_transformers(tmp_path):
+    import subprocess
+    import sys
+
+    path = write_tiny_gguf(tmp_path / "m" / "tiny.gguf")
+    code = ("import sys; from app.models.inspect import _describe, ModelInfo; from pathlib import Path; "
+            f"i = ModelInfo('m', 's', Path({str(path)!r}), ''); _describe(i); print(i.method, i.parameters); "
+            "print('imported:', sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    expected = sum(p.numel() for p in tf.LlamaForCausalLM(tf.LlamaConfig(**TINY)).parameters())
+    assert out.splitlines() == [f"locas-glu {expected}", "imported: []"]
 
 
 def test_a_description_is_kept_and_redone_when_the_file_changes(tmp_path, monkeypatch):
@@ -202,15 +268,20 @@ def test_a_second_listing_reads_no_model_and_imports_no_torch(tmp_path, monkeypa
 @pytest.mark.slow
 def test_real_gguf_configs_from_the_header_equal_transformers_own():
     """The models on this computer (the built-in one, and Gemma 3 when installed): the fast
-    config is transformers' own, and their description says they fit."""
+    config is transformers' own, the description from the header alone is the one from the
+    skeleton, and it says they fit."""
     from app.models.discover import SearchRoots, candidates
-    from app.models.gguf_config import gguf_config, gguf_header
+    from app.models.gguf_config import gguf_config, gguf_header, header_description
 
     found = [c for c in candidates(SearchRoots(packages=True)) if c.path.is_file()]
     assert found
     for c in found:
         full = tf.AutoConfig.from_pretrained(str(c.path.parent), gguf_file=c.path.name, local_files_only=True)
-        assert _config_differences(gguf_config(c.path, *gguf_header(c.path)), full) == {}, c.name
+        header = gguf_header(c.path)
+        assert _config_differences(gguf_config(c.path, header), full) == {}, c.name
+        assert header_description(header) is not None, c.name
+        fast, slow = _described_both_ways(c.path)
+        assert fast == slow, c.name
         assert inspect_model(c.path).fits
 
 
