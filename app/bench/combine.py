@@ -27,13 +27,13 @@ from pathlib import Path
 
 from app.answer.grounding import strip_citations, with_citation
 from app.bench.answer_checks import answer_checks, contradicts
-from app.bench.qa import (
+from app.bench.qa import score
+from app.bench.qa_tables import (
     CATEGORIES,
     COMPARISONS,
     kind_table,
     print_kinds,
     print_table,
-    score,
     tabulate,
 )
 from app.bench.scoring import paired_difference

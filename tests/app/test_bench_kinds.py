@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from app.bench.qa import kind_table, question_sets
+from app.bench.qa import question_sets
+from app.bench.qa_tables import kind_table
 from app.bench.scoring import holds_reference
 
 REPO = Path(__file__).resolve().parents[2]

@@ -46,7 +46,7 @@ def cut_overall(results: list[dict], mode: str) -> float:
 
 @pytest.mark.slow  # loads the real model (it was on the helper above, so the fast tier ran it)
 def test_qa_bench_reports_every_mode_and_category(tmp_path):
-    from app.bench import qa
+    from app.bench import qa, qa_tables
 
     path = tmp_path / "tiny-locomo.json"
     path.write_text(json.dumps(TINY_LOCOMO))
@@ -69,7 +69,7 @@ def test_qa_bench_reports_every_mode_and_category(tmp_path):
     assert not report["conversations"][0]["reused_memory"]
     # The target's comparisons come with how sure they are.
     pairs = {(c["mode"], c["versus"]): c for c in report["comparisons"] if c["at_tokens"] is None}
-    assert set(pairs) == set(qa.COMPARISONS)
+    assert set(pairs) == set(qa_tables.COMPARISONS)
     vs_retrieval = pairs[("memory+retrieval", "retrieval")]
     f1 = {r["mode"]: r["f1"] for r in overall}
     assert vs_retrieval["difference"] == pytest.approx(f1["memory+retrieval"] - f1["retrieval"])
@@ -164,7 +164,7 @@ def test_qa_bench_answers_a_book_question_set(tmp_path):
     first = report["answers"][0]
     assert first["section"] == "The Keeper" and "contradicts" in first and first["cited"]["text"]
     assert report["answer_checks"][0]["n_unanswerable"] == 1
-    with pytest.raises(SystemExit, match="go together"):
+    with pytest.raises(SystemExit, match="--book needs the question set"):
         run_bench(qa, ["--book", str(book), "--modes", "retrieval"])
 
 
