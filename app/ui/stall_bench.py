@@ -15,8 +15,9 @@ issue 30, one after the other, as a reader would:
 
 A 10 ms timer records the gap between its ticks; a gap much longer than 10 ms means the GUI
 thread could not repaint or react for that long. Target: the longest gap of every state under
-100 ms. ``--trace`` also samples every thread's stack while a gap lasts over 60 ms (what held
-the GUI thread, or the GIL), for finding the cause of a stall.
+100 ms. ``--trace`` also notes where every thread is every 5 ms and prints, for the longest gaps of
+each state, what the threads did while the gap lasted (what held the GUI thread, or the GIL),
+for finding the cause of a stall.
 
     locas bench gui-stall --file BOOK [--seconds 20] [--json out.json] [--trace]
 
@@ -33,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -48,34 +49,52 @@ QUESTION = "Who is the main character of the story?"
 
 class StallMeter:
     """Records the gap between ticks of a 10 ms timer, attributed to the current phase; with
-    ``trace``, a watchdog thread samples every thread's stack while a gap lasts."""
+    ``trace``, a watchdog thread notes every 5 ms where each thread is, and each gap over
+    TRACE_MS keeps the notes taken while it lasted (see `timeline`)."""
 
     def __init__(self, trace: bool = False) -> None:
         from PySide6.QtCore import Qt, QTimer
 
         self.phase = "startup"
         self.gaps: dict[str, list[float]] = {}
-        self.samples: dict[str, list[tuple[float, str]]] = {}  # phase -> (gap so far, stacks)
+        self.samples: dict[str, list[tuple[float, str]]] = {}  # phase -> (gap, its timeline)
         self.own: dict[str, list[float]] = {}  # the gaps less the GUI thread's wait for a CPU
+        self.long: list[dict] = []  # each gap over TRACE_MS: when it ended, where its time went
         self._last = time.perf_counter()
-        self._waited = _run_queue_ms()
+        self._ran, self._waited = _schedstat_ms()
+        self._cpu = _process_cpu_ms()
         self.timer = QTimer()
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self._tick)
         self.timer.start(TICK_MS)
         self._gui = threading.get_ident()
         self._stop = threading.Event()
+        self._notes: deque[tuple[float, dict[str, str]]] = deque(maxlen=4000)  # (when, thread -> where)
+        self._pending: list[tuple[str, float, float, float]] = []  # gaps whose notes are still to keep
+        self._trace = trace
         if trace:
             threading.Thread(target=self._watch, name="stall-watchdog", daemon=True).start()
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        waited = _run_queue_ms()
-        self.gaps.setdefault(self.phase, []).append((now - self._last) * 1000)
+        ran, waited = _schedstat_ms()
+        cpu = _process_cpu_ms()
+        gap = (now - self._last) * 1000
         # What the app itself held the GUI thread up for: the gap less the time the OS kept it
         # waiting for a CPU (a loaded machine's share, not the app's).
-        self.own.setdefault(self.phase, []).append(max(0.0, (now - self._last) * 1000 - (waited - self._waited)))
-        self._last, self._waited = now, waited
+        own = max(0.0, gap - (waited - self._waited))
+        self.gaps.setdefault(self.phase, []).append(gap)
+        self.own.setdefault(self.phase, []).append(own)
+        if gap > TRACE_MS:
+            # Where the gap went: the GUI thread running, waiting for a CPU, or asleep (the GIL,
+            # a lock, the disk); and the CPU time the whole process used meanwhile.
+            self.long.append({"phase": self.phase, "ended": round(time.time(), 3), "gap_ms": round(gap, 1),
+                              "gui_ran_ms": round(ran - self._ran, 1),
+                              "gui_waited_for_cpu_ms": round(waited - self._waited, 1),
+                              "process_cpu_ms": round(cpu - self._cpu, 1)})
+            if self._trace:
+                self._pending.append((self.phase, self._last, now, gap))
+        self._last, self._ran, self._waited, self._cpu = now, ran, waited, cpu
 
     def set_phase(self, phase: str) -> None:
         self._tick()  # close the running gap under the old phase
@@ -87,21 +106,15 @@ class StallMeter:
         self.timer.stop()
 
     def _watch(self) -> None:
-        sampled_for = None
-        while not self._stop.wait(0.02):
-            last = self._last
-            gap = (time.perf_counter() - last) * 1000
-            if gap > TRACE_MS and sampled_for != last:
-                sampled_for = last
-                frames = sys._current_frames()
-                names = {t.ident: t.name for t in threading.enumerate()}
-                stacks = []
-                for ident, frame in frames.items():
-                    if ident == threading.get_ident():
-                        continue
-                    where = "".join(traceback.format_stack(frame, limit=8)[-8:])
-                    stacks.append(f"--- {names.get(ident, ident)}{' (GUI)' if ident == self._gui else ''}\n{where}")
-                self.samples.setdefault(self.phase, []).append((round(gap, 1), "\n".join(stacks)))
+        """Every 5 ms (when it gets the GIL): where each thread is. A stretch with no note means
+        no thread let go of the GIL: the first note after it shows the call that held it."""
+        while not self._stop.wait(0.005):
+            now = time.perf_counter()
+            self._notes.append((now, _places(self._gui)))
+            while self._pending and self._pending[0][2] < now - 0.05:  # 50 ms of notes after it
+                phase, begin, end, gap = self._pending.pop(0)
+                notes = [n for n in self._notes if begin - 0.01 <= n[0] <= end + 0.05]
+                self.samples.setdefault(phase, []).append((round(gap, 1), timeline(notes, begin)))
 
     def summary(self) -> dict[str, dict[str, float]]:
         out = {}
@@ -119,14 +132,56 @@ class StallMeter:
         return out
 
 
-def _run_queue_ms() -> float:
-    """How long the calling thread has waited for a CPU, in ms (Linux: /proc/thread-self/schedstat;
-    0 elsewhere, where every gap counts as the app's)."""
+def _schedstat_ms() -> tuple[float, float]:
+    """How long the calling thread has run on a CPU and waited for one, in ms (Linux:
+    /proc/thread-self/schedstat; 0 elsewhere, where every gap counts as the app's)."""
     try:
         with open("/proc/thread-self/schedstat") as f:
-            return int(f.read().split()[1]) / 1e6
-    except (OSError, ValueError, IndexError):
-        return 0.0
+            ran, waited = f.read().split()[:2]
+        return int(ran) / 1e6, int(waited) / 1e6
+    except (OSError, ValueError):
+        return 0.0, 0.0
+
+
+def _process_cpu_ms() -> float:
+    """CPU time used by the whole process (all its threads), in ms."""
+    t = os.times()
+    return (t.user + t.system) * 1000
+
+
+def _places(gui: int) -> dict[str, str]:
+    """Each other thread's place. Only strings leave this function: a frame object kept after
+    it (in a variable of the watchdog's loop) would keep that frame's locals alive, such as a
+    paint event's QPainter, which Qt must see destroyed when the event returns."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    me = threading.get_ident()
+    return {names.get(ident, str(ident)) + (" (GUI)" if ident == gui else ""): _where(frame)
+            for ident, frame in sys._current_frames().items() if ident != me}
+
+
+def _where(frame, depth: int = 4) -> str:
+    """A thread's innermost frames, innermost first: "function (file:line) < caller (...)"."""
+    parts = []
+    while frame is not None and len(parts) < depth:
+        code = frame.f_code
+        parts.append(f"{code.co_name} ({Path(code.co_filename).name}:{frame.f_lineno})")
+        frame = frame.f_back
+    return " < ".join(parts)
+
+
+def timeline(notes: list[tuple[float, dict[str, str]]], begin: float) -> str:
+    """The watchdog's notes over one gap, in ms from its start: each thread's place when it
+    changed, and the stretches with no note (the GIL held by one call, or no CPU)."""
+    lines, seen, previous = [], {}, None
+    for when, where in notes:
+        if previous is not None and when - previous > 0.015:
+            lines.append(f"  {'':>7}   ... no note for {(when - previous) * 1000:.0f} ms")
+        previous = when
+        for name, place in where.items():
+            if seen.get(name) != place:
+                seen[name] = place
+                lines.append(f"  {(when - begin) * 1000:+7.0f} ms {name}: {place}")
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,7 +211,7 @@ def _fresh_home(cache: Path) -> Path:
     for entry in Path(cache).resolve().iterdir():  # the model itself, not the models described
         if entry.name != CACHE_FILE:
             (models / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
-    from locas_engine.paths import default_gguf_path
+    from locas_engine.default_model import default_gguf_path
 
     gguf = default_gguf_path()
     search_home = home / "search-home"
@@ -308,6 +363,7 @@ def run(args: argparse.Namespace) -> dict:
         "wall_seconds": round(time.perf_counter() - started, 1), "load_average": load,
         "phases": summary,
         "stall_samples": {p: sorted(v, reverse=True)[:3] for p, v in meter.samples.items()},
+        "long_gaps": meter.long,
     }
     print(f"\nGUI event-loop stalls ({TICK_MS} ms timer; target: longest < {TARGET_MS:.0f} ms in every state)")
     print(f"model {seen['model']} on {seen['device']}; document {result['document']!r}; "
@@ -325,7 +381,13 @@ def run(args: argparse.Namespace) -> dict:
     print(f"  less the time the OS kept the GUI thread waiting for a CPU (machine load): "
           f"{result['longest_less_cpu_wait_ms']:.1f} ms")
     if args.trace:
+        print(f"\nGaps over {TRACE_MS:.0f} ms: the GUI thread running / waiting for a CPU / asleep (the GIL, a lock, "
+              "the disk); the CPU time of the whole process meanwhile")
+        for g in meter.long:
+            asleep = g["gap_ms"] - g["gui_ran_ms"] - g["gui_waited_for_cpu_ms"]
+            print(f"  {g['phase']:28} {g['gap_ms']:7.1f} ms: ran {g['gui_ran_ms']:6.1f}, waited "
+                  f"{g['gui_waited_for_cpu_ms']:6.1f}, asleep {asleep:6.1f}; process CPU {g['process_cpu_ms']:6.1f} ms")
         for phase, samples in result["stall_samples"].items():
-            for gap, stacks in samples:
-                print(f"\n=== {phase}: a stall of over {gap} ms; the threads were at:\n{stacks}")
+            for gap, notes in samples:
+                print(f"\n=== {phase}: a stall of {gap} ms; where the threads were (ms from its start):\n{notes}")
     return result
