@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -234,7 +235,7 @@ def quiet_loading():
 
 
 def _load_hf(folder_or_id: str, device: torch.device, dtype: torch.dtype) -> tuple[nn.Module, Any]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {"dtype": dtype, "local_files_only": True}
     if device.type == "cuda":
@@ -245,8 +246,63 @@ def _load_hf(folder_or_id: str, device: torch.device, dtype: torch.dtype) -> tup
         model = AutoModelForCausalLM.from_pretrained(folder_or_id, **kwargs)
     if device.type != "cuda":
         model = model.to(device)
-    tokenizer = AutoTokenizer.from_pretrained(folder_or_id, local_files_only=True)
-    return model, tokenizer
+    return model, load_tokenizer(folder_or_id)
+
+
+# Tokenizers already parsed in this process, by folder and tokenizer file (path, size, mtime).
+_TOKENIZERS: dict[tuple[str, int, int], Any] = {}
+_TOKENIZERS_LOCK = threading.Lock()
+
+
+def load_tokenizer(folder_or_id: str | os.PathLike) -> Any:
+    """The tokenizer of a model folder (or of a hub id in the local cache), parsed once per
+    process: a later load of the same unchanged folder gets the same object.
+
+    Parsing tokenizer.json is one call into the tokenizers library that holds the GIL for its
+    whole length (~100 ms for a 3.5 MB file on a CPU): a window on screen cannot repaint
+    meanwhile. An app parses it before its window shows (`preload_tokenizer`), and the model's
+    load later in a background thread takes it from here. Tokenizers are not changed after
+    loading, so sharing one between two loads of a model is safe."""
+    from transformers import AutoTokenizer
+
+    file = Path(folder_or_id) / "tokenizer.json"
+    try:
+        st = file.stat()
+        key = (str(file.resolve()), st.st_size, st.st_mtime_ns)
+    except OSError:  # a hub id, or a folder without tokenizer.json: not kept
+        return AutoTokenizer.from_pretrained(str(folder_or_id), local_files_only=True)
+    with _TOKENIZERS_LOCK:  # one parse, even when two threads ask at once
+        if key not in _TOKENIZERS:
+            _TOKENIZERS[key] = AutoTokenizer.from_pretrained(str(folder_or_id), local_files_only=True)
+        return _TOKENIZERS[key]
+
+
+def preload_tokenizer(source: str | os.PathLike = "default", cache_dir: str | os.PathLike | None = None) -> bool:
+    """Parse the tokenizer ``load_backbone(source, cache_dir=cache_dir)`` will use, now, if its
+    files are already on disk (a GGUF file's dequantized copy is never made here). Returns
+    whether it did; any error is left for ``load_backbone`` to report."""
+    folder = _local_folder(str(source), Path(cache_dir) if cache_dir is not None else default_cache_dir())
+    if folder is None or not (folder / "tokenizer.json").is_file():
+        return False
+    try:
+        load_tokenizer(folder)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _local_folder(src: str, cache: Path) -> Path | None:
+    """The model folder a source loads from, without making one: None for a hub id, or for a
+    GGUF file not dequantized yet."""
+    if src == "default" or src.lower().endswith(".gguf"):
+        try:
+            gguf = default_gguf_path() if src == "default" else Path(src).expanduser().resolve()
+            folder = _gguf_cache_folder(gguf, cache)
+        except OSError:  # no such file: load_backbone says so
+            return None
+        return folder if (folder / "config.json").is_file() else None
+    folder = Path(src).expanduser()
+    return folder.resolve() if folder.is_dir() else None
 
 
 def fingerprint_model(model: nn.Module) -> str:

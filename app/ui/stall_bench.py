@@ -8,8 +8,9 @@ issue 30, one after the other, as a reader would:
 3. **memorizing**: the book memorized (its first chunk, then ``--seconds`` more);
 4. **answering while memorizing**: a question asked meanwhile (served between two chunks);
 5. **starting with a resume**: the memorization is stopped and marked as a crash leaves it
-   (interrupted); a new window starts, offers to resume, the reader says yes, and it runs
-   until its first chunk is memorized;
+   (interrupted); the app starts again (what it does before its window shows,
+   `app.ui.main.prepare_window_start`, is timed apart), its window offers to resume, the
+   reader says yes, and it runs until its first chunk is memorized;
 6. **listing models**: Settings ▸ Models on this computer…, with two GGUF files not described
    before (a fresh data folder: nothing cached), until the list is complete.
 
@@ -233,18 +234,17 @@ def run(args: argparse.Namespace) -> dict:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QMessageBox
 
-    from app.settings import Settings, save_settings
-    from app.ui.main import create_app, import_model_code
+    from app.settings import Settings, load_settings, save_settings
+    from app.ui.main import create_app, prepare_window_start
 
     save_settings(Settings.of(device=args.device, max_new_tokens=args.answer_tokens))
     app = create_app([])
-    import_model_code()  # as the app does before its window shows
     # No modal boxes in a benchmark: "Yes" to resuming and to the close confirmation; warnings printed.
     QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)
     QMessageBox.warning = staticmethod(lambda _p, title, text, *a, **k: print(f"[warning] {title}: {text}"))
 
     from app.library import Library
-    from app.ui.controller import AppController
+    from app.ui.controller import AppController  # imported again before each window: free
     from app.ui.main_window import MainWindow
 
     meter = StallMeter(trace=args.trace)
@@ -274,8 +274,14 @@ def run(args: argparse.Namespace) -> dict:
     def phase_events(phase: str) -> list:
         return [e for e in seen["events"] if e.phase == phase]
 
+    def start() -> None:
+        """What the app does before its window shows (no window yet: not a state)."""
+        meter.set_phase("before the window")
+        prepare_window_start(load_settings())
+
     def script() -> Iterator[Callable[[], bool]]:
         """The reader's walk; each step yields what to wait for."""
+        start()
         meter.set_phase("model load")
         window = open_window(offer_resume=False)
         yield lambda: seen["model"] is not None
@@ -310,6 +316,7 @@ def run(args: argparse.Namespace) -> dict:
         library.update_memory(MEMORY, status="interrupted")
         library.close()
 
+        start()  # the app started again
         meter.set_phase("starting with a resume")
         seen["events"].clear()
         window = open_window(offer_resume=True)  # asks to resume; the benchmark answers yes

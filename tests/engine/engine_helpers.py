@@ -109,3 +109,14 @@ class CharTokenizer:
 
     def decode(self, ids, skip_special_tokens: bool = True) -> str:
         return "".join(chr(32 + int(i) % 90) for i in ids)
+
+
+def save_tiny_tokenizer(folder) -> None:
+    """A four-token BPE tokenizer saved as a model folder's tokenizer files (tokenizer.json)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.BPE(vocab={"<unk>": 0, "a": 1, "b": 2, "ab": 3}, merges=[("a", "b")]))
+    raw.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=raw, unk_token="<unk>", eos_token="<unk>").save_pretrained(folder)
+

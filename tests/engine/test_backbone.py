@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from engine_helpers import tiny_model
+from engine_helpers import save_tiny_tokenizer, tiny_model
 
 from locas_engine import backbone_from_model, load_backbone
 from locas_engine.backbone import fingerprint_model, resolve_device
@@ -72,3 +72,25 @@ def test_the_model_cache_keeps_the_added_tokens_so_a_load_parses_the_tokenizer_o
     assert not any(name.endswith("tokenizer.json") for name in parsed)
     assert again.added_tokens_decoder == first.added_tokens_decoder
     assert again("ab <|im_end|>")["input_ids"] == first("ab <|im_end|>")["input_ids"]
+
+
+def test_a_tokenizer_parsed_before_the_window_is_the_one_the_model_load_uses(tmp_path):
+    """The app parses the tokenizer before its window shows (a GIL-holding call of ~100 ms);
+    the engine worker's load of the model must then reuse it, not parse it again, and a
+    changed tokenizer file must not be served from the old parse."""
+    import os
+
+    from locas_engine.backbone import load_tokenizer, preload_tokenizer
+
+    folder = tmp_path / "llama-tiny"
+    tiny_model("llama").save_pretrained(folder)
+    assert not preload_tokenizer(folder)  # no tokenizer.json yet: nothing parsed, no error
+    save_tiny_tokenizer(folder)
+    assert preload_tokenizer(folder)
+    parsed = load_tokenizer(folder)
+    assert load_backbone(folder, device="cpu").tokenizer is parsed
+
+    file = folder / "tokenizer.json"
+    stat = file.stat()
+    os.utime(file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the file replaced
+    assert load_tokenizer(folder) is not parsed
