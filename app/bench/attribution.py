@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from app.answer.attribution import misattributed
+from locas_engine.bench import bench_parser
 
 
 def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -71,8 +72,7 @@ def print_table(report: dict) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locas bench attribution", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("attribution", __doc__)
     p.add_argument("--locomo", nargs="+", type=Path, required=True, help="LoCoMo conversation files")
     p.add_argument("--passages", type=int, default=4, help="passages retrieved per question (the app's default)")
     p.add_argument("--json", type=Path, help="write the report here")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from app.answer.grounding import strip_citations
 from app.bench.scoring import f1_score
+from locas_engine.bench import bench_parser
 
 FEATURES = ("retrieval", "question_coverage", "answer_support", "lp_with", "lp_without", "lp_gain")
 
@@ -60,8 +61,7 @@ def as_grounding_rule(rule: dict) -> dict[str, float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locas bench calibrate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("calibrate", __doc__)
     p.add_argument("reports", nargs="+", type=Path)
     p.add_argument("--max-false", type=float, default=0.15)
     p.add_argument("--json", type=Path)

@@ -38,6 +38,7 @@ from app.bench.qa_tables import (
 )
 from app.bench.scoring import paired_difference
 from locas_engine.answer_text import trim_unfinished
+from locas_engine.bench import bench_parser
 
 CATEGORY_IDS = {name: cat for cat, name in CATEGORIES.items()}
 _LAST_CITATION = re.compile(r"\[(\d{1,2})\]\s*$")
@@ -123,8 +124,7 @@ def against(answers: list[dict], earlier: list[dict]) -> list[dict]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locas bench combine", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("combine", __doc__)
     p.add_argument("reports", nargs="+", type=Path)
     p.add_argument("--trim", action="store_true", help="rescore with budget-cut last sentences removed")
     p.add_argument("--against", nargs="+", type=Path, default=[],

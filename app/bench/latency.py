@@ -41,6 +41,8 @@ import threading
 import time
 from pathlib import Path
 
+from locas_engine.bench import bench_parser
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "assets" / "sample" / "aesop-fables.txt"
 SAMPLE_QUESTIONS = REPO / "benchmarks" / "data" / "kinds-aesop.json"
@@ -190,8 +192,7 @@ def format_tables(summary: dict[str, dict]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locas bench latency", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("latency", __doc__)
     p.add_argument("--file", type=Path, default=SAMPLE, help="the text to memorize and ask about")
     p.add_argument("--questions", type=Path, help="a question set (JSON, benchmarks/data); default: the "
                    "sample's, kinds-aesop.json")

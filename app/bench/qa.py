@@ -38,6 +38,7 @@ from app.bench.qa_tables import CATEGORIES, compare_modes, kind_table, print_tab
 from app.bench.scoring import abstained, f1_score, holds_reference
 from app.memorize.specs import read_specs
 from locas_engine.answer_text import trim_unfinished
+from locas_engine.bench import bench_parser
 from locas_engine.spec import MemorySpec, TrainingSpec, add_flags, flat, tau_scales
 
 MODES = ("base", "retrieval", "memory", "memory+retrieval", "recent-context", "memory+recent-context")
@@ -284,8 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     from app.settings import Settings
 
     defaults = Settings()  # the benchmark memorizes with the app's own defaults unless told
-    p = argparse.ArgumentParser(prog="locas bench qa", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("qa", __doc__)
     p.add_argument("--locomo", nargs="+", type=Path, help="LoCoMo conversation JSON files")
     p.add_argument("--book", type=Path, help="the book the --questions sets are on (default: the "
                    "book each set names)")

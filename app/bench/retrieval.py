@@ -27,6 +27,7 @@ from pathlib import Path
 
 from app.answer.grounding import content_words
 from app.bench.scoring import paired_difference
+from locas_engine.bench import bench_parser
 
 EVIDENCE = re.compile(r"D(\d+):(\d+)")
 ORDERS = ("bm25", "bm25-fill", "upr", "upr-memory", "fused", "fused-memory")
@@ -225,8 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     from locas_engine.spec import MemorySpec, TrainingSpec, add_flags
 
     defaults = Settings()
-    p = argparse.ArgumentParser(prog="locas bench retrieval", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("retrieval", __doc__)
     p.add_argument("--locomo", nargs="+", type=Path, help="LoCoMo conversation JSON files")
     p.add_argument("--book", type=Path, help="the book of the --questions sets (default: the one each names)")
     p.add_argument("--questions", type=Path, nargs="+", help="question sets (JSON, see benchmarks/data)")

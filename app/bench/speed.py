@@ -35,6 +35,7 @@ from app.paths import model_cache_dir
 from app.settings import Settings
 from locas_engine import Memorizer, attach_memory, detach_memory
 from locas_engine.backbone import Backbone, backbone_from_model, load_backbone
+from locas_engine.bench import bench_parser
 from locas_engine.bench.ppl import first_tokens, read_text, run_templora, score_ppl
 from locas_engine.memorizer import chunk_loss, chunk_spans
 from locas_engine.precision import native_bf16, precision_context, precision_dtype
@@ -223,8 +224,7 @@ def format_table(results: list[dict]) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locas bench speed", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("speed", __doc__)
     p.add_argument("--file", required=True, type=Path, help=".txt/.md or .epub")
     p.add_argument("--tokens", type=int, default=4096, help="first N tokens of the file")
     p.add_argument("--json", type=Path, default=None, help="write the report here")

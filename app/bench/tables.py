@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from app.bench.scoring import overall_at_tokens
+from locas_engine.bench import bench_parser
 
 
 def _pct(value: float, base: float) -> str:
@@ -153,8 +154,7 @@ def render(path: Path) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locas bench tables", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("tables", __doc__)
     p.add_argument("reports", nargs="+", type=Path, help="JSON reports that benchmarks wrote")
     return p
 

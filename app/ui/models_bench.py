@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from locas_engine.bench import bench_parser
+
 # Run in a child process: open the dialog and time each row and the end of the search.
 _WINDOW = """
 import json, time
@@ -80,8 +82,7 @@ def measure(repeat: int = 1) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locas bench models", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("models", __doc__)
     p.add_argument("--repeat", type=int, default=1, help="runs of each figure (medians are kept)")
     p.add_argument("--json", type=Path, help="write the report here")
     return p

@@ -39,6 +39,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from locas_engine.bench import bench_parser
+
 TICK_MS = 10
 TARGET_MS = 100.0
 TRACE_MS = 60.0
@@ -186,8 +188,7 @@ def timeline(notes: list[tuple[float, dict[str, str]]], begin: float) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="locas bench gui-stall", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = bench_parser("gui-stall", __doc__)
     parser.add_argument("--file", type=Path, required=True, help="document to memorize")
     parser.add_argument("--seconds", type=float, default=20.0,
                         help="how long to go on memorizing after the first chunk, before asking")

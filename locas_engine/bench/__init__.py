@@ -1,14 +1,15 @@
 """Benchmarks of the engine: online perplexity, forgetting, shelves (each prints a table, writes JSON).
 
-Every benchmark, the engine's and the app's (`app.bench`), is a module with ``build_parser()`` and
-``run(args) -> report``; `run_bench` parses its flags, runs it and writes its report with the one
-writer, `write_report`, which stamps the date, the machine and the command on it. ``locas bench
-NAME`` runs them all; ``python -m locas_engine.bench NAME`` runs the engine's without the app.
-Importing this package imports no torch (the benchmarks themselves do).
+Every benchmark, the engine's and the app's (`app.bench`), is a module with ``build_parser()``
+(begun with `bench_parser`) and ``run(args) -> report``; `run_bench` parses its flags, runs it and
+writes its report with the one writer, `write_report`, which stamps the date, the machine and the
+command on it. ``locas bench NAME`` runs them all; ``python -m locas_engine.bench NAME`` runs the
+engine's without the app. Importing this package imports no torch (the benchmarks themselves do).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
@@ -29,6 +30,13 @@ def machine() -> dict:
     """What the figures were measured on, for the report."""
     return {"platform": platform.platform(), "processor": platform.machine(),
             "cpus": os.cpu_count(), "python": platform.python_version()}
+
+
+def bench_parser(name: str, doc: str | None) -> argparse.ArgumentParser:
+    """The parser every benchmark starts its ``build_parser`` with: ``locas bench NAME``, its
+    module's docstring as the description, kept as written."""
+    return argparse.ArgumentParser(prog=f"locas bench {name}", description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def write_report(report: dict, path: str | os.PathLike | None) -> None:

@@ -20,12 +20,12 @@ import torch
 from ..backbone import load_backbone
 from ..precision import precision_dtype
 from ..spec import MemorySpec, TrainingSpec, add_flags, tau_scales
+from . import bench_parser
 from .ppl import _log, first_tokens, read_text, run_locas, run_templora, score_ppl
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locas bench forget", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("forget", __doc__)
     p.add_argument("--book", required=True, type=Path, help="the text to memorize (.txt or .epub)")
     p.add_argument("--heldout", required=True, type=Path, help="a text that is not memorized")
     p.add_argument("--book-tokens", type=int, default=None, help="memorize only the first N tokens")

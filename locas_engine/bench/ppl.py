@@ -44,6 +44,7 @@ from ..mlp.config import MLPMemoryConfig
 from ..mlp.memory import attach_mlp_memory
 from ..precision import PRECISIONS, precision_dtype, resolve_precision
 from ..spec import MemorySpec, TrainingSpec, add_flags, parse_layers, scales_for, tau_scales
+from . import bench_parser
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 # The same roles in two-layer-MLP models (GPT-2 / OPT / GPT-NeoX / BLOOM names), so TempLoRA
@@ -222,8 +223,7 @@ def run_templora(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, r
 
 # --- driver ----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locas bench ppl", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("ppl", __doc__)
     p.add_argument("--file", required=True, type=Path, help=".txt/.md or .epub")
     p.add_argument("--model", default="default", help="'default', a HF folder or a .gguf file")
     p.add_argument("--device", default="auto")

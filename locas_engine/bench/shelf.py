@@ -21,12 +21,12 @@ from ..memorizer import Memorizer
 from ..memory import attach_memory
 from ..routing import route_memories
 from ..spec import MemorySpec, TrainingSpec, add_flags, tau_scales
+from . import bench_parser
 from .ppl import _log, first_tokens, read_text, score_ppl
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="locas bench shelf", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = bench_parser("shelf", __doc__)
     p.add_argument("--books", nargs="+", required=True, type=Path)
     p.add_argument("--tokens", type=int, default=4096, help="first N tokens of each book")
     p.add_argument("--model", default="default")

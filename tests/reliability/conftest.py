@@ -7,6 +7,7 @@ the model's quality does not matter to them, only that every path runs end to en
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))  # engin
 
 STORY = "The keeper climbed one hundred and twelve steps every evening with a brass key. " * 6
 OTHER = "Rain fell on the harbour of Port Annick while the ferry waited for the mail. " * 6
+
+
+@pytest.fixture
+def in_threads():
+    """Runs a function in `count` threads that start it together (a race); returns what they
+    raised, each exception once, so that the test can assert there was none."""
+
+    def race(fn, count: int) -> list[BaseException]:
+        barrier = threading.Barrier(count)
+        errors: list[BaseException] = []
+
+        def one():
+            barrier.wait()
+            try:
+                fn()
+            except BaseException as exc:  # noqa: BLE001 - handed back to the test
+                errors.append(exc)
+
+        threads = [threading.Thread(target=one) for _ in range(count)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return errors
+
+    return race
 
 
 @pytest.fixture(scope="session")

@@ -101,23 +101,15 @@ def test_the_duplicate_check_racing_the_insert_reads_as_already_imported(locas_h
     second.close()
 
 
-def test_concurrent_imports_of_one_file(locas_home, texts):
+def test_concurrent_imports_of_one_file(locas_home, texts, in_threads):
     Library().close()  # the file exists (and is migrated) before the imports race
-    results, errors = [], []
+    results = []
 
     def run():
-        try:
-            with Library() as lib:  # each thread its own connection (app/dbconn.py)
-                results.append(lib.import_file(texts[0]))
-        except Exception as exc:  # noqa: BLE001 - the test reports any
-            errors.append(exc)
+        with Library() as lib:  # each thread its own connection (app/dbconn.py)
+            results.append(lib.import_file(texts[0]))
 
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(run, 4) == []
     assert len({r.id for r in results}) == 1 and sum(not r.duplicate for r in results) == 1
     with Library() as lib:
         assert lib.counts()["documents"] == 1

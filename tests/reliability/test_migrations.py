@@ -5,7 +5,6 @@ nothing (issue 33). The race between processes: test_first_open_race.py."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -128,7 +127,7 @@ def test_a_step_refused_with_a_sentence_changes_nothing(tmp_path, monkeypatch, c
     assert _dump(path) == before
 
 
-def test_threads_opening_a_new_library_at_once_migrate_it_once(tmp_path, monkeypatch):
+def test_threads_opening_a_new_library_at_once_migrate_it_once(tmp_path, monkeypatch, in_threads):
     """The window's start opens the library on its GUI thread and its engine thread at once: the
     one that waits for the lock finds the schema current and runs no step."""
     runs: dict[int, int] = {}
@@ -142,20 +141,5 @@ def test_threads_opening_a_new_library_at_once_migrate_it_once(tmp_path, monkeyp
 
     monkeypatch.setattr(schema, "MIGRATIONS", [(v, n, counted(v, s)) for v, n, s in schema.MIGRATIONS])
     path = tmp_path / "library.db"
-    barrier = threading.Barrier(3)
-    errors: list[BaseException] = []
-
-    def open_it():
-        barrier.wait()
-        try:
-            Library(path).close()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_it) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert in_threads(lambda: Library(path).close(), 3) == []
     assert runs == {v: 1 for v, _, _ in schema.MIGRATIONS}

@@ -13,7 +13,7 @@ pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
-from ui_helpers import NOTES, make_window  # noqa: E402
+from ui_helpers import NOTES, make_fake_window, make_window  # noqa: E402
 
 
 @pytest.fixture
@@ -74,3 +74,15 @@ def window(qtbot, small_settings, boxes):
     if not w._closing:
         boxes.answer = QMessageBox.StandardButton.Yes
         w.close()
+
+
+@pytest.fixture
+def fake(qtbot, story_file):
+    """The main window on a fake engine (the test plays answers and memorizations) with the
+    story imported: (window, worker, library, the story's document id)."""
+    window, worker = make_fake_window(qtbot)
+    library = window.controller.library
+    doc_id = library.import_file(story_file).id
+    window.refresh()
+    yield window, worker, library, doc_id
+    window.close()

@@ -14,16 +14,6 @@ from app.errors import JobError
 pytestmark = pytest.mark.qt
 
 
-@pytest.fixture
-def fake(qtbot, story_file):
-    window, worker = make_fake_window(qtbot)
-    library = window.controller.library
-    doc_id = library.import_file(story_file).id
-    window.refresh()
-    yield window, worker, library, doc_id
-    window.close()
-
-
 def ask(qtbot, window, text: str) -> None:
     box = window.question_panel.question
     box.setPlainText(text)

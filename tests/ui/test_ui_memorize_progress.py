@@ -7,22 +7,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from ui_helpers import make_fake_window
 
 from app.ui.library_view import COL_STATUS, PROGRESS_ROLE
 from app.ui.memorize_dialog import MemorizeDialog
 
 pytestmark = pytest.mark.qt
-
-
-@pytest.fixture
-def fake(qtbot, story_file):
-    window, worker = make_fake_window(qtbot)
-    library = window.controller.library
-    doc_id = library.import_file(story_file).id
-    window.refresh()
-    yield window, worker, library, doc_id
-    window.close()
 
 
 def picker_text(window, name: str) -> str:

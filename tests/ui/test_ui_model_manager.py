@@ -33,14 +33,21 @@ def _found(tmp_path) -> list[ModelInfo]:
     ]
 
 
-def test_pick_a_model_that_fits_with_the_keyboard(qtbot, monkeypatch, tmp_path):
-    monkeypatch.setattr(discover, "iter_models", lambda: iter(_found(tmp_path)))
+def open_manager(qtbot, rows: int) -> tuple[SettingsDialog, ModelManagerDialog]:
+    """Settings, then its Models on this computer… button by a click; returns once the list
+    shows `rows` models."""
     settings = SettingsDialog(Settings())
     qtbot.addWidget(settings)
     settings.show()
     qtbot.mouseClick(settings.find_models, Qt.MouseButton.LeftButton)
     manager = settings.findChild(ModelManagerDialog)
-    qtbot.waitUntil(lambda: manager.table.rowCount() == 2, timeout=20_000)
+    qtbot.waitUntil(lambda: manager.table.rowCount() == rows, timeout=20_000)
+    return settings, manager
+
+
+def test_pick_a_model_that_fits_with_the_keyboard(qtbot, monkeypatch, tmp_path):
+    monkeypatch.setattr(discover, "iter_models", lambda: iter(_found(tmp_path)))
+    settings, manager = open_manager(qtbot, rows=2)
     assert "2 models found, 1 that Locas fits" in manager.status.text()
     assert manager.table.item(0, 5).text() == "does not fit"
     assert manager.table.item(1, 2).text() == "253.0 MB" and manager.table.item(1, 5).text() == "locas-glu"
@@ -74,12 +81,7 @@ def test_the_list_fills_in_as_models_are_found_off_the_gui_thread(qtbot, monkeyp
         yield second
 
     monkeypatch.setattr(discover, "iter_models", slow_search)
-    settings = SettingsDialog(Settings())
-    qtbot.addWidget(settings)
-    settings.show()
-    qtbot.mouseClick(settings.find_models, Qt.MouseButton.LeftButton)
-    manager = settings.findChild(ModelManagerDialog)
-    qtbot.waitUntil(lambda: manager.table.rowCount() == 1, timeout=20_000)
+    settings, manager = open_manager(qtbot, rows=1)
     assert manager.table.item(0, 0).text() == "org/mamba-130m"
     assert "1 model found so far" in manager.status.text() and "Looking for models" in manager.status.text()
     go_on.set()
