@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from app.memorize.job import MemorizeEvent
 
-# A memorize event's phase as the library names the memory's state (library_view.STATUS_TEXT).
+# A memorize event's phase as the library names the memory's state (app/ui/library_rows.py, STATUS_TEXT).
 PHASE_STATUS = {"memorizing": "running", "loading": "running", "tokenizing": "running",
                 "estimate": "running", "resumed": "running", "cancelled": "stopped"}
 

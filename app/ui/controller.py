@@ -36,7 +36,7 @@ from app.memorize.progress import RunState
 from app.settings import Settings, load_settings, save_settings
 from app.ui.bridge import EngineBridge
 from app.ui.controller_memories import MemoryFileActions
-from app.ui.library_view import DocumentRow, MemoryRow
+from app.ui.library_rows import DocumentRow, MemoryRow
 from app.ui.taskman import TaskManager
 from locas_engine.spec import Specs
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from app.ui.library_view import STATUS_TEXT
+from app.ui.library_rows import STATUS_TEXT
 
 
 class MemoryFileActions:

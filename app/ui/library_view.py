@@ -1,13 +1,11 @@
 """The library tree on the left of the main window: documents, then memories.
 
-The view shows plain row objects (`DocumentRow`, `MemoryRow`) that the controller builds from the
-library; it never queries the database itself. User actions leave as signals carrying an id or a
+The view shows plain row objects (`DocumentRow`, `MemoryRow`, in `app.ui.library_rows`) that the
+controller builds from the library; it never queries the database itself. User actions leave as signals carrying an id or a
 memory name, so the same view works in tests with hand-made rows.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
@@ -25,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.library_rows import STATUS_TEXT, DocumentRow, MemoryRow
 from app.ui.resources import icon, kind_icon
 from app.ui.widgets import fmt_size, fmt_tokens
 
@@ -36,73 +35,6 @@ PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2  # float 0..1 while work runs, else
 
 COLUMNS = ["Title", "Author", "Size", "Memory", "Progress"]
 COL_TITLE, COL_AUTHOR, COL_SIZE, COL_STATUS, COL_PROGRESS = range(5)
-
-STATUS_TEXT = {
-    "queued": "queued",
-    "running": "memorizing",
-    "paused": "paused",
-    "stopped": "stopped",
-    "interrupted": "interrupted",
-    "done": "ready",
-    "failed": "failed",
-    "cancelled": "stopped",
-}
-
-
-@dataclass
-class DocumentRow:
-    id: int
-    title: str
-    kind: str = "book"
-    authors: list[str] = field(default_factory=list)
-    characters: int = 0
-    memories: list[str] = field(default_factory=list)  # memories that hold (part of) it
-    # memory -> what it holds when not the whole document: ("3 of 139 chapters",
-    # "chapters 1-3 of 139, 12,909 tokens (partly memorized)"), short for the column, long for its tip
-    partly: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-    @property
-    def memorized(self) -> bool:
-        """Whether some memory holds the whole document (a partly memorized one is not)."""
-        return any(name not in self.partly for name in self.memories)
-
-    def memory_text(self) -> str:
-        return ", ".join(f"{name} ({self.partly[name][0]})" if name in self.partly else name
-                         for name in self.memories)
-
-    def memory_tip(self) -> str:
-        return "\n".join(f"“{name}” holds {self.partly[name][1]}" if name in self.partly
-                         else f"“{name}” holds the whole document" for name in self.memories)
-
-
-@dataclass
-class MemoryRow:
-    name: str
-    status: str = "done"
-    tokens_done: int = 0  # of the last (or running) run: what a resume starts from
-    tokens_total: int = 0  # of the last (or running) run
-    sources: list[str] = field(default_factory=list)  # "Moby-Dick (chapters 1-3 of 139)", in order
-    message: str = ""
-    tokens_held: int | None = None  # what it holds, all runs together (None: not known)
-
-    @property
-    def progress(self) -> float | None:
-        """Fraction done while the memory is being (or was being) built; None once finished."""
-        if self.status in ("done",) or not self.tokens_total:
-            return None
-        return max(0.0, min(1.0, self.tokens_done / self.tokens_total))
-
-
-def memory_note(mem: MemoryRow) -> str:
-    """What the memory picker adds to an unfinished memory's name: "stopped, 0.3% memorized"."""
-    if mem.status == "done":
-        return ""
-    status = STATUS_TEXT.get(mem.status, mem.status)
-    if mem.progress is None:
-        return status
-    pct = 100 * mem.progress
-    return f"{status}, {pct:.1f}% memorized" if pct < 10 else f"{status}, {pct:.0f}% memorized"
-
 
 class ProgressDelegate(QStyledItemDelegate):
     """Paints a progress bar in the Progress column for rows with running work."""

@@ -28,8 +28,9 @@ from PySide6.QtWidgets import (
 
 from app.ui.controller import AppController, process_memory_mb
 from app.ui.library_actions import LibraryActions, confirm
+from app.ui.library_rows import memory_note
 from app.ui.library_search import LibrarySearch
-from app.ui.library_view import LibraryView, memory_note
+from app.ui.library_view import LibraryView
 from app.ui.memorize_dialog import MemorizeDialog
 from app.ui.memorize_flow import MemorizeFlow
 from app.ui.question_flow import QuestionFlow

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.memorize.job import MemorizeEvent
 from app.ui.library_actions import confirm
-from app.ui.library_view import MemoryRow, memory_note
+from app.ui.library_rows import MemoryRow, memory_note
 from app.ui.memorize_dialog import MemorizeDialog
 
 

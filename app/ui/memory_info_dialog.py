@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.memories import Holding
-from app.ui.library_view import STATUS_TEXT
+from app.ui.library_rows import STATUS_TEXT
 from app.ui.memorize_form import SETTING_LABELS
 from app.ui.plot import PerplexityPlot
 from app.ui.resources import icon

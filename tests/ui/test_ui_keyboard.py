@@ -73,7 +73,8 @@ def test_enter_asks_shift_enter_adds_a_line_tab_moves_on(qtbot):
 
 
 def test_delete_f2_and_enter_in_the_library(qtbot):
-    from app.ui.library_view import DocumentRow, LibraryView, MemoryRow
+    from app.ui.library_rows import DocumentRow, MemoryRow
+    from app.ui.library_view import LibraryView
 
     view = LibraryView()
     qtbot.addWidget(view)

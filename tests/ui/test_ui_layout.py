@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.ui.library_view import COL_PROGRESS, COL_SIZE, COL_STATUS, DocumentRow, MemoryRow
+from app.ui.library_rows import DocumentRow, MemoryRow
+from app.ui.library_view import COL_PROGRESS, COL_SIZE, COL_STATUS
 from locas_engine.routing import Route
 
 pytestmark = pytest.mark.qt

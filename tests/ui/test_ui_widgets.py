@@ -11,7 +11,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 
 from app.memorize.job import MemorizeEvent  # noqa: E402
 from app.settings import Settings  # noqa: E402
-from app.ui.library_view import DocumentRow, LibraryView, MemoryRow  # noqa: E402
+from app.ui.library_rows import DocumentRow, MemoryRow  # noqa: E402
+from app.ui.library_view import LibraryView  # noqa: E402
 from app.ui.memorize_dialog import MemorizeDialog, suggest_memory_name  # noqa: E402
 from app.ui.passage_dialog import PassageDialog, locate  # noqa: E402
 from app.ui.plot import PerplexityPlot  # noqa: E402
