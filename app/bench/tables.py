@@ -135,6 +135,24 @@ def models_table(report: dict) -> str:
                       f"| the window's list | {s['window_first']:.2f} s | {s['window_cached']:.2f} s |"])
 
 
+def gui_stall_table(report: dict) -> str:
+    """The longest gap between the GUI's timer ticks in each state, and what is left of it once
+    the time the OS kept the GUI thread waiting for a CPU is taken off (the app's own part)."""
+
+    def ms(value) -> str:  # whole milliseconds, halves up (10.5 -> 11)
+        return "-" if value is None else f"{int(value + 0.5)} ms"
+
+    out = ["| state | longest gap | less CPU wait |", "| --- | --- | --- |"]
+    own = report.get("states_less_cpu_wait", {})
+    for state, gap in report["states"].items():
+        out.append(f"| {state} | {ms(gap)} | {ms(own.get(state))} |")
+    load = report.get("phases", {}).get("model load")
+    if load:
+        out.append(f"| model load at start-up (not a state) | {ms(load['max_ms'])} | "
+                   f"{ms(load.get('max_own_ms'))} |")
+    return "\n".join(out)
+
+
 def render(path: Path) -> str:
     report = json.loads(path.read_text(encoding="utf-8"))
     if report.get("bench") == "speed":
@@ -143,6 +161,8 @@ def render(path: Path) -> str:
         return latency_table(report)
     if report.get("bench") == "models":
         return models_table(report)
+    if report.get("bench") == "gui-stall":
+        return gui_stall_table(report)
     rows = report.get("results", [])
     if rows and "mode" in rows[0]:
         return qa_table(report)
@@ -150,7 +170,9 @@ def render(path: Path) -> str:
         return forget_table(report)
     if rows and "shelf" in rows[0]:
         return shelf_table(report)
-    return ppl_table(report)
+    if rows:
+        return ppl_table(report)
+    return "(no table: `locas bench tables` has none for this kind of report; read its JSON)"
 
 
 def build_parser() -> argparse.ArgumentParser:

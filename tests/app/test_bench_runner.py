@@ -48,6 +48,26 @@ def test_locas_bench_tables_prints_the_docs_table_of_a_report(tmp_path, capsys):
     assert "| locas | 0.006 | 10.500 | 20.250 | +1.50% |" in out
 
 
+def test_locas_bench_tables_prints_the_gui_stall_table(tmp_path, capsys):
+    report = {"bench": "gui-stall", "states": {"idle": 46.9, "memorizing": 598.1},
+              "states_less_cpu_wait": {"idle": 10.5, "memorizing": 81.3},
+              "phases": {"model load": {"max_ms": 275.0, "max_own_ms": 197.8}}}
+    path = tmp_path / "gui-stall.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    assert main(["bench", "tables", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| state | longest gap | less CPU wait |" in out
+    assert "| idle | 47 ms | 11 ms |" in out and "| memorizing | 598 ms | 81 ms |" in out
+    assert "| model load at start-up (not a state) | 275 ms | 198 ms |" in out
+
+
+def test_locas_bench_tables_says_when_it_has_no_table_for_a_report(tmp_path, capsys):
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps({"rules": []}), encoding="utf-8")
+    assert main(["bench", "tables", str(path)]) == 0
+    assert "no table" in capsys.readouterr().out
+
+
 def test_the_engine_benches_run_without_the_app(capsys):
     assert engine_bench_main([]) == 2
     listing = capsys.readouterr().out
