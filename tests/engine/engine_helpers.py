@@ -15,6 +15,13 @@ _COMMON = dict(
 
 ARCHS = ["llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3"]
 MLP_ARCHS = ["gpt2", "opt", "gpt_neox"]  # classic two-layer MLP FFNs, for Locas-MLP
+PROMPT = torch.tensor([[5, 17, 33, 8, 61, 12, 90, 44, 3, 27]])  # (1, T): the prompt logits() reads
+
+
+def logits(model) -> torch.Tensor:
+    """A model's logits on PROMPT, without gradients: (1, T, vocab)."""
+    with torch.no_grad():
+        return model(input_ids=PROMPT).logits
 
 
 def tiny_model(arch: str, seed: int = 0):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from engine_helpers import tiny_model, weights_hash
+from engine_helpers import PROMPT, logits, tiny_model, weights_hash
 
 from locas_engine import (
     MemorySpec,
@@ -17,13 +17,6 @@ from locas_engine import (
     only_enabled,
 )
 from locas_engine.adapter import MemoryAdapter, Site, inject
-
-X = torch.tensor([[5, 17, 33, 8, 61, 12, 90, 44, 3, 27]])
-
-
-def logits(bb):
-    with torch.no_grad():
-        return bb.model(input_ids=X).logits
 
 
 def test_finds_every_glu_ffn(tiny):
@@ -54,26 +47,26 @@ def test_gpt2_is_refused_with_what_was_found():
 
 
 def test_fresh_memory_changes_no_logit(tiny):
-    base = logits(tiny)
+    base = logits(tiny.model)
     attach_memory(tiny, MemorySpec(rank=8), name="m")
-    assert torch.equal(logits(tiny), base)
+    assert torch.equal(logits(tiny.model), base)
 
 
 def test_disable_and_detach_restore_exactly(tiny, randomize_values):
-    base = logits(tiny)
+    base = logits(tiny.model)
     h = weights_hash(tiny.model)
     mem = attach_memory(tiny, MemorySpec(rank=8), name="m")
     randomize_values(mem)
-    on = logits(tiny)
+    on = logits(tiny.model)
     assert (on - base).abs().max() > 1e-3
     with only_enabled(tiny.memories, []):
-        assert torch.equal(logits(tiny), base)
-    assert torch.equal(logits(tiny), on)
+        assert torch.equal(logits(tiny.model), base)
+    assert torch.equal(logits(tiny.model), on)
     mem.enabled = False
-    assert torch.equal(logits(tiny), base)
+    assert torch.equal(logits(tiny.model), base)
     mem.enabled = True
     detach_memory(tiny, mem)
-    assert torch.equal(logits(tiny), base)
+    assert torch.equal(logits(tiny.model), base)
     assert weights_hash(tiny.model) == h
     assert set(tiny.model.state_dict()) == set(backbone_from_model(tiny.model).model.state_dict())
 
@@ -117,7 +110,7 @@ def test_injection_is_all_or_nothing(tiny_llama):
 
 def test_layer_subset_and_two_memories_add(tiny_llama, randomize_values):
     bb = tiny_llama
-    base = logits(bb)
+    base = logits(bb.model)
     a = attach_memory(bb, MemorySpec(rank=4, layers=[2]), name="a")
     randomize_values(a, seed=1)
     assert a.layers == [2]
@@ -129,16 +122,16 @@ def test_layer_subset_and_two_memories_add(tiny_llama, randomize_values):
     assert isinstance(ffn, MemoryAdapter)
     seen = {}
     handle = ffn.register_forward_hook(lambda m, i, o: seen.__setitem__("out", o))
-    logits(bb)
+    logits(bb.model)
     both = seen["out"]
     with only_enabled(bb.memories, ["b"]):
-        logits(bb)
+        logits(bb.model)
         only_b = seen["out"]
     with only_enabled(bb.memories, ["a"]):
-        logits(bb)
+        logits(bb.model)
         only_a = seen["out"]
     with only_enabled(bb.memories, []):
-        logits(bb)
+        logits(bb.model)
         none = seen["out"]
     handle.remove()
     torch.testing.assert_close(both - none, (only_a - none) + (only_b - none), atol=1e-5, rtol=1e-4)
@@ -146,7 +139,7 @@ def test_layer_subset_and_two_memories_add(tiny_llama, randomize_values):
         attach_memory(bb, MemorySpec(rank=4), name="a")
     detach_memory(bb, "a")
     detach_memory(bb, b)
-    assert torch.equal(logits(bb), base)
+    assert torch.equal(logits(bb.model), base)
 
 
 def test_bad_layer_is_refused_before_anything_changes(tiny_llama):
@@ -184,8 +177,7 @@ def test_memory_computes_in_input_dtype(tiny_llama, randomize_values):
     bb.model.to(torch.bfloat16)
     mem = attach_memory(bb, MemorySpec(rank=4), name="m")
     randomize_values(mem)
-    with torch.no_grad():
-        out = bb.model(input_ids=X).logits
+    out = logits(bb.model)
     assert out.dtype == torch.bfloat16
     assert mem.layer(0).G.dtype == torch.float32
 
@@ -200,11 +192,11 @@ def test_two_threads_answer_at_once_with_different_memories(tiny_llama, randomiz
     bb = tiny_llama
     memory = attach_memory(bb, MemorySpec(rank=4), name="m")
     randomize_values(memory, scale=2.0)
-    on, off = logits(bb), None
+    on, off = logits(bb.model), None
     with only_enabled(bb.memories, []):
-        off = logits(bb)
-        plain_answer = list(generate_ids(bb, X, {2}, 8, plain_ending=False))
-    memory_answer = list(generate_ids(bb, X, {2}, 8, plain_ending=False))
+        off = logits(bb.model)
+        plain_answer = list(generate_ids(bb, PROMPT, {2}, 8, plain_ending=False))
+    memory_answer = list(generate_ids(bb, PROMPT, {2}, 8, plain_ending=False))
     assert not torch.allclose(on, off) and plain_answer != memory_answer
 
     start = threading.Barrier(2)
@@ -214,8 +206,8 @@ def test_two_threads_answer_at_once_with_different_memories(tiny_llama, randomiz
         with only_enabled(bb.memories, names):
             start.wait()
             for _ in range(3):  # the two threads' forward passes interleave
-                seen[key].append(logits(bb))
-            seen[key].append(list(generate_ids(bb, X, {2}, 8, plain_ending=False)))
+                seen[key].append(logits(bb.model))
+            seen[key].append(list(generate_ids(bb, PROMPT, {2}, 8, plain_ending=False)))
 
     threads = [threading.Thread(target=run, args=("on", ["m"])), threading.Thread(target=run, args=("off", []))]
     for t in threads:

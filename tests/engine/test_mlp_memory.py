@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
-from engine_helpers import MLP_ARCHS, tiny_model, token_stream, weights_hash
+from engine_helpers import MLP_ARCHS, PROMPT, logits, tiny_model, token_stream, weights_hash
 
 from locas_engine import (
     Memorizer,
@@ -33,22 +33,13 @@ from locas_engine.mlp.memory import LocasMLPMemory, attach_mlp_memory
 from locas_engine.mlp.nlsvd import nlsvd_compress
 from locas_engine.mlp.write import write_tokens
 
-X = torch.tensor([5, 17, 33, 8, 61, 12, 90, 44, 3, 27])
+X = PROMPT[0]  # (T,): the prompt logits() reads
 
 
 @pytest.fixture(params=MLP_ARCHS)
-def mlp_arch(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def tiny_mlp(mlp_arch):
-    return backbone_from_model(tiny_model(mlp_arch), name=f"tiny-{mlp_arch}")
-
-
-def logits(model) -> torch.Tensor:
-    with torch.no_grad():
-        return model(input_ids=X[None]).logits  # (1, T, vocab)
+def tiny_mlp(request):
+    """A Backbone around a tiny model of each two-layer-MLP architecture."""
+    return backbone_from_model(tiny_model(request.param), name=f"tiny-{request.param}")
 
 
 def log_likelihood(bb, t: int) -> float:
@@ -169,8 +160,8 @@ def test_write_rule_keys_and_values(tiny_mlp):
         assert rows.min(dim=1).values.max() < 1e-5
 
 
-def test_backprop_mode_fills_then_trains(mlp_arch):
-    bb = backbone_from_model(tiny_model(mlp_arch), name="t")
+def test_backprop_mode_fills_then_trains(tiny_mlp):
+    bb = tiny_mlp
     mem = attach_mlp_memory(bb, MLPMemoryConfig(capacity=48), name="m")
     stream = token_stream(160)
     settings = TrainingSpec(chunk=40, context=20, steps=1, lr=1e-2)
@@ -214,8 +205,8 @@ def test_nlsvd_preserves_the_output_on_the_probe_span():
     assert refit < dropped
 
 
-def test_nlsvd_mode_keeps_writing_within_capacity(mlp_arch):
-    bb = backbone_from_model(tiny_model(mlp_arch), name="t")
+def test_nlsvd_mode_keeps_writing_within_capacity(tiny_mlp):
+    bb = tiny_mlp
     mem = attach_mlp_memory(bb, MLPMemoryConfig(capacity=32, compress="nlsvd"), name="m")
     result = Memorizer(bb, mem, TrainingSpec(chunk=40, context=20)).run(token_stream(160))
     used = mem.used()

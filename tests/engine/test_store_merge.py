@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from engine_helpers import tiny_model, token_stream, weights_hash
+from engine_helpers import logits, tiny_model, token_stream, weights_hash
 
 from locas_engine import (
     Memorizer,
@@ -24,13 +24,6 @@ from locas_engine import (
     save_memory,
     unmerge_memory,
 )
-
-X = torch.tensor([[5, 17, 33, 8, 61, 12, 90, 44, 3, 27]])
-
-
-def logits(model):
-    with torch.no_grad():
-        return model(input_ids=X).logits
 
 
 def _trained(bb, layers=None, rank=8):
