@@ -216,16 +216,22 @@ class LibraryView(QTreeWidget):
     def visible_document_ids(self) -> list[int]:
         return [key for key, item in self._doc_items.items() if not item.isHidden()]
 
+    @staticmethod
+    def _row(items: dict, group: QTreeWidgetItem, kind: str, key, icon: str, title: str) -> QTreeWidgetItem:
+        """The row of ``key`` under ``group`` (made on first use), marked as a ``kind`` row, with
+        its icon and title: what a document's and a memory's rows share."""
+        item = items.get(key)
+        if item is None:
+            item = items[key] = SortItem(group)
+        item.setData(0, KIND_ROLE, kind)
+        item.setData(0, KEY_ROLE, key)
+        item.setIcon(COL_TITLE, kind_icon(icon))
+        item.setText(COL_TITLE, title)
+        return item
+
     def upsert_document(self, doc: DocumentRow) -> QTreeWidgetItem:
         """Add or refresh one document row (used to show an import at once)."""
-        item = self._doc_items.get(doc.id)
-        if item is None:
-            item = SortItem(self._docs_group)
-            self._doc_items[doc.id] = item
-        item.setData(0, KIND_ROLE, "document")
-        item.setData(0, KEY_ROLE, doc.id)
-        item.setIcon(COL_TITLE, kind_icon(doc.kind))
-        item.setText(COL_TITLE, doc.title)
+        item = self._row(self._doc_items, self._docs_group, "document", doc.id, doc.kind, doc.title)
         by = f"\n{', '.join(doc.authors)}" if doc.authors else ""  # the Author column may be hidden
         item.setToolTip(COL_TITLE, f"{doc.title}{by}\n{doc.kind}")
         item.setText(COL_AUTHOR, ", ".join(doc.authors))
@@ -242,14 +248,7 @@ class LibraryView(QTreeWidget):
         return item
 
     def upsert_memory(self, mem: MemoryRow) -> QTreeWidgetItem:
-        item = self._mem_items.get(mem.name)
-        if item is None:
-            item = SortItem(self._mems_group)
-            self._mem_items[mem.name] = item
-        item.setData(0, KIND_ROLE, "memory")
-        item.setData(0, KEY_ROLE, mem.name)
-        item.setIcon(COL_TITLE, kind_icon("memory"))
-        item.setText(COL_TITLE, mem.name)
+        item = self._row(self._mem_items, self._mems_group, "memory", mem.name, "memory", mem.name)
         # An imported memory holds no document of this library: its note says where it came from.
         item.setToolTip(COL_TITLE, "Sources: " + ", ".join(mem.sources) if mem.sources else
                         mem.message or "Nothing memorized yet")
