@@ -263,7 +263,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     return {"model": session.backbone().name, "conversations": conversations,
             "settings": {k: getattr(args, k) for k in (*MEMORIZE_KEYS, "passages", "max_new_tokens",
                                                        "plain_ending", "window", "per_category", "seed",
-                                                       "choose_by", "rerank", "show_quote", "forms")},
+                                                       "choose_by", "rerank", "show_quote", "forms",
+                                                       "search_fill")},
             "results": tabulate(scores, args.modes),
             "results_at_tokens": {str(k): tabulate(scores_at[k], args.modes) for k in cuts},
             "answer_checks": answer_checks(answers, args.modes), "kinds": kind_table(answers),
@@ -311,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(app/answer/choose.py; default: the app's)")
     p.add_argument("--rerank", choices=("upr", "fused", "none"),
                    help="how the passages are ordered (app/answer/rerank.py; default: the app's)")
+    p.add_argument("--search-fill", choices=("on", "off"),
+                   help="whether passages holding some of the question's words fill the list "
+                   "(app/answer/pipeline.py SEARCH_FILL; default: the app's)")
     p.add_argument("--choose-by", choices=("gain", "with", "none"),
                    help="how a choice or yes/no question is answered (app/answer/choose.py; default: "
                    "the app's)")
@@ -342,6 +346,10 @@ def run(args: argparse.Namespace) -> dict:
         import app.answer.rerank as rerank
 
         rerank.RERANK = None if args.rerank == "none" else args.rerank
+    if args.search_fill:
+        import app.answer.pipeline as pipeline
+
+        pipeline.SEARCH_FILL = args.search_fill == "on"
     report = evaluate(args)
     print_table(report)
     return report

@@ -91,6 +91,8 @@ def orders_of(record: dict) -> dict[str, list[int]]:
 
     cands = record["candidates"]
     n = len(cands)
+    if not n:  # the search found nothing: every order is empty (and misses), none is left out
+        return {name: [] for name in ORDERS}
     out = {"bm25": [i for i in range(n) if cands[i]["today"]], "bm25-fill": list(range(n))}
     for name, key in (("upr", "upr"), ("upr-memory", "upr_memory")):
         if n and cands[0].get(key) is not None:

@@ -57,12 +57,13 @@ def test_recall_pairs_each_order_with_todays_search():
                  for i in range(6)]
         return {"gold": [[1, 1]], "candidates": cands}
 
-    records = [record(3, today=1, upr_best=3), record(0), record(None)]
+    nothing_found = {"gold": [[1, 1]], "candidates": []}  # a miss for every order, not a reason to drop one
+    records = [record(3, today=1, upr_best=3), record(0), record(None), nothing_found]
     report = retrieval.summarize(records, [1, 4])
     rows = {r["order"]: r for r in report["recall"]}
-    assert rows["bm25"]["recall@4"] == 1 / 3  # today's search returned one passage only
-    assert rows["bm25-fill"]["recall@4"] == 2 / 3
-    assert rows["upr"]["recall@1"] == 2 / 3 and rows["bm25-fill"]["recall@1"] == 1 / 3
+    assert rows["bm25"]["recall@4"] == 1 / 4  # today's search returned one passage only
+    assert rows["bm25-fill"]["recall@4"] == 2 / 4
+    assert rows["upr"]["recall@1"] == 2 / 4 and rows["bm25-fill"]["recall@1"] == 1 / 4
     assert any(c["order"] == "upr" and c["k"] == 1 and c["difference"] > 0 for c in report["comparisons"])
 
 
