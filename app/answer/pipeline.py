@@ -36,10 +36,11 @@ from locas_engine.interrupt import Interrupted, interruptible
 from locas_engine.timing import stage
 
 # Whether passages holding only some of the question's words fill the list when fewer than
-# asked hold all of them (library.search's ``fill``). It only adds passages, never drops one:
-# recall@4 of the gold passage, `locas bench retrieval`, LoCoMo conv26 0.662 -> 0.704 (+0.042,
-# +0.000 to +0.099, 71 questions), the book 0.884 -> 0.953 (+0.070, +0.000 to +0.140, 43).
-# Whether the answers gain too: docs/answers.md.
+# asked hold all of them (library.search's ``fill``). It finds more: recall@4 of the gold
+# passage (`locas bench retrieval`) LoCoMo conv26 +0.042 (+0.000 to +0.099), the book +0.070
+# (+0.000 to +0.140). Yet the answers do not gain: QA F1 LoCoMo +0.006 (-0.002 to +0.015), the
+# book -0.017 (-0.048 to +0.014), with more answers contradicting their passage there (16% ->
+# 28%). Off; docs/answers.md.
 SEARCH_FILL = False
 
 __all__ = ["Answer", "AnswerRequest", "PreparedAnswer", "prepare_answer", "record_answer", "run_answer",
