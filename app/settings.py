@@ -38,7 +38,9 @@ class Settings:
 
     model: str = "default"  # "default" (embedded SmolLM2-135M), a HF model folder or a .gguf file
     device: str = "auto"  # auto picks CUDA, then Apple MPS, then CPU
-    memory: MemorySpec = field(default_factory=MemorySpec)
+    # the app's default layers are "auto" (app.memorize.setup.auto_layers: all but the lowest
+    # sixth, the same gain for less backward pass); the engine's own default stays "all"
+    memory: MemorySpec = field(default_factory=lambda: MemorySpec(layers="auto"))
     training: TrainingSpec = field(default_factory=TrainingSpec)
     # Answer defaults.
     passages: int = 4
@@ -54,7 +56,7 @@ class Settings:
         unknown = set(values) - set(SPEC_FIELDS)
         if unknown:
             raise TypeError(f"Settings has no field {', '.join(sorted(unknown))}")
-        memory, training = Specs(MemorySpec(), TrainingSpec()).with_values(values)
+        memory, training = Specs(MemorySpec(layers="auto"), TrainingSpec()).with_values(values)
         return cls(**own, memory=memory, training=training)
 
     @property

@@ -68,7 +68,7 @@ class MemorySpec:
                                 help="The memory's output scale, in units of the model's mean "
                                      "FFN value norm; the same at every rank")
     layers: str = _knob("all",
-                        help="Layers carrying memory: 'all', 'auto' (the upper two thirds), a "
+                        help="Layers carrying memory: 'all', 'auto' (all but the lowest sixth), a "
                              "range such as 15-29 or a list such as 0,2,4")
     clip: bool = True  # weight-norm clipping after each step (the method's safeguard)
     seed: int = 0  # for the random / gaussian initializers and the first random keys

@@ -20,11 +20,13 @@ from locas_engine.backbone import Backbone
 from locas_engine.precision import resolve_precision
 from locas_engine.spec import Specs
 
-# `layers: auto` puts memory on the upper part of the model: the layers from this fraction of
-# the depth up (10-29 of SmolLM2's 30), where the backward pass stops. On the H200 table of
-# docs/benchmarks.md, 10-29 kept 92% of the all-layer perplexity gain. It is an option, not the
-# default: its CPU time and forgetting were not measured yet (issue 14).
-AUTO_FIRST_LAYER_FRACTION = 1 / 3
+# `layers: auto`, the app's default, puts memory on every layer but the lowest sixth (5-29 of
+# SmolLM2's 30): the backward pass, which costs about twice a forward and is most of
+# memorizing's time, then stops at the first layer with memory. `locas bench speed --tokens 8192
+# --repeat 2 --variants bf16:0 bf16:5-29 bf16:10-29`, quiet dev CPU: every layer 1.46x an fp32
+# scoring pass for 99% of the perplexity gain, 5-29 1.29x for 99%, 10-29 (a third off) 1.15x
+# for only 86%; memory on layer 0 alone already costs 1.37x (the whole backward).
+AUTO_FIRST_LAYER_FRACTION = 1 / 6
 
 
 def auto_layers(num_layers: int) -> str:

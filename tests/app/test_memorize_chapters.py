@@ -196,7 +196,7 @@ def test_model_weights_follow_the_memorizing_precision(monkeypatch):
 def test_a_memory_made_before_precision_was_recorded_keeps_fp32(tmp_path):
     from app.memorize.job import MemorizeRequest, choose_specs, stored_specs
     from app.memorize.paths import SPECS, memory_file
-    from app.memorize.setup import resolve
+    from app.memorize.setup import auto_layers, resolve
 
     defaults = Settings.of(precision="auto").specs
     old = {"rank": 64, "init": "topk", "tau_scale": 64.0, "lr": 6e-3, "chunk": 256, "context": 256,
@@ -212,4 +212,6 @@ def test_a_memory_made_before_precision_was_recorded_keeps_fp32(tmp_path):
     new = choose_specs(defaults, request, None)
     assert resolve(new, bb).training.precision in ("bf16", "fp32")  # this machine's choice
     auto = Specs(replace(new.memory, layers="auto"), new.training)
-    assert resolve(auto, bb).memory.layers == "1-2"  # upper 2/3 of 3
+    assert resolve(auto, bb).memory.layers == "all"  # a sixth of 3 layers is none
+    assert new.memory.layers == "auto"  # the app's default: all but the lowest sixth
+    assert auto_layers(30) == "5-29" and auto_layers(12) == "2-11"
