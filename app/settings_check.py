@@ -66,7 +66,7 @@ RULES.update({
     "device": _device,
     "passages": _at_least(0),
     "max_new_tokens": _at_least(1),
-    "layers": lambda v: None if _LAYERS.match(v) else "must be 'all', a range like 15-29 or a list like 0,2,4",
+    "layers": lambda v: None if _LAYERS.match(v) else "must be 'auto', 'all', a range like 15-29 or a list like 0,2,4",
     "model": lambda v: None if v.strip() else "must name a model ('default', a folder or a .gguf file)",
 })
 

@@ -92,7 +92,7 @@ def main() -> int:
     if chosen.chapters is not None:
         chosen.chapters.set_checked({3, 4, 6})
     chosen.form.advanced.set_expanded(True)
-    chosen.resize(560, 900)
+    chosen.resize(860, 560)  # fits a 600 px tall screen (issue 30)
     shot(chosen, "03-memorize-settings.png")
     chosen.reject()
 
