@@ -85,7 +85,9 @@ def memorized_before(library, name: str, settings: dict) -> tuple[int, int, floa
         return None
     own = read_specs(row)
     made_with = flat(*own) if own else {}
-    if any(str(made_with.get(k)) != str(v) for k, v in settings.items()):
+    # "auto" (the default layers, precision) was made concrete for this machine when the memory
+    # was made, and is stored that way: it matches whatever was stored
+    if any(str(made_with.get(k)) != str(v) for k, v in settings.items() if v != "auto"):
         raise SystemExit(f"The memory '{name}' in this --home was made with other settings "
                          f"({made_with}); use a fresh --home or the same settings.")
     sources = [s for s in library.memory_sources(name) if s["status"] != "deleted"]
