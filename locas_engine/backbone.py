@@ -281,7 +281,11 @@ def preload_tokenizer(source: str | os.PathLike = "default", cache_dir: str | os
     """Parse the tokenizer ``load_backbone(source, cache_dir=cache_dir)`` will use, now, if its
     files are already on disk (a GGUF file's dequantized copy is never made here). Returns
     whether it did; any error is left for ``load_backbone`` to report."""
-    folder = _local_folder(str(source), Path(cache_dir) if cache_dir is not None else default_cache_dir())
+    try:
+        folder = _model_folder(str(source), Path(cache_dir) if cache_dir is not None else default_cache_dir(),
+                               convert=False)
+    except OSError:  # no such file: load_backbone says so
+        return False
     if folder is None or not (folder / "tokenizer.json").is_file():
         return False
     try:
@@ -291,15 +295,17 @@ def preload_tokenizer(source: str | os.PathLike = "default", cache_dir: str | os
     return True
 
 
-def _local_folder(src: str, cache: Path) -> Path | None:
-    """The model folder a source loads from, without making one: None for a hub id, or for a
-    GGUF file not dequantized yet."""
+def _model_folder(src: str, cache: Path, convert: bool = True) -> Path | None:
+    """The model folder ``src`` loads from: a HF folder as it is, a GGUF file's (or the default
+    model's) dequantized copy in ``cache``, made now unless ``convert`` is False (then None
+    while it is not made yet); None for a hub id. FileNotFoundError for a missing GGUF file."""
     if src == "default" or src.lower().endswith(".gguf"):
-        try:
-            gguf = default_gguf_path() if src == "default" else Path(src).expanduser().resolve()
-            folder = _gguf_cache_folder(gguf, cache)
-        except OSError:  # no such file: load_backbone says so
-            return None
+        gguf = default_gguf_path() if src == "default" else Path(src).expanduser().resolve()
+        if not gguf.is_file():
+            raise FileNotFoundError(f"No GGUF file at {gguf}.")
+        if convert:
+            return _dequantize_to_cache(gguf, cache)
+        folder = _gguf_cache_folder(gguf, cache)
         return folder if (folder / "config.json").is_file() else None
     folder = Path(src).expanduser()
     return folder.resolve() if folder.is_dir() else None
@@ -347,21 +353,13 @@ def load_backbone(
     dev, default_dtype = resolve_device(device)
     dt = _dtype_from(dtype, default_dtype)
     src = str(source)
+    folder = _model_folder(src, cache)
     if src == "default":
-        folder = _dequantize_to_cache(default_gguf_path(), cache)
         label = name or DEFAULT_NAME
     elif src.lower().endswith(".gguf"):
-        gguf = Path(src).expanduser().resolve()
-        if not gguf.is_file():
-            raise FileNotFoundError(f"No GGUF file at {gguf}.")
-        folder = _dequantize_to_cache(gguf, cache)
-        label = name or gguf.stem
-    elif Path(src).expanduser().is_dir():
-        folder = Path(src).expanduser().resolve()
-        label = name or folder.name
+        label = name or Path(src).expanduser().resolve().stem
     else:
-        folder = None
-        label = name or src.rsplit("/", 1)[-1]
+        label = name or (folder.name if folder is not None else src.rsplit("/", 1)[-1])
     try:
         model, tokenizer = _load_hf(str(folder) if folder else src, dev, dt)
     except OSError as exc:
