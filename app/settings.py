@@ -26,6 +26,13 @@ from .settings_check import check_settings
 log = logging.getLogger(__name__)
 
 
+def app_memory_spec() -> MemorySpec:
+    """The app's default memory: the engine's, on layers "auto" (app.memorize.setup.auto_layers:
+    all but the lowest sixth, the same gain for less backward pass); the engine's own default
+    stays "all", the method as published."""
+    return MemorySpec(layers="auto")
+
+
 @dataclass
 class Settings:
     """The app's own choices, and the two engine specs that hold the memorization defaults.
@@ -38,9 +45,7 @@ class Settings:
 
     model: str = "default"  # "default" (embedded SmolLM2-135M), a HF model folder or a .gguf file
     device: str = "auto"  # auto picks CUDA, then Apple MPS, then CPU
-    # the app's default layers are "auto" (app.memorize.setup.auto_layers: all but the lowest
-    # sixth, the same gain for less backward pass); the engine's own default stays "all"
-    memory: MemorySpec = field(default_factory=lambda: MemorySpec(layers="auto"))
+    memory: MemorySpec = field(default_factory=app_memory_spec)
     training: TrainingSpec = field(default_factory=TrainingSpec)
     # Answer defaults.
     passages: int = 4
@@ -56,7 +61,7 @@ class Settings:
         unknown = set(values) - set(SPEC_FIELDS)
         if unknown:
             raise TypeError(f"Settings has no field {', '.join(sorted(unknown))}")
-        memory, training = Specs(MemorySpec(layers="auto"), TrainingSpec()).with_values(values)
+        memory, training = Specs(app_memory_spec(), TrainingSpec()).with_values(values)
         return cls(**own, memory=memory, training=training)
 
     @property
