@@ -165,11 +165,12 @@ def generate_ids(
     end = object()
     errors: list[BaseException] = []
 
-    def choose(scores: torch.Tensor, answer: list[int]) -> int:
-        """The answer's next id from its raw scores (vocab,), float32, under the rules."""
+    def choose(scores: torch.Tensor, answer: list[int], may_end: bool) -> int:
+        """The answer's next id from its raw scores (vocab,), float32, under the rules;
+        ``may_end``: ``ready(answer)``, worked out once per id by the loop."""
         if logprobs is not None:
             logp = torch.log_softmax(scores, dim=-1)
-        if not ready(answer):
+        if not may_end:
             scores = scores.clone()
             scores[stops] = float("-inf")
         if no_repeat is not None and len(answer) + 1 >= no_repeat_ngram:
@@ -181,23 +182,25 @@ def generate_ids(
 
     def decode() -> None:
         answer: list[int] = []
+        may_end = ready(answer)  # ready() decodes the whole answer: once per id, not three times
         rows = None  # one row: the answer; two: the answer and the plain model, once it joins
         with torch.no_grad():
             with stage("prefill"):  # the answer's row alone: its first word waits for nothing else
                 logits, past = _forward(model, ids, None, cache_kw)
             while True:
                 started = time.perf_counter()
-                token = choose(logits[0].float(), answer)
+                token = choose(logits[0].float(), answer, may_end)
                 if token in stop:
                     break
                 answer.append(token)
+                may_end = ready(answer)
                 handed.put(token)
                 if (len(answer) >= max_new_tokens or cancelled()
                         or (stop_when is not None and stop_when(answer))):
                     break
                 ruled = time.perf_counter()
                 add_stage("rules", ruled - started)
-                if two_rows and rows is None and ready(answer):
+                if two_rows and rows is None and may_end:
                     # the answer may end from now on: the plain model joins, having read what
                     # the answer's row has (the prompt and the answer but its last id, read next)
                     read = torch.cat([ids, torch.tensor([answer[:-1]], dtype=ids.dtype, device=ids.device)], 1)
@@ -211,7 +214,7 @@ def generate_ids(
                     logits, past = _forward(model, x, past, cache_kw)
                 add_stage("decode", time.perf_counter() - ruled)
                 # the plain model, having read the same answer, would end its turn here
-                if rows is not None and int(logits[1].argmax()) in stop and ready(answer):
+                if rows is not None and int(logits[1].argmax()) in stop and may_end:
                     break
 
     def work() -> None:
