@@ -172,9 +172,9 @@ class LibraryView(QTreeWidget):
         self._doc_items.clear()
         self._mem_items.clear()
         for doc in documents:
-            self.upsert_document(doc)
+            self._put_document(doc)
         for mem in memories:
-            self.upsert_memory(mem)
+            self._put_memory(mem)
         for kind, key in selected:
             item = (self._doc_items if kind == "document" else self._mem_items).get(key)
             if item is not None:
@@ -231,6 +231,20 @@ class LibraryView(QTreeWidget):
 
     def upsert_document(self, doc: DocumentRow) -> QTreeWidgetItem:
         """Add or refresh one document row (used to show an import at once)."""
+        item = self._put_document(doc)
+        self._update_group_titles()
+        self._fit_columns()
+        return item
+
+    def upsert_memory(self, mem: MemoryRow) -> QTreeWidgetItem:
+        item = self._put_memory(mem)
+        self._update_group_titles()
+        self._fit_columns()
+        return item
+
+    # One row's cells; the group titles and the column widths, which read every row, are for
+    # the caller to redo once (set_rows fills hundreds of rows, then fits once).
+    def _put_document(self, doc: DocumentRow) -> QTreeWidgetItem:
         item = self._row(self._doc_items, self._docs_group, "document", doc.id, doc.kind, doc.title)
         by = f"\n{', '.join(doc.authors)}" if doc.authors else ""  # the Author column may be hidden
         item.setToolTip(COL_TITLE, f"{doc.title}{by}\n{doc.kind}")
@@ -243,11 +257,9 @@ class LibraryView(QTreeWidget):
         item.setText(COL_STATUS, doc.memory_text() or "not memorized")
         item.setToolTip(COL_STATUS, doc.memory_tip())
         item.setForeground(COL_STATUS, QColor("#374151" if doc.memories else "#9aa3b2"))
-        self._update_group_titles()
-        self._fit_columns()
         return item
 
-    def upsert_memory(self, mem: MemoryRow) -> QTreeWidgetItem:
+    def _put_memory(self, mem: MemoryRow) -> QTreeWidgetItem:
         item = self._row(self._mem_items, self._mems_group, "memory", mem.name, "memory", mem.name)
         # An imported memory holds no document of this library: its note says where it came from.
         item.setToolTip(COL_TITLE, "Sources: " + ", ".join(mem.sources) if mem.sources else
@@ -262,8 +274,6 @@ class LibraryView(QTreeWidget):
         if mem.message:
             item.setToolTip(COL_STATUS, mem.message)
         item.setData(COL_PROGRESS, PROGRESS_ROLE, mem.progress)
-        self._update_group_titles()
-        self._fit_columns()
         return item
 
     def update_progress(self, name: str, status: str, tokens_done: int, tokens_total: int) -> None:
