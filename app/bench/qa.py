@@ -336,13 +336,11 @@ def run(args: argparse.Namespace) -> dict:
         raise SystemExit("Give LoCoMo files (--locomo) or question sets (--questions, with --book when "
                          "a set does not name its book).")
     tau_scales(args)  # an old --tau-scale becomes --output-scale
-    if args.choose_by:  # a variant of the app's choice rule, for this run
-        import app.answer.choose as choose
+    import app.answer.choose as choose  # the app's rules, varied for this run only
 
+    if args.choose_by:
         choose.CHOOSE_BY = None if args.choose_by == "none" else args.choose_by
     if args.show_quote:
-        import app.answer.choose as choose
-
         choose.SHOW_QUOTE = args.show_quote
     if args.rerank:
         import app.answer.rerank as rerank

@@ -252,7 +252,8 @@ def run(args: argparse.Namespace) -> dict:
           f"{ids.numel()} tokens of {args.file.name}", file=sys.stderr, flush=True)
     tau_scales(args)  # an old --tau-scale becomes --output-scale
     base = {**default_settings(), **{k: getattr(args, k) for k in MEMORY_KEYS}}
-    app_precision = resolved(base, bb)["precision"]
+    defaults = resolved(base, bb)
+    app_precision = defaults["precision"]
     print(f"The app memorizes in {app_precision} on this device (memorize-default); every row is "
           f"timed against score-fp32", file=sys.stderr, flush=True)
     results = measure(bb, ids, base, args.variants, args.repeat, args.templora)
@@ -261,6 +262,6 @@ def run(args: argparse.Namespace) -> dict:
               "native_bf16": native_bf16(bb.device), "app_precision": app_precision,
               "tokens": int(ids.numel()),
               "file": str(args.file), "repeat": args.repeat,
-              "defaults": resolved(base, bb), "results": results}
+              "defaults": defaults, "results": results}
     print(format_table(results))
     return report

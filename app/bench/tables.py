@@ -12,6 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
+from app.bench.latency import _s
 from app.bench.scoring import overall_at_tokens
 from locas_engine.bench import bench_parser
 
@@ -105,10 +106,6 @@ def speed_table(report: dict) -> str:
                    f"{r.get('steps', '-')} | {r['seconds']:.1f} | {r['tokens_per_s']:.1f} | "
                    f"{r['ppl']:.3f} | {r['time_vs_score']:.2f}x | {gain} | {r.get('extra_params', 0):,} |")
     return "\n".join(out)
-
-
-def _s(value, unit: str = " s", digits: int = 2) -> str:
-    return "-" if value is None else f"{value:.{digits}f}{unit}"
 
 
 def latency_table(report: dict) -> str:
