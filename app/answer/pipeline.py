@@ -145,32 +145,42 @@ def prepare_answer(session: Session, request: AnswerRequest,
             citations = library.search(search_text(question, request.history), document_ids=scope,
                                        limit=rerank.CANDIDATES if wide else request.passages,
                                        fill=wide or SEARCH_FILL)
+    # Without the rerank the passages are final now: shown at once, and a question about the
+    # wrong person is known before any model work (it is answered without the model).
+    reranking = rerank.RERANK is not None and len(citations) > request.passages
+    found = None
+    if not reranking:
+        citations = citations[:request.passages]
+        if on_citations is not None:
+            on_citations(list(citations))
+        found = misattributed(question, [p.text for p in citations])
     with stage("load"):  # the model, once per session
         backbone = session.backbone()
     names = list(request.memories) if request.use_memory else []
     route: Route | None = None
-    if request.route and len(names) > 1:
+    if found is None and request.route and len(names) > 1:
         # The question and its best passage say which book it is about: answer with the memory
         # that predicts them best (or all, when together they do better); see routing.py.
         # Only the top passage: the lower-ranked ones often come from other books.
         with session.only_memories(names), stage("route"):  # attached, so that they can be judged
             route = route_memories(backbone, names, "\n\n".join([*(p.text for p in citations[:1]), question]))
         names = route.memories
-    # Attached here (reads the library), so that writing does not need it.
+    # Attached here (reads the library), so that writing does not need it; not for an answer
+    # that will not be written (a misattributed question).
     with stage("attach"):
-        for name in names:
+        for name in names if found is None else ():
             session.memory(name)
-    if rerank.RERANK is not None and len(citations) > request.passages:
+    if reranking:
         # the memorized model, its memories on, orders what the search found (rerank.py)
         with only_enabled(backbone.memories, names), stage("rerank"):
             citations = rerank.rerank(backbone, question, citations,
                                       [q for q, _ in request.history][-FOLLOW_UP_TURNS:])
-    citations = citations[:request.passages]
-    if on_citations is not None:
-        on_citations(list(citations))
+        citations = citations[:request.passages]
+        if on_citations is not None:
+            on_citations(list(citations))
+        found = misattributed(question, [p.text for p in citations])
     texts = [p.text for p in citations]
     messages = build_messages(question, texts, history=request.history)
-    found = misattributed(question, texts)
     return PreparedAnswer(request=request, question=question, backbone=backbone, citations=citations,
                           messages=messages, memories=names, route=route, started=started,
                           misattributed=found)
