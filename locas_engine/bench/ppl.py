@@ -162,12 +162,12 @@ def run_locas(bb: Backbone, ids: torch.Tensor, spec: MemorySpec, training: Train
 
 def run_locas_mlp(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, capacity: int,
                   epsilon: float, support: float, compress: str, lr: float, steps: int,
-                  layers: str, seed: int) -> dict:
+                  layers: str, seed: int, precision: str = "auto") -> dict:
     """A Locas-MLP memory memorized by the engine's Memorizer (the product's code path)."""
     config = MLPMemoryConfig(capacity=capacity, layers=parse_layers(layers, bb.num_layers),
                              epsilon=epsilon, support=support, compress=compress, seed=seed)
     mem = attach_mlp_memory(bb, config, name="bench")
-    training = TrainingSpec(chunk=chunk, context=context, steps=steps, lr=lr)
+    training = TrainingSpec(chunk=chunk, context=context, steps=steps, lr=lr, precision=precision)
     try:
         result, seconds, extra = _memorize_timed(bb, mem, ids, training, "locas-mlp")
         used = max(mem.used().values())
@@ -201,8 +201,9 @@ def run_templora(bb: Backbone, ids: torch.Tensor, chunk: int, context: int, *, r
     t0 = time.perf_counter()
     for i, span in enumerate(spans):
         for step in range(steps):
-            # bf16 weights train as the Memorizer trains them: under bf16 autocast
-            with autocast_context(bb.device, True if bb.dtype == torch.bfloat16 else None):
+            # bf16 weights train as the Memorizer trains them: under bf16 autocast; fp32 weights
+            # in fp32 (no device default: on CUDA that would be bf16 against --precision fp32)
+            with autocast_context(bb.device, bb.dtype == torch.bfloat16):
                 loss, n = chunk_loss(model, dev_ids, span)
             if step == 0:
                 score = loss.detach()
@@ -300,7 +301,8 @@ def run(args: argparse.Namespace) -> dict:
                      f"output_scale={scale}")
                 spec = MemorySpec(rank=rank, init=init, layers=layers, output_scale=scale,
                                   clip=not args.no_clip, seed=args.seed)
-                training = TrainingSpec(chunk=args.chunk, context=args.context, lr=lr, steps=steps)
+                training = TrainingSpec(chunk=args.chunk, context=args.context, lr=lr, steps=steps,
+                                        precision=precision)
                 results.append(run_locas(bb, ids, spec, training))
         elif method == "locas-mlp":
             grid = itertools.product(args.capacity, args.epsilon, args.support, args.compress,
@@ -311,7 +313,7 @@ def run(args: argparse.Namespace) -> dict:
                 results.append(run_locas_mlp(
                     bb, ids, args.chunk, args.context, capacity=capacity, epsilon=eps,
                     support=support, compress=compress, lr=lr, steps=steps, layers=layers,
-                    seed=args.seed))
+                    seed=args.seed, precision=precision))
         else:
             for rank, lr, steps in itertools.product(args.lora_rank, args.lora_lr, args.steps):
                 _log(f"templora rank={rank} lr={lr} steps={steps}")
