@@ -19,7 +19,7 @@ from app.library import Library
 from app.memorize.paths import MEMORY_SUFFIXES, META, TENSORS, memory_file
 from app.memorize.recovery import memory_problem, remove_temp_files
 from app.memorize.recovery import memory_row as _row
-from app.memorize.sections import held_section_ids, number_ranges
+from app.memorize.sections import number_ranges
 from app.memorize.specs import read_specs
 from locas_engine.spec import flat
 
@@ -83,11 +83,14 @@ def holdings(library: Library, name: str) -> list[Holding]:
                                tokens=source.get("tokens") or 0, status="deleted"))
             continue
         sections = library.sections(doc_id)
-        held_ids = held_section_ids(library, name, doc_id)
         held_rows = library.held_sections(name, doc_id)
         tokens = sum(r.get("tokens") or 0 for r in held_rows)
-        if not held_rows and source["status"] == "done":  # a library from before sections were
-            held_ids, tokens = {s.id for s in sections}, source.get("tokens") or 0  # recorded
+        if held_rows:  # the sections whose current text it holds (a changed note is not held)
+            held_ids = {s.id for s in sections} - {s.id for s in library.unheld_sections(name, doc_id)}
+        elif source["status"] == "done":  # a library from before sections were recorded
+            held_ids, tokens = {s.id for s in sections}, source.get("tokens") or 0
+        else:
+            held_ids = set()
         pending: list[int] = []
         if source["status"] == "pending":
             planned = library.pending_sections(name, doc_id)
