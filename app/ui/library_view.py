@@ -281,6 +281,7 @@ class LibraryView(QTreeWidget):
         item = self._mem_items.get(name)
         if item is None:
             item = self.upsert_memory(MemoryRow(name=name, status=status))
+        text_before = item.text(COL_STATUS)
         item.setText(COL_STATUS, STATUS_TEXT.get(status, status))
         # Size says what the memory holds; it grows when a run is saved (refresh), not per chunk
         had_bar = item.data(COL_PROGRESS, PROGRESS_ROLE) is not None
@@ -288,7 +289,9 @@ class LibraryView(QTreeWidget):
             item.setData(COL_PROGRESS, PROGRESS_ROLE, None)
         elif tokens_total:  # events without counts (paused, queued) keep the bar as it was
             item.setData(COL_PROGRESS, PROGRESS_ROLE, max(0.0, min(1.0, tokens_done / tokens_total)))
-        if had_bar != (item.data(COL_PROGRESS, PROGRESS_ROLE) is not None) or tokens_total:
+        # the widths change only with the Memory column's text or a bar coming or going (a fit
+        # measures every row: not at every chunk)
+        if had_bar != (item.data(COL_PROGRESS, PROGRESS_ROLE) is not None) or item.text(COL_STATUS) != text_before:
             self._fit_columns()
 
     def _update_group_titles(self) -> None:
