@@ -28,6 +28,8 @@ from math import prod
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from app.models.check import GGUF_MAGIC
+
 # Architectures whose config transformers' loader rebuilds with more than renamed keys (from
 # tensors, a name, or special rules): left to the full reader.
 _SPECIAL = ("t5", "stablelm", "lfm2", "gpt-oss", "gpt_oss", "minimax", "gemma4", "umt5")
@@ -50,7 +52,7 @@ _STRING, _ARRAY = 8, 9
 def gguf_header(path: Path) -> GGUFHeader:
     """Read the header of the GGUF file at ``path`` (versions 2 and 3), no tensor data."""
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as blob:
-        if blob[:4] != b"GGUF":
+        if blob[:4] != GGUF_MAGIC:
             raise ValueError(f"{path} is not a GGUF file.")
         version, tensor_count, kv_count = struct.unpack_from("<IQQ", blob, 4)
         if version not in (2, 3):
